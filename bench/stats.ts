@@ -1,0 +1,40 @@
+// Timing helpers for benchmarks: run a function n times after a warm-up and report the median.
+import { performance } from 'node:perf_hooks';
+
+export interface Figure {
+  bench: string;
+  unit: string;
+  median?: number;
+  value?: number;
+  n?: number;
+  [extra: string]: unknown;
+}
+
+export function emit(fig: Figure): void {
+  console.log(JSON.stringify(fig));
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+/** Times `fn` n times (after `warmup` untimed calls); returns milliseconds per call. */
+export async function timeIt(fn: () => unknown, n: number, warmup = 3): Promise<number[]> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));

@@ -1,0 +1,40 @@
+// Errors of the factory tools (../shared/STYLE.md "Errors"): one subclass of ZtpError for this layer.
+// `code` is stable and maps to an exit code in exit-codes.ts; `file` and `field` name what was wrong
+// so an operator can find it. Messages never contain secret bytes.
+import { ZtpError } from '../protocol/errors.ts';
+
+export const FactoryErrorCode = {
+  /** Bad command line (also yargs' own validation failures). */
+  USAGE: 'USAGE',
+  /** The output directory already holds a batch or a root: never overwritten. */
+  EXISTS: 'EXISTS',
+  /** A batch or key file is missing, malformed or inconsistent. */
+  BATCH_CORRUPT: 'BATCH_CORRUPT',
+  /** Another process holds the batch lock for longer than we wait. */
+  BATCH_LOCKED: 'BATCH_LOCKED',
+  /** The batch has issued as many credentials as its declared size. */
+  BATCH_FULL: 'BATCH_FULL',
+  /** The TPM cannot be provisioned (no ECDAA/BN_P256, no NV room, ...): see the preflight report. */
+  TPM_UNSUITABLE: 'TPM_UNSUITABLE',
+  /** The TPM already holds a complete provisioning; --force replaces it. */
+  ALREADY_PROVISIONED: 'ALREADY_PROVISIONED',
+  /** The TPM holds objects at our handles that we did not put there (or another batch's). */
+  TPM_FOREIGN_STATE: 'TPM_FOREIGN_STATE',
+  /** A credential, proof or certificate signature did not verify. */
+  VERIFY_FAILED: 'VERIFY_FAILED',
+} as const;
+export type FactoryErrorCode = (typeof FactoryErrorCode)[keyof typeof FactoryErrorCode];
+
+export class FactoryError extends ZtpError {
+  readonly file: string | undefined;
+  readonly field: string | undefined;
+  constructor(
+    code: FactoryErrorCode,
+    message: string,
+    options?: { cause?: unknown; file?: string; field?: string },
+  ) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.file = options?.file;
+    this.field = options?.field;
+  }
+}

@@ -1,0 +1,87 @@
+// factory/label.ts: the QR label decodes (jsQR on the PNG, decoded with pngjs) back to the exact GPK,
+// basename and name; the SVG and terminal renderings carry the same QR code and the caption.
+import test from 'ava';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labelCaption, renderLabel, writeLabel } from '../../../factory/label.ts';
+import { decodeQrPayload } from '../../../protocol/qr-payload.ts';
+
+function input(seed: number): { gpk: Uint8Array; basename: Uint8Array; name: string; gid: string } {
+  const gpk = new Uint8Array(258);
+  for (let i = 0; i < gpk.length; i++) gpk[i] = (i * 131 + seed * 17) & 0xff;
+  gpk[0] = 0x04;
+  return {
+    gpk,
+    basename: new TextEncoder().encode('BASENAME'),
+    name: `lot-${seed} Ünïcode`,
+    gid: 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90',
+  };
+}
+
+function scan(png: Buffer): string {
+  const img = PNG.sync.read(png);
+  const hit = jsQR(
+    new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length),
+    img.width,
+    img.height,
+  );
+  if (!hit) throw new Error('jsQR found no QR code');
+  return new TextDecoder().decode(Uint8Array.from(hit.binaryData));
+}
+
+test('PNG label scans back to the exact GPK, basename and name', async (t) => {
+  for (const seed of [1, 2, 3]) {
+    const inp = input(seed);
+    const label = await renderLabel(inp);
+    const text = scan(label.png);
+    t.is(text, label.payload);
+    const back = decodeQrPayload(text);
+    t.deepEqual(back.gpk, inp.gpk);
+    t.deepEqual(back.basename, inp.basename);
+    t.is(back.name, inp.name);
+  }
+});
+
+test('a label of a different GPK scans to different bytes (the scan is not vacuous)', async (t) => {
+  const a = decodeQrPayload(scan((await renderLabel(input(1))).png));
+  const b = decodeQrPayload(scan((await renderLabel(input(2))).png));
+  t.notDeepEqual(a.gpk, b.gpk);
+});
+
+test('caption shows batch name and a short gid; SVG and terminal renderings carry it', async (t) => {
+  const inp = input(4);
+  const label = await renderLabel(inp);
+  t.is(label.caption, labelCaption(inp.name, inp.gid));
+  t.regex(label.caption, /^batch lot-4 Ünïcode {2}gid a1b2c3d4e5f60718$/);
+  t.true(label.svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
+  t.true(label.svg.includes('gid a1b2c3d4e5f60718'));
+  t.true(label.terminal.endsWith(`${label.caption}\n`));
+  t.regex(label.terminal, /[█▀▄]/);
+  t.true(label.version >= 10, 'a ~400-character payload needs a large QR version');
+});
+
+test('SVG escapes a name with markup characters', async (t) => {
+  const label = await renderLabel({ ...input(5), name: '<b>&"x"' });
+  t.false(label.svg.includes('<b>'));
+  t.true(label.svg.includes('&#60;b&#62;&#38;&#34;x&#34;'));
+});
+
+test('writeLabel writes PNG, SVG and text files that match the rendering', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'label-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const label = await renderLabel(input(6));
+  const paths = writeLabel(dir, label);
+  t.deepEqual(readFileSync(paths.png), label.png);
+  t.is(readFileSync(paths.svg, 'utf8'), label.svg);
+  t.is(readFileSync(paths.terminal, 'utf8'), label.terminal);
+  // Re-rendering over an existing label is allowed (derived data).
+  writeLabel(dir, label);
+  t.is(scan(readFileSync(paths.png)), label.payload);
+});
+
+test('renderLabel rejects a GPK of the wrong length (protocol/qr-payload rule)', async (t) => {
+  await t.throwsAsync(renderLabel({ ...input(7), gpk: new Uint8Array(257) }), { instanceOf: RangeError });
+});

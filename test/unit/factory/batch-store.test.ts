@@ -99,7 +99,7 @@ test('refuses to overwrite an existing batch or a non-empty directory', (t) => {
   t.deepEqual(readFileSync(join(dir, 'b', BATCH_FILES.issuerSecretKey)), before);
   mkdirSync(join(dir, 'other'));
   writeFileSync(join(dir, 'other', 'x'), 'x');
-  t.is(t.throws(() => newBatch(join(dir, 'other')))?.code, 'EXISTS');
+  t.is(t.throws(() => newBatch(join(dir, 'other')), { instanceOf: FactoryError })?.code, 'EXISTS');
   t.false(existsSync(join(dir, 'other', BATCH_FILES.manifest)));
 });
 

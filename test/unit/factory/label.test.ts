@@ -1,7 +1,7 @@
 // factory/label.ts: the QR label decodes (jsQR on the PNG, decoded with pngjs) back to the exact GPK,
 // basename and name; the SVG and terminal renderings carry the same QR code and the caption.
 import test from 'ava';
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,9 @@ function input(seed: number): { gpk: Uint8Array; basename: Uint8Array; name: str
     gid: 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90',
   };
 }
+
+// jsqr is CommonJS: module.exports is the function (its .d.ts declares it as `default`).
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 function scan(png: Buffer): string {
   const img = PNG.sync.read(png);

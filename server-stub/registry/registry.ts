@@ -1,0 +1,165 @@
+// The ENF server's registry port (issue 5, "Registry"; issue 7 adds a PostgreSQL backend behind the
+// same interface). Every method is async so a networked backend fits; the SQLite backend
+// (sqlite-registry.ts) is the embedded default. Records carry public values only: GPKs, basenames,
+// DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
+
+/** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const BATCH_STATUSES = ['active', 'revoked'] as const;
+export type BatchStatus = (typeof BATCH_STATUSES)[number];
+export const DEVICE_STATUSES = ['active', 'revoked'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+/** provisioned: identity handed out; refused: a policy said no; failed: the handshake broke first. */
+export const AUDIT_OUTCOMES = ['provisioned', 'refused', 'failed'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export interface Network {
+  id: number;
+  name: string;
+  /** The first 8 bytes of the network's IPv6 /64 prefix. */
+  prefix: Uint8Array;
+  createdAt: number;
+}
+
+export interface NewBatch {
+  /** ECDAA group public key X | Y on FP256BN (258 bytes, the xtt/ecdaa wire form). */
+  gpk: Uint8Array;
+  /** The basename the batch's devices sign over (1..256 bytes). */
+  basename: Uint8Array;
+  name: string;
+  /** Network name or id; a batch without a network is stored but refused at the handshake. */
+  network?: string | number;
+  /** Issued size: the most distinct devices the batch may ever register (the quota). */
+  size: number;
+}
+
+export interface Batch {
+  /** Group id: SHA-256(gpk || basename), as xtt 0.12 computes it. */
+  gid: Uint8Array;
+  gpk: Uint8Array;
+  basename: Uint8Array;
+  name: string;
+  networkId: number | null;
+  size: number;
+  status: BatchStatus;
+  createdAt: number;
+}
+
+/** A batch with its device counts, for listings. */
+export interface BatchSummary extends Batch {
+  devices: number;
+  revokedDevices: number;
+}
+
+export interface Device {
+  gid: Uint8Array;
+  /** DAA pseudonym: the uncompressed G1 point 0x04 | x | y (65 bytes). */
+  pseudonym: Uint8Array;
+  /** The 16-byte identity, an IPv6 address inside the batch's network /64. */
+  identity: Uint8Array;
+  /** The device's XTT long-term public key (Ed25519, 32 bytes). */
+  longtermPublicKey: Uint8Array;
+  status: DeviceStatus;
+  allowRekey: boolean;
+  firstHandshakeAt: number;
+  lastHandshakeAt: number;
+  handshakeCount: number;
+  /** "address port" of the last successful handshake, or null. */
+  lastSource: string | null;
+}
+
+export interface NewDevice {
+  gid: Uint8Array;
+  pseudonym: Uint8Array;
+  identity: Uint8Array;
+  longtermPublicKey: Uint8Array;
+  source: string;
+}
+
+export interface AuditInput {
+  sourceAddress: string;
+  sourcePort: number;
+  gid: Uint8Array | null;
+  pseudonym: Uint8Array | null;
+  suite: number | null;
+  outcome: AuditOutcome;
+  /** A short stable reason code (see identity-policy.ts REFUSAL_REASONS), never secret bytes. */
+  reason: string;
+  geolocation: string | null;
+  /** The identity handed out, when outcome is provisioned. */
+  identity: Uint8Array | null;
+}
+
+export interface AuditEntry extends AuditInput {
+  id: number;
+  at: number;
+}
+
+export interface DeviceFilter {
+  gid?: Uint8Array;
+  status?: DeviceStatus;
+}
+
+export interface AuditFilter {
+  /** Entries at or after this time (ms). */
+  since?: number;
+  gid?: Uint8Array;
+  outcome?: AuditOutcome;
+  /** Most recent first; default 100, at most 10000. */
+  limit?: number;
+}
+
+/**
+ * Operations available inside one exclusive write transaction (Registry.withTransaction). They see
+ * and change the transaction's state only; nothing is visible to others before commit.
+ */
+export interface RegistryTx {
+  getBatch(gid: Uint8Array): Promise<Batch | undefined>;
+  getNetwork(id: number): Promise<Network | undefined>;
+  getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined>;
+  /** Number of distinct devices ever registered in the batch (revoked ones included). */
+  countDevices(gid: Uint8Array): Promise<number>;
+  /** The device holding this identity, if any. */
+  findByIdentity(identity: Uint8Array): Promise<Device | undefined>;
+  insertDevice(device: NewDevice): Promise<Device>;
+  /** Record a successful handshake: bump count, last time and source. */
+  touchDevice(gid: Uint8Array, pseudonym: Uint8Array, source: string): Promise<void>;
+  /** Replace the long-term key of a device allowed to re-key, and clear the allowance. */
+  rekeyDevice(gid: Uint8Array, pseudonym: Uint8Array, longtermPublicKey: Uint8Array): Promise<void>;
+  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+}
+
+export interface Registry {
+  addNetwork(input: { name: string; prefix: string }): Promise<Network>;
+  listNetworks(): Promise<Network[]>;
+  /** By name or numeric id. */
+  getNetwork(ref: string | number): Promise<Network | undefined>;
+
+  addBatch(input: NewBatch): Promise<Batch>;
+  getBatch(gid: Uint8Array): Promise<Batch | undefined>;
+  /** By name or by hex gid. */
+  findBatch(ref: string): Promise<Batch | undefined>;
+  listBatches(): Promise<BatchSummary[]>;
+  setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch>;
+  revokeBatch(gid: Uint8Array): Promise<Batch>;
+
+  getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined>;
+  listDevices(filter?: DeviceFilter): Promise<Device[]>;
+  revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device>;
+  setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device>;
+
+  appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  queryAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
+
+  /**
+   * Run `fn` in one exclusive write transaction (SQLite: BEGIN IMMEDIATE). Commits when `fn`
+   * resolves, rolls back when it throws. `fn` must only await `tx` methods, never other I/O.
+   */
+  withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,363 @@
+// The embedded registry backend: SQLite on disk through better-sqlite3 (issue 5 "Registry").
+// WAL journal, busy_timeout so several processes can share one file, foreign keys on, versioned
+// migrations (sqlite-migrations.ts). Identity allocation runs in BEGIN IMMEDIATE transactions and the
+// devices.identity UNIQUE constraint is the last line against handing one address out twice.
+// better-sqlite3 is synchronous: a per-connection async mutex keeps one transaction's awaits from
+// interleaving with other calls on the same connection.
+import { sha256 } from '@noble/hashes/sha2.js';
+import Database from 'better-sqlite3';
+import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
+import { RegistryError, ValidationError } from './errors.ts';
+import { parsePrefix64 } from './ipv6.ts';
+import { migrate } from './sqlite-migrations.ts';
+import { SqliteTx, blob, rowToBatch, rowToDevice, rowToNetwork, type Row } from './sqlite-rows.ts';
+import {
+  systemClock,
+  type AuditEntry,
+  type AuditFilter,
+  type AuditInput,
+  type Batch,
+  type BatchSummary,
+  type Clock,
+  type Device,
+  type DeviceFilter,
+  type Network,
+  type NewBatch,
+  type Registry,
+  type RegistryTx,
+} from './registry.ts';
+import {
+  checkAuditFilter,
+  checkDeviceFilter,
+  checkGid,
+  checkName,
+  checkNetworkRef,
+  checkNewBatch,
+  checkPseudonym,
+} from './validate.ts';
+
+export interface SqliteRegistryOptions {
+  clock?: Clock;
+  /** How long a writer waits for another process's lock before failing (ms); default 10000. */
+  busyTimeoutMs?: number;
+}
+
+/** Translate SQLite failures into RegistryError (constraint violations: CONFLICT); others pass. */
+function storageError(err: unknown, what: string): never {
+  if (!(err instanceof Database.SqliteError)) throw err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+    throw new RegistryError('CONFLICT', `${what}: ${(err as Error).message}`, { cause: err });
+  }
+  throw new RegistryError('STORAGE', `${what}: ${(err as Error).message}`, { cause: err });
+}
+
+export class SqliteRegistry implements Registry {
+  private readonly db: Database.Database;
+  private readonly clock: Clock;
+  private queue: Promise<unknown> = Promise.resolve();
+  private isClosed = false;
+
+  private constructor(
+    db: Database.Database,
+    clock: Clock,
+    private readonly busyTimeoutMs: number,
+  ) {
+    this.db = db;
+    this.clock = clock;
+  }
+
+  /** Open (creating if needed) the registry file and bring its schema up to date. */
+  static open(path: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
+    let db: Database.Database | undefined;
+    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000));
+    try {
+      db = new Database(path);
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError('STORAGE', `opening registry ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new SqliteRegistry(db, options.clock ?? systemClock, busyTimeoutMs);
+  }
+
+  /** Serialise work on this connection; `fn` runs after every earlier call has finished. */
+  private serial<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.isClosed) throw new RegistryError('STORAGE', `${what}: registry is closed`);
+      try {
+        return await fn();
+      } catch (err) {
+        storageError(err, what);
+      }
+    };
+    const p = this.queue.then(run, run);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * BEGIN IMMEDIATE without blocking the event loop: SQLite's own busy handler would sleep the whole
+   * thread, so a second connection in this process (or any await inside a transaction) could never
+   * release the lock. Instead try with busy_timeout 0 and back off asynchronously until the deadline.
+   */
+  private async beginImmediate(what: string): Promise<void> {
+    const deadline = Date.now() + this.busyTimeoutMs;
+    let delay = 1;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      for (;;) {
+        try {
+          this.db.exec('BEGIN IMMEDIATE');
+          return;
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (code !== 'SQLITE_BUSY' || Date.now() >= deadline) storageError(err, what);
+          await new Promise((r) => setTimeout(r, delay + Math.random() * delay));
+          delay = Math.min(delay * 2, 50);
+        }
+      }
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
+  }
+
+  /** A short write in its own immediate transaction. */
+  private write<T>(what: string, fn: () => T): Promise<T> {
+    return this.serial(what, async () => {
+      await this.beginImmediate(what);
+      try {
+        const result = fn();
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  private resolveNetwork(ref: string | number): Network | undefined {
+    const row = (
+      typeof ref === 'number'
+        ? this.db.prepare('SELECT * FROM networks WHERE id = ?').get(ref)
+        : this.db.prepare('SELECT * FROM networks WHERE name = ?').get(ref)
+    ) as Row | undefined;
+    return row ? rowToNetwork(row) : undefined;
+  }
+
+  async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
+    const name = checkName(input?.name, 'network.name');
+    const prefix = parsePrefix64(input.prefix, 'network.prefix');
+    return this.write('network add', () => {
+      if (this.resolveNetwork(name)) throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
+      const clash = this.db.prepare('SELECT name FROM networks WHERE prefix = ?').get(blob(prefix)) as
+        Row | undefined;
+      if (clash)
+        throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
+      const at = this.clock.now();
+      const info = this.db
+        .prepare('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?)')
+        .run(name, blob(prefix), at);
+      return { id: Number(info.lastInsertRowid), name, prefix: prefix.slice(), createdAt: at };
+    });
+  }
+
+  async listNetworks(): Promise<Network[]> {
+    return this.serial('network list', () =>
+      (this.db.prepare('SELECT * FROM networks ORDER BY id').all() as Row[]).map(rowToNetwork),
+    );
+  }
+
+  async getNetwork(ref: string | number): Promise<Network | undefined> {
+    const r = checkNetworkRef(ref, 'network');
+    return this.serial('network get', () => this.resolveNetwork(r));
+  }
+
+  async addBatch(input: NewBatch): Promise<Batch> {
+    checkNewBatch(input);
+    const gid = sha256(concatBytes(input.gpk, input.basename));
+    return this.write('batch add', () => {
+      let networkId: number | null = null;
+      if (input.network !== undefined) {
+        const net = this.resolveNetwork(input.network);
+        if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
+        networkId = net.id;
+      }
+      if (this.db.prepare('SELECT 1 FROM batches WHERE gid = ?').get(blob(gid))) {
+        throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
+      }
+      if (this.db.prepare('SELECT 1 FROM batches WHERE name = ?').get(input.name)) {
+        throw new RegistryError('CONFLICT', `batch.name: '${input.name}' exists`);
+      }
+      const at = this.clock.now();
+      this.db
+        .prepare(
+          `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`,
+        )
+        .run(blob(gid), blob(input.gpk), blob(input.basename), input.name, networkId, input.size, at);
+      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row);
+    });
+  }
+
+  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
+    checkGid(gid);
+    return this.serial('batch get', () => {
+      const row = this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row | undefined;
+      return row ? rowToBatch(row) : undefined;
+    });
+  }
+
+  async findBatch(ref: string): Promise<Batch | undefined> {
+    if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError('batch', 'empty reference');
+    if (/^[0-9a-fA-F]{64}$/.test(ref)) {
+      const byGid = await this.getBatch(fromHex(ref, 'batch'));
+      if (byGid) return byGid;
+    }
+    const name = checkName(ref, 'batch');
+    return this.serial('batch find', () => {
+      const row = this.db.prepare('SELECT * FROM batches WHERE name = ?').get(name) as Row | undefined;
+      return row ? rowToBatch(row) : undefined;
+    });
+  }
+
+  async listBatches(): Promise<BatchSummary[]> {
+    return this.serial('batch list', () =>
+      (
+        this.db
+          .prepare(
+            `SELECT b.*, COUNT(d.pseudonym) AS devices,
+                    COALESCE(SUM(d.status = 'revoked'), 0) AS revoked_devices
+             FROM batches b LEFT JOIN devices d ON d.gid = b.gid
+             GROUP BY b.gid ORDER BY b.created_at, b.name`,
+          )
+          .all() as Row[]
+      ).map((r) => ({
+        ...rowToBatch(r),
+        devices: Number(r.devices),
+        revokedDevices: Number(r.revoked_devices),
+      })),
+    );
+  }
+
+  private updateBatch(gid: Uint8Array, what: string, sql: string, ...args: unknown[]): Promise<Batch> {
+    return this.write(what, () => {
+      const info = this.db.prepare(sql).run(...args, blob(gid));
+      if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
+      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row);
+    });
+  }
+
+  async setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch> {
+    checkGid(gid);
+    const ref = checkNetworkRef(network, 'batch.network');
+    const net = await this.getNetwork(ref);
+    if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
+    return this.updateBatch(gid, 'batch assign', 'UPDATE batches SET network_id = ? WHERE gid = ?', net.id);
+  }
+
+  async revokeBatch(gid: Uint8Array): Promise<Batch> {
+    checkGid(gid);
+    return this.updateBatch(gid, 'batch revoke', "UPDATE batches SET status = 'revoked' WHERE gid = ?");
+  }
+
+  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    return this.serial('device get', () => new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym));
+  }
+
+  async listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
+    checkDeviceFilter(filter);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.gid) {
+      where.push('gid = ?');
+      args.push(blob(filter.gid));
+    }
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY first_handshake_at, identity`;
+    return this.serial('device list', () => (this.db.prepare(sql).all(...args) as Row[]).map(rowToDevice));
+  }
+
+  private updateDevice(
+    gid: Uint8Array,
+    pseudonym: Uint8Array,
+    what: string,
+    sql: string,
+    ...args: unknown[]
+  ) {
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    return this.write(what, () => {
+      const info = this.db.prepare(sql).run(...args, blob(gid), blob(pseudonym));
+      if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
+      return new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym)!;
+    });
+  }
+
+  async revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device> {
+    return this.updateDevice(
+      gid,
+      pseudonym,
+      'device revoke',
+      "UPDATE devices SET status = 'revoked' WHERE gid = ? AND pseudonym = ?",
+    );
+  }
+
+  async setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device> {
+    if (typeof allow !== 'boolean') throw new ValidationError('allowRekey', 'not a boolean');
+    return this.updateDevice(
+      gid,
+      pseudonym,
+      'device allow-rekey',
+      'UPDATE devices SET allow_rekey = ? WHERE gid = ? AND pseudonym = ?',
+      allow ? 1 : 0,
+    );
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+    return this.write('audit append', () => new SqliteTx(this.db, this.clock).appendAuditSync(entry));
+  }
+
+  async queryAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
+    checkAuditFilter(filter);
+    return this.serial('audit query', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
+  }
+
+  async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    return this.serial('transaction', async () => {
+      await this.beginImmediate('transaction');
+      const tx = new SqliteTx(this.db, this.clock);
+      try {
+        const result = await fn(tx);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      } finally {
+        tx.invalidate();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.serial('close', () => {
+      this.db.close();
+    });
+    this.isClosed = true;
+  }
+}

@@ -1,0 +1,147 @@
+// The registry suite against the SQLite backend on disk in a temp dir, plus SQLite-specific checks:
+// pragmas, migrations table, append-only audit, schema versions newer than the program.
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RegistryError } from '../../../../server-stub/registry/errors.ts';
+import { MIGRATIONS } from '../../../../server-stub/registry/sqlite-migrations.ts';
+import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
+import { registrySuite, snapshot, testGpk, type RegistryFactory } from './_registry-suite.ts';
+
+function tempFile(): { file: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-registry-'));
+  return { dir, file: join(dir, 'registry.sqlite') };
+}
+
+const sqliteFactory: RegistryFactory = async () => {
+  const { dir, file } = tempFile();
+  return {
+    open: async () => SqliteRegistry.open(file),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+};
+
+registrySuite(test, 'sqlite', sqliteFactory);
+
+test('sqlite: WAL, foreign keys and the migrations table are set up; reopening keeps data', async (t) => {
+  const { dir, file } = tempFile();
+  const r = SqliteRegistry.open(file);
+  await r.addNetwork({ name: 'n1', prefix: '2001:db8:5::/64' });
+  await r.addBatch({ gpk: testGpk(), basename: new Uint8Array([1, 2]), name: 'b1', network: 'n1', size: 3 });
+  const before = await snapshot(r);
+  await r.close();
+  const db = new Database(file, { readonly: true });
+  t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  const versions = db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as {
+    version: number;
+  }[];
+  t.deepEqual(
+    versions.map((v) => v.version),
+    MIGRATIONS.map((m) => m.version),
+  );
+  db.close();
+  const again = SqliteRegistry.open(file);
+  t.deepEqual(await snapshot(again), before);
+  await again.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: the audit table refuses updates and deletes', async (t) => {
+  const { dir, file } = tempFile();
+  const r = SqliteRegistry.open(file);
+  await r.appendAudit({
+    sourceAddress: '192.0.2.7',
+    sourcePort: 5000,
+    gid: null,
+    pseudonym: null,
+    suite: null,
+    outcome: 'failed',
+    reason: 'bad-message',
+    geolocation: null,
+    identity: null,
+  });
+  await r.close();
+  const db = new Database(file);
+  t.throws(() => db.prepare("UPDATE audit SET reason = 'x'").run(), { any: true, message: /append-only/ });
+  t.throws(() => db.prepare('DELETE FROM audit').run(), { any: true, message: /append-only/ });
+  t.is((db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n, 1);
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: foreign keys refuse a device of an unknown batch inside a transaction', async (t) => {
+  const { dir, file } = tempFile();
+  const r = SqliteRegistry.open(file);
+  const err = await t.throwsAsync(
+    r.withTransaction((tx) =>
+      tx.insertDevice({
+        gid: new Uint8Array(32),
+        pseudonym: new Uint8Array(65).fill(4),
+        identity: new Uint8Array(16).fill(1),
+        longtermPublicKey: new Uint8Array(32),
+        source: '::1 1',
+      }),
+    ),
+    { instanceOf: RegistryError },
+  );
+  t.is(err?.code, 'CONFLICT');
+  t.deepEqual(await r.listDevices(), []);
+  await r.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: a registry written by a newer program is refused, not guessed at', async (t) => {
+  const { dir, file } = tempFile();
+  await SqliteRegistry.open(file).close();
+  const db = new Database(file);
+  db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+    999,
+    'future',
+    0,
+  );
+  db.close();
+  const err = t.throws(() => SqliteRegistry.open(file), { instanceOf: RegistryError });
+  t.is(err?.code, 'SCHEMA');
+  t.regex(err?.message ?? '', /999/);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: an unopenable path is a STORAGE error naming the path', (t) => {
+  const err = t.throws(() => SqliteRegistry.open('/nonexistent-dir/x/registry.sqlite'), {
+    instanceOf: RegistryError,
+  });
+  t.is(err?.code, 'STORAGE');
+  t.regex(err?.message ?? '', /nonexistent-dir/);
+});
+
+test('sqlite: a transaction that throws leaves nothing behind', async (t) => {
+  const { dir, file } = tempFile();
+  const r = SqliteRegistry.open(file);
+  await r.addNetwork({ name: 'n1', prefix: '2001:db8:5::/64' });
+  const b = await r.addBatch({
+    gpk: testGpk(),
+    basename: new Uint8Array([1]),
+    name: 'b1',
+    network: 'n1',
+    size: 3,
+  });
+  const before = await snapshot(r);
+  await t.throwsAsync(
+    r.withTransaction(async (tx) => {
+      await tx.insertDevice({
+        gid: b.gid,
+        pseudonym: new Uint8Array(65).fill(4),
+        identity: new Uint8Array(16).fill(1),
+        longtermPublicKey: new Uint8Array(32),
+        source: '::1 1',
+      });
+      throw new Error('policy blew up');
+    }),
+    { message: 'policy blew up' },
+  );
+  t.deepEqual(await snapshot(r), before);
+  await r.close();
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -15,7 +15,7 @@ import {
   checkGid,
   checkPseudonym,
   IDENTITY_LENGTH,
-  LONGTERM_KEY_LENGTH,
+  checkLongtermKey,
 } from './registry/validate.ts';
 
 /** Audit reason codes (stable; operators filter on them). */
@@ -116,7 +116,7 @@ export class IdentityPolicy {
     try {
       checkGid(req.gid, 'request.gid');
       checkPseudonym(req.pseudonym, 'request.pseudonym');
-      checkBytes(req.longtermPublicKey, 'request.longtermPublicKey', LONGTERM_KEY_LENGTH);
+      checkLongtermKey(req.longtermPublicKey, 'request.longtermPublicKey');
       if (req.requestedId !== null) checkBytes(req.requestedId, 'request.requestedId', IDENTITY_LENGTH);
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;

@@ -61,7 +61,7 @@ export interface Device {
   pseudonym: Uint8Array;
   /** The 16-byte identity, an IPv6 address inside the batch's network /64. */
   identity: Uint8Array;
-  /** The device's XTT long-term public key (Ed25519, 32 bytes). */
+  /** The device's XTT long-term public key (P-256, 0x04 | x | y, 65 bytes). */
   longtermPublicKey: Uint8Array;
   status: DeviceStatus;
   allowRekey: boolean;

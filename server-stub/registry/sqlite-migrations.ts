@@ -35,7 +35,7 @@ export const MIGRATIONS: readonly Migration[] = [
         gid BLOB NOT NULL REFERENCES batches(gid),
         pseudonym BLOB NOT NULL CHECK (length(pseudonym) = 65),
         identity BLOB NOT NULL UNIQUE CHECK (length(identity) = 16),
-        longterm_public_key BLOB NOT NULL CHECK (length(longterm_public_key) = 32),
+        longterm_public_key BLOB NOT NULL CHECK (length(longterm_public_key) = 65),
         status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
         allow_rekey INTEGER NOT NULL DEFAULT 0 CHECK (allow_rekey IN (0, 1)),
         first_handshake_at INTEGER NOT NULL,

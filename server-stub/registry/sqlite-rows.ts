@@ -20,11 +20,11 @@ import {
   checkAuditInput,
   checkBytes,
   checkGid,
+  checkLongtermKey,
   checkNewDevice,
   checkPseudonym,
   checkSource,
   IDENTITY_LENGTH,
-  LONGTERM_KEY_LENGTH,
 } from './validate.ts';
 
 export type Row = Record<string, unknown>;
@@ -228,7 +228,7 @@ export class SqliteTx implements RegistryTx {
     this.live();
     checkGid(gid);
     checkPseudonym(pseudonym);
-    checkBytes(key, 'device.longtermPublicKey', LONGTERM_KEY_LENGTH);
+    checkLongtermKey(key, 'device.longtermPublicKey');
     const info = this.db
       .prepare(
         `UPDATE devices SET longterm_public_key = ?, allow_rekey = 0

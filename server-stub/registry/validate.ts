@@ -18,8 +18,8 @@ export const GID_LENGTH = 32;
 export const GPK_LENGTH = 258;
 /** DAA pseudonym (the signature's K point): 0x04 | x | y on FP256BN G1. */
 export const PSEUDONYM_LENGTH = 65;
-/** XTT 0.12 long-term keys are Ed25519. */
-export const LONGTERM_KEY_LENGTH = 32;
+/** XTT 0.12 (reference) long-term keys are P-256 public keys, uncompressed: 0x04 | x | y. */
+export const LONGTERM_KEY_LENGTH = 65;
 export const IDENTITY_LENGTH = 16;
 export const MAX_BASENAME_LENGTH = 256;
 export const MAX_BATCH_SIZE = 100_000_000;
@@ -65,6 +65,12 @@ export function checkPseudonym(p: unknown, field = 'pseudonym'): Uint8Array {
   return b;
 }
 
+export function checkLongtermKey(k: unknown, field: string): Uint8Array {
+  const b = checkBytes(k, field, LONGTERM_KEY_LENGTH);
+  if (b[0] !== 0x04) throw new ValidationError(field, 'not an uncompressed P-256 point (first byte 0x04)');
+  return b;
+}
+
 export function checkGid(g: unknown, field = 'gid'): Uint8Array {
   return checkBytes(g, field, GID_LENGTH);
 }
@@ -91,7 +97,7 @@ export function checkNewDevice(d: NewDevice): void {
   checkGid(d.gid, 'device.gid');
   checkPseudonym(d.pseudonym, 'device.pseudonym');
   checkBytes(d.identity, 'device.identity', IDENTITY_LENGTH);
-  checkBytes(d.longtermPublicKey, 'device.longtermPublicKey', LONGTERM_KEY_LENGTH);
+  checkLongtermKey(d.longtermPublicKey, 'device.longtermPublicKey');
   checkSource(d.source, 'device.source');
 }
 

@@ -13,8 +13,10 @@ export function devicePseudonym(label: string, i: number): Uint8Array {
   return concatBytes(new Uint8Array([4]), sha256(concatBytes(t, new Uint8Array([1]))), sha256(t));
 }
 
+/** A stand-in long-term public key (the registry stores it, the handshake has verified it). */
 export function deviceKey(label: string, i: number): Uint8Array {
-  return sha256(new TextEncoder().encode(`key:${label}:${i}`));
+  const t = new TextEncoder().encode(`key:${label}:${i}`);
+  return concatBytes(new Uint8Array([4]), sha256(t), sha256(concatBytes(t, t)));
 }
 
 async function main(): Promise<void> {

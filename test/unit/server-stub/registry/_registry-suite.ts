@@ -35,7 +35,7 @@ export function testGpk(): Uint8Array {
 }
 
 export const pseudonym = (): Uint8Array => testBytes(65, 0x04);
-export const ltKey = (): Uint8Array => testBytes(32);
+export const ltKey = (): Uint8Array => testBytes(65, 0x04);
 
 export function request(
   gid: Uint8Array,
@@ -346,7 +346,8 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
     const bad: AssignRequest[] = [
       request(batch.gid, new Uint8Array(64), ltKey()),
       request(batch.gid, testBytes(65, 0x02), ltKey()),
-      request(batch.gid, pseudonym(), new Uint8Array(33)),
+      request(batch.gid, pseudonym(), new Uint8Array(64)),
+      request(batch.gid, pseudonym(), testBytes(65, 0x03)),
       request(new Uint8Array(31), pseudonym(), ltKey()),
       request(batch.gid, pseudonym(), ltKey(), new Uint8Array(15)),
     ];

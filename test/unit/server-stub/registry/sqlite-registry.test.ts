@@ -80,7 +80,7 @@ test('sqlite: foreign keys refuse a device of an unknown batch inside a transact
         gid: new Uint8Array(32),
         pseudonym: new Uint8Array(65).fill(4),
         identity: new Uint8Array(16).fill(1),
-        longtermPublicKey: new Uint8Array(32),
+        longtermPublicKey: new Uint8Array(65).fill(4),
         source: '::1 1',
       }),
     ),
@@ -134,7 +134,7 @@ test('sqlite: a transaction that throws leaves nothing behind', async (t) => {
         gid: b.gid,
         pseudonym: new Uint8Array(65).fill(4),
         identity: new Uint8Array(16).fill(1),
-        longtermPublicKey: new Uint8Array(32),
+        longtermPublicKey: new Uint8Array(65).fill(4),
         source: '::1 1',
       });
       throw new Error('policy blew up');

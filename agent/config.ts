@@ -1,0 +1,253 @@
+// Agent configuration: defaults < config file (/etc/xtt-agent/config.json) < environment
+// (XTT_AGENT_*) < command-line flags. Every setting has one dotted name used in all three places
+// (file: nested JSON; env: XTT_AGENT_ + upper snake case; flag: kebab case), and every validation
+// failure is a ConfigError naming that setting. Unknown keys in the file are errors too (a typo must
+// not silently fall back to a default).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseTpmSpec } from '../tpm/open.ts';
+import { ConfigError } from './errors.ts';
+
+export const DEFAULT_CONFIG_PATH = '/etc/xtt-agent/config.json';
+export const DEFAULT_STATE_DIR = '/var/lib/xtt-agent';
+
+/** The reference client's file names for development mode (xaptum/xtt 0.12 sample data). */
+export const DEV_FILES = {
+  gpk: 'daa_gpk.bin',
+  credential: 'daa_cred.bin',
+  secretKey: 'daa_secretkey.bin',
+  basename: 'basename.bin',
+  rootId: 'root_id.bin',
+  rootPub: 'root_pub.bin',
+} as const;
+
+export interface DevCredentials {
+  gpk: string;
+  credential: string;
+  secretKey: string;
+  basename: string;
+  rootId: string;
+  rootPub: string;
+}
+
+export interface AgentConfig {
+  server: { host: string; port: number };
+  interface: string;
+  prefixLength: number;
+  /** Add the address with IFA_F_NODAD (skip duplicate address detection). */
+  nodad: boolean;
+  /** '/dev/tpmrm0' or 'swtpm:HOST:PORT' (see tpm/open.ts). Unused in development mode. */
+  tpm: string;
+  /** XTT suite 1..4 (xtt-spec: 1 = X25519/Ed25519/ChaCha20Poly1305/SHA512, ...). */
+  suite: number;
+  timeouts: { connectMs: number; handshakeMs: number; dadMs: number };
+  backoff: { initialMs: number; maxMs: number };
+  stateDir: string;
+  /** Development mode: the reference's credential files instead of a TPM. */
+  dev?: DevCredentials;
+}
+
+type Kind = 'string' | 'port' | 'int' | 'bool' | 'ms';
+interface Setting {
+  key: string;
+  kind: Kind;
+  min?: number;
+  max?: number;
+}
+
+/** Every setting, by dotted name. Env name and flag name are derived from it. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'server.host', kind: 'string' },
+  { key: 'server.port', kind: 'port' },
+  { key: 'interface', kind: 'string' },
+  { key: 'prefixLength', kind: 'int', min: 1, max: 128 },
+  { key: 'nodad', kind: 'bool' },
+  { key: 'tpm', kind: 'string' },
+  { key: 'suite', kind: 'int', min: 1, max: 4 },
+  { key: 'timeouts.connectMs', kind: 'ms' },
+  { key: 'timeouts.handshakeMs', kind: 'ms' },
+  { key: 'timeouts.dadMs', kind: 'ms' },
+  { key: 'backoff.initialMs', kind: 'ms' },
+  { key: 'backoff.maxMs', kind: 'ms' },
+  { key: 'stateDir', kind: 'string' },
+  { key: 'dev.dir', kind: 'string' },
+  ...Object.keys(DEV_FILES).map((k) => ({ key: `dev.${k}`, kind: 'string' as const })),
+];
+
+export function envName(key: string): string {
+  return (
+    'XTT_AGENT_' +
+    key
+      .replace(/\./g, '_')
+      .replace(/([a-z])([A-Z])/g, '$1_$2')
+      .toUpperCase()
+  );
+}
+export function flagName(key: string): string {
+  return key
+    .replace(/\./g, '-')
+    .replace(/([a-z])([A-Z])/g, '$1-$2')
+    .toLowerCase();
+}
+
+const DEFAULTS: Record<string, string | number | boolean> = {
+  'server.port': 4444,
+  prefixLength: 64,
+  nodad: false,
+  tpm: '/dev/tpmrm0',
+  suite: 1,
+  'timeouts.connectMs': 10_000,
+  'timeouts.handshakeMs': 30_000,
+  'timeouts.dadMs': 10_000,
+  'backoff.initialMs': 1_000,
+  'backoff.maxMs': 300_000,
+};
+
+type Raw = Record<string, unknown>;
+
+/** Flattens the nested file object to dotted keys, rejecting unknown keys and non-objects. */
+function flattenFile(doc: unknown, path: string): Raw {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new ConfigError('(file)', `${path} must hold a JSON object`);
+  }
+  const out: Raw = {};
+  const walk = (o: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix + k;
+      const isGroup = SETTINGS.some((s) => s.key.startsWith(key + '.'));
+      if (isGroup) {
+        if (typeof v !== 'object' || v === null || Array.isArray(v))
+          throw new ConfigError(key, 'must be an object');
+        walk(v as Record<string, unknown>, key + '.');
+      } else if (SETTINGS.some((s) => s.key === key)) out[key] = v;
+      else throw new ConfigError(key, `unknown setting in ${path}`);
+    }
+  };
+  walk(doc as Record<string, unknown>, '');
+  return out;
+}
+
+function coerce(s: Setting, v: unknown, from: string): string | number | boolean {
+  const bad = (why: string): never => {
+    throw new ConfigError(s.key, `${why} (from ${from})`);
+  };
+  if (s.kind === 'string') {
+    if (typeof v !== 'string' || v.length === 0) bad('must be a non-empty string');
+    return v as string;
+  }
+  if (s.kind === 'bool') {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    return bad('must be true or false');
+  }
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) bad('must be an integer');
+  const [min, max] =
+    s.kind === 'port'
+      ? [1, 65535]
+      : s.kind === 'ms'
+        ? [1, 86_400_000]
+        : [s.min ?? 0, s.max ?? Number.MAX_SAFE_INTEGER];
+  if (n < min || n > max) bad(`${n} is outside ${min}..${max}`);
+  return n;
+}
+
+export interface ConfigSources {
+  /** Path of the config file; missing is fine only when it is the default path. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by dotted key (the CLI maps its kebab flags back). Undefined entries are ignored. */
+  flags?: Record<string, unknown>;
+}
+
+export function loadConfig(src: ConfigSources = {}): AgentConfig {
+  const env = src.env ?? process.env;
+  const filePath = src.file ?? env.XTT_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH;
+  let fileRaw: Raw = {};
+  let text: string | undefined;
+  try {
+    text = readFileSync(filePath, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!(code === 'ENOENT' && filePath === DEFAULT_CONFIG_PATH && src.file === undefined)) {
+      throw new ConfigError('(file)', `cannot read ${filePath}: ${code ?? String(e)}`, { cause: e });
+    }
+  }
+  if (text !== undefined) {
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError('(file)', `${filePath} is not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+    fileRaw = flattenFile(doc, filePath);
+  }
+
+  const values: Record<string, string | number | boolean> = { ...DEFAULTS };
+  if (env.STATE_DIRECTORY)
+    values.stateDir = env.STATE_DIRECTORY.split(':')[0]!; // systemd StateDirectory=
+  else values.stateDir = DEFAULT_STATE_DIR;
+  for (const s of SETTINGS) {
+    if (fileRaw[s.key] !== undefined) values[s.key] = coerce(s, fileRaw[s.key], filePath);
+    const e = env[envName(s.key)];
+    if (e !== undefined && e !== '') values[s.key] = coerce(s, e, envName(s.key));
+    const f = src.flags?.[s.key];
+    if (f !== undefined) values[s.key] = coerce(s, f, `--${flagName(s.key)}`);
+  }
+  return validate(values);
+}
+
+function validate(v: Record<string, string | number | boolean>): AgentConfig {
+  const str = (k: string) => v[k] as string | undefined;
+  const num = (k: string) => v[k] as number;
+  const host = str('server.host');
+  if (!host)
+    throw new ConfigError('server.host', 'is required (config file, XTT_AGENT_SERVER_HOST or --server-host)');
+  if (/[\s/]/.test(host))
+    throw new ConfigError('server.host', `${JSON.stringify(host)} is not a host name or address`);
+  const ifname = str('interface');
+  if (!ifname)
+    throw new ConfigError('interface', 'is required (config file, XTT_AGENT_INTERFACE or --interface)');
+  if (new TextEncoder().encode(ifname).length > 15 || /[\s/:]/.test(ifname)) {
+    throw new ConfigError('interface', `${JSON.stringify(ifname)} is not a valid interface name`);
+  }
+  const tpm = str('tpm')!;
+  try {
+    parseTpmSpec(tpm);
+  } catch (e) {
+    throw new ConfigError('tpm', (e as Error).message, { cause: e });
+  }
+  if (num('backoff.maxMs') < num('backoff.initialMs')) {
+    throw new ConfigError('backoff.maxMs', 'must be at least backoff.initialMs');
+  }
+  const stateDir = str('stateDir')!;
+  if (!stateDir.startsWith('/')) throw new ConfigError('stateDir', 'must be an absolute path');
+  const cfg: AgentConfig = {
+    server: { host, port: num('server.port') },
+    interface: ifname,
+    prefixLength: num('prefixLength'),
+    nodad: v.nodad as boolean,
+    tpm,
+    suite: num('suite'),
+    timeouts: {
+      connectMs: num('timeouts.connectMs'),
+      handshakeMs: num('timeouts.handshakeMs'),
+      dadMs: num('timeouts.dadMs'),
+    },
+    backoff: { initialMs: num('backoff.initialMs'), maxMs: num('backoff.maxMs') },
+    stateDir,
+  };
+  const dir = str('dev.dir');
+  const named = (Object.keys(DEV_FILES) as (keyof typeof DEV_FILES)[]).filter((k) => str(`dev.${k}`));
+  if (dir || named.length > 0) {
+    const dev = {} as DevCredentials;
+    for (const k of Object.keys(DEV_FILES) as (keyof typeof DEV_FILES)[]) {
+      const p = str(`dev.${k}`) ?? (dir ? join(dir, DEV_FILES[k]) : undefined);
+      if (!p) throw new ConfigError(`dev.${k}`, 'is required in development mode (or set dev.dir)');
+      dev[k] = p;
+    }
+    cfg.dev = dev;
+  }
+  return cfg;
+}

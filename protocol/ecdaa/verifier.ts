@@ -7,6 +7,7 @@
 // (3 Miller loops over precomputed G2 lines, 1 final exponentiation). All inputs lie in
 // order-r groups (G1 has cofactor 1, G2 points are subgroup-checked when decoded), so a
 // signature failing either equation passes with probability at most 2^-128.
+import { CryptoError } from '../errors.ts';
 import { bytesToBigInt, toHex } from '../util/bytes.ts';
 import { systemRng, type Rng } from '../util/rng.ts';
 import type { G1Point } from './curve.ts';
@@ -23,7 +24,20 @@ export interface PreparedGroupPublicKey {
   basenamePoints: Map<string, G1Point>;
 }
 
+/**
+ * Validates the GPK once (non-zero, on the twist, in the order-r subgroup: decodeGroupPublicKey
+ * already guarantees this, points built in code may not) and precomputes its line tables.
+ * Throws CryptoError ECDAA_GPK for an invalid key.
+ */
 export function prepareGroupPublicKey(gpk: GroupPublicKey): PreparedGroupPublicKey {
+  for (const [name, Q] of [
+    ['X', gpk.X],
+    ['Y', gpk.Y],
+  ] as const) {
+    if (Q.is0() || !isValidPoint(Q)) {
+      throw new CryptoError('ECDAA_GPK', `prepareGroupPublicKey: gpk.${name} is not a valid G2 point`);
+    }
+  }
   return {
     gpk,
     lines: { P2: P2_LINES, X: prepareG2(gpk.X), Y: prepareG2(gpk.Y) },
@@ -41,6 +55,16 @@ export type VerifyFailure =
 export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure };
 
 const BASENAME_CACHE_LIMIT = 64;
+
+/** On-curve (and, for G2, subgroup) check; noble caches success per point object. */
+function isValidPoint(P: { assertValidity(): void }): boolean {
+  try {
+    P.assertValidity();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function basenamePoint(pgpk: PreparedGroupPublicKey, basename: Uint8Array): G1Point {
   const key = toHex(basename);
@@ -74,6 +98,9 @@ export function checkSignatureProof(
   const { c, s, R, S, T, W, n, K } = sig;
   if (R.is0() || S.is0() || T.is0() || W.is0() || (K !== undefined && K.is0())) {
     return { ok: false, reason: 'infinity' };
+  }
+  if (![R, S, T, W, ...(K === undefined ? [] : [K])].every(isValidPoint)) {
+    return { ok: false, reason: 'invalid-point' };
   }
   const hasBasename = basename !== undefined && basename.length > 0;
   if (hasBasename !== (K !== undefined)) return { ok: false, reason: 'basename' };

@@ -153,3 +153,17 @@ test('hashToScalar and signatureChallenge are SHA-256 mod r over the concatenati
   t.is(c, E.hashToScalar(E.encodeScalar(5n), E.encodeScalar(7n)));
   t.true(c < E.CURVE_ORDER);
 });
+
+test('points built in code off the curve are rejected, and so is an invalid GPK', (t) => {
+  const { x, y } = sig.T.toAffine();
+  const offCurve = E.G1.fromAffine({ x, y: (y + 1n) % E.FIELD_PRIME });
+  t.deepEqual(E.verifySignature({ ...sig, T: offCurve }, message, basename, group.pgpk), {
+    ok: false,
+    reason: 'invalid-point',
+  });
+  const q = E.G2.BASE.toAffine();
+  const badQ = E.G2.fromAffine({ x: q.x, y: { c0: q.y.c1, c1: q.y.c0 } });
+  const err = t.throws(() => E.prepareGroupPublicKey({ X: badQ, Y: group.ipk.gpk.Y }));
+  t.is((err as { code?: string }).code, 'ECDAA_GPK');
+  t.throws(() => E.prepareGroupPublicKey({ X: group.ipk.gpk.X, Y: E.G2.ZERO }));
+});

@@ -1,0 +1,178 @@
+// The root of trust the devices check the server against, in the reference's formats (vectors README
+// "Static inputs and certificate formats"), as `xtt genkeypair`, `xtt genrootcert` and
+// `xtt genservercert` (xaptum/xtt 0.12 tool) write them:
+//   root_keys.asn1.bin / server_keys.asn1.bin  121-byte SEC1 DER ECPrivateKey (P-256), mode 0600
+//   root_cert.bin                              81 B: root_id (16 random bytes) ‖ root public key (65)
+//   server_certificate.bin                     169 B: reserved (24) ‖ root_id ‖ server public key ‖
+//                                              root signature (ECDSA-P256-SHA256 over the first 105 B)
+// The codecs and ECDSA are protocol/xtt's; this file adds the files and the checks between them
+// (the key file's public key must be the certificate's, the server certificate must verify).
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decodeP256KeyFile,
+  decodeRootCertificate,
+  encodeP256KeyFile,
+  encodeRootCertificate,
+  issueServerCertificate,
+  verifyServerCertificate,
+  type P256KeyPair,
+  type RootCertificate,
+  type ServerCertificate,
+} from '../protocol/xtt/certificates.ts';
+import {
+  DEFAULT_SERVER_CERT_RESERVED,
+  ROOT_ID_LENGTH,
+  SERVER_CERT_RESERVED_LENGTH,
+} from '../protocol/xtt/constants.ts';
+import { generateP256PrivateKey, p256PublicKey } from '../protocol/xtt/ecdsa-p256.ts';
+import { equalBytes, wipe } from '../protocol/util/bytes.ts';
+import type { Rng } from '../protocol/util/rng.ts';
+import { FactoryError, FactoryErrorCode } from './errors.ts';
+
+/** File names of the reference tool's examples (vectors' generation_commands). */
+export const ROOT_FILES = { keys: 'root_keys.asn1.bin', certificate: 'root_cert.bin' } as const;
+export const SERVER_FILES = { keys: 'server_keys.asn1.bin', certificate: 'server_certificate.bin' } as const;
+
+export interface RootMaterial {
+  keys: P256KeyPair;
+  certificate: RootCertificate;
+  certificateBytes: Uint8Array;
+}
+
+/** `xtt genkeypair` then `xtt genrootcert`: a P-256 key pair drawn like the reference, a random root_id. */
+export function createRoot(rng: Rng): RootMaterial {
+  const privateKey = generateP256PrivateKey(rng);
+  const keys = { privateKey, publicKey: p256PublicKey(privateKey) };
+  const certificate = { rootId: rng.bytes(ROOT_ID_LENGTH), publicKey: keys.publicKey };
+  return { keys, certificate, certificateBytes: encodeRootCertificate(certificate) };
+}
+
+/** Parses --reserved: exactly 24 bytes of text (the reference's default is XAPTUMSERVER000199991231). */
+export function parseReserved(text: string | undefined): Uint8Array {
+  const bytes = new TextEncoder().encode(text ?? DEFAULT_SERVER_CERT_RESERVED);
+  if (bytes.length !== SERVER_CERT_RESERVED_LENGTH) {
+    throw new FactoryError(
+      FactoryErrorCode.USAGE,
+      `--reserved must be exactly ${SERVER_CERT_RESERVED_LENGTH} bytes, got ${bytes.length}`,
+      {
+        field: 'reserved',
+      },
+    );
+  }
+  return bytes;
+}
+
+/** `xtt genkeypair` then `xtt genservercert`: a server key pair and its certificate signed by the root. */
+export function createServerCertificate(
+  root: RootMaterial,
+  rng: Rng,
+  reserved?: Uint8Array,
+): { keys: P256KeyPair; certificateBytes: Uint8Array; certificate: ServerCertificate } {
+  const privateKey = generateP256PrivateKey(rng);
+  const keys = { privateKey, publicKey: p256PublicKey(privateKey) };
+  const certificateBytes = issueServerCertificate({
+    rootId: root.certificate.rootId,
+    rootPrivateKey: root.keys.privateKey,
+    serverPublicKey: keys.publicKey,
+    ...(reserved === undefined ? {} : { reserved }),
+    rng,
+  });
+  // Never hand out a certificate the devices would reject.
+  const certificate = verifyServerCertificate(certificateBytes, [root.certificate]);
+  return { keys, certificateBytes, certificate };
+}
+
+function prepareOutDir(dir: string, names: string[]): void {
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  for (const n of names) {
+    if (existsSync(join(dir, n))) {
+      throw new FactoryError(
+        FactoryErrorCode.EXISTS,
+        `${join(dir, n)} already exists; refusing to overwrite`,
+        { file: join(dir, n) },
+      );
+    }
+  }
+}
+
+function writeNew(path: string, data: Uint8Array, mode: number): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function readFile(path: string, what: string): Uint8Array {
+  if (!existsSync(path))
+    throw new FactoryError(FactoryErrorCode.BATCH_CORRUPT, `${path}: ${what} missing`, { file: path });
+  return new Uint8Array(readFileSync(path));
+}
+
+function decodeFile<T>(path: string, bytes: Uint8Array, decode: (b: Uint8Array) => T): T {
+  try {
+    return decode(bytes);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new FactoryError(FactoryErrorCode.BATCH_CORRUPT, `${path}: ${why}`, { file: path, cause });
+  }
+}
+
+/** Writes a new root into `dir` (key file 0600 first, certificate second); refuses to overwrite. */
+export function writeRoot(dir: string, root: RootMaterial): { keys: string; certificate: string } {
+  const paths = { keys: join(dir, ROOT_FILES.keys), certificate: join(dir, ROOT_FILES.certificate) };
+  prepareOutDir(dir, [ROOT_FILES.keys, ROOT_FILES.certificate]);
+  const keyFile = encodeP256KeyFile(root.keys);
+  try {
+    writeNew(paths.keys, keyFile, 0o600);
+  } finally {
+    wipe(keyFile);
+  }
+  writeNew(paths.certificate, root.certificateBytes, 0o644);
+  return paths;
+}
+
+/** Reads a root certificate file (81 B) strictly. */
+export function readRootCertificate(path: string): { certificate: RootCertificate; bytes: Uint8Array } {
+  const bytes = readFile(path, 'root certificate');
+  return { certificate: decodeFile(path, bytes, decodeRootCertificate), bytes };
+}
+
+/** Reads a root directory: key file and certificate, and checks that they belong together. */
+export function readRoot(dir: string): RootMaterial {
+  const keysPath = join(dir, ROOT_FILES.keys);
+  const keys = decodeFile(keysPath, readFile(keysPath, 'root key file'), decodeP256KeyFile);
+  const { certificate, bytes } = readRootCertificate(join(dir, ROOT_FILES.certificate));
+  if (!equalBytes(keys.publicKey, certificate.publicKey)) {
+    throw new FactoryError(
+      FactoryErrorCode.BATCH_CORRUPT,
+      `${join(dir, ROOT_FILES.certificate)}: public_key: is not the key in ${ROOT_FILES.keys}`,
+      {
+        file: join(dir, ROOT_FILES.certificate),
+        field: 'public_key',
+      },
+    );
+  }
+  return { keys, certificate, certificateBytes: bytes };
+}
+
+/** Writes the server key file (0600) and certificate into `dir`; refuses to overwrite. */
+export function writeServerCertificate(
+  dir: string,
+  server: { keys: P256KeyPair; certificateBytes: Uint8Array },
+): { keys: string; certificate: string } {
+  const paths = { keys: join(dir, SERVER_FILES.keys), certificate: join(dir, SERVER_FILES.certificate) };
+  prepareOutDir(dir, [SERVER_FILES.keys, SERVER_FILES.certificate]);
+  const keyFile = encodeP256KeyFile(server.keys);
+  try {
+    writeNew(paths.keys, keyFile, 0o600);
+  } finally {
+    wipe(keyFile);
+  }
+  writeNew(paths.certificate, server.certificateBytes, 0o644);
+  return paths;
+}

@@ -1,0 +1,56 @@
+// Client <-> server in one process (STYLE.md "handshake" tests): all four suites, with an assigned and
+// a requested identity, real software keys, real ECDAA signing and verification, sealed cookies.
+import test from 'ava';
+import { toHex } from '../../../../protocol/util/bytes.ts';
+import { ALL_SUITES, MsgType } from '../../../../protocol/xtt/constants.ts';
+import { makeParties, pump } from '../../../helpers/xtt-parties.ts';
+
+const PSEUDONYM =
+  '044a837955cb202af0c115afde5396255d5a46c14edd3a95cecd0d122cf7bcb7f5f455339b2d8b35228d2120a7e4d47b2af7b76641377ccfb38187865de0a04691';
+
+for (const suite of ALL_SUITES) {
+  test(`suite ${suite}: the server assigns an identity`, async (t) => {
+    const p = makeParties({ suite });
+    const client = p.client();
+    const out = await pump(client, p.server.accept());
+    if (out.client.kind !== 'done' || out.server.kind !== 'done')
+      return t.fail(`${out.client.kind}/${out.server.kind}`);
+    t.is(toHex(out.client.result.identity), toHex(out.server.result.identity));
+    t.not(toHex(out.client.result.identity), '00'.repeat(16));
+    t.is(out.client.result.suite, suite);
+    t.is(out.server.result.suite, suite);
+    t.is(toHex(out.server.result.pseudonym), PSEUDONYM);
+    t.is(toHex(out.server.result.gid), toHex(p.daa.gid));
+    t.is(toHex(out.server.result.longtermPublicKey), toHex(out.client.result.longtermPublicKey));
+    t.is(toHex(out.client.result.serverPublicKey), toHex(p.pki.serverSigner.publicKey));
+    t.deepEqual(
+      out.wire.map((w) => [w.direction, w.bytes[0], w.bytes.length]),
+      [
+        ['c2s', MsgType.ClientInit, 70],
+        ['s2c', MsgType.ServerInitAndAttest, 417],
+        ['c2s', MsgType.Identity_ClientAttest, 750],
+        ['s2c', MsgType.Identity_ServerFinished, 103],
+      ],
+    );
+  });
+
+  test(`suite ${suite}: the client requests an identity and gets it`, async (t) => {
+    const p = makeParties({ suite });
+    const requestedId = Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, suite]);
+    const out = await pump(p.client({ requestedId }), p.server.accept());
+    if (out.client.kind !== 'done' || out.server.kind !== 'done')
+      return t.fail(`${out.client.kind}/${out.server.kind}`);
+    t.is(toHex(out.client.result.identity), toHex(requestedId));
+    t.is(toHex(out.server.result.identity), toHex(requestedId));
+  });
+}
+
+test('the same device handshakes twice (new cookie, new ephemeral keys) and keeps its id', async (t) => {
+  const p = makeParties({ suite: 1 });
+  const client1 = p.client();
+  const a = await pump(client1, p.server.accept());
+  const b = await pump(p.client(), p.server.accept());
+  if (a.client.kind !== 'done' || b.client.kind !== 'done') return t.fail();
+  t.is(toHex(a.client.result.identity), toHex(b.client.result.identity));
+  t.not(toHex(a.wire[1]!.bytes.subarray(6, 168)), toHex(b.wire[1]!.bytes.subarray(6, 168)));
+});

@@ -50,8 +50,12 @@ export interface RevocationLists {
   pseudonyms?: G1Point[];
 }
 
+/**
+ * Why a signature was rejected. 'invalid-point' only arises for Signature objects built in code
+ * with points off the curve (decodeSignature never returns those).
+ */
 export type VerifyFailure =
-  'challenge' | 'pairing' | 'infinity' | 'revoked-key' | 'revoked-pseudonym' | 'basename';
+  'challenge' | 'pairing' | 'infinity' | 'invalid-point' | 'revoked-key' | 'revoked-pseudonym' | 'basename';
 export type VerifyResult = { ok: true } | { ok: false; reason: VerifyFailure };
 
 const BASENAME_CACHE_LIMIT = 64;

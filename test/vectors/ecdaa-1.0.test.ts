@@ -164,3 +164,16 @@ test('XTT suite 1: replaying client draws 5, 6, 7 reproduces the reference DAA s
   t.is(toHex(E.encodeSignature(sig)), ds.signature);
   t.deepEqual(E.verifySignature(sig, message, basename, pgpk), { ok: true });
 });
+
+test('batch verification accepts the reference signatures mixed with ours and rejects a tampered one', (t) => {
+  const refBsn = E.decodeSignature(vec('ref_sig_bsn.bin'), { hasBasename: true });
+  const refNoBsn = E.decodeSignature(vec('ref_sig_nobsn.bin'), { hasBasename: false });
+  const ours = E.signWithSecretKey({ message: msg, basename, secretKey, credential, rng: cryptoRng });
+  const items = [
+    { signature: refBsn, message: msg, basename },
+    { signature: refNoBsn, message: msg },
+    { signature: ours, message: msg, basename },
+    { signature: refBsn, message: new TextEncoder().encode('hello xtt messagE'), basename },
+  ];
+  t.deepEqual(E.batchVerify(items, pgpk, { rng: cryptoRng }), [true, true, true, false]);
+});

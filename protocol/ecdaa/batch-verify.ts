@@ -6,8 +6,9 @@
 // 1 final exponentiation for the whole batch, the G1 sums by one multi-scalar multiplication
 // each (Strauss-Shamir over width-4 wNAF, shared doubling chain).
 //
-// If the product is not 1, the set is split in halves and each half is re-checked with fresh
-// coefficients, down to single signatures, so exactly the bad ones are reported. A batch that
+// If the product is not 1, the set is split in halves and re-checked with fresh coefficients,
+// down to single signatures, so exactly the bad ones are reported (a half that is known to hold
+// the failure is not re-checked as a whole). A batch that
 // contains a signature failing either pairing equation passes a check with probability at most
 // 2^-127 (all points lie in order-r groups), so an invalid signature is never accepted in
 // practice; revocation lists are applied per signature afterwards.
@@ -62,16 +63,34 @@ function pairingBatchHolds(items: Pending[], pgpk: PreparedGroupPublicKey, rng: 
   ]);
 }
 
-function findValid(items: Pending[], pgpk: PreparedGroupPublicKey, rng: Rng, out: boolean[]): void {
+/**
+ * Marks out[i] = true for the valid signatures of `items`. `knownBad` says the caller already
+ * saw this set fail (a failing check is deterministic proof that it holds an invalid signature:
+ * all-valid sets always pass), so the set itself is not re-checked and a single item is bad.
+ */
+function findValid(
+  items: Pending[],
+  pgpk: PreparedGroupPublicKey,
+  rng: Rng,
+  out: boolean[],
+  knownBad = false,
+): void {
   if (items.length === 0) return;
-  if (pairingBatchHolds(items, pgpk, rng)) {
+  if (!knownBad && pairingBatchHolds(items, pgpk, rng)) {
     for (const it of items) out[it.index] = true;
     return;
   }
   if (items.length === 1) return; // stays false
   const mid = items.length >> 1;
-  findValid(items.slice(0, mid), pgpk, rng, out);
-  findValid(items.slice(mid), pgpk, rng, out);
+  const left = items.slice(0, mid);
+  const right = items.slice(mid);
+  if (pairingBatchHolds(left, pgpk, rng)) {
+    for (const it of left) out[it.index] = true;
+    findValid(right, pgpk, rng, out, true); // the failure must be on the right
+  } else {
+    findValid(left, pgpk, rng, out, true);
+    findValid(right, pgpk, rng, out);
+  }
 }
 
 /** Verdicts aligned with `items`: true exactly for the signatures that verify. */

@@ -1,7 +1,7 @@
 // The FP256BN curve (TPM_ECC_BN_P256, ISO/IEC 15946-5 BN P256, AMCL "FP256BN") as used by
 // xaptum/ecdaa 1.0.0, assembled from @noble/curves' abstract tower and weierstrass builders.
-// Parameters: ../../../shared/reference/ECDAA-FP256BN.md ("Curve"); copied to this repo in
-// protocol/ecdaa/README.md.
+// Parameters: the project's reference notes ECDAA-FP256BN.md, section "Curve" (u, p, r, P2 and
+// the GLV constants, as AMCL's FP256BN defines them).
 //
 // Deviations from noble's bn254 (the closest built-in curve), each with its reason:
 // - The BN seed u is negative, so the final-exponentiation chain uses f^|u| where bn254 uses

@@ -3,6 +3,7 @@
 // two forgeries crafted to cancel under equal weights are still caught (random coefficients);
 // revocation lists apply per signature.
 import test from 'ava';
+import fc from 'fast-check';
 import * as E from '../../../../protocol/ecdaa/index.ts';
 import { makeGroup, seededRng, utf8 } from './_fixtures.ts';
 
@@ -86,4 +87,28 @@ test('revocation lists apply per signature in a batch', (t) => {
     return true;
   });
   t.deepEqual(verdicts, expected);
+});
+
+test('any pattern of bad signatures is identified exactly (property, batch of 8)', (t) => {
+  const base = good.slice(0, 8);
+  const bad = base.map((x) => ({
+    ...x,
+    signature: { ...x.signature, T: x.signature.T.add(E.G1.BASE) },
+  }));
+  fc.assert(
+    fc.property(fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (isBad) => {
+      const batch = base.map((x, i) => (isBad[i] ? bad[i]! : x));
+      t.deepEqual(
+        E.batchVerify(batch, group.pgpk, { rng: verifyRng }),
+        isBad.map((b) => !b),
+      );
+    }),
+    {
+      numRuns: 6,
+      examples: [
+        [[true, true, true, true, true, true, true, true]],
+        [[true, false, false, false, false, false, false, true]],
+      ],
+    },
+  );
 });

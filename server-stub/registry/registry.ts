@@ -148,6 +148,7 @@ export interface Registry {
   revokeBatch(gid: Uint8Array): Promise<Batch>;
 
   getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined>;
+  getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined>;
   listDevices(filter?: DeviceFilter): Promise<Device[]>;
   revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device>;
   setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device>;

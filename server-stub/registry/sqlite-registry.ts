@@ -28,6 +28,8 @@ import {
 } from './registry.ts';
 import {
   checkAuditFilter,
+  checkBytes,
+  IDENTITY_LENGTH,
   checkDeviceFilter,
   checkGid,
   checkName,
@@ -273,6 +275,15 @@ export class SqliteRegistry implements Registry {
     checkGid(gid);
     checkPseudonym(pseudonym);
     return this.serial('device get', () => new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym));
+  }
+
+  async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
+    checkBytes(identity, 'identity', IDENTITY_LENGTH);
+    return this.serial('device get', () => {
+      const row = this.db.prepare('SELECT * FROM devices WHERE identity = ?').get(blob(identity)) as
+        Row | undefined;
+      return row ? rowToDevice(row) : undefined;
+    });
   }
 
   async listDevices(filter: DeviceFilter = {}): Promise<Device[]> {

@@ -173,6 +173,9 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
     t.is(devices.length, 1);
     t.is(devices[0]!.handshakeCount, 3);
     t.is(devices[0]!.lastSource, '::1 40000');
+    t.deepEqual((await registry.getDeviceByIdentity(first.id))?.pseudonym, p);
+    t.is(await registry.getDeviceByIdentity(new Uint8Array(16)), undefined);
+    await t.throwsAsync(registry.getDeviceByIdentity(new Uint8Array(15)), { instanceOf: ValidationError });
     const audit = await registry.queryAudit({ gid: batch.gid });
     t.deepEqual(
       audit.map((a) => a.outcome),

@@ -1,0 +1,212 @@
+// The `enf-server` command line (issue 5 "Operator commands"): a yargs program with --json and --help
+// on every command. Handlers return a CommandResult (text for operators, one JSON document for
+// scripts); errors are thrown typed and main.ts maps them to exit-codes.ts. The state directory
+// (--dir, $ENF_SERVER_DIR, default /var/lib/enf-server) holds registry.sqlite and the key files.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { ZtpError } from '../protocol/errors.ts';
+import { systemRng, type Rng } from '../protocol/util/rng.ts';
+import { registerRegistryCommands } from './cli-registry.ts';
+import { SqliteRegistry } from './registry/sqlite-registry.ts';
+import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
+
+export const DEFAULT_DIR = '/var/lib/enf-server';
+export const REGISTRY_FILE = 'registry.sqlite';
+
+export interface CommandResult {
+  human: string;
+  /** Never holds secret bytes. */
+  json: unknown;
+}
+
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** What the `start` command runs; main.ts passes the real endpoint, tests may pass another. */
+export type StartServer = (opts: StartOptions) => Promise<void>;
+export interface StartOptions {
+  dir: string;
+  bind: string;
+  port: number;
+  maxConnections: number;
+  maxPerSource: number;
+  workers: number;
+}
+
+export interface CliDeps {
+  rng?: Rng;
+  start?: StartServer;
+}
+
+export class UsageError extends ZtpError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+export interface GlobalArgs {
+  json: boolean;
+  dir: string;
+}
+
+export type Done = (r: CommandResult) => void;
+
+/** Opens the registry of an initialised state directory. */
+export function openRegistry(dir: string): SqliteRegistry {
+  if (!existsSync(dir))
+    throw new UsageError(`state directory ${dir} does not exist; run 'enf-server init' first`);
+  return SqliteRegistry.open(join(dir, REGISTRY_FILE));
+}
+
+/** Runs `fn` with an open registry and closes it afterwards. */
+export async function withRegistry<T>(dir: string, fn: (r: SqliteRegistry) => Promise<T>): Promise<T> {
+  const r = openRegistry(dir);
+  try {
+    return await fn(r);
+  } finally {
+    await r.close();
+  }
+}
+
+function registerInit(y: Argv<GlobalArgs>, done: Done, rng: Rng): void {
+  y.command(
+    'init',
+    'create the state directory, the registry, a root and a server certificate (or --import them)',
+    (c) =>
+      c
+        .option('import', {
+          type: 'boolean',
+          default: false,
+          describe: 'import existing files instead of creating',
+        })
+        .option('root-cert', { type: 'string', describe: 'with --import: root certificate (81 B)' })
+        .option('server-cert', { type: 'string', describe: 'with --import: server certificate (169 B)' })
+        .option('server-key', { type: 'string', describe: 'with --import: server key file (121 B SEC1 DER)' })
+        .check((a) => {
+          if (a.import && !(a['root-cert'] && a['server-cert'] && a['server-key'])) {
+            throw new UsageError('--import needs --root-cert, --server-cert and --server-key');
+          }
+          return true;
+        }),
+    async (a) => {
+      const files = a.import
+        ? importKeyMaterial(a.dir, {
+            rootCertificate: a['root-cert']!,
+            serverCertificate: a['server-cert']!,
+            serverKeys: a['server-key']!,
+          })
+        : createKeyMaterial(a.dir, rng);
+      const registry = SqliteRegistry.open(join(a.dir, REGISTRY_FILE));
+      await registry.close();
+      const json = { dir: a.dir, registry: join(a.dir, REGISTRY_FILE), imported: a.import, files };
+      const lines = [`initialised ${a.dir}`, ...Object.values(files).map((f) => `  ${f}`)];
+      lines.push(`  ${json.registry}`, `give devices ${files.rootCertificate}`);
+      if (!a.import) lines.push('root_keys.asn1.bin is the root private key: move it offline');
+      done({ human: lines.join('\n'), json });
+    },
+  );
+}
+
+function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | undefined): void {
+  y.command(
+    'start',
+    'serve XTT identity provisioning on TCP until SIGTERM',
+    (c) =>
+      c
+        .option('bind', {
+          type: 'string',
+          default: '::',
+          describe: 'address to listen on (:: for IPv6 and IPv4)',
+        })
+        .option('port', { type: 'number', default: 4444 })
+        .option('max-connections', {
+          type: 'number',
+          default: 1024,
+          describe: 'global concurrent connection limit',
+        })
+        .option('max-per-source', {
+          type: 'number',
+          default: 16,
+          describe: 'concurrent connections per source address',
+        })
+        .option('workers', {
+          type: 'number',
+          default: 0,
+          describe: 'DAA verification threads (0: one per core)',
+        }),
+    async (a) => {
+      if (!start) throw new UsageError('this build has no XTT endpoint');
+      for (const [k, v] of [
+        ['port', a.port],
+        ['max-connections', a['max-connections']],
+        ['max-per-source', a['max-per-source']],
+        ['workers', a.workers],
+      ] as const) {
+        if (!Number.isInteger(v) || v < 0 || (k === 'port' && v > 65535))
+          throw new UsageError(`--${k}: not a valid number`);
+      }
+      await start({
+        dir: a.dir,
+        bind: a.bind,
+        port: a.port,
+        maxConnections: a['max-connections'],
+        maxPerSource: a['max-per-source'],
+        workers: a.workers,
+      });
+      done({ human: 'stopped', json: { stopped: true } });
+    },
+  );
+}
+
+export function buildCli(argv: string[], done: Done, deps: CliDeps = {}): Argv<GlobalArgs> {
+  const y = yargs(argv)
+    .scriptName('enf-server')
+    .usage(
+      '$0 <command> [options]\n\nThe ENF reference server: XTT endpoint, registry of networks, batches and devices, audit.',
+    )
+    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (machine output)' })
+    .option('dir', {
+      type: 'string',
+      default: process.env.ENF_SERVER_DIR ?? DEFAULT_DIR,
+      describe: 'state directory (registry.sqlite, certificates, keys); env ENF_SERVER_DIR',
+    })
+    .strict()
+    .demandCommand(1, 'name a command (see --help)')
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version(false)
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new UsageError(msg);
+    }) as unknown as Argv<GlobalArgs>;
+  registerInit(y, done, deps.rng ?? systemRng);
+  registerStart(y, done, deps.start);
+  registerRegistryCommands(y, done);
+  return y;
+}
+
+/** Runs the program; prints the result (or help). Throws typed errors for main.ts to map. */
+export async function runCli(argv: string[], io: CliIo, deps: CliDeps = {}): Promise<{ json: boolean }> {
+  let result: CommandResult | undefined;
+  let helpText = '';
+  let failure: unknown;
+  const json = argv.includes('--json');
+  const y = buildCli(argv, (r) => (result = r), deps);
+  await y.parseAsync(argv, {}, (err, _argv, output) => {
+    if (err) failure = err;
+    helpText = output;
+  });
+  if (failure !== undefined) throw failure;
+  if (helpText) io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
+  if (result) {
+    const text = json ? JSON.stringify(result.json, null, 2) : result.human;
+    io.stdout(text.endsWith('\n') ? text : `${text}\n`);
+  }
+  return { json };
+}

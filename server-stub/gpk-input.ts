@@ -1,0 +1,93 @@
+// Where `enf-server batch add` gets a batch's group public key: a raw GPK file (ecdaa 1.0 wire form,
+// 258 bytes), the text of the box's QR label (protocol/qr-payload.ts), or a photo/scan of the label
+// as PNG (decoded with pngjs, scanned with jsQR). The GPK is always checked by protocol/ecdaa's strict
+// decoder (points on FP256BN, in G2) before the registry sees it.
+import jsQRModule from 'jsqr';
+import { readFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { decodeGroupPublicKey } from '../protocol/ecdaa/index.ts';
+import { DecodeError, ZtpError } from '../protocol/errors.ts';
+import { decodeQrPayload, type BatchLabel } from '../protocol/qr-payload.ts';
+
+// jsqr is CommonJS: module.exports is the function (its .d.ts declares it as `default`).
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
+
+/** The biggest label image we decode: a phone photo, not an arbitrary file. */
+export const MAX_PNG_BYTES = 32 * 1024 * 1024;
+export const MAX_PNG_PIXELS = 40_000_000;
+
+/** Reading an input file failed (missing, unreadable, too large). */
+export class InputFileError extends ZtpError {
+  readonly file: string;
+  constructor(file: string, message: string, options?: { cause?: unknown }) {
+    super('INPUT_FILE', `${file}: ${message}`, options);
+    this.file = file;
+  }
+}
+
+export function readInputFile(path: string, maxBytes: number): Uint8Array {
+  let data: Buffer;
+  try {
+    data = readFileSync(path);
+  } catch (cause) {
+    throw new InputFileError(path, 'cannot read', { cause });
+  }
+  if (data.length > maxBytes) throw new InputFileError(path, `larger than ${maxBytes} bytes`);
+  return new Uint8Array(data);
+}
+
+/** Strict GPK check by the ECDAA decoder; a DecodeError names the field `batch.gpk`. */
+export function checkGpk(gpk: Uint8Array, source: string): Uint8Array {
+  try {
+    decodeGroupPublicKey(gpk);
+  } catch (cause) {
+    throw new DecodeError(
+      'batch.gpk',
+      0,
+      `${source}: not a valid FP256BN group public key (${(cause as Error).message})`,
+      {
+        cause,
+      },
+    );
+  }
+  return gpk;
+}
+
+/** The label text inside a PNG image of the QR code. */
+export function scanQrPng(png: Uint8Array, source: string): string {
+  let img: PNG;
+  try {
+    img = PNG.sync.read(Buffer.from(png.buffer, png.byteOffset, png.length));
+  } catch (cause) {
+    throw new DecodeError(`${source}.png`, 0, `not a readable PNG (${(cause as Error).message})`, { cause });
+  }
+  if (img.width * img.height > MAX_PNG_PIXELS) {
+    throw new DecodeError(`${source}.png`, 0, `image of ${img.width}x${img.height} pixels is too large`);
+  }
+  const hit = jsQR(
+    new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length),
+    img.width,
+    img.height,
+  );
+  if (!hit) throw new DecodeError(`${source}.qr`, 0, 'no QR code found in the image');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(hit.binaryData));
+  } catch (cause) {
+    throw new DecodeError(`${source}.qr`, 0, 'QR code does not hold UTF-8 text', { cause });
+  }
+}
+
+/** Decodes label text and checks its GPK. */
+export function labelFromText(text: string): BatchLabel {
+  const label = decodeQrPayload(text);
+  checkGpk(label.gpk, 'QR label GPK');
+  return label;
+}
+
+export function labelFromPng(path: string): BatchLabel {
+  return labelFromText(scanQrPng(readInputFile(path, MAX_PNG_BYTES), path));
+}
+
+export function gpkFromFile(path: string): Uint8Array {
+  return checkGpk(readInputFile(path, 4096), path);
+}

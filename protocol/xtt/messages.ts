@@ -59,6 +59,7 @@ export function decodeHeader(b: Uint8Array): MessageHeader {
   const type = r.u8('type');
   const length = r.u16('length');
   const version = r.u8('version');
+  r.end();
   const expected = MESSAGE_LENGTHS[type];
   if (expected === undefined)
     throw new DecodeError('MessageHeader.type', 0, `unknown message type 0x${hex2(type)}`);

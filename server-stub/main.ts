@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --import=tsx
 // Entry point of `enf-server`: runs the command line with the real adapters and maps typed errors to
 // the exit-code table (exit-codes.ts). Errors print their message (never secret bytes); with --json
 // they print one JSON object {"error": {code, message, field?}} on stderr.

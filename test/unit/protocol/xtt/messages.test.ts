@@ -1,7 +1,7 @@
 // protocol/xtt/messages.ts: every codec edge (success, short buffer, trailing bytes, bad length
 // field, wrong type, unknown suite, bad version) and fast-check fuzzing of every decoder: arbitrary
 // bytes either decode or throw DecodeError, never anything else; encode/decode round trips.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import fc from 'fast-check';
 import { DecodeError } from '../../../../protocol/errors.ts';
 import { concatBytes, toHex } from '../../../../protocol/util/bytes.ts';
@@ -40,7 +40,7 @@ const decoders: [string, (b: Uint8Array) => unknown, Uint8Array][] = [
   ['Error', decodeErrorMsg, encodeErrorMsg()],
 ];
 
-function throwsDecode(t: import('ava').ExecutionContext, f: () => unknown, field?: RegExp): void {
+function throwsDecode(t: ExecutionContext, f: () => unknown, field?: RegExp): void {
   const e = t.throws(f, { instanceOf: DecodeError });
   if (field && e) t.regex(e.field, field);
 }

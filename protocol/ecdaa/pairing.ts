@@ -29,8 +29,31 @@ import {
   type G2Point,
 } from './curve.ts';
 
-// f^(-u) for elements of the cyclotomic subgroup; -u = |u| because u < 0.
-const powMinusU = (f: Fp12): Fp12 => Fp12F._cyclotomicExp(f, BN_U_ABS);
+// Signed (NAF) digits of |u|, most significant first: 18 non-zero digits instead of 22 bits.
+const U_NAF: readonly number[] = (() => {
+  const digits: number[] = [];
+  for (let a = BN_U_ABS; a > 0n; a >>= 1n) {
+    if ((a & 1n) === 0n) digits.push(0);
+    else if ((a & 3n) === 3n) {
+      digits.push(-1);
+      a += 1n;
+    } else digits.push(1);
+  }
+  return digits.reverse();
+})();
+
+// f^(-u) = f^|u| (u < 0) for f in the cyclotomic subgroup, where f^-1 is the conjugate.
+function powMinusU(f: Fp12): Fp12 {
+  const fInv = Fp12F.conjugate(f);
+  let z = f; // leading NAF digit is 1
+  for (let i = 1; i < U_NAF.length; i++) {
+    z = Fp12F._cyclotomicSquare(z);
+    const d = U_NAF[i];
+    if (d === 1) z = Fp12F.mul(z, f);
+    else if (d === -1) z = Fp12F.mul(z, fInv);
+  }
+  return z;
+}
 
 function finalExponentiate(f: Fp12): Fp12 {
   // Easy part: f^((p^6 - 1)(p^2 + 1)).

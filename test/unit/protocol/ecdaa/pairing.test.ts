@@ -4,7 +4,7 @@
 // subgroup test. Pairings cost ~10 ms, so property runs are small.
 import test from 'ava';
 import fc from 'fast-check';
-import { Fp2F, Fr } from '../../../../protocol/ecdaa/curve.ts';
+import { BN_U, Fp2F, Fr } from '../../../../protocol/ecdaa/curve.ts';
 import * as E from '../../../../protocol/ecdaa/index.ts';
 
 const scalar = fc.bigInt({ min: 1n, max: E.CURVE_ORDER - 1n });
@@ -114,4 +114,17 @@ test('the G2 subgroup check rejects twist points outside the order-r subgroup', 
     t.regex(err.message, /subgroup/);
     return;
   }
+});
+
+test('the final exponentiation is the generic one raised to 2u(6u^2+3u+1), coprime to r', (t) => {
+  // Pins the hard-part chain exactly (not merely "some power"): a wrong chain that happened to
+  // stay bilinear would still fail here.
+  const u = BN_U;
+  const m = 2n * u * (6n * u * u + 3n * u + 1n);
+  const mr = ((m % E.CURVE_ORDER) + E.CURVE_ORDER) % E.CURVE_ORDER;
+  t.not(mr, 0n);
+  const f = E.multiMillerLoop([[E.G1.BASE.multiply(5n), E.P2_LINES]]);
+  const generic = (E.FIELD_PRIME ** 12n - 1n) / E.CURVE_ORDER;
+  t.true(E.GT.eql(E.finalExponentiate(f), E.GT.pow(f, generic * mr)));
+  t.false(E.GT.eql(E.finalExponentiate(f), E.GT.pow(f, generic)));
 });

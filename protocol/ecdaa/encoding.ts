@@ -22,6 +22,7 @@ export function encodeScalar(x: bigint): Uint8Array {
 
 /** Reads a 32-byte big-endian scalar and requires it to be < r (no silent reduction). */
 export function decodeScalar(b: Uint8Array, field = 'scalar', base = 0): bigint {
+  if (!(b instanceof Uint8Array)) throw new DecodeError(field, base, 'expected bytes');
   if (b.length !== SCALAR_LENGTH) {
     throw new DecodeError(field, base, `expected ${SCALAR_LENGTH} bytes, got ${b.length}`);
   }
@@ -47,6 +48,7 @@ function readCoord(b: Uint8Array, off: number, field: string, base: number): big
 }
 
 function checkPrefix(b: Uint8Array, len: number, field: string, base: number): void {
+  if (!(b instanceof Uint8Array)) throw new DecodeError(field, base, 'expected bytes');
   if (b.length !== len) throw new DecodeError(field, base, `expected ${len} bytes, got ${b.length}`);
   if (b[0] !== PREFIX) {
     throw new DecodeError(field, base, `expected uncompressed prefix 04, got ${b[0]!.toString(16)}`);

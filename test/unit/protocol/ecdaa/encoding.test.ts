@@ -218,3 +218,11 @@ test('nested decode errors name the field and its absolute offset', (t) => {
   ipk.fill(0xff, 258, 290);
   decodeFails(t, () => E.decodeIssuerPublicKey(ipk), 'issuerPublicKey.c', 258);
 });
+
+test('non-byte inputs raise DecodeError, not TypeError', (t) => {
+  const notBytes = '04' as unknown as Uint8Array;
+  decodeFails(t, () => E.decodeG1(notBytes, 'P'), 'P');
+  decodeFails(t, () => E.decodeG2(notBytes, 'Q'), 'Q');
+  decodeFails(t, () => E.decodeScalar(notBytes, 'k'), 'k');
+  decodeFails(t, () => E.decodeSignature(notBytes, { hasBasename: false }), 'signature');
+});

@@ -17,8 +17,8 @@ export const DEV_FILES = {
   credential: 'daa_cred.bin',
   secretKey: 'daa_secretkey.bin',
   basename: 'basename.bin',
-  rootId: 'root_id.bin',
-  rootPub: 'root_pub.bin',
+  /** 81-byte XTT root certificate (root_id || P-256 public key), as `xtt genrootcert` writes it. */
+  rootCert: 'root_cert.bin',
 } as const;
 
 export interface DevCredentials {
@@ -26,8 +26,7 @@ export interface DevCredentials {
   credential: string;
   secretKey: string;
   basename: string;
-  rootId: string;
-  rootPub: string;
+  rootCert: string;
 }
 
 export interface AgentConfig {

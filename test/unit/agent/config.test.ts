@@ -71,7 +71,7 @@ test('environment alone is enough (no file at the default path)', (t) => {
 
 test('development mode: dev.dir expands to the reference file names; single files override', (t) => {
   const c = loadConfig({
-    file: withFile(t, { ...minimal, dev: { dir: '/d', rootPub: '/x/pub.bin' } }),
+    file: withFile(t, { ...minimal, dev: { dir: '/d', rootCert: '/x/root.bin' } }),
     env: {},
   });
   t.deepEqual(c.dev, {
@@ -79,8 +79,7 @@ test('development mode: dev.dir expands to the reference file names; single file
     credential: '/d/daa_cred.bin',
     secretKey: '/d/daa_secretkey.bin',
     basename: '/d/basename.bin',
-    rootId: '/d/root_id.bin',
-    rootPub: '/x/pub.bin',
+    rootCert: '/x/root.bin',
   });
   const e = t.throws(() => loadConfig({ file: withFile(t, { ...minimal, dev: { gpk: '/g' } }), env: {} }), {
     instanceOf: ConfigError,

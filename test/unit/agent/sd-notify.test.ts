@@ -1,37 +1,11 @@
 // Tests for agent/sd-notify.ts with a real AF_UNIX datagram receiver (bound through koffi: Node
 // has no unix datagram sockets), on a filesystem path and in the abstract namespace.
 import test from 'ava';
-import koffi from 'koffi';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SdNotifier, encodeSockaddrUn, sdNotify, watchdogIntervalMs } from '../../../agent/sd-notify.ts';
-
-const lib = koffi.load('libc.so.6');
-const socket = lib.func('int socket(int, int, int)');
-const bind = lib.func('int bind(int, const void *, uint32_t)');
-const recv = lib.func('long recv(int, void *, unsigned long, int)');
-const close = lib.func('int close(int)');
-
-/** A bound unix datagram socket standing in for systemd's notify socket. */
-function receiver(path: string) {
-  const fd = socket(1, 2 | 0o4000, 0) as number; // AF_UNIX, SOCK_DGRAM|SOCK_NONBLOCK
-  const { addr, length } = encodeSockaddrUn(path);
-  if (bind(fd, addr, length) !== 0) throw new Error(`bind ${path}: errno ${koffi.errno()}`);
-  const buf = new Uint8Array(4096);
-  return {
-    /** Every datagram queued so far. */
-    drain(): string[] {
-      const out: string[] = [];
-      for (;;) {
-        const n = recv(fd, buf, buf.length, 0) as number;
-        if (n < 0) return out;
-        out.push(new TextDecoder().decode(buf.subarray(0, n)));
-      }
-    },
-    close: () => close(fd),
-  };
-}
+import { notifyReceiver as receiver } from '../../helpers/notify-receiver.ts';
 
 test('no NOTIFY_SOCKET: nothing is sent and nothing fails', (t) => {
   t.deepEqual(sdNotify('READY=1', {}), { sent: false, reason: 'NOTIFY_SOCKET unset' });

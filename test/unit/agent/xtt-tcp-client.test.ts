@@ -68,9 +68,9 @@ test('a full handshake over loopback TCP', async (t) => {
         if (step.kind === 'send') sock.write(step.data);
         if (step.kind === 'done') {
           serverResult = step.result.identity;
-          sock.end(step.data);
+          sock.end(step.data ?? new Uint8Array(0));
         }
-        if (step.kind === 'failed') sock.end(step.data);
+        if (step.kind === 'failed') sock.end(step.data ?? new Uint8Array(0));
       });
     });
   });

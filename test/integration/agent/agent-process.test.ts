@@ -1,0 +1,175 @@
+// Integration: the real `xtt-agent` process (agent/main.ts under tsx) inside a network namespace
+// made by the test, with a real notify socket. Covers the later-boot path end to end (stored
+// identity -> address with DAD -> READY=1 -> watcher -> SIGTERM -> STOPPING=1), status output, and
+// the documented exit codes of early failures. The first-boot handshake is covered by the
+// provisioning tests once the XTT TCP client is wired (see agent/README.md).
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT } from '../../../agent/exit-codes.ts';
+import { FileStateStore } from '../../../agent/state-store.ts';
+import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
+import { notifyReceiver } from '../../helpers/notify-receiver.ts';
+import { suiteRequires } from '../../helpers/requirements.ts';
+
+const test = suiteRequires('agent process integration', ['root', 'netns']);
+const MAIN = fileURLToPath(new URL('../../../agent/main.ts', import.meta.url));
+const IDENTITY = new Uint8Array(Buffer.from('fd00747400000000000000000000b0b0', 'hex'));
+const IDENTITY_TEXT = 'fd00:7474::b0b0';
+
+interface Setup {
+  ns: TestNetns;
+  dir: string;
+  config: string;
+  notifyPath: string;
+}
+
+async function setup(t: { teardown: (f: () => void) => void }, opts: { stored: boolean; extra?: object }) {
+  const ns = createNetns('xttagp');
+  const dir = mkdtempSync(join(tmpdir(), 'xtt-agent-'));
+  t.teardown(() => {
+    ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const stateDir = join(dir, 'state');
+  if (opts.stored) {
+    await new FileStateStore(stateDir).save({
+      identity: IDENTITY,
+      longtermPublicKey: new Uint8Array(65).fill(4),
+      server: 'enf.test:4444',
+      provisionedAt: new Date('2026-11-28T04:00:00.000Z'),
+    });
+  }
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port: 4444 },
+      interface: ns.ifname,
+      stateDir,
+      ...opts.extra,
+    }),
+  );
+  return { ns, dir, config, notifyPath: join(dir, 'notify') } satisfies Setup;
+}
+
+function agentIn(s: Setup, args: string[]) {
+  return spawn('ip', ['netns', 'exec', s.ns.name, process.execPath, '--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, NOTIFY_SOCKET: s.notifyPath },
+  });
+}
+
+function agentSync(s: Setup, args: string[]) {
+  const r = spawnSync(
+    'ip',
+    ['netns', 'exec', s.ns.name, process.execPath, '--import', 'tsx', MAIN, ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, NOTIFY_SOCKET: s.notifyPath },
+    },
+  );
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !cond()) await new Promise((r) => setTimeout(r, 50));
+}
+
+test.serial(
+  'later boot: stored identity applied with DAD, READY=1, removed address restored, SIGTERM stops',
+  async (t) => {
+    const s = await setup(t, { stored: true });
+    const notify = notifyReceiver(s.notifyPath);
+    t.teardown(() => notify.close());
+    const child = agentIn(s, ['run', '--config', s.config]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const ready = await notify.waitFor((m) => m.startsWith('READY=1'));
+      t.is(ready, `READY=1\nSTATUS=identity ${IDENTITY_TEXT} on ${s.ns.ifname}`);
+      // READY=1 comes only once DAD is over: the address is there and not tentative.
+      t.deepEqual(ipv6Addresses(s.ns, s.ns.ifname), [
+        { local: IDENTITY_TEXT, prefixlen: 64, tentative: false },
+      ]);
+      t.true(
+        notify.seen.includes(`STATUS=waiting for duplicate address detection of ${IDENTITY_TEXT} on veth-a`),
+      );
+      t.false(
+        notify.seen.some((m) => m.includes('handshake')),
+        'no handshake on a later boot',
+      );
+
+      s.ns.ip('-6', 'addr', 'del', `${IDENTITY_TEXT}/64`, 'dev', s.ns.ifname);
+      await until(() => ipv6Addresses(s.ns, s.ns.ifname).length === 1);
+      t.is(ipv6Addresses(s.ns, s.ns.ifname)[0]?.local, IDENTITY_TEXT);
+      await until(() => /was gone \(address-removed\)/.test(stderr));
+      t.regex(stderr, /address fd00:7474::b0b0 was gone \(address-removed\); put it back/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    t.is(await exited, 0, stderr);
+    t.is(await notify.waitFor((m) => m === 'STOPPING=1'), 'STOPPING=1');
+  },
+);
+
+test.serial('status prints the stored identity, in text and JSON', async (t) => {
+  const s = await setup(t, { stored: true });
+  const text = agentSync(s, ['status', '--config', s.config]);
+  t.is(text.code, EXIT.OK, text.stderr);
+  t.is(
+    text.stdout,
+    `identity:       ${IDENTITY_TEXT}/64\ninterface:      veth-a\nserver:         enf.test:4444\n` +
+      'provisioned-at: 2026-11-28T04:00:00.000Z\n',
+  );
+  const json = agentSync(s, ['status', '--json', '--config', s.config]);
+  t.deepEqual(JSON.parse(json.stdout), {
+    provisioned: true,
+    identity: IDENTITY_TEXT,
+    prefixLength: 64,
+    interface: 'veth-a',
+    server: 'enf.test:4444',
+    provisionedAt: '2026-11-28T04:00:00.000Z',
+    hasCertificate: false,
+  });
+});
+
+test.serial('status before provisioning exits 10', async (t) => {
+  const s = await setup(t, { stored: false });
+  const r = agentSync(s, ['status', '--json', '--config', s.config]);
+  t.is(r.code, EXIT.NOT_PROVISIONED);
+  t.deepEqual(JSON.parse(r.stdout), { provisioned: false, interface: 'veth-a', server: '127.0.0.1:4444' });
+});
+
+test.serial('documented exit codes: interface missing, corrupt state, no TPM, config error', async (t) => {
+  const missing = await setup(t, { stored: true, extra: { interface: 'nosuch0' } });
+  const r1 = agentSync(missing, ['run', '--config', missing.config]);
+  t.is(r1.code, EXIT.INTERFACE_MISSING, r1.stderr);
+  t.regex(r1.stderr, /network interface "nosuch0" does not exist/);
+
+  const corrupt = await setup(t, { stored: false });
+  const stateDir = join(corrupt.dir, 'state');
+  spawnSync('mkdir', ['-p', stateDir]);
+  writeFileSync(join(stateDir, 'state.json'), '{"version":1,"ident');
+  const r2 = agentSync(corrupt, ['run', '--config', corrupt.config]);
+  t.is(r2.code, EXIT.STATE_CORRUPT, r2.stderr);
+  t.regex(r2.stderr, /state\.json: not valid JSON/);
+
+  // First boot against a TPM that is not there (nothing listens on this swtpm port).
+  const noTpm = await setup(t, { stored: false, extra: { tpm: 'swtpm:127.0.0.1:9' } });
+  const r3 = agentSync(noTpm, ['run', '--config', noTpm.config]);
+  t.is(r3.code, EXIT.NO_TPM, r3.stderr);
+  t.is(ipv6Addresses(noTpm.ns, noTpm.ns.ifname).length, 0);
+
+  const badDev = await setup(t, { stored: false, extra: { dev: { dir: '/nonexistent' } } });
+  const r4 = agentSync(badDev, ['run', '--config', badDev.config]);
+  t.is(r4.code, EXIT.CONFIG, r4.stderr);
+  t.regex(r4.stderr, /config dev\.\w+: cannot read \/nonexistent\//);
+
+  const r5 = agentSync(badDev, ['run', '--config', badDev.config, '--suite', '9']);
+  t.is(r5.code, EXIT.CONFIG);
+  t.regex(r5.stderr, /config suite: 9 is outside 1..4 \(from --suite\)/);
+});

@@ -1,0 +1,88 @@
+// Tests for agent/cli.ts with injected handlers: default command, flags mapped back to dotted
+// settings, --help on every command, usage errors as exit 2, handler exit codes passed through.
+import test from 'ava';
+import { runCli, type CliHandlers, type CommonArgs } from '../../../agent/cli.ts';
+import { EXIT } from '../../../agent/exit-codes.ts';
+
+function harness(runCode: number = EXIT.OK) {
+  const calls: { cmd: string; args: CommonArgs & { json?: boolean } }[] = [];
+  const out: string[] = [];
+  const err: string[] = [];
+  const h: CliHandlers = {
+    run: async (a) => {
+      calls.push({ cmd: 'run', args: a });
+      return runCode as typeof EXIT.OK;
+    },
+    status: async (a) => {
+      calls.push({ cmd: 'status', args: a });
+      return EXIT.NOT_PROVISIONED;
+    },
+  };
+  const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+  return { calls, out, err, cli: (args: string[]) => runCli(args, h, io) };
+}
+
+test('no command runs `run`; setting flags come back under their dotted keys', async (t) => {
+  const x = harness();
+  const code = await x.cli([
+    '--server-host',
+    'enf',
+    '--server-port',
+    '5555',
+    '--timeouts-dad-ms',
+    '20',
+    '--nodad',
+  ]);
+  t.is(code, EXIT.OK);
+  t.is(x.calls.length, 1);
+  t.is(x.calls[0]!.cmd, 'run');
+  t.deepEqual(x.calls[0]!.args.settings, {
+    'server.host': 'enf',
+    'server.port': 5555,
+    nodad: true,
+    'timeouts.dadMs': 20,
+  });
+  t.is(x.calls[0]!.args.config, undefined);
+});
+
+test('`run --config F` and the handler exit code pass through', async (t) => {
+  const x = harness(EXIT.SERVER_REFUSED);
+  t.is(await x.cli(['run', '--config', '/tmp/c.json', '--verbose']), EXIT.SERVER_REFUSED);
+  t.is(x.calls[0]!.args.config, '/tmp/c.json');
+  t.true(x.calls[0]!.args.verbose);
+});
+
+test('`status --json` reaches the status handler', async (t) => {
+  const x = harness();
+  t.is(await x.cli(['status', '--json']), EXIT.NOT_PROVISIONED);
+  t.like(x.calls[0], { cmd: 'status', args: { json: true } });
+});
+
+test('--help on the program and on each command prints usage with the exit-code table; no handler runs', async (t) => {
+  for (const args of [['--help'], ['run', '--help'], ['status', '--help'], ['-h']]) {
+    const x = harness();
+    t.is(await x.cli(args), EXIT.OK, args.join(' '));
+    t.deepEqual(x.calls, []);
+    const text = x.out.join('');
+    t.regex(text, /xtt-agent/);
+    t.regex(text, /5 TPM not provisioned/);
+  }
+  const x = harness();
+  await x.cli(['status', '--help']);
+  t.regex(x.out.join(''), /--json/);
+});
+
+test('usage errors: unknown flag, unknown command, bad number: exit 2 and no handler', async (t) => {
+  for (const args of [['--bogus'], ['frobnicate'], ['status', '--extra']]) {
+    const x = harness();
+    t.is(await x.cli(args), EXIT.USAGE, args.join(' '));
+    t.deepEqual(x.calls, []);
+    t.regex(x.err.join(''), /Unknown|Run 'xtt-agent --help'/);
+  }
+});
+
+test('--version prints the version', async (t) => {
+  const x = harness();
+  t.is(await x.cli(['--version']), EXIT.OK);
+  t.regex(x.out.join(''), /^\d+\.\d+\.\d+/);
+});

@@ -3,11 +3,14 @@
 // and CSPRNG, a journal-aware stderr logger, and the provisioner (keys + XTT over TCP).
 // Maps every failure to the exit-code table in agent/exit-codes.ts.
 //
-// Wiring status: development mode (reference credential files) is complete up to the handshake
-// runner; the TCP runner (agent/xtt-tcp-client.ts, written by the protocol/xtt work) and the TPM
-// ECDAA signer (tpm/) are plugged in below once they exist: see `handshakeRunner` and `tpmKeys`.
+// Keys: TPM mode (tpm/: NV layout, ECDAA signer, long-term key) or development mode (the
+// reference's credential files); the handshake runs over TCP (agent/xtt-tcp-client.ts).
 import { systemRng } from '../protocol/util/rng.ts';
-import { decodeRootCertificate } from '../protocol/xtt/certificates.ts';
+import { ZtpError } from '../protocol/errors.ts';
+import { decodeRootCertificate, type RootCertificate } from '../protocol/xtt/certificates.ts';
+import { readEcdaaKey } from '../tpm/ecdaa-key.ts';
+import { TpmDaaSigner } from '../tpm/ecdaa-signer.ts';
+import { TpmLongtermKey } from '../tpm/longterm-key.ts';
 import { readDeviceObjects } from '../tpm/nv-layout.ts';
 import { openTpm } from '../tpm/open.ts';
 import { runCli, type CommonArgs } from './cli.ts';
@@ -15,7 +18,6 @@ import { systemClock } from './clock.ts';
 import { loadConfig, type AgentConfig } from './config.ts';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
 import {
-  NotAvailableError,
   devModeKeys,
   makeProvisionIdentity,
   type AttemptKeys,
@@ -28,25 +30,44 @@ import { KoffiNetlinkSocket } from './netlink/socket.ts';
 import { runAgent } from './provision.ts';
 import { SdNotifier } from './sd-notify.ts';
 import { FileStateStore } from './state-store.ts';
+import { runXttClientOverTcp } from './xtt-tcp-client.ts';
 
-/** The XTT-over-TCP loop. Replaced by agent/xtt-tcp-client.ts when that lands. */
-const handshakeRunner: HandshakeRunner = async () => {
-  throw new NotAvailableError('the XTT TCP client (agent/xtt-tcp-client.ts)');
-};
+/** The XTT-over-TCP loop around the sans-I/O client. */
+const handshakeRunner: HandshakeRunner = runXttClientOverTcp;
 
 /**
- * TPM mode keys: reads the reference NV layout first, so an unprovisioned TPM is reported as such
- * (exit 5) and a missing TPM as exit 4, then needs the TPM ECDAA signer from tpm/.
+ * TPM mode keys, as the reference client does per handshake: GPK, credential, basename and root
+ * certificate from the reference NV layout, the ECDAA member key at its persistent handle, and a
+ * fresh long-term ECDSA key under the SRK. A missing TPM is exit 4 (TPM_TRANSPORT); missing or
+ * undecodable factory objects are exit 5 (TPM_NOT_PROVISIONED).
  */
 function tpmKeys(config: AgentConfig): () => Promise<AttemptKeys> {
   return async () => {
     const tpm = await openTpm(config.tpm);
     try {
-      const objects = await readDeviceObjects(tpm);
-      decodeRootCertificate(objects.rootXttCert);
-      throw new NotAvailableError('the TPM ECDAA signer (tpm/)');
-    } finally {
+      let daa: TpmDaaSigner;
+      let roots: RootCertificate[];
+      try {
+        const objects = await readDeviceObjects(tpm);
+        roots = [decodeRootCertificate(objects.rootXttCert)];
+        await readEcdaaKey(tpm);
+        daa = new TpmDaaSigner(tpm, {
+          gpk: objects.gpk,
+          credential: objects.credential,
+          basename: objects.basename,
+          rng: systemRng,
+        });
+      } catch (e) {
+        if (e instanceof ZtpError && e.code === 'TPM_TRANSPORT') throw e;
+        throw new ZtpError('TPM_NOT_PROVISIONED', `TPM lacks the factory provisioning: ${describe(e)}`, {
+          cause: e,
+        });
+      }
+      const longterm = await TpmLongtermKey.create(tpm);
+      return { daa, longterm, roots, release: () => tpm.close() };
+    } catch (e) {
       await tpm.close();
+      throw e;
     }
   };
 }

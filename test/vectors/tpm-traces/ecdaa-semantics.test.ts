@@ -5,10 +5,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fromHex, toHex } from '../../../protocol/util/bytes.ts';
-import { bytesToBigInt } from '../../../protocol/util/bytes.ts';
+import { ByteReader, bytesToBigInt, fromHex, toHex } from '../../../protocol/util/bytes.ts';
 import { G1, signatureChallenge } from '../../../protocol/ecdaa/index.ts';
-import { ByteReader } from '../../../protocol/util/bytes.ts';
 import { fileURLToPath } from 'node:url';
 import { commit } from '../../../tpm/commands/commit.ts';
 import { create } from '../../../tpm/commands/create.ts';

@@ -1,0 +1,215 @@
+// What a device TPM holds, and what that means for provisioning (issue 4, `inspect` and the
+// completion check of `provision`). Reads the persisted ECDAA key (0x81800000) and the reference NV
+// objects (tpm/nv-layout.ts; traces README "NV index definition"), then classifies the device:
+//
+//   empty        no key, none of our NV indices defined
+//   partial      the credential (written last) is absent: an interrupted provisioning, resumable
+//   provisioned  key + every object written with the reference sizes, and the credential verifies
+//                against the GPK for the key's public point (protocol/ecdaa verifyCredential)
+//   broken       the credential is written but something it depends on is missing or it does not verify
+//   foreign      an object at our handles that this layout never makes (other attributes, a non-ECDAA key)
+//
+// The write order of provision.ts (basename, gpk, root certificate, credential signature, credential)
+// makes "credential written" the completion marker, so `partial` never looks like `provisioned`.
+import {
+  CREDENTIAL_LENGTH,
+  CREDENTIAL_SIGNATURE_LENGTH,
+  GPK_LENGTH,
+  decodeCredential,
+  decodeCredentialSignature,
+  decodeG1,
+  decodeGroupPublicKey,
+  groupId,
+  verifyCredential,
+} from '../protocol/ecdaa/index.ts';
+import { toHex } from '../protocol/util/bytes.ts';
+import { ROOT_CERTIFICATE_LENGTH } from '../protocol/xtt/constants.ts';
+import { TPMA_NV } from '../tpm/constants.ts';
+import { readEcdaaKey } from '../tpm/ecdaa-key.ts';
+import { tryNvReadPublic, tryReadPublic } from '../tpm/handles.ts';
+import { NV_ATTRIBUTES, NV_INDEX, XTPM_ECDAA_KEY_HANDLE, readNvObject } from '../tpm/nv-layout.ts';
+import type { Tpm } from '../tpm/tpm.ts';
+
+/** The objects provisioning writes, in write order; the credential last is the completion marker. */
+export const PROVISIONED_OBJECTS = [
+  'basename',
+  'gpk',
+  'rootXttCert',
+  'credentialSignature',
+  'credential',
+] as const;
+export type ProvisionedObject = (typeof PROVISIONED_OBJECTS)[number];
+
+/** Fixed sizes of the reference formats (the basename's size is the batch's). */
+export const OBJECT_SIZES: Record<Exclude<ProvisionedObject, 'basename'>, number> = {
+  gpk: GPK_LENGTH,
+  rootXttCert: ROOT_CERTIFICATE_LENGTH,
+  credentialSignature: CREDENTIAL_SIGNATURE_LENGTH,
+  credential: CREDENTIAL_LENGTH,
+};
+
+export interface NvObjectState {
+  readonly index: number;
+  readonly defined: boolean;
+  readonly size: number;
+  readonly attributes: number;
+  readonly written: boolean;
+  /** Attributes (ignoring TPMA_NV_WRITTEN) equal the reference's 0x00060006. */
+  readonly referenceAttributes: boolean;
+  /** Contents, when written with the reference attributes (readable with index auth). */
+  readonly data: Uint8Array | undefined;
+}
+
+export interface TpmInventory {
+  readonly key: { present: boolean; publicKey: Uint8Array | undefined; problem: string | undefined };
+  readonly nv: Record<ProvisionedObject, NvObjectState>;
+}
+
+export type DeviceStateKind = 'empty' | 'partial' | 'provisioned' | 'broken' | 'foreign';
+
+export interface DeviceAssessment {
+  readonly state: DeviceStateKind;
+  /** SHA-256(gpk ‖ basename) of the NV contents, when both are written. */
+  readonly gid: string | undefined;
+  readonly rootId: string | undefined;
+  /** null when there is nothing to verify yet. */
+  readonly credentialVerifies: boolean | null;
+  readonly problems: readonly string[];
+}
+
+export const hex32 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+export async function readInventory(tpm: Tpm): Promise<TpmInventory> {
+  let key: TpmInventory['key'] = { present: false, publicKey: undefined, problem: undefined };
+  if (await tryReadPublic(tpm, XTPM_ECDAA_KEY_HANDLE)) {
+    try {
+      key = { present: true, publicKey: (await readEcdaaKey(tpm)).publicKey, problem: undefined };
+    } catch (err) {
+      key = {
+        present: true,
+        publicKey: undefined,
+        problem: err instanceof Error ? err.message : String(err),
+      };
+    }
+  }
+  const nv = {} as Record<ProvisionedObject, NvObjectState>;
+  for (const name of PROVISIONED_OBJECTS) {
+    const index = NV_INDEX[name];
+    const pub = await tryNvReadPublic(tpm, index);
+    if (!pub) {
+      nv[name] = {
+        index,
+        defined: false,
+        size: 0,
+        attributes: 0,
+        written: false,
+        referenceAttributes: false,
+        data: undefined,
+      };
+      continue;
+    }
+    const { attributes, dataSize } = pub.nvPublic;
+    const written = (attributes & TPMA_NV.TPMA_NV_WRITTEN) !== 0;
+    const referenceAttributes = (attributes & ~TPMA_NV.TPMA_NV_WRITTEN) >>> 0 === NV_ATTRIBUTES;
+    const data = written && referenceAttributes ? await readNvObject(tpm, index) : undefined;
+    nv[name] = { index, defined: true, size: dataSize, attributes, written, referenceAttributes, data };
+  }
+  return { key, nv };
+}
+
+function expectedSize(name: ProvisionedObject): number | undefined {
+  return name === 'basename' ? undefined : OBJECT_SIZES[name];
+}
+
+export function assessInventory(inv: TpmInventory): DeviceAssessment {
+  const problems: string[] = [];
+  let foreign = false;
+  if (inv.key.problem) {
+    foreign = true;
+    problems.push(`persistent handle ${hex32(XTPM_ECDAA_KEY_HANDLE)}: ${inv.key.problem}`);
+  }
+  for (const name of PROVISIONED_OBJECTS) {
+    const o = inv.nv[name];
+    if (o.defined && !o.referenceAttributes) {
+      foreign = true;
+      problems.push(
+        `NV ${hex32(o.index)} (${name}): attributes ${hex32(o.attributes)}, not the reference ${hex32(NV_ATTRIBUTES)}`,
+      );
+    }
+  }
+  const { basename, gpk, credential, credentialSignature, rootXttCert } = inv.nv;
+  const gid = basename.data && gpk.data ? toHex(groupId(gpk.data, basename.data)) : undefined;
+  const rootId =
+    rootXttCert.data?.length === ROOT_CERTIFICATE_LENGTH
+      ? toHex(rootXttCert.data.subarray(0, 16))
+      : undefined;
+  if (foreign) return { state: 'foreign', gid, rootId, credentialVerifies: null, problems };
+
+  const anyDefined = PROVISIONED_OBJECTS.some((n) => inv.nv[n].defined);
+  if (!inv.key.present && !anyDefined)
+    return { state: 'empty', gid, rootId, credentialVerifies: null, problems };
+  if (!credential.written) {
+    problems.push('credential not written: provisioning did not finish');
+    return { state: 'partial', gid, rootId, credentialVerifies: null, problems };
+  }
+
+  // The credential is written: everything else must be complete and consistent.
+  if (!inv.key.publicKey) problems.push(`no ECDAA key at ${hex32(XTPM_ECDAA_KEY_HANDLE)}`);
+  for (const name of PROVISIONED_OBJECTS) {
+    const o = inv.nv[name];
+    const want = expectedSize(name);
+    if (!o.written)
+      problems.push(`NV ${hex32(o.index)} (${name}) ${o.defined ? 'defined but not written' : 'missing'}`);
+    else if (want !== undefined && o.size !== want)
+      problems.push(`NV ${hex32(o.index)} (${name}) is ${o.size} bytes, expected ${want}`);
+  }
+  let credentialVerifies: boolean | null = null;
+  if (problems.length === 0) {
+    try {
+      credentialVerifies = verifyCredential(
+        decodeCredential(credential.data!),
+        decodeCredentialSignature(credentialSignature.data!),
+        decodeG1(inv.key.publicKey!, 'ecdaaKey.Q'),
+        decodeGroupPublicKey(gpk.data!),
+      );
+      if (!credentialVerifies) problems.push('the credential does not verify against the GPK for this key');
+    } catch (err) {
+      credentialVerifies = false;
+      problems.push(`NV objects do not decode: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return {
+    state: problems.length === 0 ? 'provisioned' : 'broken',
+    gid,
+    rootId,
+    credentialVerifies,
+    problems,
+  };
+}
+
+/** JSON-able view of an inventory (sizes, attributes, no object bytes except the public identifiers). */
+export function describeInventory(inv: TpmInventory, a: DeviceAssessment): Record<string, unknown> {
+  const nv: Record<string, unknown> = {};
+  for (const name of PROVISIONED_OBJECTS) {
+    const o = inv.nv[name];
+    nv[name] = {
+      index: hex32(o.index),
+      defined: o.defined,
+      ...(o.defined ? { size: o.size, attributes: hex32(o.attributes), written: o.written } : {}),
+    };
+  }
+  return {
+    state: a.state,
+    ecdaaKey: {
+      handle: hex32(XTPM_ECDAA_KEY_HANDLE),
+      present: inv.key.present,
+      ...(inv.key.publicKey ? { publicKey: toHex(inv.key.publicKey) } : {}),
+    },
+    nv,
+    gid: a.gid ?? null,
+    basename: inv.nv.basename.data ? new TextDecoder().decode(inv.nv.basename.data) : null,
+    rootId: a.rootId ?? null,
+    credentialVerifies: a.credentialVerifies,
+    problems: a.problems,
+  };
+}

@@ -6,7 +6,7 @@
 //      exponential backoff (STATUS= says why and when), then store it atomically;
 //      later boots skip this: the stored identity is the device's for life;
 //   4. add the address (EEXIST = fine), wait for DAD unless nodad;
-//   5. READY=1, start the watchdog, watch the address and put it back when it goes.
+//   5. watch the address (and put it back when it goes), then READY=1.
 // Crash safety comes from the order: nothing is configured before the state is stored, and a crash
 // before the store just provisions again (the server gives the same pseudonym the same identity).
 import { ZtpError } from '../protocol/errors.ts';
@@ -117,6 +117,9 @@ async function provisionWithRetries(
 
 /** Runs the flow up to READY=1 and returns with the watcher running. */
 export async function runAgent(p: AgentPorts, o: AgentOptions, signal: AbortSignal): Promise<RunningAgent> {
+  // The watchdog runs from the start: systemd arms it when the service starts, and pings during a
+  // long first-boot backoff prove the event loop is alive.
+  p.notifier.startWatchdog();
   p.notifier.status('loading state');
   let state = await p.store.load();
   await p.net.findInterface(o.ifname);
@@ -161,7 +164,6 @@ export async function runAgent(p: AgentPorts, o: AgentOptions, signal: AbortSign
     },
   );
   p.notifier.ready(`identity ${text} on ${o.ifname}`);
-  p.notifier.startWatchdog();
   return {
     state,
     isFirstBoot,

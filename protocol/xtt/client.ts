@@ -85,6 +85,7 @@ export class XttClient {
   readonly #cfg: ClientConfig;
   readonly #requestedId: Uint8Array;
   readonly #framer = new MessageFramer({ expect: [MsgType.ServerInitAndAttest, MsgType.Error] });
+  #tail: Promise<unknown> = Promise.resolve();
   #state: State = { at: 'new' };
 
   constructor(cfg: ClientConfig) {
@@ -110,7 +111,17 @@ export class XttClient {
   }
 
   /** Feeds bytes read from the server. Never throws for anything the peer sends. */
-  async receive(chunk: Uint8Array): Promise<ClientStep> {
+  receive(chunk: Uint8Array): Promise<ClientStep> {
+    // Steps may be async (a TPM signs); overlapping calls are queued so bytes are consumed in order.
+    const run = this.#tail.then(() => this.#receive(chunk));
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #receive(chunk: Uint8Array): Promise<ClientStep> {
     const s = this.#state;
     if (s.at === 'finished') return s.step;
     if (s.at === 'new') throw new Error('XttClient.receive before start');

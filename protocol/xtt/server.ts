@@ -95,6 +95,7 @@ type State =
 export class XttServerHandshake {
   readonly #cfg: Readonly<ServerConfig>;
   readonly #framer = new MessageFramer({ expect: [MsgType.ClientInit, MsgType.Error] });
+  #tail: Promise<unknown> = Promise.resolve();
   #state: State = { at: 'awaitClientInit' };
 
   constructor(cfg: Readonly<ServerConfig>) {
@@ -107,7 +108,17 @@ export class XttServerHandshake {
   }
 
   /** Feeds bytes from the client. Never throws for anything the peer sends. */
-  async receive(chunk: Uint8Array): Promise<ServerStep> {
+  receive(chunk: Uint8Array): Promise<ServerStep> {
+    // Steps may be async (a TPM signs); overlapping calls are queued so bytes are consumed in order.
+    const run = this.#tail.then(() => this.#receive(chunk));
+    this.#tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  async #receive(chunk: Uint8Array): Promise<ServerStep> {
     const s = this.#state;
     if (s.at === 'finished') return s.step;
     const stage = s.at === 'awaitClientInit' ? 'ClientInit' : 'Identity_ClientAttest';

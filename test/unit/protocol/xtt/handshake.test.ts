@@ -3,7 +3,9 @@
 import test from 'ava';
 import { toHex } from '../../../../protocol/util/bytes.ts';
 import { ALL_SUITES, MsgType } from '../../../../protocol/xtt/constants.ts';
-import { makeParties, pump } from '../../../helpers/xtt-parties.ts';
+import { systemRng } from '../../../../protocol/util/rng.ts';
+import { fakeDaaSigner, fakeDaaVerify } from '../../../fakes/fake-daa.ts';
+import { MemoryPolicy, makeParties, pump } from '../../../helpers/xtt-parties.ts';
 
 const PSEUDONYM =
   '044a837955cb202af0c115afde5396255d5a46c14edd3a95cecd0d122cf7bcb7f5f455339b2d8b35228d2120a7e4d47b2af7b76641377ccfb38187865de0a04691';
@@ -53,4 +55,31 @@ test('the same device handshakes twice (new cookie, new ephemeral keys) and keep
   if (a.client.kind !== 'done' || b.client.kind !== 'done') return t.fail();
   t.is(toHex(a.client.result.identity), toHex(b.client.result.identity));
   t.not(toHex(a.wire[1]!.bytes.subarray(6, 168)), toHex(b.wire[1]!.bytes.subarray(6, 168)));
+});
+
+test('overlapping receive() calls are consumed in order (byte-at-a-time, not awaited)', async (t) => {
+  const ids = new MemoryPolicy([], systemRng);
+  const p = makeParties({
+    suite: 2,
+    daa: fakeDaaSigner(),
+    policy: { verifyDaa: fakeDaaVerify(), assignIdentity: ids.assignIdentity },
+  });
+  const client = p.client();
+  const hs = p.server.accept();
+  const ci = client.start();
+  if (ci.kind !== 'send') return t.fail();
+  const serverSteps = await Promise.all([...ci.data].map((b) => hs.receive(Uint8Array.of(b))));
+  const siaa = serverSteps.at(-1)!;
+  t.true(serverSteps.slice(0, -1).every((s) => s.kind === 'need'));
+  if (siaa.kind !== 'send') return t.fail(siaa.kind);
+  const clientSteps = await Promise.all([
+    client.receive(siaa.data.subarray(0, 100)),
+    client.receive(siaa.data.subarray(100)),
+  ]);
+  const ica = clientSteps[1];
+  if (ica.kind !== 'send') return t.fail(ica.kind);
+  const fin = await hs.receive(ica.data);
+  if (fin.kind !== 'done' || !fin.data) return t.fail(fin.kind);
+  const done = await client.receive(fin.data);
+  t.is(done.kind, 'done');
 });

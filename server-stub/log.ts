@@ -46,3 +46,32 @@ export function memoryLogger(): Logger & { lines: string[] } {
 }
 
 export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/**
+ * Bounds the lines an attacker can make us write: at most `perSecond` warn lines a second, then one
+ * "log.suppressed" line per second saying how many were dropped. info and error pass through.
+ */
+export function rateLimitedWarnings(inner: Logger, perSecond: number, now: () => number = Date.now): Logger {
+  let windowStart = 0;
+  let inWindow = 0;
+  let dropped = 0;
+  return {
+    info: (e, f) => inner.info(e, f),
+    error: (e, f) => inner.error(e, f),
+    warn: (e, f) => {
+      const t = now();
+      if (t - windowStart >= 1000) {
+        if (dropped > 0) inner.warn('log.suppressed', { count: dropped });
+        windowStart = t;
+        inWindow = 0;
+        dropped = 0;
+      }
+      if (inWindow < perSecond) {
+        inWindow++;
+        inner.warn(e, f);
+      } else {
+        dropped++;
+      }
+    },
+  };
+}

@@ -5,13 +5,14 @@
 import { ZtpError } from '../protocol/errors.ts';
 import { runCli } from './cli.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { startServer } from './start.ts';
 
 const argv = process.argv.slice(2);
 const json = argv.includes('--json');
 const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t) };
 
 try {
-  await runCli(argv, io);
+  await runCli(argv, io, { start: (o) => startServer(o) });
   process.exitCode = EXIT.OK;
 } catch (err) {
   const code = exitCodeFor(err);

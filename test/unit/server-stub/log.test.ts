@@ -1,6 +1,6 @@
 // Journald log lines: one line per event, priority prefix, quoted values, no line breaks.
 import test from 'ava';
-import { formatEvent, journalLogger } from '../../../server-stub/log.ts';
+import { formatEvent, journalLogger, rateLimitedWarnings } from '../../../server-stub/log.ts';
 
 test('events are single key=value lines with sd-daemon priorities', (t) => {
   const lines: string[] = [];
@@ -14,4 +14,25 @@ test('events are single key=value lines with sd-daemon priorities', (t) => {
     '<3>x v=-\n',
   ]);
   t.false(formatEvent('e', { a: 'x\ny' }).includes('\n'));
+});
+
+test('warnings are rate limited with a count of what was dropped', (t) => {
+  const lines: string[] = [];
+  let now = 10_000;
+  const log = rateLimitedWarnings(
+    journalLogger((l) => lines.push(l)),
+    2,
+    () => now,
+  );
+  for (let i = 0; i < 5; i++) log.warn('handshake.failed', { i });
+  log.error('still.logged');
+  now += 1000;
+  log.warn('handshake.failed', { i: 9 });
+  t.deepEqual(lines, [
+    '<4>handshake.failed i=0\n',
+    '<4>handshake.failed i=1\n',
+    '<3>still.logged\n',
+    '<4>log.suppressed count=3\n',
+    '<4>handshake.failed i=9\n',
+  ]);
 });

@@ -1,0 +1,303 @@
+// The XTT 0.12 TCP endpoint (issue 5 "Behaviour", "Throughput"): a thin adapter that feeds socket
+// bytes to protocol/xtt's sans-I/O XttServerHandshake and writes back what it returns. Defences:
+// global and per-source connection limits (per /64 for IPv6, per address for IPv4), an idle timeout
+// and a whole-handshake deadline (slowloris), a byte budget per connection, one chunk processed at
+// a time with the socket paused (bounded buffering). Toward the network every failure looks the same
+// (the state machine's 4-byte Error, or a close); the typed reason goes to the log and, once a
+// client has completed the cookie round trip, AEAD and long-term signature, to the audit.
+// Decisions: DAA verification through the verifier port (VerifyPool), identities through
+// IdentityPolicy. Until ClientAttest nothing is written to the registry.
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { ZtpError } from '../protocol/errors.ts';
+import { XttServerHandshake, type XttServer } from '../protocol/xtt/server.ts';
+import type { ServerPolicy } from '../protocol/xtt/signers.ts';
+import type { IdentityPolicy } from './identity-policy.ts';
+import type { Logger } from './log.ts';
+import type { VerifyRequest } from './verify-pool.ts';
+import type { ItemVerdict } from './verify-worker.ts';
+
+/** DAA verification port (VerifyPool in production). */
+export interface DaaVerifier {
+  verify(req: VerifyRequest): Promise<ItemVerdict>;
+}
+
+export interface EndpointOptions {
+  host: string;
+  port: number;
+  maxConnections?: number;
+  maxPerSource?: number;
+  /** Close a connection that sends nothing for this long (ms); default 5000. */
+  idleTimeoutMs?: number;
+  /** Close a handshake not finished within this (ms); default 15000. */
+  handshakeTimeoutMs?: number;
+}
+
+export interface EndpointDeps {
+  xtt: XttServer;
+  policy: IdentityPolicy;
+  verifier: DaaVerifier;
+  logger: Logger;
+}
+
+/** A client sends ClientInit (70 B) and Identity_ClientAttest (750 B): anything past this is abuse. */
+export const MAX_BYTES_PER_CONNECTION = 2048;
+
+const ALREADY_LOGGED = new Set(['DAA_REJECTED', 'IDENTITY_REJECTED']);
+
+export class EndpointError extends ZtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LISTEN', message, options);
+  }
+}
+
+export interface EndpointStats {
+  accepted: number;
+  rejectedByLimit: number;
+  provisioned: number;
+  failed: number;
+  timedOut: number;
+}
+
+/** "::ffff:192.0.2.1" -> "192.0.2.1" (dual-stack sockets report IPv4 peers this way). */
+export function normaliseAddress(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+/** The key connection limits count by: the /64 of an IPv6 peer, the address of an IPv4 one. */
+export function sourceKey(address: string): string {
+  if (!address.includes(':')) return address;
+  const groups = address.split('::');
+  const head = groups[0]!.split(':').filter(Boolean);
+  const tail = groups.length > 1 ? groups[1]!.split(':').filter(Boolean) : [];
+  const full = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
+  return `${full
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+export class XttEndpoint {
+  private readonly server: Server;
+  private readonly sockets = new Set<Socket>();
+  private readonly perSource = new Map<string, number>();
+  readonly stats: EndpointStats = { accepted: 0, rejectedByLimit: 0, provisioned: 0, failed: 0, timedOut: 0 };
+  private readonly maxConnections: number;
+  private readonly maxPerSource: number;
+  private readonly idleTimeoutMs: number;
+  private readonly handshakeTimeoutMs: number;
+
+  constructor(
+    private readonly opts: EndpointOptions,
+    private readonly deps: EndpointDeps,
+  ) {
+    this.maxConnections = opts.maxConnections ?? 1024;
+    this.maxPerSource = opts.maxPerSource ?? 16;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 15_000;
+    this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
+    this.server.maxConnections = this.maxConnections;
+  }
+
+  get openConnections(): number {
+    return this.sockets.size;
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) =>
+        reject(
+          new EndpointError(`cannot listen on [${this.opts.host}]:${this.opts.port}: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      this.server.once('error', onError);
+      this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (err) => this.deps.logger.error('endpoint.error', { msg: err.message }));
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting and close open connections. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+
+  private onConnection(sock: Socket): void {
+    const address = normaliseAddress(sock.remoteAddress ?? '');
+    const port = sock.remotePort ?? 0;
+    if (!address) {
+      sock.destroy();
+      return;
+    }
+    const key = sourceKey(address);
+    const fromSource = this.perSource.get(key) ?? 0;
+    if (this.sockets.size >= this.maxConnections || fromSource >= this.maxPerSource) {
+      this.stats.rejectedByLimit++;
+      this.deps.logger.warn('conn.rejected', {
+        src: address,
+        port,
+        reason: fromSource >= this.maxPerSource ? 'per-source-limit' : 'global-limit',
+      });
+      sock.destroy();
+      return;
+    }
+    this.stats.accepted++;
+    this.perSource.set(key, fromSource + 1);
+    this.sockets.add(sock);
+    sock.once('close', () => {
+      this.sockets.delete(sock);
+      const n = (this.perSource.get(key) ?? 1) - 1;
+      if (n <= 0) this.perSource.delete(key);
+      else this.perSource.set(key, n);
+    });
+    this.runHandshake(sock, address, port);
+  }
+
+  /** Per connection: the policy knows the source for the audit and the suite from ClientInit. */
+  private connectionPolicy(
+    source: { address: string; port: number },
+    ctx: { suite: number | null },
+  ): ServerPolicy {
+    const { policy, verifier } = this.deps;
+    return {
+      verifyDaa: async ({ gid, message, signature }) => {
+        const batch = await policy.lookupBatch(gid);
+        if (!batch.ok) {
+          await policy.recordFailure(
+            source,
+            { gid: gid.length === 32 ? gid : null, pseudonym: null, suite: ctx.suite, reason: batch.reason },
+            'refused',
+          );
+          this.deps.logger.warn('handshake.refused', {
+            src: source.address,
+            port: source.port,
+            reason: batch.reason,
+          });
+          return { ok: false, reason: batch.reason };
+        }
+        const verdict = await verifier.verify({
+          gid,
+          gpk: batch.gpk,
+          basename: batch.basename,
+          message,
+          signature,
+        });
+        if (!verdict.ok) {
+          await policy.recordFailure(source, {
+            gid,
+            pseudonym: null,
+            suite: ctx.suite,
+            reason: verdict.reason,
+          });
+          this.deps.logger.warn('handshake.failed', {
+            src: source.address,
+            port: source.port,
+            reason: verdict.reason,
+          });
+        }
+        return verdict;
+      },
+      assignIdentity: (req) => policy.assignIdentity({ ...req, source }),
+    };
+  }
+
+  private runHandshake(sock: Socket, address: string, port: number): void {
+    const ctx = { suite: null as number | null, head: new Uint8Array(0) };
+    const hs = new XttServerHandshake({
+      ...this.deps.xtt.config,
+      policy: this.connectionPolicy({ address, port }, ctx),
+    });
+    const queue: Uint8Array[] = [];
+    let received = 0;
+    let isBusy = false;
+    let isFinished = false;
+    const log = this.deps.logger;
+
+    const finish = (why: 'timeout' | 'error' | 'abuse', reason: string) => {
+      if (isFinished) return;
+      isFinished = true;
+      clearTimeout(deadline);
+      if (why === 'timeout') this.stats.timedOut++;
+      else this.stats.failed++;
+      log.warn(`handshake.${why}`, { src: address, port, reason });
+      sock.destroy();
+    };
+    const deadline = setTimeout(() => finish('timeout', 'handshake-deadline'), this.handshakeTimeoutMs);
+    deadline.unref();
+    sock.setTimeout(this.idleTimeoutMs, () => finish('timeout', 'idle'));
+    sock.on('error', (err) => finish('error', (err as NodeJS.ErrnoException).code ?? 'socket-error'));
+    sock.on('end', () => finish('error', 'peer-closed'));
+    sock.on('close', () => {
+      isFinished = true;
+      clearTimeout(deadline);
+    });
+
+    const drain = async (): Promise<void> => {
+      if (isBusy) return;
+      isBusy = true;
+      sock.pause();
+      sock.setTimeout(0); // the idle timer measures the client's silence, not our work
+      try {
+        while (queue.length > 0 && !isFinished) {
+          const chunk = queue.shift()!;
+          if (ctx.suite === null) {
+            // ClientInit = type 1 | length 2 | version 1 | suite_spec 2 | ... (audit only).
+            ctx.head = new Uint8Array([...ctx.head, ...chunk.subarray(0, 6 - ctx.head.length)]);
+            if (ctx.head.length === 6) ctx.suite = (ctx.head[4]! << 8) | ctx.head[5]!;
+          }
+          const step = await hs.receive(chunk);
+          if (isFinished) return;
+          if (step.kind === 'send') sock.write(step.data);
+          else if (step.kind === 'done') {
+            isFinished = true;
+            clearTimeout(deadline);
+            this.stats.provisioned++; // IdentityPolicy logged the decision
+            if (step.data) sock.end(step.data);
+            else sock.end();
+          } else if (step.kind === 'failed') {
+            isFinished = true;
+            clearTimeout(deadline);
+            this.stats.failed++;
+            // Refusals by the policies were logged (and audited) where they were decided.
+            if (!ALREADY_LOGGED.has(step.error.code)) {
+              log.warn('handshake.failed', {
+                src: address,
+                port,
+                stage: step.error.stage,
+                code: step.error.code,
+              });
+            }
+            if (step.data) sock.end(step.data);
+            else sock.end();
+          }
+        }
+      } catch (err) {
+        // receive() never throws for peer input; this is our bug: fail closed, say so.
+        log.error('handshake.internal-error', { src: address, port, msg: (err as Error).message });
+        finish('error', 'internal');
+      } finally {
+        isBusy = false;
+        if (!isFinished) {
+          sock.setTimeout(this.idleTimeoutMs);
+          sock.resume();
+        }
+      }
+    };
+
+    sock.on('data', (chunk: Buffer) => {
+      if (isFinished) return;
+      received += chunk.length;
+      if (received > MAX_BYTES_PER_CONNECTION) {
+        finish('abuse', 'too-many-bytes');
+        return;
+      }
+      queue.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+      void drain();
+    });
+    sock.resume();
+  }
+}

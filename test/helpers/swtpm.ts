@@ -3,7 +3,8 @@
 //   swtpm socket --tpm2 --tpmstate dir=D --server type=tcp,port=P,bindaddr=127.0.0.1
 //                --ctrl type=tcp,port=C,bindaddr=127.0.0.1 --flags not-need-init,startup-clear
 // stop() sends TPM2_Shutdown(CLEAR) first (a disorderly stop counts toward the DA lockout), then
-// kills the process by pid. Pass the same stateDir to a second startSwtpm() to restart the TPM.
+// kills the process by pid (a swtpm that already exited, e.g. after CMD_SHUTDOWN, is just reaped).
+// Pass the same stateDir to a second startSwtpm() to restart the TPM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
@@ -29,6 +30,11 @@ export interface SwtpmInstance {
 export interface StartSwtpmOptions {
   /** Existing state directory to reuse (kept on stop); default: a new temp dir, removed on stop. */
   readonly stateDir?: string;
+  /**
+   * Start powered off, as a real platform does: no `--flags not-need-init,startup-clear`, so the
+   * caller sends CMD_INIT (SwtpmTransport.powerOn) and TPM2_Startup itself. Default false.
+   */
+  readonly coldStart?: boolean;
 }
 
 function freePort(): Promise<number> {
@@ -67,6 +73,7 @@ function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 async function startOnce(
   stateDir: string,
+  coldStart: boolean,
 ): Promise<{ child: ChildProcess; port: number; ctrlPort: number } | string> {
   const port = await freePort();
   let ctrlPort = await freePort();
@@ -82,8 +89,7 @@ async function startOnce(
       `type=tcp,port=${port},bindaddr=127.0.0.1`,
       '--ctrl',
       `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
-      '--flags',
-      'not-need-init,startup-clear',
+      ...(coldStart ? [] : ['--flags', 'not-need-init,startup-clear']),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -104,7 +110,8 @@ export async function startSwtpm(opts: StartSwtpmOptions = {}): Promise<SwtpmIns
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'swtpm-test-'));
   let started: Awaited<ReturnType<typeof startOnce>> = 'not started';
   // A free port can be taken between probing and binding: try a few times.
-  for (let i = 0; i < 3 && typeof started === 'string'; i++) started = await startOnce(stateDir);
+  for (let i = 0; i < 3 && typeof started === 'string'; i++)
+    started = await startOnce(stateDir, opts.coldStart ?? false);
   if (typeof started === 'string') {
     if (ownsDir) rmSync(stateDir, { recursive: true, force: true });
     throw new Error(started);
@@ -124,12 +131,15 @@ export async function startSwtpm(opts: StartSwtpmOptions = {}): Promise<SwtpmIns
       if (stopped) return;
       stopped = true;
       let shutdownError: unknown;
-      try {
-        await new Tpm(transport()).run(shutdown());
-      } catch (e) {
-        shutdownError = e;
+      const running = child.exitCode === null && child.signalCode === null;
+      if (running) {
+        try {
+          await new Tpm(transport()).run(shutdown());
+        } catch (e) {
+          shutdownError = e;
+        }
+        process.kill(pid, 'SIGTERM');
       }
-      process.kill(pid, 'SIGTERM');
       if (!(await waitExit(child, 5000))) {
         process.kill(pid, 'SIGKILL');
         await waitExit(child, 5000);

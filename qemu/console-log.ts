@@ -2,7 +2,7 @@
 // lines, stamps each with the time since power-on, appends them to a log file and lets callers
 // wait for a marker with a per-step timeout. A wait fails early when the guest stops, and its
 // error names the step, the marker, the log file and the last lines seen.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 
 export interface ConsoleLine {
@@ -37,7 +37,7 @@ export class ConsoleLog {
   readonly lines: ConsoleLine[] = [];
   private partial = '';
   private readonly decoder = new StringDecoder('utf8');
-  private readonly out: WriteStream;
+  private out: number | undefined;
   private readonly waiters = new Set<Waiter>();
   private endedWith: string | undefined;
 
@@ -45,7 +45,8 @@ export class ConsoleLog {
     readonly path: string,
     private readonly startedAt: number,
   ) {
-    this.out = createWriteStream(path, { flags: 'a' });
+    // Synchronous appends: the log is complete on disk whenever a wait fails.
+    this.out = openSync(path, 'a');
   }
 
   /** Feeds raw serial bytes. */
@@ -65,7 +66,8 @@ export class ConsoleLog {
     this.endedWith = why;
     for (const w of this.waiters) w.reject(new Error(why));
     this.waiters.clear();
-    this.out.end();
+    if (this.out !== undefined) closeSync(this.out);
+    this.out = undefined;
   }
 
   /**
@@ -126,7 +128,8 @@ export class ConsoleLog {
     const line: ConsoleLine = { atMs: Date.now() - this.startedAt, text };
     const index = this.lines.length;
     this.lines.push(line);
-    this.out.write(`[${(line.atMs / 1000).toFixed(3).padStart(9)}] ${text}\n`);
+    if (this.out !== undefined)
+      writeSync(this.out, `[${(line.atMs / 1000).toFixed(3).padStart(9)}] ${text}\n`);
     for (const w of this.waiters) {
       if (index < w.from) continue;
       if (w.match(text)) {

@@ -175,19 +175,19 @@ export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionRep
     if (!o.force) refuse(before, batch);
     outcome = 'reprovisioned';
   }
-  if (outcome === 'reprovisioned') {
-    await wipeDevice(tpm);
-    inv = await readInventory(tpm);
-  }
-
-  // Refuse a full batch before touching the TPM (recordCredential re-checks under the lock).
-  const knownMember = inv.key.publicKey ? memberId(inv.key.publicKey) : undefined;
+  // Refuse a full batch before touching the TPM (recordCredential re-checks under the lock). A
+  // resumed run reuses the persisted key; --force makes a new key, hence a new member.
+  const reusedKey = outcome === 'reprovisioned' ? undefined : inv.key.publicKey;
   const manifest = readManifest(batch.dir);
-  if (!(knownMember ? hasRoomFor(manifest, knownMember) : manifest.issued < manifest.size)) {
+  if (!(reusedKey ? hasRoomFor(manifest, memberId(reusedKey)) : manifest.issued < manifest.size)) {
     throw new FactoryError(
       FactoryErrorCode.BATCH_FULL,
       `batch "${manifest.name}" has issued all ${manifest.size} credentials; nothing changed`,
     );
+  }
+  if (outcome === 'reprovisioned') {
+    await wipeDevice(tpm);
+    inv = await readInventory(tpm);
   }
 
   // 1 reserve-nv

@@ -135,16 +135,20 @@ test('silent server: TIMEOUT; abort: ABORTED; already aborted: ABORTED', async (
 });
 
 test('server sends garbage: the client fails with BAD_MESSAGE and answers with Error', async (t) => {
-  let got: Uint8Array | undefined;
+  const received: number[] = [];
+  let ended!: () => void;
+  const clientEnded = new Promise<void>((r) => (ended = r));
   const { server, port } = await listen((sock) => {
     sock.once('data', () => sock.write(Uint8Array.of(0x99, 0, 4, 1)));
-    sock.on('data', (d) => (got = new Uint8Array(d)));
+    sock.on('data', (d) => received.push(...d));
+    sock.on('end', () => ended());
     sock.on('error', () => sock.destroy());
   });
   try {
     await t.throwsAsync(runXttClientOverTcp(parties().client(), target(port)), { code: 'BAD_MESSAGE' });
-    await new Promise((r) => setTimeout(r, 50));
-    t.is(got ? toHex(got) : '', '41000401');
+    await clientEnded; // the client half-closes after writing its Error message
+    t.is(received.length, 70 + 4);
+    t.is(toHex(Uint8Array.from(received.slice(70))), '41000401');
   } finally {
     server.close();
   }

@@ -1,0 +1,146 @@
+// `enf-server start` as a real process (tsx server-stub/main.ts): serves handshakes, stops cleanly on
+// SIGTERM, logs one line per event without secrets; and the issue 5 durability acceptance: kill -9
+// during a storm of handshakes, restart, and no identity is lost or duplicated, the audit intact.
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toHex } from '../../../protocol/util/bytes.ts';
+import { systemRng } from '../../../protocol/util/rng.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
+import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { handshake, makeGroup, TestDevice, type TestGroup } from './_xtt-devices.ts';
+
+interface Server {
+  proc: ChildProcess;
+  port: number;
+  stderr: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+async function setupDir(): Promise<{ dir: string; group: TestGroup; root: Uint8Array }> {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-server-proc-'));
+  createKeyMaterial(dir, systemRng);
+  const group = makeGroup();
+  const r = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  await r.addNetwork({ name: 'plant-a', prefix: '2001:db8:aa:1::/64' });
+  await r.addBatch({
+    gpk: group.gpk,
+    basename: group.basename,
+    name: 'lot-1',
+    network: 'plant-a',
+    size: 1000,
+  });
+  await r.close();
+  return { dir, group, root: new Uint8Array(readFileSync(join(dir, 'root_cert.bin'))) };
+}
+
+function startServer(dir: string): Promise<Server> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'server-stub/main.ts',
+      '--dir',
+      dir,
+      'start',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--workers',
+      '1',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return new Promise((resolve, reject) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /server\.listening address=\S+ port=(\d+)/.exec(err);
+      if (m) resolve({ proc, port: Number(m[1]), stderr: () => err, exited });
+    });
+    void exited.then(({ code }) => reject(new Error(`server exited ${code}: ${err}`)));
+  });
+}
+
+test('start serves handshakes, logs one line per event without secrets, stops on SIGTERM', async (t) => {
+  const { dir, group, root } = await setupDir();
+  const server = await startServer(dir);
+  const device = new TestDevice(group.member());
+  const r = await handshake(server.port, device, root);
+  t.true(r.ok);
+  server.proc.kill('SIGTERM');
+  t.deepEqual(await server.exited, { code: 0, signal: null });
+  const log = server.stderr();
+  t.regex(log, /^<6>server\.listening /m);
+  t.regex(
+    log,
+    /^<6>handshake\.provisioned src=127\.0\.0\.1 port=\d+ .* reason=new-device id=2001:db8:aa:1:/m,
+  );
+  t.regex(log, /^<6>server\.stopping provisioned=1 failed=0$/m);
+  for (const line of log.trimEnd().split('\n')) t.regex(line, /^<[346]>[a-z.-]+( [a-z]+=\S+)*$/, line);
+  const serverKey = toHex(readFileSync(join(dir, 'server_keys.asn1.bin')).subarray(7, 39));
+  const rootKey = toHex(readFileSync(join(dir, 'root_keys.asn1.bin')).subarray(7, 39));
+  t.false(log.includes(serverKey) || log.includes(rootKey), 'no private key in the log');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('kill -9 during a storm of handshakes: after restart no identity is lost or duplicated', async (t) => {
+  const { dir, group, root } = await setupDir();
+  const devices = Array.from({ length: 24 }, () => new TestDevice(group.member()));
+  const got = new Map<number, string>();
+  let server = await startServer(dir);
+  let killed = false;
+  let next = 0;
+  const worker = async () => {
+    while (!killed && next < devices.length) {
+      const i = next++;
+      const r = await handshake(server.port, devices[i]!, root);
+      if (r.ok) {
+        got.set(i, toHex(r.identity));
+        if (got.size === 8 && !killed) {
+          killed = true;
+          server.proc.kill('SIGKILL');
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 6 }, worker));
+  const exit = await server.exited;
+  t.is(exit.signal, 'SIGKILL');
+  t.true(got.size >= 8);
+
+  server = await startServer(dir);
+  const after = new Map<number, string>();
+  for (let i = 0; i < devices.length; i++) {
+    const r = await handshake(server.port, devices[i]!, root);
+    t.true(r.ok, `device ${i} after restart`);
+    if (r.ok) after.set(i, toHex(r.identity));
+  }
+  for (const [i, id] of got) t.is(after.get(i), id, `device ${i} kept its identity`);
+  t.is(new Set(after.values()).size, devices.length, 'no identity handed out twice');
+  server.proc.kill('SIGTERM');
+  t.is((await server.exited).code, 0);
+
+  const db = new Database(join(dir, 'registry.sqlite'), { readonly: true });
+  t.is(db.pragma('integrity_check', { simple: true }), 'ok');
+  const rows = db.prepare('SELECT identity FROM devices').all() as { identity: Buffer }[];
+  const provisioned = db
+    .prepare("SELECT DISTINCT identity FROM audit WHERE outcome = 'provisioned'")
+    .all() as { identity: Buffer }[];
+  db.close();
+  t.is(rows.length, devices.length);
+  t.deepEqual(
+    provisioned.map((r) => r.identity.toString('hex')).sort(),
+    rows.map((r) => r.identity.toString('hex')).sort(),
+    'every device has its provisioning in the audit',
+  );
+  rmSync(dir, { recursive: true, force: true });
+});

@@ -31,6 +31,7 @@ import { bigIntToBytes, bytesToBigInt, concatBytes } from '../protocol/util/byte
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { commitmentOf, EcdaaTpmError, tpmSchnorr } from './ecdaa-commit.ts';
 import { readDeviceObjects, XTPM_ECDAA_KEY_HANDLE } from './nv-layout.ts';
+import type { DaaSigner } from '../protocol/xtt/signers.ts';
 import type { Tpm } from './tpm.ts';
 
 export interface TpmDaaSignerConfig {
@@ -62,7 +63,7 @@ export function basenameCommitInputs(basename: Uint8Array): { B: G1Point; s2: Ui
 }
 
 /** Satisfies protocol/xtt's DaaSigner with the member key inside the TPM. */
-export class TpmDaaSigner {
+export class TpmDaaSigner implements DaaSigner {
   readonly gid: Uint8Array;
   readonly basename: Uint8Array;
   private readonly credential: Credential;

@@ -18,6 +18,7 @@ import { tryReadPublic } from './handles.ts';
 import { pointToSec1, type EccPublic } from './marshal.ts';
 import { XTPM_SRK_HANDLE } from './nv-layout.ts';
 import { TEMPLATE_T1_STORAGE, TEMPLATE_T3_LONGTERM } from './templates.ts';
+import type { LongtermSigner } from '../protocol/xtt/signers.ts';
 import type { Tpm } from './tpm.ts';
 
 /** Creates and persists the owner SRK at `handle` unless an object is already there. */
@@ -47,7 +48,7 @@ function pad32(b: Uint8Array, what: string): Uint8Array {
 }
 
 /** Satisfies protocol/xtt's long-term signer: raw r||s over SHA-256(message). */
-export class TpmLongtermKey {
+export class TpmLongtermKey implements LongtermSigner {
   readonly publicKey: Uint8Array;
 
   private constructor(

@@ -5,13 +5,14 @@
 // management page shows next to a scanned batch.
 //
 // Error correction level M and a 4-module quiet zone (ISO/IEC 18004 minimum) keep the ~400-character
-// payload readable from a printed box label. The PNG carries the caption in its file name and in the
-// SVG/terminal renderings; raster text would need a font, and the QR payload itself names the batch.
+// payload readable from a printed box label. The PNG's caption is drawn below the quiet zone with the
+// small bitmap font of label-font.ts (two lines: batch name, gid), so it never touches the code.
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeQrPayload } from '../protocol/qr-payload.ts';
+import { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT } from './label-font.ts';
 
 export const LABEL_FILES = { png: 'label.png', svg: 'label.svg', terminal: 'label.txt' } as const;
 
@@ -47,24 +48,54 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function renderPng(size: number, dark: (row: number, col: number) => boolean): Buffer {
+/** The caption lines printed under the PNG code. */
+export function pngCaptionLines(name: string, gid: string): [string, string] {
+  return [`BATCH ${name}`, `GID ${gid.slice(0, 16)}`];
+}
+
+function renderPng(
+  size: number,
+  dark: (row: number, col: number) => boolean,
+  lines: readonly string[],
+): Buffer {
   const side = (size + 2 * QUIET_ZONE) * PNG_SCALE;
-  const png = new PNG({ width: side, height: side, colorType: 6 });
+  // Largest font scale (up to 4) at which the longest line fits with a quiet-zone margin.
+  const longest = Math.max(...lines.map((l) => [...l].length));
+  const textScale = Math.max(
+    1,
+    Math.min(4, Math.floor((side - 2 * QUIET_ZONE * PNG_SCALE) / (longest * GLYPH_ADVANCE))),
+  );
+  const lineHeight = (GLYPH_HEIGHT + 4) * textScale;
+  const height = side + lines.length * lineHeight + QUIET_ZONE * PNG_SCALE;
+  const png = new PNG({ width: side, height, colorType: 6 });
   png.data.fill(0xff); // white, opaque
+  const setDark = (x: number, y: number): void => {
+    const i = (y * side + x) * 4;
+    png.data[i] = 0;
+    png.data[i + 1] = 0;
+    png.data[i + 2] = 0;
+  };
   for (let r = 0; r < size; r++) {
     for (let c = 0; c < size; c++) {
       if (!dark(r, c)) continue;
       for (let y = 0; y < PNG_SCALE; y++) {
-        const rowStart = ((r + QUIET_ZONE) * PNG_SCALE + y) * side;
-        for (let x = 0; x < PNG_SCALE; x++) {
-          const i = (rowStart + (c + QUIET_ZONE) * PNG_SCALE + x) * 4;
-          png.data[i] = 0;
-          png.data[i + 1] = 0;
-          png.data[i + 2] = 0;
-        }
+        for (let x = 0; x < PNG_SCALE; x++)
+          setDark((c + QUIET_ZONE) * PNG_SCALE + x, (r + QUIET_ZONE) * PNG_SCALE + y);
       }
     }
   }
+  lines.forEach((line, i) => {
+    const left = Math.max(0, Math.floor((side - [...line].length * GLYPH_ADVANCE * textScale) / 2));
+    const top = side + i * lineHeight;
+    drawText(line, (x, y) => {
+      for (let dy = 0; dy < textScale; dy++) {
+        for (let dx = 0; dx < textScale; dx++) {
+          const px = left + x * textScale + dx;
+          if (px < side) setDark(px, top + y * textScale + dy);
+        }
+      }
+    });
+  });
   return PNG.sync.write(png);
 }
 
@@ -101,7 +132,7 @@ export async function renderLabel(input: LabelInput): Promise<RenderedLabel> {
   return {
     payload,
     caption,
-    png: renderPng(size, dark),
+    png: renderPng(size, dark, pngCaptionLines(input.name, input.gid)),
     svg: renderSvg(size, dark, caption),
     terminal: `${art.trimEnd()}\n${caption}\n`,
     version: qr.version,

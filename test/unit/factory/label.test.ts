@@ -6,7 +6,8 @@ import { PNG } from 'pngjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labelCaption, renderLabel, writeLabel } from '../../../factory/label.ts';
+import { labelCaption, pngCaptionLines, renderLabel, writeLabel } from '../../../factory/label.ts';
+import { drawText, GLYPH_ADVANCE, glyphFor } from '../../../factory/label-font.ts';
 import { decodeQrPayload } from '../../../protocol/qr-payload.ts';
 
 function input(seed: number): { gpk: Uint8Array; basename: Uint8Array; name: string; gid: string } {
@@ -87,4 +88,40 @@ test('writeLabel writes PNG, SVG and text files that match the rendering', async
 
 test('renderLabel rejects a GPK of the wrong length (protocol/qr-payload rule)', async (t) => {
   await t.throwsAsync(renderLabel({ ...input(7), gpk: new Uint8Array(257) }), { instanceOf: RangeError });
+});
+
+/** Dark pixels per row band below the code (the caption), as a fingerprint of what was drawn. */
+function captionPixels(png: Buffer): { width: number; height: number; dark: number[] } {
+  const img = PNG.sync.read(png);
+  const dark: number[] = [];
+  // The code is square: everything below `width` rows is the caption band.
+  for (let y = img.width; y < img.height; y++) {
+    for (let x = 0; x < img.width; x++)
+      if (img.data[(y * img.width + x) * 4] === 0) dark.push(y * img.width + x);
+  }
+  return { width: img.width, height: img.height, dark };
+}
+
+test('PNG carries the caption (batch name, short gid) drawn below the code', async (t) => {
+  const a = captionPixels((await renderLabel(input(8))).png);
+  t.true(a.height > a.width, 'a caption band below the square code');
+  t.true(a.dark.length > 100, 'the caption band holds text');
+  const b = captionPixels((await renderLabel({ ...input(8), name: 'another name' })).png);
+  t.notDeepEqual(a.dark, b.dark, 'a different name draws different text');
+  t.deepEqual(pngCaptionLines('lot-1', 'ab'.repeat(32)), ['BATCH lot-1', 'GID abababababababab']);
+});
+
+test('label font: lower case prints as upper case, unknown characters as ?', (t) => {
+  t.deepEqual(glyphFor('a'), glyphFor('A'));
+  t.deepEqual(glyphFor('€'), glyphFor('?'));
+  t.notDeepEqual(glyphFor('A'), glyphFor('B'));
+  const dots: string[] = [];
+  drawText('-', (x, y) => dots.push(`${x},${y}`));
+  t.deepEqual(dots, ['0,3', '1,3', '2,3', '3,3', '4,3']);
+  const second: number[] = [];
+  drawText(' I', (x) => second.push(x));
+  t.true(
+    second.every((x) => x >= GLYPH_ADVANCE),
+    'the second character starts one advance to the right',
+  );
 });

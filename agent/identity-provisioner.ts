@@ -3,7 +3,8 @@
 // (the TCP loop around protocol/xtt's sans-I/O XttClient, agent/xtt-tcp-client.ts). One call = one
 // attempt: fresh keys and a fresh XttClient each time; keys are released in `finally`.
 // After the handshake, like the reference client, we make the self-signed X.509 identity
-// certificate over the identity with the long-term key (protocol/xtt/x509.ts).
+// certificate over the identity with the long-term key (protocol/xtt/x509.ts). The long-term key
+// persists across attempts and boots (longterm-key-files.ts explains why).
 import { readFile } from 'node:fs/promises';
 import { ZtpError } from '../protocol/errors.ts';
 import type { Rng } from '../protocol/util/rng.ts';
@@ -15,7 +16,8 @@ import { SoftwareP256Signer } from '../protocol/xtt/signers.ts';
 import { SoftwareDaaSigner } from '../protocol/xtt/software-daa-signer.ts';
 import { buildIdentityCertificate } from '../protocol/xtt/x509.ts';
 import type { DevCredentials } from './config.ts';
-import { ConfigError } from './errors.ts';
+import { ConfigError, StateError } from './errors.ts';
+import type { LongtermKeyFiles } from './longterm-key-files.ts';
 import type { ProvisionedIdentity } from './provision.ts';
 
 /** Keys for one attempt. `release` flushes TPM objects / forgets software secrets. */
@@ -90,10 +92,15 @@ async function readDevFile(field: keyof DevCredentials, path: string): Promise<U
 
 /**
  * Development mode: the reference's software DAA member (daa_secretkey.bin, daa_cred.bin,
- * daa_gpk.bin, basename.bin) and root_cert.bin; the long-term key is a fresh software P-256 key per
- * attempt, as in the reference client's non-TPM build. Bad files are ConfigErrors naming the file.
+ * daa_gpk.bin, basename.bin) and root_cert.bin. The long-term key is a software P-256 key, made
+ * once and kept in the state directory (longterm-key-files.ts) so every attempt presents the same
+ * key. Bad files are ConfigErrors naming the file.
  */
-export function devModeKeys(dev: DevCredentials, rng: Rng): () => Promise<AttemptKeys> {
+export function devModeKeys(
+  dev: DevCredentials,
+  rng: Rng,
+  keyFiles: LongtermKeyFiles,
+): () => Promise<AttemptKeys> {
   return async () => {
     const [gpk, credential, secretKey, basename, rootCert] = await Promise.all([
       readDevFile('gpk', dev.gpk),
@@ -121,10 +128,34 @@ export function devModeKeys(dev: DevCredentials, rng: Rng): () => Promise<Attemp
     return {
       daa,
       roots,
-      longterm: SoftwareP256Signer.generate(rng),
+      longterm: await softwareLongtermKey(keyFiles, rng),
       release: async () => daa.destroy(),
     };
   };
+}
+
+/** The stored software long-term key, or a new one stored before its first use. */
+export async function softwareLongtermKey(keyFiles: LongtermKeyFiles, rng: Rng): Promise<SoftwareP256Signer> {
+  const stored = await keyFiles.loadSoftware();
+  if (stored) {
+    try {
+      return SoftwareP256Signer.fromKeyFile(stored, rng);
+    } catch (e) {
+      throw new StateError(keyFiles.dir, `stored long-term key does not decode: ${(e as Error).message}`, {
+        cause: e,
+      });
+    } finally {
+      stored.fill(0);
+    }
+  }
+  const fresh = SoftwareP256Signer.generate(rng);
+  const file = fresh.toKeyFile();
+  try {
+    await keyFiles.saveSoftware(file);
+  } finally {
+    file.fill(0);
+  }
+  return fresh;
 }
 
 /** Raised when the binary lacks a part (e.g. the TPM DAA signer) that this mode needs. */

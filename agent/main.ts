@@ -10,7 +10,7 @@ import { ZtpError } from '../protocol/errors.ts';
 import { decodeRootCertificate, type RootCertificate } from '../protocol/xtt/certificates.ts';
 import { readEcdaaKey } from '../tpm/ecdaa-key.ts';
 import { TpmDaaSigner } from '../tpm/ecdaa-signer.ts';
-import { TpmLongtermKey } from '../tpm/longterm-key.ts';
+import { TpmLongtermKey, ensureSrk } from '../tpm/longterm-key.ts';
 import { readDeviceObjects } from '../tpm/nv-layout.ts';
 import { openTpm } from '../tpm/open.ts';
 import { runCli, type CommonArgs } from './cli.ts';
@@ -25,6 +25,7 @@ import {
 } from './identity-provisioner.ts';
 import { formatIpv6 } from './ipv6-text.ts';
 import { stderrLogger, type Logger } from './logger.ts';
+import { LongtermKeyFiles } from './longterm-key-files.ts';
 import { RtnetlinkConfigurator } from './netlink/rtnetlink-configurator.ts';
 import { KoffiNetlinkSocket } from './netlink/socket.ts';
 import { runAgent } from './provision.ts';
@@ -37,11 +38,11 @@ const handshakeRunner: HandshakeRunner = runXttClientOverTcp;
 
 /**
  * TPM mode keys, as the reference client does per handshake: GPK, credential, basename and root
- * certificate from the reference NV layout, the ECDAA member key at its persistent handle, and a
- * fresh long-term ECDSA key under the SRK. A missing TPM is exit 4 (TPM_TRANSPORT); missing or
+ * certificate from the reference NV layout, the ECDAA member key at its persistent handle, and the
+ * long-term ECDSA key under the SRK (created on the first attempt, then reused from its stored blob). A missing TPM is exit 4 (TPM_TRANSPORT); missing or
  * undecodable factory objects are exit 5 (TPM_NOT_PROVISIONED).
  */
-function tpmKeys(config: AgentConfig): () => Promise<AttemptKeys> {
+function tpmKeys(config: AgentConfig, keyFiles: LongtermKeyFiles): () => Promise<AttemptKeys> {
   return async () => {
     const tpm = await openTpm(config.tpm);
     try {
@@ -63,7 +64,16 @@ function tpmKeys(config: AgentConfig): () => Promise<AttemptKeys> {
           cause: e,
         });
       }
-      const longterm = await TpmLongtermKey.create(tpm);
+      // One long-term key for the device's life: stored before its first use (longterm-key-files.ts).
+      const blob = await keyFiles.loadTpm();
+      let longterm: TpmLongtermKey;
+      if (blob) {
+        await ensureSrk(tpm, blob.parent);
+        longterm = TpmLongtermKey.fromBlob(tpm, blob);
+      } else {
+        longterm = await TpmLongtermKey.create(tpm);
+        await keyFiles.saveTpm(longterm.blob);
+      }
       return { daa, longterm, roots, release: () => tpm.close() };
     } catch (e) {
       await tpm.close();
@@ -94,7 +104,8 @@ async function run(a: CommonArgs): Promise<ExitCode> {
   try {
     const config = loadConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
     const server = `${config.server.host}:${config.server.port}`;
-    const keys = config.dev ? devModeKeys(config.dev, systemRng) : tpmKeys(config);
+    const keyFiles = new LongtermKeyFiles(config.stateDir);
+    const keys = config.dev ? devModeKeys(config.dev, systemRng, keyFiles) : tpmKeys(config, keyFiles);
     if (config.dev) log.warn('development mode: software DAA credential files instead of the TPM');
     const provisionIdentity = makeProvisionIdentity(keys, handshakeRunner, {
       suite: config.suite,

@@ -1,19 +1,17 @@
 // The agent's persistent state: the identity the server assigned, the long-term public key, the
 // certificate, which server, and when. StateStore is the port; FileStateStore keeps one JSON file
 // in the state directory (systemd StateDirectory=, /var/lib/xtt-agent).
-// Crash safety: the file is written to a temporary name, fsync'd, hard-linked to its final name
-// (link(2) is atomic and refuses to replace an existing file), then the directory is fsync'd. A
-// reader therefore sees either no file or a complete one, and a stored identity is never replaced:
+// Crash safety (atomic-file.ts): the file is written to a temporary name, fsync'd, hard-linked to
+// its final name (link(2) is atomic and refuses to replace an existing file), then the directory is
+// fsync'd. A reader therefore sees either no file or a complete one, and a stored identity is never replaced:
 // the identity is the device's for life. A file that exists but does not decode is a StateError
 // naming what is wrong, and it is left in place for a human to look at.
-import { constants as fsc } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { AlreadyExistsError, createFileAtomically, readOptional } from './atomic-file.ts';
 import { StateError } from './errors.ts';
 
 export const STATE_FILE = 'state.json';
 const FORMAT_VERSION = 1;
-const TEMP_PREFIX = '.state.json.tmp-';
 
 export interface StoredIdentity {
   /** The 16-byte identity: an IPv6 address. */
@@ -93,52 +91,26 @@ export class FileStateStore implements StateStore {
   }
 
   async load(): Promise<StoredIdentity | undefined> {
-    let text: string;
+    let bytes: Uint8Array | undefined;
     try {
-      text = await readFile(this.path, 'utf8');
+      bytes = await readOptional(this.path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw new StateError(this.path, `cannot read: ${(e as Error).message}`, { cause: e });
     }
-    return decodeState(text, this.path);
+    if (!bytes) return undefined;
+    return decodeState(Buffer.from(bytes).toString('utf8'), this.path);
   }
 
   async save(state: StoredIdentity): Promise<void> {
-    const text = encodeState(state);
-    await mkdir(this.dir, { recursive: true, mode: 0o750 });
-    await this.removeStaleTemps();
-    const temp = join(this.dir, `${TEMP_PREFIX}${process.pid}`);
-    const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o640);
     try {
-      await fh.writeFile(text, 'utf8');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    try {
-      await link(temp, this.path);
+      await createFileAtomically(this.dir, STATE_FILE, new TextEncoder().encode(encodeState(state)), 0o640);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      if (e instanceof AlreadyExistsError) {
         throw new StateError(this.path, 'an identity is already stored; refusing to replace it', {
           cause: e,
         });
       }
-      throw new StateError(this.path, `cannot install: ${(e as Error).message}`, { cause: e });
-    } finally {
-      await unlink(temp);
-    }
-    const dh = await open(this.dir, fsc.O_RDONLY | fsc.O_DIRECTORY);
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  }
-
-  /** Temp files left by a crash before link(): never the state itself, safe to delete. */
-  private async removeStaleTemps(): Promise<void> {
-    for (const name of await readdir(this.dir)) {
-      if (name.startsWith(TEMP_PREFIX)) await rm(join(this.dir, name), { force: true });
+      throw new StateError(this.path, `cannot store: ${(e as Error).message}`, { cause: e });
     }
   }
 }

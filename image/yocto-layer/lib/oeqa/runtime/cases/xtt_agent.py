@@ -1,0 +1,72 @@
+#
+# SPDX-License-Identifier: MIT
+#
+# testimage cases for meta-xtt-agent: the agent is installed as the layer means it (bundle, koffi
+# for the target, systemd/'s unit, tss access to /dev/tpmrm0), Node runs it, and, when a
+# factory-provisioned swtpm is attached and an enf-server is reachable, the device provisions its
+# identity at boot: the service is active (Type=notify, READY=1 only once the address is on the
+# interface), `xtt-agent status --json` reports an identity, and that IPv6 address is on the
+# configured interface. See the layer's README for TEST_QEMUPARAMS (swtpm) and XTT_TEST_SERVER.
+
+import json
+import time
+
+from oeqa.runtime.case import OERuntimeTestCase
+from oeqa.core.decorator.depends import OETestDepends
+from oeqa.runtime.decorator.package import OEHasPackage
+
+
+class XttAgentTest(OERuntimeTestCase):
+
+    def run_ok(self, cmd, what):
+        status, output = self.target.run(cmd)
+        self.assertEqual(status, 0, msg='%s: `%s` failed: %s' % (what, cmd, output))
+        return output
+
+    @OETestDepends(['ssh.SSHTest.test_ssh'])
+    @OEHasPackage(['xtt-agent'])
+    def test_xtt_agent_installed(self):
+        self.run_ok('test -f /usr/lib/xtt-agent/xtt-agent.js', 'bundle')
+        self.run_ok('ls /usr/lib/xtt-agent/node_modules/@koromix/*/*/koffi.node', 'koffi for the target')
+        self.run_ok('systemctl cat xtt-agent.service', 'unit')
+        self.run_ok('test -f /etc/xtt-agent/config.json', 'config')
+        version = self.run_ok('node --version', 'nodejs')
+        self.assertTrue(version.startswith('v20.'), msg='Node.js 20 expected, got %s' % version)
+        self.run_ok('xtt-agent --help', 'the bundle runs on the target Node with koffi')
+
+    @OETestDepends(['xtt_agent.XttAgentTest.test_xtt_agent_installed'])
+    def test_tpm_device(self):
+        status, output = self.target.run('test -c /dev/tpmrm0')
+        if status != 0:
+            self.skipTest('no /dev/tpmrm0: attach swtpm through TEST_QEMUPARAMS (see README)')
+        mode = self.run_ok('stat -c %G:%a /dev/tpmrm0', 'tpmrm0 owner')
+        self.assertEqual(mode.strip(), 'tss:660', msg='60-xtt-agent-tpm.rules not applied: %s' % mode)
+        groups = self.run_ok('id -Gn xtt-agent', 'agent user')
+        self.assertIn('tss', groups.split(), msg='xtt-agent is not in group tss: %s' % groups)
+
+    @OETestDepends(['xtt_agent.XttAgentTest.test_tpm_device'])
+    def test_provisioning(self):
+        server = self.td.get('XTT_TEST_SERVER')
+        if not server:
+            self.skipTest('XTT_TEST_SERVER (enf-server as HOST:PORT seen from the guest) not set')
+        host, port = server.rsplit(':', 1)
+        config = json.dumps({'server': {'host': host, 'port': int(port)},
+                             'interface': 'eth0', 'tpm': '/dev/tpmrm0'})
+        self.run_ok("echo '%s' > /etc/xtt-agent/config.json" % config, 'config')
+        self.run_ok('systemctl restart xtt-agent.service', 'restart the agent')
+
+        deadline = time.time() + 300
+        state = ''
+        while time.time() < deadline:
+            status, state = self.target.run('systemctl is-active xtt-agent.service')
+            if state.strip() in ('active', 'failed'):
+                break
+            time.sleep(5)
+        journal = self.target.run('journalctl -b -u xtt-agent.service --no-pager | tail -n 40')[1]
+        self.assertEqual(state.strip(), 'active', msg='agent not READY: %s\n%s' % (state, journal))
+
+        info = json.loads(self.run_ok('xtt-agent status --json', 'status'))
+        identity = info.get('identity')
+        self.assertTrue(identity, msg='no identity in status: %s' % info)
+        addrs = self.run_ok('ip -6 addr show dev eth0', 'addresses')
+        self.assertIn(identity.split('/')[0], addrs, msg='identity %s not on eth0:\n%s' % (identity, addrs))

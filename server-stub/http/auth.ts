@@ -1,0 +1,67 @@
+// Bearer-token authentication of the management API (RFC 6750 section 2.1 header form only: tokens
+// in URLs end up in logs). Tokens come from configuration or a file (one per line, '#' comments);
+// each is compared in constant time over SHA-256 digests so neither content nor length leaks.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ZtpError } from '../../protocol/errors.ts';
+import { ApiError } from './errors.ts';
+
+export const MIN_TOKEN_LENGTH = 16;
+
+export class TokenFileError extends ZtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CONFIG', message, options);
+  }
+}
+
+function digest(b: Uint8Array): Buffer {
+  return createHash('sha256').update(b).digest();
+}
+
+export class TokenAuthenticator {
+  private readonly digests: Buffer[];
+
+  /** Tokens are Uint8Array (secrets): only their digests are kept. */
+  constructor(tokens: readonly Uint8Array[]) {
+    if (tokens.length === 0) throw new TokenFileError('no API token configured');
+    for (const t of tokens) {
+      if (t.length < MIN_TOKEN_LENGTH)
+        throw new TokenFileError(`API tokens must be at least ${MIN_TOKEN_LENGTH} bytes`);
+    }
+    this.digests = tokens.map(digest);
+  }
+
+  /** One token per line; blank lines and lines starting with '#' are ignored. */
+  static fromFile(path: string): TokenAuthenticator {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (cause) {
+      throw new TokenFileError(`cannot read API token file ${path}`, { cause });
+    }
+    const tokens = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0 && !l.startsWith('#'))
+      .map((l) => new TextEncoder().encode(l));
+    return new TokenAuthenticator(tokens);
+  }
+
+  /** Checks every configured token (no early exit), so timing does not say which one matched. */
+  isValid(presented: Uint8Array): boolean {
+    const d = digest(presented);
+    let ok = false;
+    for (const x of this.digests) ok = timingSafeEqual(d, x) || ok;
+    return ok;
+  }
+
+  /** Throws UNAUTHORIZED unless the request carries `Authorization: Bearer <valid token>`. */
+  check(req: IncomingMessage): void {
+    const h = req.headers.authorization;
+    const m = typeof h === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(h) : null;
+    if (!m || !this.isValid(new TextEncoder().encode(m[1]!))) {
+      throw new ApiError('UNAUTHORIZED', 'missing or invalid bearer token');
+    }
+  }
+}

@@ -1,0 +1,13 @@
+// What the management API's handlers share: the registry (with optional extras), the live-event hub,
+// metrics and a logger. Built once by startManagementServer.
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import type { EventHub } from './events.ts';
+import type { ManagementRegistry } from './registry-extras.ts';
+
+export interface ApiContext {
+  registry: ManagementRegistry;
+  events: EventHub;
+  metrics: Metrics | undefined;
+  logger: Logger | undefined;
+}

@@ -1,0 +1,178 @@
+// The management HTTP(S) listener of enf-server (issue 7): JSON API under /api/v1 (routes-*.ts),
+// live events (/api/v1/events, server-sent events), Prometheus metrics (/metrics) and the static
+// dashboard (/ and /static/*). node:http, or node:https when a certificate and key are configured.
+// Every API route needs `Authorization: Bearer <token>`; errors are {"error":{code,message,field}}.
+import { readFileSync } from 'node:fs';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.ts';
+import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
+import { TokenAuthenticator } from './auth.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError, errorBody, toApiError } from './errors.ts';
+import { EventHub } from './events.ts';
+import type { ManagementRegistry } from './registry-extras.ts';
+import { Router } from './router.ts';
+import { addDeviceRoutes } from './routes-devices.ts';
+import { addNetworkRoutes } from './routes-networks.ts';
+import { SECURITY_HEADERS, StaticFiles } from './static.ts';
+
+export interface ManagementServerOptions {
+  registry: ManagementRegistry;
+  metrics?: Metrics;
+  logger?: Logger;
+  /** Default '::' (IPv6 and IPv4). */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Bearer tokens (secrets, bytes) or a file with one per line; one of the two is required. */
+  tokens?: readonly Uint8Array[];
+  tokenFile?: string;
+  /** PEM certificate chain and key files: serve HTTPS instead of HTTP. */
+  tls?: { certFile: string; keyFile: string };
+  /** Serve /metrics without a token (for scrapers on a trusted network); default false. */
+  isMetricsPublic?: boolean;
+  /** Audit polling interval for live events (ms); default 500. */
+  eventPollMs?: number;
+}
+
+export interface ManagementServer {
+  port: number;
+  url: string;
+  /** The route table (method, path template), for the OpenAPI cross-check. */
+  routes: { method: string; path: string; isAuthenticated: boolean }[];
+  close(): Promise<void>;
+}
+
+export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
+  const router = new Router();
+  addNetworkRoutes(router, ctx);
+  addDeviceRoutes(router, ctx);
+  router.add({
+    method: 'GET',
+    path: '/api/v1/events',
+    isAuthenticated: true,
+    handler: async ({ res }) => {
+      if (!(await ctx.events.subscribe(res))) throw new ApiError('UNAVAILABLE', 'too many event listeners');
+      return undefined;
+    },
+  });
+  router.add({
+    method: 'GET',
+    path: '/metrics',
+    isAuthenticated: !isMetricsPublic,
+    handler: async ({ res }) => {
+      if (!ctx.metrics) throw new ApiError('NOT_FOUND', 'metrics are not enabled');
+      const batches = await ctx.registry.listBatches();
+      const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
+      const all = batches.reduce((n, b) => n + b.devices, 0);
+      ctx.metrics.deviceCounts({ active: all - revoked, revoked });
+      const body = ctx.metrics.expose();
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+      res.end(body);
+      return undefined;
+    },
+  });
+  return router;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, isHead = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(isHead ? undefined : text);
+}
+
+export async function startManagementServer(opts: ManagementServerOptions): Promise<ManagementServer> {
+  const auth = opts.tokenFile
+    ? TokenAuthenticator.fromFile(opts.tokenFile)
+    : new TokenAuthenticator(opts.tokens ?? []);
+  const events = new EventHub(opts.registry, {
+    ...(opts.eventPollMs !== undefined ? { pollMs: opts.eventPollMs } : {}),
+    onError: (err) => opts.logger?.warn('http.events.poll-failed', { msg: (err as Error).message }),
+  });
+  await events.start();
+  const ctx: ApiContext = { registry: opts.registry, events, metrics: opts.metrics, logger: opts.logger };
+  const router = buildRouter(ctx, opts.isMetricsPublic ?? false);
+  const statics = new StaticFiles();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const method = req.method ?? 'GET';
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      throw new ApiError('BAD_REQUEST', 'bad request target');
+    }
+    if ((method === 'GET' || method === 'HEAD') && statics.serve(url.pathname, res, method === 'HEAD'))
+      return;
+    const { route, params } = router.match(method, url.pathname);
+    if (route.isAuthenticated) auth.check(req);
+    const result = await route.handler({ req, res, params, query: url.searchParams });
+    if (result) sendJson(res, result.status, result.body, method === 'HEAD');
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      const e = toApiError(err);
+      if (e.status >= 500) {
+        const cause = (e.cause as Error | undefined)?.message ?? e.message;
+        opts.logger?.error('http.error', {
+          method: req.method,
+          path: req.url?.split('?')[0],
+          code: e.code,
+          msg: cause,
+        });
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // A refused upload may still be arriving: answer, then close rather than read it all.
+      if (!req.complete) res.setHeader('connection', 'close');
+      sendJson(res, e.status, errorBody(e));
+    });
+  };
+
+  const server: Server = opts.tls
+    ? createHttpsServer(
+        { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), minVersion: 'TLSv1.2' },
+        onRequest,
+      )
+    : createHttpServer(onRequest);
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 60_000;
+  server.maxHeadersCount = 64;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.host ?? '::', port: opts.port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host ?? '::';
+  const shown = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  opts.logger?.info('http.listening', { host, port, tls: opts.tls !== undefined });
+  return {
+    port,
+    url: `${opts.tls ? 'https' : 'http'}://${shown}:${port}`,
+    routes: router.table,
+    close: async () => {
+      events.close();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,234 @@
+// Management API: networks and batches (issue 7 "HTTP API"). Batches are registered from the GPK
+// bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a PNG photo
+// or scan of the label decoded here (../gpk-input.ts: pngjs + jsQR). JPEG is not accepted: no
+// pure-JS JPEG decoder is among the dependencies; the dashboard converts camera frames to PNG.
+// Every input is checked before the registry is called, so a refused request changes nothing.
+
+import { checkGpk, labelFromText, scanQrPng } from '../gpk-input.ts';
+import type { Network, NewBatch, Batch } from '../registry/registry.ts';
+import { checkName } from '../registry/validate.ts';
+import {
+  base64Bytes,
+  int,
+  MAX_IMAGE_BYTES,
+  onlyKeys,
+  onlyParams,
+  readBody,
+  readJsonObject,
+  requireMediaType,
+  str,
+} from './body.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError } from './errors.ts';
+import { deleteNetwork } from './registry-extras.ts';
+import type { Router } from './router.ts';
+import { batchView, networkView } from './views.ts';
+
+const API = '/api/v1';
+
+async function networkMap(ctx: ApiContext): Promise<Map<number, Network>> {
+  return new Map((await ctx.registry.listNetworks()).map((n) => [n.id, n]));
+}
+
+/** "12" is an id, anything else a name (names may not be all digits). */
+export function networkRef(v: unknown, field: string): string | number {
+  if (typeof v === 'number') return int(v, field, 1, Number.MAX_SAFE_INTEGER);
+  if (typeof v !== 'string' || v.length === 0)
+    throw new ApiError('VALIDATION', `${field}: network name or id`, field);
+  return /^[0-9]+$/.test(v) ? int(v, field, 1, Number.MAX_SAFE_INTEGER) : v;
+}
+
+async function findNetwork(ctx: ApiContext, ref: string): Promise<Network> {
+  const n = await ctx.registry.getNetwork(networkRef(ref, 'network'));
+  if (!n) throw new ApiError('NOT_FOUND', `network '${ref}' not found`, 'network');
+  return n;
+}
+
+export async function findBatch(ctx: ApiContext, ref: string, field = 'batch'): Promise<Batch> {
+  const b = await ctx.registry.findBatch(ref).catch((err: unknown) => {
+    throw new ApiError('VALIDATION', `${field}: not a batch name or hex gid`, field, { cause: err });
+  });
+  if (!b) throw new ApiError('NOT_FOUND', `batch '${ref}' not found`, field);
+  return b;
+}
+
+async function batchSummary(ctx: ApiContext, gid: Uint8Array) {
+  const hex = Buffer.from(gid).toString('hex');
+  const all = await ctx.registry.listBatches();
+  const b = all.find((x) => Buffer.from(x.gid).toString('hex') === hex);
+  if (!b) throw new ApiError('NOT_FOUND', 'batch not found', 'batch');
+  return batchView(b, await networkMap(ctx));
+}
+
+/** Size, network and optional name shared by the three ways to register a batch. */
+function batchOptions(get: (k: string) => unknown, label: { name: string } | undefined) {
+  const size = int(get('size'), 'size', 1, 100_000_000);
+  const network =
+    get('network') === undefined || get('network') === '' ? undefined : networkRef(get('network'), 'network');
+  const rawName = get('name');
+  const name = rawName === undefined || rawName === '' ? label?.name : rawName;
+  if (typeof name !== 'string') throw new ApiError('VALIDATION', 'name: required', 'name');
+  checkName(name, 'name');
+  return { size, name, ...(network !== undefined ? { network } : {}) };
+}
+
+async function addBatch(ctx: ApiContext, input: NewBatch) {
+  if (input.network !== undefined && !(await ctx.registry.getNetwork(input.network))) {
+    throw new ApiError('VALIDATION', `network: no network '${input.network}'`, 'network');
+  }
+  const b = await ctx.registry.addBatch(input);
+  ctx.events.publish('batch', { gid: Buffer.from(b.gid).toString('hex'), name: b.name });
+  return { status: 201, body: await batchSummary(ctx, b.gid) };
+}
+
+export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
+  router.add({
+    method: 'GET',
+    path: `${API}/networks`,
+    isAuthenticated: true,
+    handler: async ({ query }) => {
+      onlyParams(query, []);
+      return { status: 200, body: { items: (await ctx.registry.listNetworks()).map(networkView) } };
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/networks`,
+    isAuthenticated: true,
+    handler: async ({ req }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, ['name', 'prefix']);
+      const name = checkName(str(body, 'name', true), 'name');
+      const prefix = str(body, 'prefix', true);
+      const n = await ctx.registry.addNetwork({ name, prefix });
+      return { status: 201, body: networkView(n) };
+    },
+  });
+  router.add({
+    method: 'GET',
+    path: `${API}/networks/{network}`,
+    isAuthenticated: true,
+    handler: async ({ params }) => ({
+      status: 200,
+      body: networkView(await findNetwork(ctx, params.network!)),
+    }),
+  });
+  router.add({
+    method: 'DELETE',
+    path: `${API}/networks/{network}`,
+    isAuthenticated: true,
+    handler: async ({ params }) => {
+      const n = await findNetwork(ctx, params.network!);
+      const isUsed = (await ctx.registry.listBatches()).some((b) => b.networkId === n.id);
+      if (isUsed) throw new ApiError('CONFLICT', `network '${n.name}' still has batches`, 'network');
+      return { status: 200, body: networkView(await deleteNetwork(ctx.registry, n.id)) };
+    },
+  });
+
+  router.add({
+    method: 'GET',
+    path: `${API}/batches`,
+    isAuthenticated: true,
+    handler: async ({ query }) => {
+      onlyParams(query, []);
+      const nets = await networkMap(ctx);
+      return {
+        status: 200,
+        body: { items: (await ctx.registry.listBatches()).map((b) => batchView(b, nets)) },
+      };
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/batches`,
+    isAuthenticated: true,
+    handler: async ({ req }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, ['gpk', 'basename', 'qr', 'name', 'size', 'network']);
+      if ((body.qr === undefined) === (body.gpk === undefined)) {
+        throw new ApiError('VALIDATION', 'qr: give either qr (label text) or gpk and basename', 'qr');
+      }
+      if (body.qr !== undefined) {
+        if (body.basename !== undefined)
+          throw new ApiError('VALIDATION', 'basename: comes from the QR label', 'basename');
+        const label = labelFromText(str(body, 'qr', true));
+        const opts = batchOptions((k) => body[k], label);
+        return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
+      }
+      const gpk = checkGpk(base64Bytes(body.gpk, 'gpk'), 'gpk');
+      const basename = base64Bytes(body.basename, 'basename');
+      return addBatch(ctx, { gpk, basename, ...batchOptions((k) => body[k], undefined) });
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/batches/from-image`,
+    isAuthenticated: true,
+    handler: async ({ req, query }) => {
+      onlyParams(query, ['size', 'network', 'name']);
+      requireMediaType(req, ['image/png']);
+      const label = labelFromText(scanQrPng(await readBody(req, MAX_IMAGE_BYTES), 'label'));
+      const opts = batchOptions((k) => query.get(k) ?? undefined, label);
+      return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/labels/scan`,
+    isAuthenticated: true,
+    handler: async ({ req, query }) => {
+      onlyParams(query, []);
+      requireMediaType(req, ['image/png']);
+      const qr = scanQrPng(await readBody(req, MAX_IMAGE_BYTES), 'label');
+      const label = labelFromText(qr);
+      return {
+        status: 200,
+        body: {
+          qr: qr.trim(),
+          name: label.name,
+          basename: Buffer.from(label.basename).toString('base64'),
+          gpk: Buffer.from(label.gpk).toString('base64'),
+        },
+      };
+    },
+  });
+  router.add({
+    method: 'GET',
+    path: `${API}/batches/{batch}`,
+    isAuthenticated: true,
+    handler: async ({ params }) => ({
+      status: 200,
+      body: await batchSummary(ctx, (await findBatch(ctx, params.batch!)).gid),
+    }),
+  });
+  router.add({
+    method: 'PUT',
+    path: `${API}/batches/{batch}/network`,
+    isAuthenticated: true,
+    handler: async ({ req, params }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, ['network']);
+      const ref = networkRef(body.network, 'network');
+      const b = await findBatch(ctx, params.batch!);
+      if (!(await ctx.registry.getNetwork(ref)))
+        throw new ApiError('VALIDATION', `network: no network '${ref}'`, 'network');
+      await ctx.registry.setBatchNetwork(b.gid, ref);
+      return { status: 200, body: await batchSummary(ctx, b.gid) };
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/batches/{batch}/revoke`,
+    isAuthenticated: true,
+    handler: async ({ params }) => {
+      const b = await findBatch(ctx, params.batch!);
+      await ctx.registry.revokeBatch(b.gid);
+      ctx.events.publish('batch', {
+        gid: Buffer.from(b.gid).toString('hex'),
+        name: b.name,
+        status: 'revoked',
+      });
+      return { status: 200, body: await batchSummary(ctx, b.gid) };
+    },
+  });
+}

@@ -1,0 +1,93 @@
+// JSON representations of registry records for the management API (the shapes openapi.json
+// describes): byte fields as lower-case hex (gid, pseudonym, keys) or base64 (GPK, basename),
+// identities and prefixes as canonical IPv6 text (RFC 5952), times as ISO 8601 UTC strings.
+import { toHex } from '../../protocol/util/bytes.ts';
+import { formatIpv6, formatPrefix64 } from '../registry/ipv6.ts';
+import type { AuditEntry, Batch, BatchSummary, Device, Network } from '../registry/registry.ts';
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+export function networkView(n: Network) {
+  return { id: n.id, name: n.name, prefix: formatPrefix64(n.prefix), createdAt: iso(n.createdAt) };
+}
+
+export function batchView(b: Batch | BatchSummary, networks: ReadonlyMap<number, Network>) {
+  const summary = 'devices' in b ? b : undefined;
+  return {
+    gid: toHex(b.gid),
+    name: b.name,
+    basename: b64(b.basename),
+    gpk: b64(b.gpk),
+    network: b.networkId === null ? null : (networks.get(b.networkId)?.name ?? String(b.networkId)),
+    status: b.status,
+    createdAt: iso(b.createdAt),
+    counts: {
+      issued: b.size,
+      provisioned: summary?.devices ?? null,
+      revoked: summary?.revokedDevices ?? null,
+    },
+  };
+}
+
+export function deviceView(d: Device, batchNames: ReadonlyMap<string, string>) {
+  const gid = toHex(d.gid);
+  return {
+    id: toHex(d.identity),
+    identity: formatIpv6(d.identity),
+    batch: batchNames.get(gid) ?? gid,
+    gid,
+    pseudonym: toHex(d.pseudonym),
+    longtermPublicKey: toHex(d.longtermPublicKey),
+    status: d.status,
+    allowRekey: d.allowRekey,
+    firstHandshakeAt: iso(d.firstHandshakeAt),
+    lastHandshakeAt: iso(d.lastHandshakeAt),
+    handshakeCount: d.handshakeCount,
+    lastSource: d.lastSource,
+  };
+}
+
+export function auditView(e: AuditEntry) {
+  return {
+    id: e.id,
+    at: iso(e.at),
+    sourceAddress: e.sourceAddress,
+    sourcePort: e.sourcePort,
+    gid: e.gid ? toHex(e.gid) : null,
+    pseudonym: e.pseudonym ? toHex(e.pseudonym) : null,
+    suite: e.suite,
+    outcome: e.outcome,
+    reason: e.reason,
+    geolocation: e.geolocation,
+    identity: e.identity ? formatIpv6(e.identity) : null,
+  };
+}
+
+/** Where a device has been seen from: distinct source addresses of its audited handshakes. */
+export function sourcesView(history: readonly AuditEntry[]) {
+  const byAddress = new Map<
+    string,
+    { address: string; lastSeenAt: number; count: number; geolocation: string | null }
+  >();
+  for (const e of history) {
+    const s = byAddress.get(e.sourceAddress);
+    if (!s) {
+      byAddress.set(e.sourceAddress, {
+        address: e.sourceAddress,
+        lastSeenAt: e.at,
+        count: 1,
+        geolocation: e.geolocation,
+      });
+    } else {
+      s.count++;
+      if (e.at > s.lastSeenAt) {
+        s.lastSeenAt = e.at;
+        s.geolocation = e.geolocation ?? s.geolocation;
+      }
+    }
+  }
+  return [...byAddress.values()]
+    .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
+    .map((s) => ({ ...s, lastSeenAt: iso(s.lastSeenAt) }));
+}

@@ -1,6 +1,7 @@
 // factory/batch-store.ts: layout and modes, refusal to overwrite, strict loading with errors that name
 // the file and field, and atomic, locked credential counting across concurrent processes.
 import test from 'ava';
+import fc from 'fast-check';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -16,7 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import {
   BATCH_FILES,
   hasRoomFor,
@@ -257,4 +258,28 @@ test('a lock held by a live process times out with BATCH_LOCKED; a dead owner is
   writeFileSync(join(dir, BATCH_FILES.lock), `${2 ** 22 + 1}@${hostname()}\n`);
   t.is(await withBatchLock(dir, () => 42, 200), 42);
   t.false(existsSync(join(dir, BATCH_FILES.lock)));
+});
+
+test('property: any valid manifest survives encode → parseManifest unchanged', (t) => {
+  const hex64 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
+  const date = fc
+    .date({ min: new Date(0), max: new Date(4102444800000), noInvalidDate: true })
+    .map((d) => d.toISOString());
+  const manifest = fc
+    .record({
+      name: fc.string({ maxLength: 20 }),
+      size: fc.integer({ min: 1, max: 1_000_000 }),
+      gid: hex64,
+      created: date,
+      credentials: fc.uniqueArray(fc.record({ member: hex64, issuedAt: date, reissues: fc.nat(5) }), {
+        selector: (c) => c.member,
+        maxLength: 8,
+      }),
+    })
+    .map((m) => ({ format: 'xtt-factory-batch/1' as const, ...m, issued: m.credentials.length }));
+  fc.assert(
+    fc.property(manifest, (m) => isDeepStrictEqual(parseManifest(JSON.stringify(m, null, 2)), m)),
+    { numRuns: 200 },
+  );
+  t.pass();
 });

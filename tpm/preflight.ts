@@ -5,8 +5,9 @@
 // ECDAA / ECDSA / SHA-256 and the BN_P256 / NIST_P256 curves, TPM2_Commit among the commands, NV
 // room and free persistent handles, and the dictionary-attack state (TPM_PT_LOCKOUT_COUNTER,
 // TPMA_PERMANENT.inLockout). The spec has no "free NV bytes" property: the report gives the index
-// count, the largest index size, and whether each reference index is free or already holds an
-// object of this layout. The result is a plain JSON-able object.
+// count, the largest index size, whether each reference index is free or already holds an object of
+// this layout, and on request (probeNv) defines and removes a scratch index to prove there is room.
+// The result is a plain JSON-able object.
 import { getCapability } from './commands/get-capability.ts';
 import {
   TPM_ALG,
@@ -20,7 +21,12 @@ import {
   TPM_PT,
   TPM_SPEC_FAMILY_2_0,
   TPMA_PERMANENT_inLockout,
+  TPM_RH_OWNER,
+  TPMA_NV,
 } from './constants.ts';
+import { nvDefineSpace } from './commands/nv-define-space.ts';
+import { nvUndefineSpace } from './commands/nv-undefine-space.ts';
+import { TpmError } from './errors.ts';
 import { tryNvReadPublic, tryReadPublic } from './handles.ts';
 import { NV_ATTRIBUTES, NV_INDEX, XTPM_ECDAA_KEY_HANDLE, XTPM_SRK_HANDLE } from './nv-layout.ts';
 import type { CapabilityData } from './marshal.ts';
@@ -50,6 +56,8 @@ export interface PreflightReport {
     readonly maxIndexSize: number;
     readonly bufferMax: number;
     readonly referenceIndices: Record<string, 'free' | 'reference-layout' | 'other'>;
+    /** Result of the optional space probe (null when not asked for). */
+    readonly probe: { readonly bytes: number; readonly ok: boolean; readonly reason: string } | null;
   };
   readonly persistent: {
     readonly used: number;
@@ -123,7 +131,50 @@ function ascii(...words: (number | undefined)[]): string {
   return s.trim();
 }
 
-export async function runPreflight(tpm: Tpm): Promise<PreflightReport> {
+/** Scratch index for the optional NV space probe (owner range, defined and removed at once). */
+export const PREFLIGHT_PROBE_INDEX = 0x013ffff0;
+/** Headroom the probe asks for: the four objects the client reads fit in about 610 bytes. */
+export const PREFLIGHT_PROBE_BYTES = 1024;
+
+export interface PreflightOptions {
+  /**
+   * Define and undefine a scratch NV index of PREFLIGHT_PROBE_BYTES to prove there is room: the spec
+   * has no "free NV bytes" property, and a full NV is a classic chip-only failure. Writes NV once;
+   * off by default so that the plain report is read-only.
+   */
+  readonly probeNv?: boolean;
+}
+
+async function probeNvSpace(
+  tpm: Tpm,
+  bytes: number,
+): Promise<{ bytes: number; ok: boolean; reason: string }> {
+  if (await tryNvReadPublic(tpm, PREFLIGHT_PROBE_INDEX)) {
+    return {
+      bytes,
+      ok: false,
+      reason: `probe index 0x${PREFLIGHT_PROBE_INDEX.toString(16)} is already defined`,
+    };
+  }
+  const pub = {
+    nvIndex: PREFLIGHT_PROBE_INDEX,
+    nameAlg: TPM_ALG.TPM_ALG_SHA256,
+    attributes: TPMA_NV.TPMA_NV_OWNERWRITE | TPMA_NV.TPMA_NV_OWNERREAD | TPMA_NV.TPMA_NV_NO_DA,
+    authPolicy: new Uint8Array(0),
+    dataSize: bytes,
+  };
+  try {
+    await tpm.run(nvDefineSpace(TPM_RH_OWNER, new Uint8Array(0), pub));
+  } catch (e) {
+    if (e instanceof TpmError)
+      return { bytes, ok: false, reason: `defining ${bytes} bytes failed: ${e.rcName}` };
+    throw e;
+  }
+  await tpm.run(nvUndefineSpace(TPM_RH_OWNER, PREFLIGHT_PROBE_INDEX));
+  return { bytes, ok: true, reason: `a ${bytes}-byte probe index was defined and removed` };
+}
+
+export async function runPreflight(tpm: Tpm, opts: PreflightOptions = {}): Promise<PreflightReport> {
   const checks: PreflightCheck[] = [];
   const check = (name: string, ok: boolean | 'warn', reason: string): void => {
     checks.push({ name, status: ok === 'warn' ? 'warn' : ok ? 'pass' : 'fail', reason });
@@ -227,6 +278,11 @@ export async function runPreflight(tpm: Tpm): Promise<PreflightReport> {
     bufferMax >= LARGEST_OBJECT ? true : 'warn',
     `TPM_PT_NV_BUFFER_MAX ${bufferMax}: objects ${bufferMax >= LARGEST_OBJECT ? 'fit one command' : 'are split'}`,
   );
+  let probe: { bytes: number; ok: boolean; reason: string } | null = null;
+  if (opts.probeNv) {
+    probe = await probeNvSpace(tpm, Math.min(PREFLIGHT_PROBE_BYTES, maxIndexSize || PREFLIGHT_PROBE_BYTES));
+    check('nv-space', probe.ok, probe.reason);
+  }
 
   const ecdaaKeyPresent =
     persistentHandles.includes(XTPM_ECDAA_KEY_HANDLE) &&
@@ -270,7 +326,7 @@ export async function runPreflight(tpm: Tpm): Promise<PreflightReport> {
     verdict,
     summary,
     tpm: info,
-    nv: { definedIndices: nvHandles.length, maxIndexSize, bufferMax, referenceIndices },
+    nv: { definedIndices: nvHandles.length, maxIndexSize, bufferMax, referenceIndices, probe },
     persistent: { used: persistentHandles.length, available: persistentAvail, ecdaaKeyPresent, srkPresent },
     lockout,
     checks,

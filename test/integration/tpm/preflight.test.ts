@@ -5,7 +5,10 @@ import { TPM_RH_OWNER, TPMA_NV } from '../../../tpm/constants.ts';
 import { createEcdaaKey } from '../../../tpm/ecdaa-key.ts';
 import { NV_ATTRIBUTES, NV_INDEX, nvPublicFor, storeNvObject } from '../../../tpm/nv-layout.ts';
 import { openTpm } from '../../../tpm/open.ts';
-import { runPreflight } from '../../../tpm/preflight.ts';
+import { PREFLIGHT_PROBE_INDEX, runPreflight } from '../../../tpm/preflight.ts';
+import { tryNvReadPublic } from '../../../tpm/handles.ts';
+import { TpmError } from '../../../tpm/errors.ts';
+import { TPM_ALG } from '../../../tpm/constants.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { startSwtpm } from '../../helpers/swtpm.ts';
 
@@ -64,6 +67,47 @@ test('provisioned swtpm: key and layout reported; a foreign NV index fails the v
     t.is(r.nv.referenceIndices.credential, 'other');
     t.regex(r.summary, /credential/);
     t.is(r.checks.find((c) => c.name === 'nv-indices')?.status, 'fail');
+  } finally {
+    await sw.stop();
+  }
+});
+
+test('NV space probe: passes on a fresh TPM and leaves nothing behind; fails when NV is full', async (t) => {
+  const sw = await startSwtpm();
+  try {
+    const tpm = await openTpm(sw.spec);
+    let r = await runPreflight(tpm, { probeNv: true });
+    t.is(r.verdict, 'pass', r.summary);
+    t.true(r.nv.probe?.ok);
+    t.is(r.checks.find((c) => c.name === 'nv-space')?.status, 'pass');
+    t.is(await tryNvReadPublic(tpm, PREFLIGHT_PROBE_INDEX), undefined);
+    t.is(r.nv.definedIndices, 0);
+    t.is((await runPreflight(tpm)).nv.probe, null);
+
+    // Fill NV with 2 KB, then 1 KB indices until the TPM refuses, then probe again.
+    let next = 0x01300000;
+    for (const size of [2048, 1024]) {
+      for (let i = 0; i < 512; i++) {
+        const pub = {
+          nvIndex: next++,
+          nameAlg: TPM_ALG.TPM_ALG_SHA256,
+          attributes: TPMA_NV.TPMA_NV_OWNERWRITE | TPMA_NV.TPMA_NV_OWNERREAD | TPMA_NV.TPMA_NV_NO_DA,
+          authPolicy: new Uint8Array(0),
+          dataSize: size,
+        };
+        try {
+          await tpm.run(nvDefineSpace(TPM_RH_OWNER, new Uint8Array(0), pub));
+        } catch (e) {
+          if (!(e instanceof TpmError)) throw e;
+          t.log(`no room for another ${size}-byte index after ${i}: ${e.rcName}`);
+          break;
+        }
+      }
+    }
+    r = await runPreflight(tpm, { probeNv: true });
+    t.false(r.nv.probe?.ok);
+    t.is(r.verdict, 'fail');
+    t.regex(r.nv.probe?.reason ?? '', /TPM_RC_/);
   } finally {
     await sw.stop();
   }

@@ -73,6 +73,32 @@ test('ECC point round trip (property)', (t) => {
   t.pass();
 });
 
+test('NV public and ECDAA scheme round trips (property)', (t) => {
+  fc.assert(
+    fc.property(
+      fc.record({
+        nvIndex: fc.integer({ min: 0, max: 0xffffffff }),
+        nameAlg: fc.integer({ min: 0, max: 0xffff }),
+        attributes: fc.integer({ min: 0, max: 0xffffffff }),
+        authPolicy: fc.uint8Array({ maxLength: 64 }),
+        dataSize: fc.integer({ min: 0, max: 0xffff }),
+      }),
+      fc.integer({ min: 0, max: 0xffff }),
+      (p, count) => {
+        const r = new ByteReader(encodeNvPublic(p), 'n');
+        const q = readNvPublic(r);
+        r.end();
+        const s = readEccScheme(
+          new ByteReader(encodeSigScheme({ scheme: 0x1a, hashAlg: 0x0b, count }), 's'),
+          's',
+        );
+        return toHex(encodeNvPublic(q)) === toHex(encodeNvPublic(p)) && s.count === count;
+      },
+    ),
+  );
+  t.pass();
+});
+
 test('schemes: NULL has no hash, ECDAA carries a count, unknown scheme rejected', (t) => {
   t.is(toHex(encodeSigScheme({ scheme: TPM_ALG.TPM_ALG_NULL })), '0010');
   t.is(

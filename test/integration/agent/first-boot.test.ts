@@ -1,0 +1,247 @@
+// Acceptance (issue 6) with real processes: the agent (development mode: the reference's sample
+// DAA member, test/vectors/xtt-0.12-sample-data) and the real enf-server (server-stub/main.ts, its
+// SQLite registry) in a network namespace made by the test. First start provisions and the address
+// appears; a restart does no handshake and re-applies; server down then up provisions after
+// backoff; a revoked batch gives a clear error and no address; kill -9 after the handshake still
+// ends with exactly one identity, the server's.
+// (TPM mode runs the same flow with tpm/'s signers; its TPM parts are tested in test/integration/tpm.)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EXIT } from '../../../agent/exit-codes.ts';
+import { formatIpv6 } from '../../../agent/ipv6-text.ts';
+import { FileStateStore } from '../../../agent/state-store.ts';
+import { systemRng } from '../../../protocol/util/rng.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
+import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
+import { notifyReceiver, type NotifyReceiver } from '../../helpers/notify-receiver.ts';
+import { suiteRequires } from '../../helpers/requirements.ts';
+
+const test = suiteRequires('agent first boot against enf-server', ['root', 'netns']);
+const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const SAMPLE = join(REPO, 'test/vectors/xtt-0.12-sample-data/client');
+const PREFIX = '2001:db8:aa:1::/64';
+
+interface World {
+  ns: TestNetns;
+  dir: string;
+  serverDir: string;
+  stateDir: string;
+  config: string;
+  port: number;
+  notify: NotifyReceiver;
+}
+
+async function world(t: { teardown: (f: () => void | Promise<void>) => void }): Promise<World> {
+  const ns = createNetns('xttfb');
+  const dir = mkdtempSync(join(tmpdir(), 'xtt-first-boot-'));
+  const serverDir = join(dir, 'server');
+  createKeyMaterial(serverDir, systemRng);
+  const r = SqliteRegistry.open(join(serverDir, 'registry.sqlite'));
+  await r.addNetwork({ name: 'plant-a', prefix: PREFIX });
+  await r.addBatch({
+    gpk: new Uint8Array(readFileSync(join(SAMPLE, 'daa_gpk.bin'))),
+    basename: new Uint8Array(readFileSync(join(SAMPLE, 'basename.bin'))),
+    name: 'reference-sample',
+    network: 'plant-a',
+    size: 10,
+  });
+  await r.close();
+  for (const f of ['daa_gpk.bin', 'daa_cred.bin', 'daa_secretkey.bin', 'basename.bin']) {
+    copyFileSync(join(SAMPLE, f), join(dir, f));
+  }
+  const stateDir = join(dir, 'state');
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      server: { host: '127.0.0.1', port },
+      interface: ns.ifname,
+      nodad: true,
+      stateDir,
+      backoff: { initialMs: 200, maxMs: 1000 },
+      timeouts: { connectMs: 2000, handshakeMs: 20000 },
+      dev: { dir, rootCert: join(serverDir, 'root_cert.bin') },
+    }),
+  );
+  const notify = notifyReceiver(join(dir, 'notify'));
+  t.teardown(() => {
+    notify.close();
+    ns.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { ns, dir, serverDir, stateDir, config, port, notify };
+}
+
+function nsNode(w: World, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn('ip', ['netns', 'exec', w.ns.name, process.execPath, '--import', 'tsx', ...args], {
+    cwd: REPO,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+interface Proc {
+  proc: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function track(proc: ChildProcess): Proc {
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return { proc, output: () => out, exited };
+}
+
+async function startServer(w: World, t: { teardown: (f: () => Promise<void>) => void }): Promise<Proc> {
+  const p = track(
+    nsNode(w, [
+      'server-stub/main.ts',
+      '--dir',
+      w.serverDir,
+      'start',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(w.port),
+      '--workers',
+      '1',
+    ]),
+  );
+  t.teardown(async () => {
+    p.proc.kill('SIGTERM');
+    await p.exited;
+  });
+  const deadline = Date.now() + 30_000;
+  while (!/server\.listening/.test(p.output())) {
+    if (Date.now() > deadline) throw new Error(`enf-server did not start: ${p.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return p;
+}
+
+function startAgent(w: World): Proc {
+  return track(
+    nsNode(w, ['agent/main.ts', 'run', '--config', w.config], { NOTIFY_SOCKET: join(w.dir, 'notify') }),
+  );
+}
+
+async function stop(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  p.proc.kill(signal);
+  return p.exited;
+}
+
+async function serverDevices(w: World) {
+  const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
+  try {
+    return await r.listDevices();
+  } finally {
+    await r.close();
+  }
+}
+
+async function waitFile(path: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test.serial('first start provisions and configures; restart re-applies without a handshake', async (t) => {
+  const w = await world(t);
+  await startServer(w, t);
+  const agent = startAgent(w);
+  const ready = await w.notify
+    .waitFor((m) => m.startsWith('READY=1'), 90_000)
+    .catch((e: Error) => {
+      throw new Error(`${e.message}\n${agent.output()}`);
+    });
+  const state = await new FileStateStore(w.stateDir).load();
+  t.truthy(state);
+  const text = formatIpv6(state!.identity);
+  t.is(ready, `READY=1\nSTATUS=identity ${text} on ${w.ns.ifname}`);
+  t.true(text.startsWith('2001:db8:aa:1:'), text);
+  t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), [{ local: text, prefixlen: 64, tentative: false }]);
+  t.truthy(state!.certificate, 'self-signed identity certificate stored');
+  const devices = await serverDevices(w);
+  t.is(devices.length, 1);
+  t.is(formatIpv6(devices[0]!.identity), text, "the stored identity is the server's");
+  t.deepEqual(devices[0]!.longtermPublicKey, state!.longtermPublicKey);
+  t.is(await stop(agent), 0);
+
+  w.ns.ip('-6', 'addr', 'flush', 'dev', w.ns.ifname, 'scope', 'global');
+  w.notify.seen.length = 0;
+  const again = startAgent(w);
+  await w.notify.waitFor((m) => m.startsWith('READY=1'), 60_000);
+  t.false(
+    w.notify.seen.some((m) => m.includes('handshake')),
+    'no handshake on restart',
+  );
+  t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), [{ local: text, prefixlen: 64, tentative: false }]);
+  t.is((await serverDevices(w))[0]!.handshakeCount, 1);
+  t.is(await stop(again), 0);
+});
+
+test.serial('server down, then up: the agent retries with backoff and provisions', async (t) => {
+  const w = await world(t);
+  const agent = startAgent(w);
+  await w.notify.waitFor((m) => /STATUS=provisioning: server unreachable .*retry 2 in/.test(m), 60_000);
+  t.false(w.notify.seen.some((m) => m.startsWith('READY=1')));
+  await startServer(w, t);
+  await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
+  t.true(w.notify.seen.filter((m) => m.includes('server unreachable')).length >= 1);
+  t.is((await serverDevices(w)).length, 1);
+  t.is(await stop(agent), 0);
+});
+
+test.serial('revoked batch: clear error, exit 6, no address, nothing stored', async (t) => {
+  const w = await world(t);
+  const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
+  const batch = (await r.findBatch('reference-sample'))!;
+  await r.revokeBatch(batch.gid);
+  await r.close();
+  await startServer(w, t);
+  const agent = startAgent(w);
+  t.is(await agent.exited, EXIT.SERVER_REFUSED, agent.output());
+  t.regex(agent.output(), /refused this device 3 times/);
+  t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+  t.is(await new FileStateStore(w.stateDir).load(), undefined);
+  t.false(w.notify.seen.some((m) => m.startsWith('READY=1')));
+});
+
+test.serial(
+  "kill -9 right after the handshake: the next start ends with one identity, the server's",
+  async (t) => {
+    const w = await world(t);
+    await startServer(w, t);
+    // Kill as soon as the long-term key exists and the server has registered the device, before
+    // (or while) the identity is stored: the next start must present the same key and get the same id.
+    const agent = startAgent(w);
+    await waitFile(join(w.stateDir, 'longterm-key.bin'));
+    const deadline = Date.now() + 60_000;
+    while ((await serverDevices(w)).length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 5));
+    await stop(agent, 'SIGKILL');
+    const devices = await serverDevices(w);
+    t.is(devices.length, 1);
+
+    const again = startAgent(w);
+    await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
+    const state = await new FileStateStore(w.stateDir).load();
+    t.is(formatIpv6(state!.identity), formatIpv6(devices[0]!.identity));
+    const after = await serverDevices(w);
+    t.is(after.length, 1, 'still one device on the server');
+    t.deepEqual(
+      ipv6Addresses(w.ns, w.ns.ifname).map((a) => a.local),
+      [formatIpv6(devices[0]!.identity)],
+    );
+    t.is(await stop(again), 0);
+  },
+);

@@ -1,9 +1,11 @@
 // Small handle helpers shared by the key and NV modules: existence checks that turn the TPM's
-// TPM_RC_HANDLE answer into `false`, and removal of persistent objects.
+// TPM_RC_HANDLE answer into `false`, removal of persistent objects, and flushing of leftovers.
 import { evictControl } from './commands/evict-control.ts';
+import { flushContext } from './commands/flush-context.ts';
+import { getCapability } from './commands/get-capability.ts';
 import { nvReadPublic, type NvReadPublicResult } from './commands/nv-read-public.ts';
 import { readPublic, type ReadPublicResult } from './commands/read-public.ts';
-import { TPM_RH_OWNER, TPM_RH_PLATFORM } from './constants.ts';
+import { TPM_CAP_HANDLES, TPM_RH_OWNER, TPM_RH_PLATFORM } from './constants.ts';
 import { TPM_RC_HANDLE, TpmError } from './errors.ts';
 import type { Tpm } from './tpm.ts';
 
@@ -41,4 +43,23 @@ export async function evictPersistent(tpm: Tpm, handle: number): Promise<boolean
   if (!(await tryReadPublic(tpm, handle))) return false;
   await tpm.run(evictControl(persistentHierarchy(handle), handle, handle));
   return true;
+}
+
+/**
+ * Flushes every loaded transient object (0x80xxxxxx) and loaded session (0x02xxxxxx). Needed on a
+ * TPM reached without a resource manager (swtpm's socket, /dev/tpm0) after a client died between
+ * Load and FlushContext: the TPM has only a few slots (3 on swtpm). Returns the flushed handles.
+ */
+export async function flushTransients(tpm: Tpm): Promise<number[]> {
+  const flushed: number[] = [];
+  for (const first of [0x80000000, 0x02000000]) {
+    const res = await tpm.run(getCapability(TPM_CAP_HANDLES, first, 64));
+    if (res.data.capability !== TPM_CAP_HANDLES) continue;
+    for (const h of res.data.handles) {
+      if (h >>> 24 !== first >>> 24) continue;
+      await tpm.run(flushContext(h));
+      flushed.push(h);
+    }
+  }
+  return flushed;
 }

@@ -11,6 +11,8 @@ import { TPM_CAP_HANDLES, TPM_ECC } from '../../../tpm/constants.ts';
 import { createEcdaaKey, readEcdaaKey } from '../../../tpm/ecdaa-key.ts';
 import { TpmError } from '../../../tpm/errors.ts';
 import { ensureSrk, TpmLongtermKey } from '../../../tpm/longterm-key.ts';
+import { flushTransients } from '../../../tpm/handles.ts';
+import { load } from '../../../tpm/commands/load.ts';
 import { XTPM_ECDAA_KEY_HANDLE, XTPM_SRK_HANDLE } from '../../../tpm/nv-layout.ts';
 import { openTpm } from '../../../tpm/open.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
@@ -87,6 +89,23 @@ test('errors are decoded: missing persistent handle is TPM_RC_HANDLE on handle 1
     t.is(e?.rcName, 'TPM_RC_HANDLE');
     t.is(e?.decoded.handle, 1);
     t.is(e?.command, 'TPM_CC_ReadPublic');
+  } finally {
+    await sw.stop();
+  }
+});
+
+test('flushTransients clears objects a crashed client left loaded (swtpm has no resource manager)', async (t) => {
+  const sw = await startSwtpm();
+  try {
+    const tpm = await openTpm(sw.spec);
+    const key = await TpmLongtermKey.create(tpm);
+    const a = await tpm.run(load(XTPM_SRK_HANDLE, key.blob.private, key.blob.public));
+    const b = await tpm.run(load(XTPM_SRK_HANDLE, key.blob.private, key.blob.public));
+    t.deepEqual(await handles(sw.spec, 0x80000000), [a.handle, b.handle]);
+    t.deepEqual((await flushTransients(tpm)).sort(), [a.handle, b.handle].sort());
+    t.deepEqual(await handles(sw.spec, 0x80000000), []);
+    t.deepEqual(await flushTransients(tpm), []);
+    t.is((await key.sign(new Uint8Array([1]))).length, 64);
   } finally {
     await sw.stop();
   }

@@ -1,0 +1,217 @@
+// Row mapping and the in-transaction operations (RegistryTx) of the PostgreSQL registry. bytea
+// arrives as Buffer and is copied into plain Uint8Arrays; bigint columns (times) arrive as strings.
+import type pg from 'pg';
+import { RegistryError, ValidationError } from './errors.ts';
+import type {
+  AuditEntry,
+  AuditInput,
+  AuditOutcome,
+  Batch,
+  BatchStatus,
+  Clock,
+  Device,
+  DeviceStatus,
+  Network,
+  NewDevice,
+  RegistryTx,
+} from './registry.ts';
+import {
+  checkAuditInput,
+  checkBytes,
+  checkGid,
+  checkLongtermKey,
+  checkNewDevice,
+  checkPseudonym,
+  checkSource,
+  IDENTITY_LENGTH,
+} from './validate.ts';
+
+export type PgRow = Record<string, unknown>;
+export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+export function buf(b: Uint8Array): Buffer {
+  return Buffer.from(b.buffer, b.byteOffset, b.length);
+}
+
+function bytes(v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new RegistryError('STORAGE', 'expected a bytea column');
+  return new Uint8Array(v);
+}
+
+const bytesOrNull = (v: unknown): Uint8Array | null => (v === null || v === undefined ? null : bytes(v));
+
+export function pgNetwork(r: PgRow): Network {
+  return { id: Number(r.id), name: String(r.name), prefix: bytes(r.prefix), createdAt: Number(r.created_at) };
+}
+
+export function pgBatch(r: PgRow): Batch {
+  return {
+    gid: bytes(r.gid),
+    gpk: bytes(r.gpk),
+    basename: bytes(r.basename),
+    name: String(r.name),
+    networkId: r.network_id === null ? null : Number(r.network_id),
+    size: Number(r.size),
+    status: String(r.status) as BatchStatus,
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function pgDevice(r: PgRow): Device {
+  return {
+    gid: bytes(r.gid),
+    pseudonym: bytes(r.pseudonym),
+    identity: bytes(r.identity),
+    longtermPublicKey: bytes(r.longterm_public_key),
+    status: String(r.status) as DeviceStatus,
+    allowRekey: r.allow_rekey === true,
+    firstHandshakeAt: Number(r.first_handshake_at),
+    lastHandshakeAt: Number(r.last_handshake_at),
+    handshakeCount: Number(r.handshake_count),
+    lastSource: r.last_source === null ? null : String(r.last_source),
+  };
+}
+
+export function pgAudit(r: PgRow): AuditEntry {
+  return {
+    id: Number(r.id),
+    at: Number(r.at),
+    sourceAddress: String(r.source_address),
+    sourcePort: Number(r.source_port),
+    gid: bytesOrNull(r.gid),
+    pseudonym: bytesOrNull(r.pseudonym),
+    suite: r.suite === null ? null : Number(r.suite),
+    outcome: String(r.outcome) as AuditOutcome,
+    reason: String(r.reason),
+    geolocation: r.geolocation === null ? null : String(r.geolocation),
+    identity: bytesOrNull(r.identity),
+  };
+}
+
+export async function one(q: Queryable, sql: string, args: unknown[]): Promise<PgRow | undefined> {
+  return (await q.query(sql, args)).rows[0] as PgRow | undefined;
+}
+
+export async function insertAudit(q: Queryable, clock: Clock, e: AuditInput): Promise<AuditEntry> {
+  checkAuditInput(e);
+  const n = (b: Uint8Array | null) => (b === null ? null : buf(b));
+  const row = await one(
+    q,
+    `INSERT INTO audit (at, source_address, source_port, gid, pseudonym, suite, outcome, reason, geolocation, identity)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING *`,
+    [
+      clock.now(),
+      e.sourceAddress,
+      e.sourcePort,
+      n(e.gid),
+      n(e.pseudonym),
+      e.suite,
+      e.outcome,
+      e.reason,
+      e.geolocation,
+      n(e.identity),
+    ],
+  );
+  return pgAudit(row!);
+}
+
+/** RegistryTx over one pooled client inside BEGIN ... COMMIT; refuses calls after the end. */
+export class PgTx implements RegistryTx {
+  private isLive = true;
+  constructor(
+    private readonly client: pg.ClientBase,
+    private readonly clock: Clock,
+  ) {}
+
+  invalidate(): void {
+    this.isLive = false;
+  }
+
+  private live(): void {
+    if (!this.isLive) throw new RegistryError('STORAGE', 'transaction already ended');
+  }
+
+  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
+    this.live();
+    checkGid(gid);
+    const r = await one(this.client, 'SELECT * FROM batches WHERE gid = $1', [buf(gid)]);
+    return r ? pgBatch(r) : undefined;
+  }
+
+  async getNetwork(id: number): Promise<Network | undefined> {
+    this.live();
+    const r = await one(this.client, 'SELECT * FROM networks WHERE id = $1', [id]);
+    return r ? pgNetwork(r) : undefined;
+  }
+
+  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    const r = await one(this.client, 'SELECT * FROM devices WHERE gid = $1 AND pseudonym = $2', [
+      buf(gid),
+      buf(pseudonym),
+    ]);
+    return r ? pgDevice(r) : undefined;
+  }
+
+  async countDevices(gid: Uint8Array): Promise<number> {
+    this.live();
+    checkGid(gid);
+    const r = await one(this.client, 'SELECT COUNT(*) AS n FROM devices WHERE gid = $1', [buf(gid)]);
+    return Number(r!.n);
+  }
+
+  async findByIdentity(identity: Uint8Array): Promise<Device | undefined> {
+    this.live();
+    checkBytes(identity, 'identity', IDENTITY_LENGTH);
+    const r = await one(this.client, 'SELECT * FROM devices WHERE identity = $1', [buf(identity)]);
+    return r ? pgDevice(r) : undefined;
+  }
+
+  async insertDevice(d: NewDevice): Promise<Device> {
+    this.live();
+    checkNewDevice(d);
+    const at = this.clock.now();
+    const r = await one(
+      this.client,
+      `INSERT INTO devices (gid, pseudonym, identity, longterm_public_key, status, allow_rekey,
+                            first_handshake_at, last_handshake_at, handshake_count, last_source)
+       VALUES ($1, $2, $3, $4, 'active', false, $5, $5, 1, $6) RETURNING *`,
+      [buf(d.gid), buf(d.pseudonym), buf(d.identity), buf(d.longtermPublicKey), at, d.source],
+    );
+    return pgDevice(r!);
+  }
+
+  async touchDevice(gid: Uint8Array, pseudonym: Uint8Array, source: string): Promise<void> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    checkSource(source, 'device.source');
+    const res = await this.client.query(
+      `UPDATE devices SET last_handshake_at = $1, handshake_count = handshake_count + 1, last_source = $2
+       WHERE gid = $3 AND pseudonym = $4`,
+      [this.clock.now(), source, buf(gid), buf(pseudonym)],
+    );
+    if (res.rowCount === 0) throw new RegistryError('NOT_FOUND', 'device touch: no such device');
+  }
+
+  async rekeyDevice(gid: Uint8Array, pseudonym: Uint8Array, key: Uint8Array): Promise<void> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    checkLongtermKey(key, 'device.longtermPublicKey');
+    const res = await this.client.query(
+      `UPDATE devices SET longterm_public_key = $1, allow_rekey = false
+       WHERE gid = $2 AND pseudonym = $3 AND allow_rekey`,
+      [buf(key), buf(gid), buf(pseudonym)],
+    );
+    if (res.rowCount === 0)
+      throw new ValidationError('device.allowRekey', 'device is unknown or not allowed to re-key');
+  }
+
+  async appendAudit(e: AuditInput): Promise<AuditEntry> {
+    this.live();
+    return insertAudit(this.client, this.clock, e);
+  }
+}

@@ -29,7 +29,7 @@ import { nvUndefineSpace } from './commands/nv-undefine-space.ts';
 import { TpmError } from './errors.ts';
 import { tryNvReadPublic, tryReadPublic } from './handles.ts';
 import { NV_ATTRIBUTES, NV_INDEX, XTPM_ECDAA_KEY_HANDLE, XTPM_SRK_HANDLE } from './nv-layout.ts';
-import type { CapabilityData } from './marshal.ts';
+import type { CapabilityData } from './marshal-results.ts';
 import type { Tpm } from './tpm.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail';

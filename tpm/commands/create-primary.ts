@@ -2,18 +2,16 @@
 // (TPM_RH_PLATFORM for the factory's storage parent, TPM_RH_OWNER for the SRK).
 import { buildCommand, type TpmCommand } from '../command.ts';
 import {
-  encodePcrSelection,
   encodePublic,
   encodeSensitiveCreate,
-  readCreationData,
   readCreationTicket,
   readPublic,
   readTpm2b,
   TpmWriter,
-  type CreationData,
   type CreationTicket,
   type EccPublic,
 } from '../marshal.ts';
+import { encodePcrSelection, readCreationData, type CreationData } from '../marshal-results.ts';
 
 export interface CreatePrimaryResult {
   readonly handle: number;

@@ -2,18 +2,16 @@
 // parent-wrapped private blob and the public area; TPM2_Load makes it usable.
 import { buildCommand, type TpmCommand } from '../command.ts';
 import {
-  encodePcrSelection,
   encodePublic,
   encodeSensitiveCreate,
-  readCreationData,
   readCreationTicket,
   readPublic,
   readTpm2b,
   TpmWriter,
-  type CreationData,
   type CreationTicket,
   type EccPublic,
 } from '../marshal.ts';
+import { encodePcrSelection, readCreationData, type CreationData } from '../marshal-results.ts';
 
 export interface CreateResult {
   /** TPM2B_PRIVATE contents (without the size prefix). */

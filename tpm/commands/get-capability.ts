@@ -1,7 +1,8 @@
 // TPM2_GetCapability (TCG TPM 2.0 Library Part 3, 30.2): returns moreData and TPMS_CAPABILITY_DATA.
 import { DecodeError } from '../../protocol/errors.ts';
 import { buildCommand, type TpmCommand } from '../command.ts';
-import { readCapabilityData, TpmWriter, type CapabilityData } from '../marshal.ts';
+import { TpmWriter } from '../marshal.ts';
+import { readCapabilityData, type CapabilityData } from '../marshal-results.ts';
 
 export interface GetCapabilityResult {
   readonly moreData: boolean;

@@ -7,24 +7,26 @@ import { TPM_ALG, TPM_CAP_ALGS, TPM_CAP_ECC_CURVES, TPM_CAP_HANDLES } from '../.
 import {
   encodeEccPoint,
   encodeNvPublic,
-  encodePcrSelection,
   encodePublic,
   encodeSigScheme,
   isEmptyPoint,
   pointToSec1,
-  readCapabilityData,
-  readCreationData,
   readCreationTicket,
   readEccPoint,
   readEccScheme,
   readNvPublic,
-  readPcrSelection,
   readPublic,
   readSignature,
   readSized,
   readTpm2b,
   TpmWriter,
 } from '../../../tpm/marshal.ts';
+import {
+  encodePcrSelection,
+  readCapabilityData,
+  readCreationData,
+  readPcrSelection,
+} from '../../../tpm/marshal-results.ts';
 import { TEMPLATE_T1_STORAGE, TEMPLATE_T2_ECDAA, TEMPLATE_T3_LONGTERM } from '../../../tpm/templates.ts';
 
 const rd = (hex: string): ByteReader => new ByteReader(fromHex(hex), 'x');

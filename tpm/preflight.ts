@@ -252,7 +252,7 @@ export async function runPreflight(tpm: Tpm, opts: PreflightOptions = {}): Promi
     const pub = nvHandles.includes(index) ? await tryNvReadPublic(tpm, index) : undefined;
     referenceIndices[name] = !pub
       ? 'free'
-      : (pub.nvPublic.attributes & 0x0fffffff) === NV_ATTRIBUTES
+      : (pub.nvPublic.attributes & ~TPMA_NV.TPMA_NV_WRITTEN) === NV_ATTRIBUTES
         ? 'reference-layout'
         : 'other';
   }

@@ -1,10 +1,8 @@
 // Dictionary-attack state seen by preflight on a real swtpm: authorization failures on a
 // DA-protected NV index raise TPM_PT_LOCKOUT_COUNTER (verdict warn), reaching the maximum puts the
 // TPM in lockout (TPM_RC_LOCKOUT, verdict fail), DictionaryAttackLockReset clears it.
-import {
-  dictionaryAttackLockReset,
-  dictionaryAttackParameters,
-} from '../../../tpm/commands/dictionary-attack.ts';
+import { dictionaryAttackLockReset } from '../../../tpm/commands/dictionary-attack-lock-reset.ts';
+import { dictionaryAttackParameters } from '../../../tpm/commands/dictionary-attack-parameters.ts';
 import { nvDefineSpace } from '../../../tpm/commands/nv-define-space.ts';
 import { nvRead } from '../../../tpm/commands/nv-read.ts';
 import { nvWrite } from '../../../tpm/commands/nv-write.ts';

@@ -10,7 +10,7 @@ import { passwordAuthArea, type TpmCommand } from '../../../tpm/command.ts';
 import { commit } from '../../../tpm/commands/commit.ts';
 import { create, type CreateResult } from '../../../tpm/commands/create.ts';
 import { createPrimary } from '../../../tpm/commands/create-primary.ts';
-import { dictionaryAttackParameters } from '../../../tpm/commands/dictionary-attack.ts';
+import { dictionaryAttackParameters } from '../../../tpm/commands/dictionary-attack-parameters.ts';
 import { evictControl } from '../../../tpm/commands/evict-control.ts';
 import { flushContext } from '../../../tpm/commands/flush-context.ts';
 import { getCapability } from '../../../tpm/commands/get-capability.ts';

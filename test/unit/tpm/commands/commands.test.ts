@@ -4,7 +4,7 @@ import test from 'ava';
 import { DecodeError } from '../../../../protocol/errors.ts';
 import { fromHex, toHex } from '../../../../protocol/util/bytes.ts';
 import { commit } from '../../../../tpm/commands/commit.ts';
-import { dictionaryAttackLockReset } from '../../../../tpm/commands/dictionary-attack.ts';
+import { dictionaryAttackLockReset } from '../../../../tpm/commands/dictionary-attack-lock-reset.ts';
 import { getCapability } from '../../../../tpm/commands/get-capability.ts';
 import { nvReadPublic } from '../../../../tpm/commands/nv-read-public.ts';
 import { nvUndefineSpace } from '../../../../tpm/commands/nv-undefine-space.ts';

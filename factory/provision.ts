@@ -144,10 +144,33 @@ function refuse(a: DeviceAssessment, batch: OpenedBatch): never {
   );
 }
 
+/**
+ * Provisions one TPM (see the step order above). A failure after the TPM was changed says so and how
+ * to finish: the next run resumes. A failure before (preflight, no room, full batch) changed nothing.
+ */
 export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionReport> {
+  const steps: ProvisionStep[] = [];
+  try {
+    return await provisionSteps(o, steps);
+  } catch (err) {
+    const last = steps.at(-1);
+    const rolledBack = err instanceof FactoryError && err.code === FactoryErrorCode.TPM_UNSUITABLE;
+    if (last === undefined || rolledBack || !(err instanceof ZtpError)) throw err;
+    const hint = ` (stopped after step ${last}: the TPM is partially provisioned; run provision again to complete it)`;
+    if (err instanceof FactoryError) {
+      throw new FactoryError(err.code as FactoryErrorCode, err.message + hint, {
+        cause: err,
+        ...(err.file === undefined ? {} : { file: err.file }),
+        ...(err.field === undefined ? {} : { field: err.field }),
+      });
+    }
+    throw new ZtpError(err.code, err.message + hint, { cause: err });
+  }
+}
+
+async function provisionSteps(o: ProvisionOptions, steps: ProvisionStep[]): Promise<ProvisionReport> {
   const { tpm, batch, rootCertificate, rng } = o;
   if (!batch.isk) throw new RangeError('provisionDevice needs the batch opened with its secret key');
-  const steps: ProvisionStep[] = [];
   const done = async (s: ProvisionStep): Promise<void> => {
     steps.push(s);
     await o.afterStep?.(s);

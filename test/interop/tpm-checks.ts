@@ -1,0 +1,2 @@
+import type { Check } from './interop-env.ts';
+export const tpmChecks: Check[] = [];

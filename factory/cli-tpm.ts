@@ -46,9 +46,14 @@ export function registerTpmCommands(y: Argv<{ json: boolean }>, done: Done): voi
   y.command(
     'preflight',
     'check that a TPM can be provisioned (ECDAA on BN_P256, commands, NV room, persistent slots, lockout)',
-    (c) => c.option('tpm', tpmOption),
+    (c) =>
+      c.option('tpm', tpmOption).option('probe-nv', {
+        type: 'boolean',
+        default: false,
+        describe: 'also define and remove a scratch NV index to prove there is NV room (writes NV once)',
+      }),
     async (a) => {
-      const report = await withTpm(a.tpm, runPreflight);
+      const report = await withTpm(a.tpm, (tpm) => runPreflight(tpm, { probeNv: a['probe-nv'] }));
       done({
         human: preflightText(report),
         json: { ...report },

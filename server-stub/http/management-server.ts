@@ -17,6 +17,7 @@ import { TokenAuthenticator } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { EventHub } from './events.ts';
+import { OPENAPI } from './openapi.ts';
 import type { ManagementRegistry } from './registry-extras.ts';
 import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
@@ -62,6 +63,12 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
       if (!(await ctx.events.subscribe(res))) throw new ApiError('UNAVAILABLE', 'too many event listeners');
       return undefined;
     },
+  });
+  router.add({
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    isAuthenticated: false,
+    handler: async () => ({ status: 200, body: OPENAPI }),
   });
   router.add({
     method: 'GET',

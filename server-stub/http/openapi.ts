@@ -1,0 +1,340 @@
+// The OpenAPI 3.1 description of the management API (served at /api/v1/openapi.json). Built in code
+// to keep the schemas short; test/unit/server-stub/http/openapi.test.ts checks that its paths and
+// methods equal the router's table both ways and that real responses match the schemas.
+import { API_ERRORS } from './errors.ts';
+
+type Schema = Record<string, unknown>;
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const str = (extra: Schema = {}): Schema => ({ type: 'string', ...extra });
+const nullable = (s: Schema): Schema => ({ oneOf: [s, { type: 'null' }] });
+const time = str({ format: 'date-time' });
+const hexOf = (n: number): Schema => str({ pattern: `^[0-9a-f]{${n}}$` });
+const obj = (properties: Record<string, Schema>, required = Object.keys(properties)): Schema => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+});
+const page = (item: string): Schema =>
+  obj({ items: { type: 'array', items: ref(item) }, nextCursor: nullable(str()) });
+const list = (item: string): Schema => obj({ items: { type: 'array', items: ref(item) } });
+
+const deviceProps: Record<string, Schema> = {
+  id: hexOf(32),
+  identity: str(),
+  batch: str(),
+  gid: hexOf(64),
+  pseudonym: hexOf(130),
+  longtermPublicKey: hexOf(130),
+  status: str({ enum: ['active', 'revoked'] }),
+  allowRekey: { type: 'boolean' },
+  firstHandshakeAt: time,
+  lastHandshakeAt: time,
+  handshakeCount: { type: 'integer', minimum: 1 },
+  lastSource: nullable(str()),
+};
+
+const schemas: Record<string, Schema> = {
+  Error: obj({
+    error: obj({ code: str({ enum: Object.keys(API_ERRORS) }), message: str(), field: str() }, [
+      'code',
+      'message',
+    ]),
+  }),
+  Network: obj({
+    id: { type: 'integer', minimum: 1 },
+    name: str(),
+    prefix: str({ pattern: '^[0-9a-f:]+/64$' }),
+    createdAt: time,
+  }),
+  NewNetwork: obj({ name: str(), prefix: str({ examples: ['2001:db8:1:2::/64'] }) }),
+  Batch: obj({
+    gid: hexOf(64),
+    name: str(),
+    basename: str({ contentEncoding: 'base64' }),
+    gpk: str({ contentEncoding: 'base64' }),
+    network: nullable(str()),
+    status: str({ enum: ['active', 'revoked'] }),
+    createdAt: time,
+    counts: obj({
+      issued: { type: 'integer' },
+      provisioned: nullable({ type: 'integer' }),
+      revoked: nullable({ type: 'integer' }),
+    }),
+  }),
+  NewBatch: {
+    description: 'Either qr (the label text) or gpk and basename (base64). name defaults to the label name.',
+    oneOf: [
+      obj(
+        {
+          qr: str(),
+          size: { type: 'integer', minimum: 1 },
+          name: str(),
+          network: { oneOf: [str(), { type: 'integer' }] },
+        },
+        ['qr', 'size'],
+      ),
+      obj(
+        {
+          gpk: str(),
+          basename: str(),
+          size: { type: 'integer', minimum: 1 },
+          name: str(),
+          network: { oneOf: [str(), { type: 'integer' }] },
+        },
+        ['gpk', 'basename', 'size', 'name'],
+      ),
+    ],
+  },
+  Label: obj({
+    qr: str(),
+    name: str(),
+    basename: str({ contentEncoding: 'base64' }),
+    gpk: str({ contentEncoding: 'base64' }),
+  }),
+  Device: obj(deviceProps),
+  DeviceDetail: obj({
+    ...deviceProps,
+    sources: {
+      type: 'array',
+      items: obj({
+        address: str(),
+        lastSeenAt: time,
+        count: { type: 'integer' },
+        geolocation: nullable(str()),
+      }),
+    },
+    geolocation: nullable(str()),
+  }),
+  AuditEntry: obj({
+    id: { type: 'integer' },
+    at: time,
+    sourceAddress: str(),
+    sourcePort: { type: 'integer', minimum: 0, maximum: 65535 },
+    gid: nullable(hexOf(64)),
+    pseudonym: nullable(hexOf(130)),
+    suite: nullable({ type: 'integer' }),
+    outcome: str({ enum: ['provisioned', 'refused', 'failed'] }),
+    reason: str(),
+    geolocation: nullable(str()),
+    identity: nullable(str()),
+  }),
+  NetworkList: list('Network'),
+  BatchList: list('Batch'),
+  DevicePage: page('Device'),
+  AuditPage: page('AuditEntry'),
+};
+
+const errors = {
+  '400': { $ref: '#/components/responses/Error' },
+  '401': { $ref: '#/components/responses/Error' },
+  '404': { $ref: '#/components/responses/Error' },
+};
+const json = (schema: string, status = '200', description = 'OK') => ({
+  [status]: { description, content: { 'application/json': { schema: ref(schema) } } },
+  ...errors,
+});
+const param = (name: string, description: string) => ({
+  name,
+  in: 'path',
+  required: true,
+  description,
+  schema: str(),
+});
+const query = (name: string, description: string, schema: Schema = str()) => ({
+  name,
+  in: 'query',
+  required: false,
+  description,
+  schema,
+});
+const body = (schema: string | Schema, type = 'application/json') => ({
+  required: true,
+  content: { [type]: { schema: typeof schema === 'string' ? ref(schema) : schema } },
+});
+const timeQ = (name: string, what: string) => query(name, `${what} (epoch ms or ISO 8601)`);
+const pageQ = [
+  query('limit', '1..1000, default 100', { type: 'integer' }),
+  query('cursor', 'nextCursor of the previous page'),
+];
+const NET = param('network', 'network name or id');
+const BATCH = param('batch', 'batch name or hex gid');
+const DEVICE = param('device', 'identity: 32 hex digits or IPv6 text');
+const png = body({ type: 'string', contentMediaType: 'image/png' }, 'image/png');
+
+export const OPENAPI = {
+  openapi: '3.1.0',
+  info: {
+    title: 'ENF server management API',
+    version: '1.0.0',
+    description:
+      'Networks, batches, devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}.',
+  },
+  security: [{ bearer: [] }],
+  paths: {
+    '/api/v1/networks': {
+      get: { summary: 'List networks', responses: json('NetworkList') },
+      post: {
+        summary: 'Create a network with an IPv6 /64 prefix',
+        requestBody: body('NewNetwork'),
+        responses: { ...json('Network', '201', 'Created'), '409': { $ref: '#/components/responses/Error' } },
+      },
+    },
+    '/api/v1/networks/{network}': {
+      parameters: [NET],
+      get: { summary: 'Show a network', responses: json('Network') },
+      delete: {
+        summary: 'Delete a network without batches',
+        responses: {
+          ...json('Network'),
+          '409': { $ref: '#/components/responses/Error' },
+          '501': { $ref: '#/components/responses/Error' },
+        },
+      },
+    },
+    '/api/v1/batches': {
+      get: { summary: 'List batches with counts', responses: json('BatchList') },
+      post: {
+        summary: 'Register a batch from its GPK or its QR label text',
+        requestBody: body('NewBatch'),
+        responses: { ...json('Batch', '201', 'Created'), '409': { $ref: '#/components/responses/Error' } },
+      },
+    },
+    '/api/v1/batches/from-image': {
+      post: {
+        summary: 'Register a batch from a PNG photo or scan of its QR label',
+        parameters: [
+          query('size', 'issued size', { type: 'integer' }),
+          query('network', 'network name or id'),
+          query('name', 'batch name (default: from the label)'),
+        ],
+        requestBody: png,
+        responses: {
+          ...json('Batch', '201', 'Created'),
+          '409': { $ref: '#/components/responses/Error' },
+          '413': { $ref: '#/components/responses/Error' },
+          '415': { $ref: '#/components/responses/Error' },
+        },
+      },
+    },
+    '/api/v1/labels/scan': {
+      post: {
+        summary: 'Decode a PNG of a QR label (registers nothing)',
+        requestBody: png,
+        responses: {
+          ...json('Label'),
+          '413': { $ref: '#/components/responses/Error' },
+          '415': { $ref: '#/components/responses/Error' },
+        },
+      },
+    },
+    '/api/v1/batches/{batch}': {
+      parameters: [BATCH],
+      get: { summary: 'Show a batch with counts', responses: json('Batch') },
+    },
+    '/api/v1/batches/{batch}/network': {
+      parameters: [BATCH],
+      put: {
+        summary: 'Associate the batch with a network',
+        requestBody: body(obj({ network: { oneOf: [str(), { type: 'integer' }] } })),
+        responses: json('Batch'),
+      },
+    },
+    '/api/v1/batches/{batch}/revoke': {
+      parameters: [BATCH],
+      post: { summary: 'Revoke a batch: all its devices are refused', responses: json('Batch') },
+    },
+    '/api/v1/devices': {
+      get: {
+        summary: 'List devices',
+        parameters: [
+          query('batch', 'batch name or hex gid'),
+          query('status', 'active or revoked', str({ enum: ['active', 'revoked'] })),
+          timeQ('since', 'first handshake at or after'),
+          timeQ('until', 'first handshake before'),
+          timeQ('seenSince', 'last handshake at or after'),
+          ...pageQ,
+        ],
+        responses: json('DevicePage'),
+      },
+    },
+    '/api/v1/devices/{device}': {
+      parameters: [DEVICE],
+      get: { summary: 'Show a device with its source addresses', responses: json('DeviceDetail') },
+    },
+    '/api/v1/devices/{device}/history': {
+      parameters: [DEVICE],
+      get: {
+        summary: "The device's audited handshakes, newest first",
+        parameters: pageQ,
+        responses: json('AuditPage'),
+      },
+    },
+    '/api/v1/devices/{device}/revoke': {
+      parameters: [DEVICE],
+      post: { summary: 'Revoke a device', responses: json('DeviceDetail') },
+    },
+    '/api/v1/devices/{device}/allow-rekey': {
+      parameters: [DEVICE],
+      put: {
+        summary: 'Allow (once) or forbid a new long-term key',
+        requestBody: body(obj({ allow: { type: 'boolean' } })),
+        responses: json('DeviceDetail'),
+      },
+    },
+    '/api/v1/audit': {
+      get: {
+        summary: 'Query the handshake audit, newest first',
+        parameters: [
+          timeQ('since', 'at or after'),
+          timeQ('until', 'before'),
+          query('batch', 'batch name or hex gid'),
+          query(
+            'outcome',
+            'provisioned, refused or failed',
+            str({ enum: ['provisioned', 'refused', 'failed'] }),
+          ),
+          query('device', 'device identity'),
+          ...pageQ,
+        ],
+        responses: json('AuditPage'),
+      },
+    },
+    '/api/v1/events': {
+      get: {
+        summary: 'Live events (server-sent events): audit, device, batch',
+        responses: {
+          '200': { description: 'event stream', content: { 'text/event-stream': { schema: str() } } },
+          '401': errors['401'],
+          '503': { $ref: '#/components/responses/Error' },
+        },
+      },
+    },
+    '/api/v1/openapi.json': {
+      get: {
+        summary: 'This document',
+        security: [],
+        responses: {
+          '200': {
+            description: 'OpenAPI 3.1',
+            content: { 'application/json': { schema: { type: 'object' } } },
+          },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics (text format 0.0.4)',
+        responses: {
+          '200': { description: 'metrics', content: { 'text/plain': { schema: str() } } },
+          '401': errors['401'],
+        },
+      },
+    },
+  },
+  components: {
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    responses: { Error: { description: 'Error', content: { 'application/json': { schema: ref('Error') } } } },
+    schemas,
+  },
+} as const;

@@ -4,13 +4,20 @@
 //   agent.start_to_ready     ms from spawn of the bundled agent to READY=1 (later boot: stored
 //                            identity, address added with nodad, watcher up), in a fresh netns
 //   agent.peak_rss           MB, VmHWM of that process once READY (includes the startup peak)
-// The READY figures need root and iproute2 and are skipped with a note otherwise. The first-boot
-// handshake is measured by bench/xtt.bench.ts (protocol) and bench/tpm.bench.ts (TPM signing).
+//   agent.first_boot_to_ready ms from spawn to READY=1 on first boot: XTT handshake (development
+//                            mode, the reference's sample DAA member, software signing) against
+//                            enf-server in the same netns, state stored, address added (nodad)
+//   agent.first_boot_peak_rss MB, VmHWM of that process once READY
+// The READY figures need root and iproute2 and are skipped with a note otherwise. TPM signing
+// costs are in bench/tpm.bench.ts.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStateStore } from '../agent/state-store.ts';
+import { systemRng } from '../protocol/util/rng.ts';
+import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';
+import { createKeyMaterial } from '../server-stub/server-keys.ts';
 import { createNetns } from '../test/helpers/netns.ts';
 import { notifyReceiver } from '../test/helpers/notify-receiver.ts';
 import { emit, median, round } from './stats.ts';
@@ -47,7 +54,7 @@ async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: n
     const start = performance.now();
     const child = spawn(
       'ip',
-      ['netns', 'exec', ns.name, process.execPath, bundle, 'run', '--config', config],
+      ['netns', 'exec', ns.name, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
       {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
         stdio: 'ignore',
@@ -61,6 +68,99 @@ async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: n
     await exited;
     return { ms, rssMb };
   } finally {
+    notify.close();
+    ns.destroy();
+  }
+}
+
+const SAMPLE = 'test/vectors/xtt-0.12-sample-data/client';
+/** The node flags of the unit's ExecStart= (systemd/xtt-agent.service), so figures match a device. */
+const NODE_FLAGS = (() => {
+  const line = /^ExecStart=(.*)$/m.exec(readFileSync('systemd/xtt-agent.service', 'utf8'))?.[1] ?? '';
+  return line.split(/\s+/).filter((w) => w.startsWith('--'));
+})();
+
+async function oneFirstBoot(bundle: string, dir: string, i: number): Promise<{ ms: number; rssMb: number }> {
+  const ns = createNetns('xttbfb');
+  const notifyPath = join(dir, `fb-notify-${i}`);
+  const notify = notifyReceiver(notifyPath);
+  let server: ReturnType<typeof spawn> | undefined;
+  try {
+    const serverDir = join(dir, `fb-server-${i}`);
+    createKeyMaterial(serverDir, systemRng);
+    const r = SqliteRegistry.open(join(serverDir, 'registry.sqlite'));
+    await r.addNetwork({ name: 'bench', prefix: '2001:db8:be:1::/64' });
+    await r.addBatch({
+      gpk: new Uint8Array(readFileSync(join(SAMPLE, 'daa_gpk.bin'))),
+      basename: new Uint8Array(readFileSync(join(SAMPLE, 'basename.bin'))),
+      name: 'sample',
+      network: 'bench',
+      size: 10,
+    });
+    await r.close();
+    const port = 30000 + i;
+    server = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns.name,
+        process.execPath,
+        '--import',
+        'tsx',
+        'server-stub/main.ts',
+        '--dir',
+        serverDir,
+        'start',
+        '--bind',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        '--workers',
+        '1',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let log = '';
+    server.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!/server\.listening/.test(log)) {
+      if (Date.now() > deadline) throw new Error(`enf-server did not start: ${log}`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const config = join(dir, `fb-config-${i}.json`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        server: { host: '127.0.0.1', port },
+        interface: ns.ifname,
+        nodad: true,
+        stateDir: join(dir, `fb-state-${i}`),
+        dev: { dir: SAMPLE, rootCert: join(serverDir, 'root_cert.bin') },
+      }),
+    );
+    const start = performance.now();
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', ns.name, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
+      {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise((res) => child.once('exit', res));
+    await notify.waitFor((m) => m.startsWith('READY=1'), 60_000);
+    const ms = performance.now() - start;
+    const rssMb = vmHwmKb(child.pid!) / 1024;
+    child.kill('SIGTERM');
+    await exited;
+    return { ms, rssMb };
+  } finally {
+    if (server) {
+      const gone = new Promise((res) => server!.once('exit', res));
+      server.kill('SIGTERM');
+      await gone;
+    }
     notify.close();
     ns.destroy();
   }
@@ -96,6 +196,25 @@ export async function run(): Promise<void> {
       median: round(median(rss)),
       max: round(Math.max(...rss)),
       n: 5,
+    });
+
+    const fb: { ms: number; rssMb: number }[] = [];
+    for (let i = 0; i < 3; i++) fb.push(await oneFirstBoot(bundle, dir, i));
+    const fbMs = fb.map((r) => r.ms);
+    const fbRss = fb.map((r) => r.rssMb);
+    emit({
+      bench: 'agent.first_boot_to_ready',
+      unit: 'ms',
+      median: round(median(fbMs)),
+      max: round(Math.max(...fbMs)),
+      n: 3,
+    });
+    emit({
+      bench: 'agent.first_boot_peak_rss',
+      unit: 'MB',
+      median: round(median(fbRss)),
+      max: round(Math.max(...fbRss)),
+      n: 3,
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });

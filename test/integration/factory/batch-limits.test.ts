@@ -12,7 +12,7 @@ import { assessInventory, readInventory } from '../../../factory/device-state.ts
 import { EXIT } from '../../../factory/exit-codes.ts';
 import { createRoot, writeRoot } from '../../../factory/root-certs.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
-import { factory, withTpm } from './helpers.ts';
+import { factory, withTpm } from './helpers/factory-run.ts';
 
 const test = suiteRequires('factory provisioning', ['swtpm']);
 

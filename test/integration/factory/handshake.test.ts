@@ -16,7 +16,7 @@ import { SoftwareP256Signer } from '../../../protocol/xtt/signers.ts';
 import { TpmDaaSigner } from '../../../tpm/ecdaa-signer.ts';
 import { TpmLongtermKey } from '../../../tpm/longterm-key.ts';
 import { readDeviceObjects } from '../../../tpm/nv-layout.ts';
-import { factory, withTpm } from './helpers.ts';
+import { factory, withTpm } from './helpers/factory-run.ts';
 
 const test = suiteRequires('factory provisioning', ['swtpm']);
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { startSwtpm, type SwtpmInstance } from '../../helpers/swtpm.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { EXIT } from '../../../factory/exit-codes.ts';
-import { factory, fillNv, withTpm } from './helpers.ts';
+import { factory, fillNv, withTpm } from './helpers/factory-run.ts';
 
 const test = suiteRequires('factory provisioning', ['swtpm']);
 

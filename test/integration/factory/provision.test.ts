@@ -30,7 +30,7 @@ import { TpmDaaSigner } from '../../../tpm/ecdaa-signer.ts';
 import { tryNvReadPublic } from '../../../tpm/handles.ts';
 import { encodeNvPublic, encodePublic } from '../../../tpm/marshal.ts';
 import { NV_INDEX, readDeviceObjects, XTPM_ECDAA_KEY_HANDLE } from '../../../tpm/nv-layout.ts';
-import { fillNv, factory, withTpm, type Run } from './helpers.ts';
+import { fillNv, factory, withTpm, type Run } from './helpers/factory-run.ts';
 
 const test = suiteRequires('factory provisioning', ['swtpm']);
 

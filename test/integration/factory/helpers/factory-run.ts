@@ -1,14 +1,15 @@
-// Helpers for the factory integration tests: run the real `xtt-factory` program as a child process,
-// open a TPM client on a test swtpm, fill its NV memory, and read back a provisioned device.
+// Helpers for the factory integration tests, in a helpers/ folder so ava does not take it for a test
+// file: run the real `xtt-factory` program as a child process, open a TPM client on a test swtpm, and
+// fill its NV memory.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import type { SwtpmInstance } from '../../helpers/swtpm.ts';
-import { nvDefineSpace } from '../../../tpm/commands/nv-define-space.ts';
-import { TPM_ALG, TPM_RH_OWNER, TPMA_NV } from '../../../tpm/constants.ts';
-import { TpmError, TPM_RC_NV_SPACE } from '../../../tpm/errors.ts';
-import { Tpm } from '../../../tpm/tpm.ts';
+import type { SwtpmInstance } from '../../../helpers/swtpm.ts';
+import { nvDefineSpace } from '../../../../tpm/commands/nv-define-space.ts';
+import { TPM_ALG, TPM_RH_OWNER, TPMA_NV } from '../../../../tpm/constants.ts';
+import { TpmError, TPM_RC_NV_SPACE } from '../../../../tpm/errors.ts';
+import { Tpm } from '../../../../tpm/tpm.ts';
 
-const MAIN = join(import.meta.dirname, '../../../factory/main.ts');
+const MAIN = join(import.meta.dirname, '../../../../factory/main.ts');
 
 export interface Run {
   code: number | null;

@@ -10,15 +10,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentChecks, IN_NETNS_ENV } from './agent-checks.ts';
 import { CheckFailed, DEFAULT_SAMPLE_DIR, type Check, type InteropContext } from './interop-env.ts';
 import { ourClientChecks } from './our-client-checks.ts';
 import { ourServerChecks } from './our-server-checks.ts';
 import { locateReference } from './reference-tool.ts';
 import { tpmChecks } from './tpm-checks.ts';
 
-const NETNS_MARK = 'XTT_INTEROP_IN_NETNS';
+const NETNS_MARK = IN_NETNS_ENV;
 
-const ALL_CHECKS: Check[] = [...ourClientChecks, ...ourServerChecks, ...tpmChecks];
+const ALL_CHECKS: Check[] = [...ourClientChecks, ...ourServerChecks, ...agentChecks, ...tpmChecks];
 
 function usage(): string {
   return [

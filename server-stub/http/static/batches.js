@@ -120,7 +120,7 @@ export async function renderBatches(main) {
 
   const form = el(
     'form',
-    { class: 'inline', id: 'register-batch', 'aria-labelledby': 'register-title' },
+    { class: 'stack', id: 'register-batch', 'aria-labelledby': 'register-title' },
     el('label', { for: 'qr-text' }, 'QR label text', qr),
     el(
       'p',

@@ -155,7 +155,7 @@ export async function renderDevice(main, id) {
       ),
       el(
         'p',
-        { class: 'actions', style: 'justify-content:flex-start' },
+        { class: 'actions start' },
         d.status === 'active'
           ? el(
               'button',

@@ -76,6 +76,7 @@ function runChild(
 }
 
 test('postgres: three processes provisioning overlapping devices: one identity each, none shared', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup();
   try {
     // Each process handshakes devices 0..39 in its own order of start; overlapping ranges race.
@@ -105,6 +106,7 @@ test('postgres: three processes provisioning overlapping devices: one identity e
 });
 
 test('postgres: a revocation through one instance is refused by another at the next handshake', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup();
   const b = await PostgresRegistry.open({ connection });
   try {
@@ -138,6 +140,7 @@ test('postgres: a revocation through one instance is refused by another at the n
 });
 
 test('postgres: the quota holds under concurrent new devices from two instances', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup(5);
   const b = await PostgresRegistry.open({ connection });
   try {
@@ -164,6 +167,7 @@ test('postgres: the quota holds under concurrent new devices from two instances'
 });
 
 test('postgres: concurrent first opens migrate once; newer schema refused; audit append-only', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   const connection = await (await pgServer()).createDatabase();
   const opened = await Promise.all([1, 2, 3].map(() => PostgresRegistry.open({ connection })));
   const c = new pg.Client(connection);
@@ -201,6 +205,7 @@ test('postgres: concurrent first opens migrate once; newer schema refused; audit
 });
 
 test('postgres: the management API deletes empty networks and pages the audit natively', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   const { a } = await setup();
   const f = await startApi(a);
   try {

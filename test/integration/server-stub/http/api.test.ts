@@ -54,6 +54,7 @@ async function populate(f: ApiFixture, n: number) {
 }
 
 test('authentication: token required on the API, dashboard files public, stable errors', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const none = await f.call('GET', '/api/v1/networks', undefined, { authorization: '' });
     t.is(none.status, 401);
@@ -81,6 +82,7 @@ test('authentication: token required on the API, dashboard files public, stable 
 });
 
 test('networks: create, list, get by name and id, conflicts, delete only when empty', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const a = await f.call('POST', '/api/v1/networks', {
       name: 'plant-a',
@@ -123,6 +125,7 @@ test('networks: create, list, get by name and id, conflicts, delete only when em
 });
 
 test('batches: register by GPK, by QR text, by label PNG; scan; assign; revoke; counts', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     await f.call('POST', '/api/v1/networks', { name: 'plant-a', prefix: '2001:db8:aa:1::/64' });
     await f.call('POST', '/api/v1/networks', { name: 'plant-b', prefix: '2001:db8:bb:1::/64' });
@@ -177,6 +180,7 @@ test('batches: register by GPK, by QR text, by label PNG; scan; assign; revoke; 
 });
 
 test('bad input answers a stable code naming the field and changes nothing', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { ids } = await populate(f, 2);
     const before = await snapshot(f.registry);
@@ -327,6 +331,7 @@ test('bad input answers a stable code naming the field and changes nothing', asy
 });
 
 test('devices: list, filter, page, show with sources, revoke, allow re-key, history', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, ids, policy } = await populate(f, 3);
     const all = await f.call('GET', '/api/v1/devices');
@@ -409,6 +414,7 @@ test('devices: list, filter, page, show with sources, revoke, allow re-key, hist
 });
 
 test('audit: filters, newest first, cursor paging without overlap', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, policy } = await populate(f, 4);
     await policy.recordFailure(
@@ -438,6 +444,7 @@ test('audit: filters, newest first, cursor paging without overlap', async (t) =>
 });
 
 test('/metrics: Prometheus text with device counts and handshake hooks', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { ids } = await populate(f, 2);
     await f.call('POST', `/api/v1/devices/${ids[0]}/revoke`);
@@ -452,6 +459,7 @@ test('/metrics: Prometheus text with device counts and handshake hooks', async (
 });
 
 test('live events: an SSE listener sees new audit entries and revocations', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, ids, policy } = await populate(f, 1);
     const ac = new AbortController();

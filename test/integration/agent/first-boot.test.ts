@@ -146,14 +146,6 @@ async function serverDevices(w: World) {
   }
 }
 
-async function waitFile(path: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > deadline) throw new Error(`${path} never appeared`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 test.serial('first start provisions and configures; restart re-applies without a handshake', async (t) => {
   const w = await world(t);
   await startServer(w, t);
@@ -217,31 +209,54 @@ test.serial('revoked batch: clear error, exit 6, no address, nothing stored', as
 });
 
 test.serial(
-  "kill -9 right after the handshake: the next start ends with one identity, the server's",
+  "kill -9 at each stage: every restart ends with exactly one identity, the server's",
   async (t) => {
     const w = await world(t);
     await startServer(w, t);
-    // Kill as soon as the long-term key exists and the server has registered the device, before
-    // (or while) the identity is stored: the next start must present the same key and get the same id.
-    const agent = startAgent(w);
-    await waitFile(join(w.stateDir, 'longterm-key.bin'));
-    const deadline = Date.now() + 60_000;
-    while ((await serverDevices(w)).length === 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 5));
-    await stop(agent, 'SIGKILL');
-    const devices = await serverDevices(w);
-    t.is(devices.length, 1);
-
-    const again = startAgent(w);
+    // One device, killed at successive stages of its first boot; each kill is followed by a restart
+    // that is itself killed at the next stage. Triggers are watched as fast as the test can poll.
+    const stages: [string, () => Promise<boolean>][] = [
+      [
+        'long-term key stored, handshake under way',
+        async () => existsSync(join(w.stateDir, 'longterm-key.bin')),
+      ],
+      ['server registered the device', async () => (await serverDevices(w)).length > 0],
+      ['identity stored', async () => existsSync(join(w.stateDir, 'state.json'))],
+      ['address configured', async () => ipv6Addresses(w.ns, w.ns.ifname).length > 0],
+      [
+        'READY=1 sent',
+        async () => {
+          w.notify.drain();
+          return w.notify.seen.some((m) => m.startsWith('READY=1'));
+        },
+      ],
+    ];
+    for (const [stage, reached] of stages) {
+      const agent = startAgent(w);
+      const deadline = Date.now() + 60_000;
+      while (!(await reached())) {
+        if (Date.now() > deadline) throw new Error(`never reached: ${stage}\n${agent.output()}`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      t.not(await stop(agent, 'SIGKILL'), 0, `killed at: ${stage}`);
+      t.true((await serverDevices(w)).length <= 1, `at most one device after: ${stage}`);
+    }
+    w.notify.seen.length = 0;
+    const last = startAgent(w);
     await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
+    const devices = await serverDevices(w);
+    t.is(devices.length, 1, 'exactly one device on the server');
     const state = await new FileStateStore(w.stateDir).load();
-    t.is(formatIpv6(state!.identity), formatIpv6(devices[0]!.identity));
-    const after = await serverDevices(w);
-    t.is(after.length, 1, 'still one device on the server');
+    t.is(
+      formatIpv6(state!.identity),
+      formatIpv6(devices[0]!.identity),
+      "the stored identity is the server's",
+    );
+    t.deepEqual(devices[0]!.longtermPublicKey, state!.longtermPublicKey);
     t.deepEqual(
       ipv6Addresses(w.ns, w.ns.ifname).map((a) => a.local),
       [formatIpv6(devices[0]!.identity)],
     );
-    t.is(await stop(again), 0);
+    t.is(await stop(last), 0);
   },
 );

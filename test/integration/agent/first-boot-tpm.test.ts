@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closeBatch, createBatch, openBatch } from '../../../factory/batch.ts';
 import { provisionDevice } from '../../../factory/provision.ts';
+import { EXIT } from '../../../agent/exit-codes.ts';
 import { formatIpv6 } from '../../../agent/ipv6-text.ts';
 import { FileStateStore } from '../../../agent/state-store.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
@@ -222,5 +223,50 @@ test.serial(
     t.false(notify.seen.some((m) => m.includes('handshake')));
     again.proc.kill('SIGTERM');
     t.is(await again.exited, 0);
+  },
+);
+
+test.serial(
+  'TPM mode on a TPM without factory provisioning: exit 5, nothing stored, no address',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'xtt-unprovisioned-tpm-'));
+    const ns = createNetns('xttnotp');
+    const tpmState = join(dir, 'tpm');
+    spawnSync('mkdir', ['-p', tpmState]);
+    const tpmPort = 21000 + Math.floor(Math.random() * 20000);
+    const swtpm = track(
+      spawn('ip', [
+        ...['netns', 'exec', ns.name, 'swtpm', 'socket', '--tpm2', '--tpmstate', `dir=${tpmState}`],
+        ...['--server', `type=tcp,port=${tpmPort},bindaddr=127.0.0.1`],
+        ...[
+          '--ctrl',
+          `type=tcp,port=${tpmPort + 1},bindaddr=127.0.0.1`,
+          '--flags',
+          'not-need-init,startup-clear',
+        ],
+      ]),
+    );
+    t.teardown(async () => {
+      swtpm.proc.kill('SIGTERM');
+      await swtpm.exited;
+      ns.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const probe = ['netns', 'exec', ns.name, 'bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${tpmPort}`];
+    await until('swtpm', () => spawnSync('ip', probe).status === 0);
+    const stateDir = join(dir, 'state');
+    const agent = spawnSync(
+      'ip',
+      [
+        ...['netns', 'exec', ns.name, process.execPath, '--import', 'tsx', 'agent/main.ts', 'run'],
+        ...['--server-host', '127.0.0.1', '--interface', ns.ifname, '--tpm', `swtpm:127.0.0.1:${tpmPort}`],
+        ...['--state-dir', stateDir],
+      ],
+      { cwd: REPO, encoding: 'utf8' },
+    );
+    t.is(agent.status, EXIT.TPM_NOT_PROVISIONED, agent.stderr);
+    t.regex(agent.stderr, /TPM lacks the factory provisioning: NV index 0x01410007 is not defined/);
+    t.false(existsSync(join(stateDir, 'state.json')));
+    t.deepEqual(ipv6Addresses(ns, ns.ifname), []);
   },
 );

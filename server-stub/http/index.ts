@@ -5,3 +5,10 @@ export type { ManagementServer, ManagementServerOptions } from './management-ser
 export { TokenAuthenticator, MIN_TOKEN_LENGTH } from './auth.ts';
 export { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
 export type { ManagementRegistry, RegistryExtensions, AuditPageFilter } from './registry-extras.ts';
+export {
+  MANAGEMENT_OPTIONS,
+  checkManagementArgs,
+  startManagementFromArgs,
+  ManagementOptionError,
+} from './cli-options.ts';
+export type { ManagementArgs } from './cli-options.ts';

@@ -1,0 +1,88 @@
+// The `enf-server start` options of the management listener (issue 7 wiring): --http-port,
+// --http-bind, --api-token-file, --tls-cert/--tls-key, --metrics-public. Kept here so the start
+// command adds them with one spread and one call:
+//   .options(MANAGEMENT_OPTIONS)  ...  const http = await startManagementFromArgs(a, { registry, metrics, logger });
+import { existsSync } from 'node:fs';
+import { ZtpError } from '../../protocol/errors.ts';
+import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
+import { startManagementServer, type ManagementServer } from './management-server.ts';
+import type { ManagementRegistry } from './registry-extras.ts';
+
+export const MANAGEMENT_OPTIONS = {
+  'http-port': { type: 'number', describe: 'management API, dashboard and /metrics port (off when absent)' },
+  'http-bind': { type: 'string', default: '::', describe: 'address of the management listener' },
+  'api-token-file': {
+    type: 'string',
+    describe: 'file of API bearer tokens, one per line (required with --http-port)',
+  },
+  'tls-cert': { type: 'string', describe: 'PEM certificate chain: serve the management API over HTTPS' },
+  'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
+  'metrics-public': { type: 'boolean', default: false, describe: 'serve /metrics without a token' },
+} as const;
+
+export interface ManagementArgs {
+  'http-port'?: number | undefined;
+  'http-bind'?: string | undefined;
+  'api-token-file'?: string | undefined;
+  'tls-cert'?: string | undefined;
+  'tls-key'?: string | undefined;
+  'metrics-public'?: boolean | undefined;
+}
+
+/** A management option is wrong; `option` names it. Maps to the CLI's usage exit code. */
+export class ManagementOptionError extends ZtpError {
+  readonly option: string;
+  constructor(option: string, message: string) {
+    super('USAGE', `--${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+/** Validates the options; undefined when the listener is off (no --http-port). */
+export function checkManagementArgs(a: ManagementArgs) {
+  const port = a['http-port'];
+  if (port === undefined) {
+    for (const k of ['api-token-file', 'tls-cert', 'tls-key'] as const) {
+      if (a[k] !== undefined) throw new ManagementOptionError(k, 'needs --http-port');
+    }
+    return undefined;
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ManagementOptionError('http-port', 'not a port number');
+  const tokenFile = a['api-token-file'];
+  if (!tokenFile) throw new ManagementOptionError('api-token-file', 'required with --http-port');
+  if (!existsSync(tokenFile))
+    throw new ManagementOptionError('api-token-file', `${tokenFile} does not exist`);
+  const cert = a['tls-cert'];
+  const key = a['tls-key'];
+  if ((cert === undefined) !== (key === undefined)) {
+    throw new ManagementOptionError(
+      cert === undefined ? 'tls-cert' : 'tls-key',
+      '--tls-cert and --tls-key go together',
+    );
+  }
+  for (const [k, f] of [
+    ['tls-cert', cert],
+    ['tls-key', key],
+  ] as const) {
+    if (f !== undefined && !existsSync(f)) throw new ManagementOptionError(k, `${f} does not exist`);
+  }
+  return {
+    host: a['http-bind'] ?? '::',
+    port,
+    tokenFile,
+    isMetricsPublic: a['metrics-public'] ?? false,
+    ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
+  };
+}
+
+/** Starts the management listener when --http-port is given; undefined otherwise. */
+export async function startManagementFromArgs(
+  a: ManagementArgs,
+  deps: { registry: ManagementRegistry; metrics?: Metrics; logger?: Logger },
+): Promise<ManagementServer | undefined> {
+  const opts = checkManagementArgs(a);
+  if (!opts) return undefined;
+  return startManagementServer({ ...opts, ...deps });
+}

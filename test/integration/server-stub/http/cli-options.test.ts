@@ -1,0 +1,138 @@
+// The start-command options of the management listener (server-stub/http/cli-options.ts): strict
+// validation naming the option, a token file with comments, and HTTPS with a certificate made by
+// openssl for the test (the client trusts exactly that certificate).
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  checkManagementArgs,
+  ManagementOptionError,
+  startManagementFromArgs,
+} from '../../../../server-stub/http/index.ts';
+import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'enf-http-opts-'));
+}
+
+test('options: off without --http-port; each mistake names its option', (t) => {
+  const dir = tempDir();
+  try {
+    const tokens = join(dir, 'tokens');
+    writeFileSync(tokens, 'x'.repeat(20));
+    t.is(checkManagementArgs({}), undefined);
+    const bad: [object, string][] = [
+      [{ 'api-token-file': tokens }, 'api-token-file'],
+      [{ 'http-port': 70000, 'api-token-file': tokens }, 'http-port'],
+      [{ 'http-port': 1.5, 'api-token-file': tokens }, 'http-port'],
+      [{ 'http-port': 8080 }, 'api-token-file'],
+      [{ 'http-port': 8080, 'api-token-file': join(dir, 'missing') }, 'api-token-file'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': tokens }, 'tls-key'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-key': tokens }, 'tls-cert'],
+      [
+        { 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': join(dir, 'no'), 'tls-key': tokens },
+        'tls-cert',
+      ],
+    ];
+    for (const [args, option] of bad) {
+      const err = t.throws(
+        () => checkManagementArgs(args),
+        { instanceOf: ManagementOptionError },
+        JSON.stringify(args),
+      );
+      t.is(err?.option, option);
+      t.is(err?.code, 'USAGE');
+    }
+    t.deepEqual(checkManagementArgs({ 'http-port': 0, 'api-token-file': tokens }), {
+      host: '::',
+      port: 0,
+      tokenFile: tokens,
+      isMetricsPublic: false,
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('HTTPS with a token file: comments ignored, short tokens refused, requests authenticated', async (t) => {
+  t.timeout(120_000);
+  const dir = tempDir();
+  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  try {
+    const cert = join(dir, 'cert.pem');
+    const key = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    const tokens = join(dir, 'tokens');
+    writeFileSync(tokens, 'short\n');
+    await t.throwsAsync(startManagementFromArgs({ 'http-port': 0, 'api-token-file': tokens }, { registry }), {
+      code: 'CONFIG',
+    });
+    writeFileSync(tokens, '# operators\nalpha-token-0123456789\n\n  beta-token-0123456789  \n');
+    const server = await startManagementFromArgs(
+      {
+        'http-port': 0,
+        'http-bind': '127.0.0.1',
+        'api-token-file': tokens,
+        'tls-cert': cert,
+        'tls-key': key,
+      },
+      { registry },
+    );
+    t.truthy(server);
+    t.regex(server!.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+    const get = (auth: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${server!.url}/api/v1/networks`,
+          { ca: readFileSync(cert), headers: { authorization: auth } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      t.is(await get('Bearer alpha-token-0123456789'), 200);
+      t.is(await get('Bearer beta-token-0123456789'), 200);
+      t.is(await get('Bearer # operators'), 401);
+      t.is(await get('Bearer gamma-token-0123456789'), 401);
+      await t.throwsAsync(
+        fetch(`${server!.url}/api/v1/networks`),
+        undefined,
+        'an untrusted certificate is refused by a default client',
+      );
+    } finally {
+      await server!.close();
+    }
+  } finally {
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

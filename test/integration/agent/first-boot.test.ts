@@ -260,3 +260,21 @@ test.serial(
     t.is(await stop(last), 0);
   },
 );
+
+test.serial(
+  'a server whose certificate does not chain to our root: exit 7 at once, nothing stored',
+  async (t) => {
+    const w = await world(t);
+    const otherRoot = join(w.dir, 'other-root');
+    createKeyMaterial(otherRoot, systemRng);
+    const cfg = JSON.parse(readFileSync(w.config, 'utf8')) as { dev: { rootCert: string } };
+    cfg.dev.rootCert = join(otherRoot, 'root_cert.bin');
+    writeFileSync(w.config, JSON.stringify(cfg));
+    await startServer(w, t);
+    const agent = startAgent(w);
+    t.is(await agent.exited, EXIT.SERVER_UNTRUSTED, agent.output());
+    t.regex(agent.output(), /ServerInitAndAttest: server certificate names an unknown root_id/);
+    t.is(await new FileStateStore(w.stateDir).load(), undefined);
+    t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+  },
+);

@@ -54,6 +54,8 @@ const result = await build({
   logLevel: 'warning',
 });
 chmodSync(join(out, 'xtt-agent.js'), 0o755);
+// The unit's Documentation= points here.
+cpSync(join(root, 'agent', 'README.md'), join(out, 'README.md'));
 writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module', private: true }, null, 2) + '\n');
 
 // koffi: only what its ESM entry loads, plus licence; then the native packages.

@@ -25,6 +25,7 @@ const agent = (...args: string[]) =>
 test('the bundle is one JS file plus koffi with only linux glibc binaries, and runs on this Node', (t) => {
   t.true(Number(process.versions.node.split('.')[0]) >= 20);
   t.deepEqual(readdirSync(out).sort(), [
+    'README.md',
     'node_modules',
     'package.json',
     'xtt-agent.js',

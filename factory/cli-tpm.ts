@@ -138,10 +138,15 @@ export function registerTpmCommands(y: Argv<{ json: boolean }>, done: Done): voi
       }
       if (assessment.gid) lines.push(`  gid ${assessment.gid}`);
       if (assessment.rootId) lines.push(`  root ${assessment.rootId}`);
-      if (assessment.credentialVerifies !== null)
+      if (assessment.credentialVerifies === true) {
         lines.push(
-          `  credential ${assessment.credentialVerifies ? 'verifies' : 'DOES NOT verify'} against the GPK`,
+          assessment.credentialBoundToKey
+            ? '  credential verifies against the GPK for this key'
+            : '  credential verifies against the GPK (no credential signature, as the reference tools write: not checked against this key)',
         );
+      } else if (assessment.credentialVerifies === false) {
+        lines.push('  credential DOES NOT verify against the GPK');
+      }
       for (const p of assessment.problems) lines.push(`  ! ${p}`);
       done({ human: lines.join('\n'), json: { tpm: a.tpm, ...view } });
     },

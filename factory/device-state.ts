@@ -5,7 +5,10 @@
 //   empty        no key, none of our NV indices defined
 //   partial      the credential (written last) is absent: an interrupted provisioning, resumable
 //   provisioned  key + every object written with the reference sizes, and the credential verifies
-//                against the GPK for the key's public point (protocol/ecdaa verifyCredential)
+//                against the GPK for the key's public point (protocol/ecdaa verifyCredential). A TPM
+//                provisioned by the reference tools has no credential signature (0x1410002): its
+//                credential is checked with the two pairing equations only, which cannot show that
+//                it belongs to this key; `credentialBoundToKey` says which check ran.
 //   broken       the credential is written but something it depends on is missing or it does not verify
 //   foreign      an object at our handles that this layout never makes (other attributes, a non-ECDAA key)
 //
@@ -19,8 +22,15 @@ import {
   decodeCredentialSignature,
   decodeG1,
   decodeGroupPublicKey,
+  finalExponentiate,
+  GT,
   groupId,
+  multiMillerLoop,
+  P2_LINES,
+  prepareG2,
   verifyCredential,
+  type Credential,
+  type GroupPublicKey,
 } from '../protocol/ecdaa/index.ts';
 import { toHex } from '../protocol/util/bytes.ts';
 import { ROOT_CERTIFICATE_LENGTH } from '../protocol/xtt/constants.ts';
@@ -74,6 +84,8 @@ export interface DeviceAssessment {
   readonly rootId: string | undefined;
   /** null when there is nothing to verify yet. */
   readonly credentialVerifies: boolean | null;
+  /** The check included the issuer's proof binding the credential to this key (needs 0x1410002). */
+  readonly credentialBoundToKey: boolean;
   readonly problems: readonly string[];
 }
 
@@ -121,6 +133,27 @@ function expectedSize(name: ProvisionedObject): number | undefined {
   return name === 'basename' ? undefined : OBJECT_SIZES[name];
 }
 
+/**
+ * The pairing half of verifyCredential, for a credential stored without its signature (reference
+ * layout): e(A, Y) = e(B, P2) and e(C, P2) = e(A + D, X). Adapter over protocol/ecdaa's pairing API.
+ */
+export function credentialMatchesGroup(cred: Credential, gpk: GroupPublicKey): boolean {
+  const { A, B, C, D } = cred;
+  if (A.is0() || B.is0() || C.is0() || D.is0() || gpk.X.is0() || gpk.Y.is0()) return false;
+  const isOne = (terms: Parameters<typeof multiMillerLoop>[0]): boolean =>
+    GT.eql(finalExponentiate(multiMillerLoop(terms)), GT.ONE);
+  return (
+    isOne([
+      [A, prepareG2(gpk.Y)],
+      [B.negate(), P2_LINES],
+    ]) &&
+    isOne([
+      [C, P2_LINES],
+      [A.add(D).negate(), prepareG2(gpk.X)],
+    ])
+  );
+}
+
 export function assessInventory(inv: TpmInventory): DeviceAssessment {
   const problems: string[] = [];
   let foreign = false;
@@ -143,48 +176,59 @@ export function assessInventory(inv: TpmInventory): DeviceAssessment {
     rootXttCert.data?.length === ROOT_CERTIFICATE_LENGTH
       ? toHex(rootXttCert.data.subarray(0, 16))
       : undefined;
-  if (foreign) return { state: 'foreign', gid, rootId, credentialVerifies: null, problems };
+  const result = (
+    state: DeviceStateKind,
+    credentialVerifies: boolean | null,
+    bound = false,
+  ): DeviceAssessment => ({
+    state,
+    gid,
+    rootId,
+    credentialVerifies,
+    credentialBoundToKey: bound,
+    problems,
+  });
+  if (foreign) return result('foreign', null);
 
   const anyDefined = PROVISIONED_OBJECTS.some((n) => inv.nv[n].defined);
-  if (!inv.key.present && !anyDefined)
-    return { state: 'empty', gid, rootId, credentialVerifies: null, problems };
+  if (!inv.key.present && !anyDefined) return result('empty', null);
   if (!credential.written) {
     problems.push('credential not written: provisioning did not finish');
-    return { state: 'partial', gid, rootId, credentialVerifies: null, problems };
+    return result('partial', null);
   }
 
-  // The credential is written: everything else must be complete and consistent.
+  // The credential is written: everything else must be complete and consistent. The reference
+  // tools write no credential signature, so it may be absent; present, it must be complete.
+  const hasCredentialSignature = credentialSignature.defined;
   if (!inv.key.publicKey) problems.push(`no ECDAA key at ${hex32(XTPM_ECDAA_KEY_HANDLE)}`);
   for (const name of PROVISIONED_OBJECTS) {
     const o = inv.nv[name];
     const want = expectedSize(name);
+    if (name === 'credentialSignature' && !hasCredentialSignature) continue;
     if (!o.written)
       problems.push(`NV ${hex32(o.index)} (${name}) ${o.defined ? 'defined but not written' : 'missing'}`);
     else if (want !== undefined && o.size !== want)
       problems.push(`NV ${hex32(o.index)} (${name}) is ${o.size} bytes, expected ${want}`);
   }
-  let credentialVerifies: boolean | null = null;
-  if (problems.length === 0) {
-    try {
-      credentialVerifies = verifyCredential(
-        decodeCredential(credential.data!),
-        decodeCredentialSignature(credentialSignature.data!),
-        decodeG1(inv.key.publicKey!, 'ecdaaKey.Q'),
-        decodeGroupPublicKey(gpk.data!),
-      );
-      if (!credentialVerifies) problems.push('the credential does not verify against the GPK for this key');
-    } catch (err) {
-      credentialVerifies = false;
-      problems.push(`NV objects do not decode: ${err instanceof Error ? err.message : String(err)}`);
-    }
+  if (problems.length > 0) return result('broken', null);
+  let verifies: boolean;
+  try {
+    const cred = decodeCredential(credential.data!);
+    const group = decodeGroupPublicKey(gpk.data!);
+    verifies = hasCredentialSignature
+      ? verifyCredential(
+          cred,
+          decodeCredentialSignature(credentialSignature.data!),
+          decodeG1(inv.key.publicKey!, 'ecdaaKey.Q'),
+          group,
+        )
+      : credentialMatchesGroup(cred, group);
+    if (!verifies) problems.push('the credential does not verify against the GPK for this key');
+  } catch (err) {
+    verifies = false;
+    problems.push(`NV objects do not decode: ${err instanceof Error ? err.message : String(err)}`);
   }
-  return {
-    state: problems.length === 0 ? 'provisioned' : 'broken',
-    gid,
-    rootId,
-    credentialVerifies,
-    problems,
-  };
+  return result(verifies ? 'provisioned' : 'broken', verifies, verifies && hasCredentialSignature);
 }
 
 /** JSON-able view of an inventory (sizes, attributes, no object bytes except the public identifiers). */
@@ -210,6 +254,7 @@ export function describeInventory(inv: TpmInventory, a: DeviceAssessment): Recor
     basename: inv.nv.basename.data ? new TextDecoder().decode(inv.nv.basename.data) : null,
     rootId: a.rootId ?? null,
     credentialVerifies: a.credentialVerifies,
+    credentialBoundToKey: a.credentialBoundToKey,
     problems: a.problems,
   };
 }

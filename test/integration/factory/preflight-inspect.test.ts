@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { startSwtpm, type SwtpmInstance } from '../../helpers/swtpm.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { EXIT } from '../../../factory/exit-codes.ts';
+import { NV_INDEX, removeNvObject } from '../../../tpm/nv-layout.ts';
 import { factory, fillNv, withTpm } from './helpers/factory-run.ts';
 
 const test = suiteRequires('factory provisioning', ['swtpm']);
@@ -92,5 +93,29 @@ test.serial('inspect: empty, then provisioned with sizes, gid and a verifying cr
   };
   t.is(full.gid, manifest.gid);
   const human = await factory(['inspect', '--tpm', sw.spec]);
-  t.regex(human.stdout, /credential verifies against the GPK/);
+  t.regex(human.stdout, /credential verifies against the GPK for this key/);
+
+  // The reference tools write no credential signature: such a TPM is provisioned too (pairings only),
+  // and provision leaves it alone.
+  await withTpm(sw, (tpm) => removeNvObject(tpm, NV_INDEX.credentialSignature));
+  const ref = JSON.parse((await factory(['inspect', '--tpm', sw.spec, '--json'])).stdout) as Record<
+    string,
+    unknown
+  >;
+  t.like(ref, {
+    state: 'provisioned',
+    credentialVerifies: true,
+    credentialBoundToKey: false,
+    nv: { credentialSignature: { defined: false } },
+  });
+  const again = await factory([
+    'provision',
+    '--batch',
+    batch,
+    '--tpm',
+    sw.spec,
+    '--root-cert',
+    join(work, 'root', 'root_cert.bin'),
+  ]);
+  t.is(again.code, EXIT.ALREADY_PROVISIONED, again.stderr);
 });

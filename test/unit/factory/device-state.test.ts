@@ -3,6 +3,7 @@
 import test from 'ava';
 import {
   assessInventory,
+  credentialMatchesGroup,
   PROVISIONED_OBJECTS,
   type NvObjectState,
   type ProvisionedObject,
@@ -11,6 +12,8 @@ import {
 import {
   createIssuer,
   createJoinRequest,
+  decodeCredential,
+  decodeGroupPublicKey,
   encodeCredential,
   encodeCredentialSignature,
   encodeG1,
@@ -174,4 +177,30 @@ test('foreign attributes or a non-ECDAA key at 0x81800000: foreign', (t) => {
   });
   t.is(key.state, 'foreign');
   t.regex(key.problems.join(), /0x81800000: not a BN_P256 key/);
+});
+
+test('reference layout without a credential signature: provisioned, checked by pairings only', (t) => {
+  const inv = complete(device);
+  inv.nv.credentialSignature = absent('credentialSignature');
+  const a = assessInventory(inv);
+  t.is(a.state, 'provisioned');
+  t.true(a.credentialVerifies);
+  t.false(a.credentialBoundToKey);
+  t.true(assessInventory(complete(device)).credentialBoundToKey);
+  // A credential of another group fails the pairing check.
+  const foreignCred = complete(device);
+  foreignCred.nv.credentialSignature = absent('credentialSignature');
+  foreignCred.nv.credential = written('credential', member(99n).objects.credential);
+  const b = assessInventory(foreignCred);
+  t.is(b.state, 'broken');
+  t.false(b.credentialVerifies);
+});
+
+test('credentialMatchesGroup: the pairing equations hold for an issued credential only', (t) => {
+  const other = member(5n);
+  const group = decodeGroupPublicKey(device.objects.gpk);
+  t.true(credentialMatchesGroup(decodeCredential(device.objects.credential), group));
+  t.false(credentialMatchesGroup(decodeCredential(other.objects.credential), group));
+  const c = decodeCredential(device.objects.credential);
+  t.false(credentialMatchesGroup({ ...c, C: c.C.double() }, group));
 });

@@ -240,6 +240,18 @@ export class Metrics {
     for (const [status, n] of Object.entries(byStatus)) this.devicesByStatus.set({ status }, n);
   }
 
+  private readonly collectors: (() => void | Promise<void>)[] = [];
+
+  /** Run `fn` before each exposition to sample values kept elsewhere (e.g. the pool's queue depth). */
+  addCollector(fn: () => void | Promise<void>): void {
+    this.collectors.push(fn);
+  }
+
+  /** Runs the collectors; a failing collector leaves its metrics at their last value. */
+  async collect(): Promise<void> {
+    await Promise.allSettled(this.collectors.map(async (fn) => fn()));
+  }
+
   expose(): string {
     return this.registry.expose();
   }

@@ -80,6 +80,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
       const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
       const all = batches.reduce((n, b) => n + b.devices, 0);
       ctx.metrics.deviceCounts({ active: all - revoked, revoked });
+      await ctx.metrics.collect();
       const body = ctx.metrics.expose();
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
       res.end(body);

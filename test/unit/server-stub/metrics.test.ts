@@ -110,3 +110,17 @@ test('Metrics: the ENF instruments and hooks', (t) => {
     );
   }
 });
+
+test('Metrics: collectors sample values at exposition time; a failing one is skipped', async (t) => {
+  const m = new Metrics();
+  let depth = 3;
+  m.addCollector(() => m.queueDepth(depth));
+  m.addCollector(() => {
+    throw new Error('source gone');
+  });
+  await m.collect();
+  t.true(m.expose().includes('enf_verify_queue_depth 3'));
+  depth = 7;
+  await m.collect();
+  t.true(m.expose().includes('enf_verify_queue_depth 7'));
+});

@@ -32,7 +32,7 @@ const EPILOG = `Exit codes:
   2 usage error           9 state file corrupt
   3 configuration error  10 not provisioned yet (status)
   4 no TPM               11 duplicate address detected
-  5 TPM not provisioned  12 netlink refused the address
+  5 TPM not provisioned  12 address not configured
   6 server refused       13 TPM command failed
 Configuration: /etc/xtt-agent/config.json < XTT_AGENT_* environment < flags.`;
 

@@ -27,7 +27,7 @@ export const EXIT = {
   NOT_PROVISIONED: 10,
   /** Duplicate address detection found the identity in use by another node. */
   DAD_FAILED: 11,
-  /** Netlink refused the address (e.g. EPERM without CAP_NET_ADMIN). */
+  /** Netlink refused the address (e.g. EPERM without CAP_NET_ADMIN), or DAD did not finish in time. */
   NETWORK: 12,
   /** The TPM failed a command in a way that is not a provisioning gap. */
   TPM_FAILURE: 13,
@@ -64,6 +64,8 @@ const BY_CODE: Record<string, ExitCode> = {
   STATE_CORRUPT: EXIT.STATE_CORRUPT,
   DAD_FAILED: EXIT.DAD_FAILED,
   NETLINK: EXIT.NETWORK,
+  /** Duplicate address detection did not finish in time (link down, no carrier). */
+  TIMEOUT: EXIT.NETWORK,
 };
 
 export function exitCodeFor(e: unknown): ExitCode {

@@ -1,7 +1,13 @@
 // Tests for agent/exit-codes.ts and agent/ipv6-text.ts.
 import test from 'ava';
 import { EXIT, PERMANENT_EXIT_CODES, exitCodeFor } from '../../../agent/exit-codes.ts';
-import { ConfigError, InterfaceMissingError, NetlinkError, StateError } from '../../../agent/errors.ts';
+import {
+  ConfigError,
+  InterfaceMissingError,
+  NetlinkError,
+  StateError,
+  TimeoutError,
+} from '../../../agent/errors.ts';
 import { ProtocolError, ZtpError } from '../../../protocol/errors.ts';
 import { formatIpv6 } from '../../../agent/ipv6-text.ts';
 
@@ -10,6 +16,7 @@ test('each documented failure maps to its exit code', (t) => {
   t.is(exitCodeFor(new InterfaceMissingError('eth9')), EXIT.INTERFACE_MISSING);
   t.is(exitCodeFor(new StateError('/s', 'bad')), EXIT.STATE_CORRUPT);
   t.is(exitCodeFor(new NetlinkError('RTM_NEWADDR', 1, 'EPERM')), EXIT.NETWORK);
+  t.is(exitCodeFor(new TimeoutError('DAD on eth0', 10000)), EXIT.NETWORK);
   t.is(exitCodeFor(new ProtocolError('RECEIVED_ERROR', 's', 'm')), EXIT.SERVER_REFUSED);
   t.is(exitCodeFor(new ProtocolError('UNKNOWN_ROOT', 's', 'm')), EXIT.SERVER_UNTRUSTED);
   t.is(exitCodeFor(new ZtpError('TPM_TRANSPORT', 'open /dev/tpmrm0: ENOENT')), EXIT.NO_TPM);

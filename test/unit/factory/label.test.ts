@@ -125,3 +125,58 @@ test('label font: lower case prints as upper case, unknown characters as ?', (t)
     'the second character starts one advance to the right',
   );
 });
+
+/** Rasterises a module matrix (true = dark) with a 4-module quiet zone, 4 px per module, and scans it. */
+function scanMatrix(rows: boolean[][]): string {
+  const n = rows.length;
+  const scale = 4;
+  const side = (n + 8) * scale;
+  const data = new Uint8ClampedArray(side * side * 4).fill(255);
+  rows.forEach((row, r) =>
+    row.forEach((isDark, c) => {
+      if (!isDark) return;
+      for (let y = 0; y < scale; y++) {
+        for (let x = 0; x < scale; x++) {
+          const i = (((r + 4) * scale + y) * side + (c + 4) * scale + x) * 4;
+          data[i] = data[i + 1] = data[i + 2] = 0;
+        }
+      }
+    }),
+  );
+  const hit = jsQR(data, side, side);
+  if (!hit) throw new Error('jsQR found no QR code');
+  return new TextDecoder().decode(Uint8Array.from(hit.binaryData));
+}
+
+test('the SVG rendering scans to the same payload', async (t) => {
+  const label = await renderLabel(input(9));
+  const cells = [...label.svg.matchAll(/M(\d+) (\d+)h1v1h-1z/g)].map((m) => [
+    Number(m[2]) - 4,
+    Number(m[1]) - 4,
+  ]);
+  const n = Math.max(...cells.map(([r]) => r!)) + 1;
+  const rows = Array.from({ length: n }, () => Array<boolean>(n).fill(false));
+  for (const [r, c] of cells) rows[r!]![c!] = true;
+  t.is(scanMatrix(rows), label.payload);
+});
+
+test('the terminal rendering scans to the same payload', async (t) => {
+  const label = await renderLabel(input(10));
+  // Each character is two modules stacked: █ both dark, ▀ top, ▄ bottom, space neither.
+  const lines = label.terminal.split('\n').filter((l) => /[█▀▄]/.test(l));
+  const rows: boolean[][] = [];
+  for (const line of lines) {
+    const chars = [...line];
+    rows.push(chars.map((ch) => ch === '█' || ch === '▀'));
+    rows.push(chars.map((ch) => ch === '█' || ch === '▄'));
+  }
+  // Trim the quiet zone the renderer drew (blank columns and rows).
+  const used = (xs: boolean[]): boolean => xs.some(Boolean);
+  const top = rows.findIndex(used);
+  const bottom = rows.length - [...rows].reverse().findIndex(used);
+  const cols = rows[0]!.map((_, c) => rows.some((r) => r[c]));
+  const left = cols.indexOf(true);
+  const right = cols.lastIndexOf(true) + 1;
+  const grid = rows.slice(top, bottom).map((r) => r.slice(left, right));
+  t.is(scanMatrix(grid), label.payload);
+});

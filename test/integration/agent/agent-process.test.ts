@@ -1,8 +1,8 @@
 // Integration: the real `xtt-agent` process (agent/main.ts under tsx) inside a network namespace
 // made by the test, with a real notify socket. Covers the later-boot path end to end (stored
 // identity -> address with DAD -> READY=1 -> watcher -> SIGTERM -> STOPPING=1), status output, and
-// the documented exit codes of early failures. The first-boot handshake is covered by the
-// provisioning tests once the XTT TCP client is wired (see agent/README.md).
+// the documented exit codes of early failures. The first-boot handshake is covered by
+// first-boot.test.ts and first-boot-tpm.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -172,4 +172,22 @@ test.serial('documented exit codes: interface missing, corrupt state, no TPM, co
   const r5 = agentSync(badDev, ['run', '--config', badDev.config, '--suite', '9']);
   t.is(r5.code, EXIT.CONFIG);
   t.regex(r5.stderr, /config suite: 9 is outside 1..4 \(from --suite\)/);
+});
+
+test.serial('without CAP_NET_ADMIN the kernel refuses the address: exit 12 and no address', async (t) => {
+  const s = await setup(t, { stored: true });
+  spawnSync('chmod', ['-R', 'a+rX', s.dir]);
+  // An unprivileged user with no capabilities, like the unit would be without AmbientCapabilities=.
+  const r = spawnSync(
+    'ip',
+    [
+      ...['netns', 'exec', s.ns.name, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'],
+      ...['--inh-caps=-all', '--bounding-set=-all', process.execPath, '--import', 'tsx', MAIN],
+      ...['run', '--config', s.config],
+    ],
+    { encoding: 'utf8', cwd: fileURLToPath(new URL('../../../', import.meta.url)) },
+  );
+  t.is(r.status, EXIT.NETWORK, r.stderr);
+  t.regex(r.stderr, /RTM_NEWADDR veth-a: EPERM/);
+  t.deepEqual(ipv6Addresses(s.ns, s.ns.ifname), []);
 });

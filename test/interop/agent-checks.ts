@@ -18,18 +18,18 @@ import { startSwtpm } from '../helpers/swtpm.ts';
 import {
   expect,
   freePort,
+  IN_NETNS_ENV,
   pass,
   skip,
   tempDir,
+  type Check,
   type CheckOutcome,
   type InteropContext,
 } from './interop-env.ts';
-import type { Check } from './interop-env.ts';
 import { referencePki, SAMPLE_PSEUDONYM } from './our-client-checks.ts';
 import { REPO_ROOT, runJson } from './project-cli.ts';
 import { findByteList, HarnessError, ReferenceServer } from './reference-tool.ts';
 
-export const IN_NETNS_ENV = 'XTT_INTEROP_IN_NETNS';
 const IFNAME = 'xttinterop0';
 
 function canConfigureLinks(): string | undefined {
@@ -176,7 +176,16 @@ async function tpmModeCheck(ctx: InteropContext): Promise<CheckOutcome> {
   const tpm = await startSwtpm();
   try {
     const batchDir = join(work.path, 'batch');
-    await runJson('xtt-factory', ['create-batch', '--out', batchDir, '--name', 'interop-agent']);
+    // Basename "plant-a": hash-to-curve succeeds at counter 0 (the sample's "BASENAME" needs 1).
+    await runJson('xtt-factory', [
+      'create-batch',
+      '--out',
+      batchDir,
+      '--name',
+      'interop-agent',
+      '--basename',
+      'plant-a',
+    ]);
     const root = (await runJson('xtt-factory', ['root', 'create', '--out', join(work.path, 'root')])) as {
       certificate: string;
     };
@@ -217,7 +226,7 @@ async function tpmModeCheck(ctx: InteropContext): Promise<CheckOutcome> {
         'TPM device used the sample key',
       );
       return pass(
-        `agent (TPM on swtpm) configured ${r.identity}; reference server verified its TPM ECDAA signature`,
+        `agent (TPM on swtpm, basename plant-a) configured ${r.identity}; reference server verified its TPM ECDAA signature`,
       );
     } finally {
       await ref.stop();

@@ -19,6 +19,9 @@ export const DEFAULT_SAMPLE_DIR = join(
   'client',
 );
 
+/** Set (to '1') in the environment of a harness run re-executed inside its private network namespace. */
+export const IN_NETNS_ENV = 'XTT_INTEROP_IN_NETNS';
+
 export interface InteropContext {
   ref: ReferenceBuild;
   /** Directory with the reference's sample member files. */

@@ -51,10 +51,31 @@ interface ServerSetup {
   close(): Promise<void>;
 }
 
-async function startReferenceServer(ctx: InteropContext, label: string): Promise<ServerSetup> {
+async function startReferenceServer(
+  ctx: InteropContext,
+  label: string,
+  o: { misSigned?: boolean } = {},
+): Promise<ServerSetup> {
   const tmp = tempDir(ctx, label);
   try {
     const root = await referencePki(ctx.ref, tmp.path);
+    if (o.misSigned) {
+      // Same root_id in the server certificate, but signed by another root key.
+      await runToolOk(ctx.ref, ['genkeypair', '-k', 'other_root_keys.asn1.bin'], tmp.path);
+      await runToolOk(
+        ctx.ref,
+        [
+          'genservercert',
+          '-r',
+          'root_cert.bin',
+          '-k',
+          'other_root_keys.asn1.bin',
+          '-s',
+          'server_keys.asn1.bin',
+        ],
+        tmp.path,
+      );
+    }
     copyFileSync(join(ctx.sampleDir, 'daa_gpk.bin'), join(tmp.path, 'daa_gpk.bin'));
     copyFileSync(join(ctx.sampleDir, 'basename.bin'), join(tmp.path, 'basename.bin'));
     const port = await freePort();
@@ -174,6 +195,30 @@ export const ourClientChecks: Check[] = [
         );
         expect(err instanceof ZtpError, 'our client accepted a server certificate from an unknown root');
         // The reference server must see a well-formed Error message (41 00 04 01), not garbage.
+        await s.server.waitFor(/Received error message from client/, mark, 10_000);
+        return pass(`client refused with ${err.code}; reference server logged our Error message`);
+      } finally {
+        await s.close();
+      }
+    },
+  },
+  {
+    id: 'client-bad-root-signature',
+    title:
+      'our client -> reference server: a server certificate with the right root_id but a forged root signature is refused',
+    async run(ctx) {
+      const s = await startReferenceServer(ctx, 'srv-forged', { misSigned: true });
+      try {
+        const { client } = ourClient(ctx, 2, [s.root]);
+        const mark = s.server.mark();
+        const err = await connect(client, s.port).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(
+          err instanceof ZtpError,
+          'our client accepted a server certificate with a forged root signature',
+        );
         await s.server.waitFor(/Received error message from client/, mark, 10_000);
         return pass(`client refused with ${err.code}; reference server logged our Error message`);
       } finally {

@@ -7,7 +7,7 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { equalBytes, toHex } from '../../protocol/util/bytes.ts';
 import { parseIpv6 } from '../../server-stub/registry/ipv6.ts';
-import { expect, pass, tempDir, type Check, type InteropContext } from './interop-env.ts';
+import { expect, IN_NETNS_ENV, pass, skip, tempDir, type Check, type InteropContext } from './interop-env.ts';
 import { SAMPLE_PSEUDONYM } from './our-client-checks.ts';
 import { EnfServer, runJson } from './project-cli.ts';
 import { findByteList, parseIdText, runTool, type ToolRun } from './reference-tool.ts';
@@ -29,6 +29,7 @@ interface DeviceJson {
   handshakes: number;
 }
 interface AuditJson {
+  source: string;
   outcome: string;
   reason: string;
   identity: string | null;
@@ -48,7 +49,11 @@ export interface OurServer {
 /** A fresh enf-server state directory (own root, or `init --import` of given files) and a running server. */
 export async function startOurServer(
   ctx: InteropContext,
-  o: { registerBatch: boolean; importFrom?: { rootCert: string; serverCert: string; serverKey: string } },
+  o: {
+    registerBatch: boolean;
+    importFrom?: { rootCert: string; serverCert: string; serverKey: string };
+    bind?: string;
+  },
   gpkFile = join(ctx.sampleDir, 'daa_gpk.bin'),
   basenameFile = join(ctx.sampleDir, 'basename.bin'),
 ): Promise<OurServer> {
@@ -99,7 +104,7 @@ export async function startOurServer(
         '10',
       ]);
     }
-    const server = await EnfServer.start(dir);
+    const server = await EnfServer.start(dir, o.bind);
     return {
       dir,
       server,
@@ -131,8 +136,9 @@ export async function runReferenceClient(
   port: number,
   suite: keyof typeof SUITE_NAMES,
   extra: readonly string[] = [],
+  host = '127.0.0.1',
 ): Promise<ReferenceClientRun> {
-  const args = ['runclient', '-a', '127.0.0.1', '-p', String(port), '-s', SUITE_NAMES[suite], ...extra];
+  const args = ['runclient', '-a', host, '-p', String(port), '-s', SUITE_NAMES[suite], ...extra];
   const r: ReferenceClientRun = await runTool(ctx.ref, args, dir, 90_000);
   if (r.code === 0 && r.stdout.includes('Handshake completed successfully!')) {
     r.identity = parseIdText(readFileSync(join(dir, 'client_id.txt'), 'latin1'));
@@ -286,6 +292,27 @@ export const ourServerChecks: Check[] = [
         expect(equalBytes(completed(r, 'requested id'), wanted), 'granted identity differs from the request');
         await expectRegistered(s, r, 1);
         return pass('granted fd00:7474:1::4242:17');
+      } finally {
+        c.done();
+        await s.close();
+      }
+    },
+  },
+  {
+    id: 'server-ipv6',
+    title: 'reference client -> our server over IPv6 loopback (::1)',
+    async run(ctx) {
+      if (process.env[IN_NETNS_ENV] !== '1') return skip('runs only inside the private network namespace');
+      const s = await startOurServer(ctx, { registerBatch: true, bind: '::1' });
+      const c = clientDir(ctx, s.rootCertificate);
+      try {
+        const r = await runReferenceClient(ctx, c.path, s.server.port, 2, [], '::1');
+        completed(r, 'IPv6');
+        const d = await expectRegistered(s, r, 1);
+        const audit = await s.audit();
+        const sources = audit.map((a) => a.source);
+        expect(sources.includes('::1'), `audit sources ${JSON.stringify(sources)}`);
+        return pass(`identity ${d.identity}, audited from ::1`);
       } finally {
         c.done();
         await s.close();

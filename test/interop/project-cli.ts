@@ -51,7 +51,7 @@ export function runJson(
   });
 }
 
-/** A running `enf-server --dir DIR start` on 127.0.0.1 and a kernel-chosen port. */
+/** A running `enf-server --dir DIR start` on 127.0.0.1 (or `bind`) and a kernel-chosen port. */
 export class EnfServer {
   private constructor(
     private readonly child: ChildProcess,
@@ -60,13 +60,13 @@ export class EnfServer {
     private readonly exited: Promise<number | null>,
   ) {}
 
-  static start(dir: string): Promise<EnfServer> {
+  static start(dir: string, bind = '127.0.0.1'): Promise<EnfServer> {
     const child = spawnProgram('enf-server', [
       '--dir',
       dir,
       'start',
       '--bind',
-      '127.0.0.1',
+      bind,
       '--port',
       '0',
       '--workers',

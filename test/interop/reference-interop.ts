@@ -10,14 +10,18 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { agentChecks, IN_NETNS_ENV } from './agent-checks.ts';
-import { CheckFailed, DEFAULT_SAMPLE_DIR, type Check, type InteropContext } from './interop-env.ts';
+import { agentChecks } from './agent-checks.ts';
+import {
+  CheckFailed,
+  DEFAULT_SAMPLE_DIR,
+  IN_NETNS_ENV,
+  type Check,
+  type InteropContext,
+} from './interop-env.ts';
 import { ourClientChecks } from './our-client-checks.ts';
 import { ourServerChecks } from './our-server-checks.ts';
 import { locateReference } from './reference-tool.ts';
 import { tpmChecks } from './tpm-checks.ts';
-
-const NETNS_MARK = IN_NETNS_ENV;
 
 const ALL_CHECKS: Check[] = [...ourClientChecks, ...ourServerChecks, ...agentChecks, ...tpmChecks];
 
@@ -35,12 +39,12 @@ function usage(): string {
 
 /** As root, re-runs this program inside a new network namespace with only loopback up. */
 function reexecInNetns(): number | undefined {
-  if (process.getuid?.() !== 0 || process.env[NETNS_MARK] === '1') return undefined;
+  if (process.getuid?.() !== 0 || process.env[IN_NETNS_ENV] === '1') return undefined;
   const script = 'ip link set lo up && exec "$0" "$@"';
   const r = spawnSync(
     'unshare',
     ['--net', '--', 'sh', '-c', script, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, [NETNS_MARK]: '1' } },
+    { stdio: 'inherit', env: { ...process.env, [IN_NETNS_ENV]: '1' } },
   );
   if (r.error) {
     console.error(`cannot enter a network namespace (${r.error.message}); use --no-netns`);
@@ -81,18 +85,24 @@ async function main(): Promise<number> {
     console.error(`unknown check(s): ${unknown.join(', ')}\n${usage()}`);
     return 2;
   }
-  if (!args['no-netns']) {
-    const code = reexecInNetns();
-    if (code !== undefined) return code;
-  }
   const sampleDir = resolve(args['reference-data'] ?? DEFAULT_SAMPLE_DIR);
   if (!existsSync(sampleDir)) {
     console.error(`--reference-data ${sampleDir} does not exist`);
     return 2;
   }
-  const ref = locateReference(resolve(args['reference-dir']));
+  let ref;
+  try {
+    ref = locateReference(resolve(args['reference-dir']));
+  } catch (e) {
+    console.error(describe(e));
+    return 2;
+  }
+  if (!args['no-netns']) {
+    const code = reexecInNetns();
+    if (code !== undefined) return code;
+  }
   const ctx: InteropContext = { ref, sampleDir, keep: args.keep, log: (l) => console.log(l) };
-  const where = process.env[NETNS_MARK] === '1' ? 'private network namespace' : 'host loopback';
+  const where = process.env[IN_NETNS_ENV] === '1' ? 'private network namespace' : 'host loopback';
   console.log(
     `reference ${ref.xtt} (USE_TPM=${ref.hasTpm ? 'ON' : 'OFF'}), sample member ${sampleDir}, ${where}`,
   );

@@ -18,6 +18,8 @@ import { startOurServer, SUITE_NAMES } from './our-server-checks.ts';
 import { runJson } from './project-cli.ts';
 import { findByteList, parseIdText, ReferenceServer, runTool } from './reference-tool.ts';
 
+const BASENAME = 'lot-2026-11';
+
 interface Issued {
   certificate: string;
   keyFile: string;
@@ -44,15 +46,17 @@ export const tpmChecks: Check[] = [
       });
       try {
         const batchDir = join(work.path, 'batch');
+        // Basename "lot-2026-11": hash-to-curve needs counter 6 (s2 = LE32(6) || basename), where the
+        // reference's sample "BASENAME" needs 1: exercises the counter on both sides.
         const batch = (await runJson('xtt-factory', [
           'create-batch',
           '--out',
           batchDir,
           '--name',
           'interop',
-        ])) as {
-          gid: string;
-        };
+          '--basename',
+          BASENAME,
+        ])) as { gid: string };
         const root = (await runJson('xtt-factory', [
           'root',
           'create',
@@ -145,7 +149,7 @@ export const tpmChecks: Check[] = [
           `mssim platform commands seen: ${JSON.stringify(proxy.platformCommands)}`,
         );
         return pass(
-          `our server: ${ourIdentity}; reference server: same pseudonym ${ourPseudonym.slice(0, 18)}...; ` +
+          `basename ${BASENAME}; our server: ${ourIdentity}; reference server: same pseudonym ${ourPseudonym.slice(0, 18)}...; ` +
             `${proxy.dataConnections()} mssim data connections`,
         );
       } finally {

@@ -1,11 +1,15 @@
 // The PostgreSQL registry backend (issue 7 "Several servers behind one address"): the Registry port
-// over a `pg` connection pool, so several enf-server processes share one registry. Write
-// transactions run SERIALIZABLE and are retried on serialization failures (SQLSTATE 40001, 40P01);
-// unique constraints (devices.identity, the primary keys) are the last line against handing one
-// address out twice and surface as CONFLICT, on which IdentityPolicy decides again. Nothing is
-// cached: every handshake reads the batch and device rows, so a revocation made through any
-// instance is effective on all of them at the next handshake. Same validation as the SQLite backend
-// (validate.ts) before any query, so bad input never changes state.
+// over a `pg` connection pool, so several enf-server processes share one registry.
+// Handshake transactions (withTransaction) run READ COMMITTED under a transaction-level advisory lock
+// per batch, taken before the batch is first read (PgTx): decisions for one batch are serialised
+// across every instance, like SQLite's BEGIN IMMEDIATE but per batch, and each statement sees what
+// the previous holder committed. The quota and "same device, same identity" therefore hold; the
+// unique constraints (devices.identity, the primary keys) catch what crosses batches (two batches on
+// one network deriving the same address) and surface as CONFLICT, on which IdentityPolicy decides
+// again. Operator writes run SERIALIZABLE, retried on serialization failures (40001, 40P01).
+// Nothing is cached: every handshake reads the batch and device rows, so a revocation made through
+// any instance is effective on all of them at the next handshake. Same validation as the SQLite
+// backend (validate.ts) before any query, so bad input never changes state.
 import { sha256 } from '@noble/hashes/sha2.js';
 import pg from 'pg';
 import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
@@ -116,7 +120,15 @@ export class PostgresRegistry implements Registry, RegistryExtensions {
   }
 
   /** One SERIALIZABLE transaction on one pooled client, retried on serialization failure. */
-  private async serializable<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private serializable<T>(what: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(what, 'BEGIN ISOLATION LEVEL SERIALIZABLE', fn);
+  }
+
+  private async transaction<T>(
+    what: string,
+    begin: string,
+    fn: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -125,7 +137,7 @@ export class PostgresRegistry implements Registry, RegistryExtensions {
         storageError(err, what);
       }
       try {
-        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        await client.query(begin);
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
@@ -383,7 +395,7 @@ export class PostgresRegistry implements Registry, RegistryExtensions {
   }
 
   async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
-    return this.serializable('transaction', async (c) => {
+    return this.transaction('transaction', 'BEGIN ISOLATION LEVEL READ COMMITTED', async (c) => {
       const tx = new PgTx(c, this.clock);
       try {
         return await fn(tx);

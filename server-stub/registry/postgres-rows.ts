@@ -115,9 +115,17 @@ export async function insertAudit(q: Queryable, clock: Clock, e: AuditInput): Pr
   return pgAudit(row!);
 }
 
-/** RegistryTx over one pooled client inside BEGIN ... COMMIT; refuses calls after the end. */
+/** Advisory lock class of handshake transactions ("ENF2"); the second key comes from the gid. */
+export const BATCH_LOCK_CLASS = 0x454e4632;
+
+/**
+ * RegistryTx over one pooled client inside BEGIN ... COMMIT; refuses calls after the end. Before a
+ * batch's rows are first touched it takes that batch's advisory transaction lock, so handshake
+ * decisions for one batch never interleave across instances (see postgres-registry.ts).
+ */
 export class PgTx implements RegistryTx {
   private isLive = true;
+  private readonly locked = new Set<string>();
   constructor(
     private readonly client: pg.ClientBase,
     private readonly clock: Clock,
@@ -131,9 +139,18 @@ export class PgTx implements RegistryTx {
     if (!this.isLive) throw new RegistryError('STORAGE', 'transaction already ended');
   }
 
+  private async lock(gid: Uint8Array): Promise<void> {
+    const key = Buffer.from(gid).toString('hex');
+    if (this.locked.has(key)) return;
+    const k2 = new DataView(gid.buffer, gid.byteOffset, 4).getInt32(0);
+    await this.client.query('SELECT pg_advisory_xact_lock($1, $2)', [BATCH_LOCK_CLASS, k2]);
+    this.locked.add(key);
+  }
+
   async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
     this.live();
     checkGid(gid);
+    await this.lock(gid);
     const r = await one(this.client, 'SELECT * FROM batches WHERE gid = $1', [buf(gid)]);
     return r ? pgBatch(r) : undefined;
   }
@@ -147,6 +164,7 @@ export class PgTx implements RegistryTx {
   async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
     this.live();
     checkGid(gid);
+    await this.lock(gid);
     checkPseudonym(pseudonym);
     const r = await one(this.client, 'SELECT * FROM devices WHERE gid = $1 AND pseudonym = $2', [
       buf(gid),
@@ -158,6 +176,7 @@ export class PgTx implements RegistryTx {
   async countDevices(gid: Uint8Array): Promise<number> {
     this.live();
     checkGid(gid);
+    await this.lock(gid);
     const r = await one(this.client, 'SELECT COUNT(*) AS n FROM devices WHERE gid = $1', [buf(gid)]);
     return Number(r!.n);
   }
@@ -172,6 +191,7 @@ export class PgTx implements RegistryTx {
   async insertDevice(d: NewDevice): Promise<Device> {
     this.live();
     checkNewDevice(d);
+    await this.lock(d.gid);
     const at = this.clock.now();
     const r = await one(
       this.client,
@@ -186,6 +206,7 @@ export class PgTx implements RegistryTx {
   async touchDevice(gid: Uint8Array, pseudonym: Uint8Array, source: string): Promise<void> {
     this.live();
     checkGid(gid);
+    await this.lock(gid);
     checkPseudonym(pseudonym);
     checkSource(source, 'device.source');
     const res = await this.client.query(
@@ -199,6 +220,7 @@ export class PgTx implements RegistryTx {
   async rekeyDevice(gid: Uint8Array, pseudonym: Uint8Array, key: Uint8Array): Promise<void> {
     this.live();
     checkGid(gid);
+    await this.lock(gid);
     checkPseudonym(pseudonym);
     checkLongtermKey(key, 'device.longtermPublicKey');
     const res = await this.client.query(

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { ConsoleLog, type ConsoleLine } from './console-log.ts';
 import { waitForExit } from './process-util.ts';
 import { qmpExecute } from './qmp.ts';
+import { parseSelftest, SELFTEST_DONE, SELFTEST_MULTI_USER, type SelftestReport } from './selftest-report.ts';
 import { SwtpmProcess } from './swtpm-process.ts';
 
 /** The image directory written by image/build-image.sh (its manifest.json). */
@@ -155,6 +156,23 @@ export class Device {
       from,
       failOn: FATAL_CONSOLE,
     });
+  }
+
+  /**
+   * Waits for the test image's self-test report (printed once multi-user is reached, which with
+   * the agent installed means xtt-agent is READY or failed) and parses it. Only lines from index
+   * `from` on count, so after a reboot pass the console length from before.
+   */
+  async readSelftest(timeoutMs: number, from = 0): Promise<SelftestReport> {
+    const start = await this.waitFor(
+      SELFTEST_MULTI_USER,
+      'reach multi-user (self-test starts)',
+      timeoutMs,
+      from,
+    );
+    const index = this.console.lines.indexOf(start);
+    await this.waitFor(SELFTEST_DONE, 'self-test report', 120_000, index);
+    return parseSelftest(this.console.lines, index);
   }
 
   /**

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bootDevices, readImageManifest, type Device, type DeviceSpec } from './boot.ts';
+import { SELFTEST_MULTI_USER } from './selftest-report.ts';
 
 export interface BootCliOptions {
   readonly image: string;
@@ -65,7 +66,7 @@ export function parseBootArgs(argv: readonly string[]): BootCliOptions {
   if (tpmStates.length > devices) {
     throw new UsageError(`${tpmStates.length} --tpm-state given for ${devices} device(s)`);
   }
-  let until = /Reached target .*Multi-User System/;
+  let until: RegExp = SELFTEST_MULTI_USER;
   if (values.until !== undefined) {
     try {
       until = new RegExp(values.until);

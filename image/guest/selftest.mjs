@@ -1,13 +1,60 @@
 // Test image self-test (runs in the guest as xtt-image-selftest.service, after multi-user.target):
 // prints XTT-SELFTEST markers on the serial console for qemu/boot.ts and test/e2e/boot.test.ts.
 // It proves that the guest's Node runs and that /dev/tpmrm0 answers a real TPM2_GetRandom
-// (TPM 2.0 Library Part 3, 16.1) through the kernel resource manager.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
+// (TPM 2.0 Library Part 3, 16.1) through the kernel resource manager. When the agent is installed
+// it reports the service's state (multi-user is only reached once xtt-agent is READY or failed),
+// `xtt-agent status --json` (the identity, never key material), the global IPv6 addresses on eth0,
+// the agent's resident memory, and on failure the last lines of its journal.
+import { execFileSync } from 'node:child_process';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 
-const say = (line) => process.stdout.write(`XTT-SELFTEST ${line}\n`);
+// Each line opens the serial port afresh with O_NOCTTY: the serial getty's vhangup() at start
+// would otherwise hang up (EIO) or SIGHUP a writer that holds ttyS0 as its terminal. A line hit
+// by the hangup in the short open window is written again. The journal gets a copy (stdout).
+function say(line) {
+  const text = `XTT-SELFTEST ${line}\n`;
+  process.stdout.write(text);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd;
+    try {
+      fd = openSync('/dev/ttyS0', constants.O_WRONLY | constants.O_NOCTTY);
+      writeSync(fd, text);
+      return;
+    } catch (err) {
+      if (attempt === 2) process.stderr.write(`selftest: cannot write to ttyS0: ${err.message}\n`);
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+}
+process.on('SIGHUP', () => process.stderr.write('selftest: SIGHUP ignored\n'));
 
-const uptime = readFileSync('/proc/uptime', 'utf8').split(' ')[0];
-say(`multi-user uptime=${uptime}`);
+function run(cmd, args) {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
+  } catch (err) {
+    return (err.stdout ?? '').trim();
+  }
+}
+
+// systemd's own monotonic timestamps (µs since boot) of reaching multi-user and of the agent's
+// READY=1; with the uptime now, the host maps them onto its power-on clock.
+const enteredMs = (unit) => {
+  const v = run('systemctl', ['show', unit, '-p', 'ActiveEnterTimestampMonotonic', '--value']);
+  return /^[1-9][0-9]*$/.test(v) ? Math.round(Number(v) / 1000) : 'none';
+};
+const multiUserMs = enteredMs('multi-user.target');
+const uptimeMs = Math.round(Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * 1000);
+say(`multi-user uptime-ms=${uptimeMs} reached-ms=${multiUserMs}`);
 say(`node=${process.version}`);
 
 const tpm = '/dev/tpmrm0';
@@ -35,5 +82,40 @@ if (!existsSync(tpm)) {
   }
 }
 
-say(`agent=${existsSync('/usr/lib/xtt-agent/xtt-agent.js') ? 'installed' : 'absent'}`);
+const hasAgent = existsSync('/usr/lib/xtt-agent/xtt-agent.js');
+say(`agent=${hasAgent ? 'installed' : 'absent'}`);
+if (hasAgent) {
+  const show = run('systemctl', [
+    'show',
+    'xtt-agent.service',
+    '-p',
+    'ActiveState,ExecMainStatus,MainPID,NRestarts',
+  ]);
+  const props = Object.fromEntries(show.split('\n').map((l) => l.split('=', 2)));
+  say(`agent-state=${props.ActiveState} exit=${props.ExecMainStatus} restarts=${props.NRestarts}`);
+  say(`agent-ready-ms=${props.ActiveState === 'active' ? enteredMs('xtt-agent.service') : 'none'}`);
+  const rss =
+    props.MainPID && props.MainPID !== '0'
+      ? run('sh', ['-c', `grep VmRSS /proc/${props.MainPID}/status`])
+      : '';
+  say(`agent-rss-kb=${rss.replace(/[^0-9]/g, '') || 'none'}`);
+  say(`agent-status ${run('/usr/bin/xtt-agent', ['status', '--json']).replace(/\n/g, ' ') || 'none'}`);
+  const addrs = run('ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']);
+  const globals = addrs.split('\n').flatMap((l) => /inet6 (\S+)/.exec(l)?.[1] ?? []);
+  say(`eth0-ipv6=${globals.join(',') || 'none'}`);
+  if (props.ActiveState !== 'active') {
+    for (const line of run('journalctl', [
+      '-b',
+      '-u',
+      'xtt-agent.service',
+      '-n',
+      '8',
+      '-o',
+      'cat',
+      '--no-pager',
+    ]).split('\n')) {
+      say(`agent-journal ${line}`);
+    }
+  }
+}
 say('done');

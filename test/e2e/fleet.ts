@@ -1,0 +1,143 @@
+// Shared setup for the QEMU end-to-end tests (issue 10): the real programs as a customer and a
+// factory would run them. enf-server (init, network, batch add/assign/revoke, start) and
+// xtt-factory (create-batch, provision over TCP into a swtpm state directory that QEMU's swtpm
+// then serves to the guest), plus the agent bundle and the image with the agent in it.
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { waitForExit } from '../../qemu/process-util.ts';
+import { startSwtpm } from '../helpers/swtpm.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+
+/** Runs a project CLI (TypeScript entry under tsx) and returns its parsed --json output. */
+export function runJson(entry: 'server-stub/main.ts' | 'factory/main.ts', args: string[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      ['--import=tsx', join(repo, entry), ...args, '--json'],
+      { timeout: 180_000, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(
+            new Error(`${entry} ${args.join(' ')} failed: ${stderr.trim() || err.message}`, { cause: err }),
+          );
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout));
+        } catch (e) {
+          reject(new Error(`${entry} ${args[0]}: output is not JSON: ${stdout.slice(0, 200)}`, { cause: e }));
+        }
+      },
+    );
+  });
+}
+
+export const enf = (dir: string, args: string[]): Promise<unknown> =>
+  runJson('server-stub/main.ts', [...args, '--dir', dir]);
+export const factory = (args: string[]): Promise<unknown> => runJson('factory/main.ts', args);
+
+/** Bundles the agent (scripts/build.mjs) into outDir; returns outDir. */
+export function buildBundle(outDir: string): string {
+  execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), '--out', outDir], { stdio: 'pipe' });
+  return outDir;
+}
+
+/**
+ * Provisions a TPM the way the factory station does, over TCP into `stateDir`, then shuts it
+ * down cleanly (TPM2_Shutdown) so QEMU's swtpm can take the same state directory.
+ */
+export async function provisionTpm(stateDir: string, batchDir: string, rootCert: string): Promise<void> {
+  mkdirSync(stateDir, { recursive: true });
+  const sw = await startSwtpm({ stateDir });
+  try {
+    await factory(['provision', '--batch', batchDir, '--tpm', sw.spec, '--root-cert', rootCert]);
+  } finally {
+    await sw.stop();
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** `enf-server start` on 127.0.0.1 (the guests reach it as 10.0.2.2); stopped by pid. */
+export async function startServer(dir: string, logPath: string): Promise<RunningServer> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import=tsx', join(repo, 'server-stub/main.ts'), 'start', '--dir', dir, '--bind', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  ); // prettier-ignore
+  const log = createWriteStream(logPath);
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`enf-server exited with ${child.exitCode}, see ${logPath}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port });
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`enf-server did not listen on ${port} within 60 s, see ${logPath}`);
+    }
+    await sleep(200);
+  }
+  return {
+    port,
+    child,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
+      await waitForExit(child, 5_000);
+    },
+  };
+}
+
+export interface DeviceRow {
+  readonly identity: string;
+  readonly batch: string | null;
+  readonly pseudonym: string;
+  readonly status: string;
+  readonly handshakes: number;
+}
+
+export interface AuditRow {
+  readonly pseudonym: string | null;
+  readonly outcome: string;
+  readonly reason: string | null;
+  readonly identity: string | null;
+}
+
+function rows<T>(json: unknown, key: string): T[] {
+  if (Array.isArray(json)) return json as T[];
+  const inner = (json as Record<string, unknown> | null)?.[key];
+  if (Array.isArray(inner)) return inner as T[];
+  throw new Error(`unexpected enf-server ${key} output: ${JSON.stringify(json).slice(0, 200)}`);
+}
+
+export const listDevices = async (dir: string): Promise<DeviceRow[]> =>
+  rows<DeviceRow>(await enf(dir, ['device', 'list']), 'devices');
+export const listAudit = async (dir: string): Promise<AuditRow[]> =>
+  rows<AuditRow>(await enf(dir, ['audit']), 'entries');

@@ -1,0 +1,146 @@
+// End-to-end zero-touch provisioning under QEMU (issue 10, "End-to-end test"): a batch made with
+// xtt-factory, swtpm TPMs provisioned over TCP by `xtt-factory provision`, enf-server on the host
+// with the batch associated with a network, and guests of the image built with the agent
+// (image/build-image.sh, installed by image/install.sh) booting with those TPMs:
+//   - two devices reach READY, each has its identity on eth0 inside the guest, and the server lists
+//     both with distinct identities in the network;
+//   - one device reboots: same identity, no second handshake in the server's audit, address back;
+//   - a device of a revoked batch boots and reports the refusal without getting an address.
+// Guest facts come from the test image's self-test markers on the serial console
+// (image/guest/selftest.mjs). Figures are printed, not asserted. Logs kept on failure.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage } from '../../image/build-image.ts';
+import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
+import type { SelftestReport } from '../../qemu/selftest-report.ts';
+import { EXIT } from '../../agent/exit-codes.ts';
+import { suiteRequires } from '../helpers/requirements.ts';
+import { buildBundle, enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+
+const test = suiteRequires('e2e provisioning', ['root', 'qemu', 'swtpm', 'debootstrap']);
+
+const PREFIX = 'fd00:e2e:1:2';
+
+/** Boots a device and reads its self-test report (multi-user waits for the agent's READY or failure). */
+async function bootAndReport(
+  image: ImageManifest,
+  spec: DeviceSpec,
+): Promise<{ device: Device; report: SelftestReport }> {
+  const device = await Device.boot(image, spec);
+  try {
+    return { device, report: await device.readSelftest(600_000) };
+  } catch (err) {
+    await device.stop();
+    throw err;
+  }
+}
+
+const identityOf = (r: SelftestReport): string | undefined =>
+  typeof r.agentStatus?.identity === 'string' ? r.agentStatus.identity : undefined;
+const hasAddress = (r: SelftestReport, ip: string | undefined): boolean =>
+  ip !== undefined && r.eth0Ipv6.some((a) => a.split('/')[0] === ip);
+
+test('devices self-provision at power-on, keep their identity across a reboot, and a revoked batch is refused', async (t) => {
+  t.timeout(40 * 60_000, 'image build, factory provisioning and several TCG boots');
+  const work = join(import.meta.dirname, '..', 'artifacts', 'e2e', `provisioning-${Date.now()}`);
+  mkdirSync(work, { recursive: true });
+  let passed = false;
+  const cleanups: (() => Promise<void>)[] = [];
+  t.teardown(async () => {
+    for (const c of cleanups.reverse()) await c();
+    if (passed) rmSync(work, { recursive: true, force: true });
+    else console.log(`e2e provisioning: logs kept in ${work}`);
+  });
+
+  // Factory and customer side, with the real programs.
+  const enfDir = join(work, 'enf');
+  await enf(enfDir, ['init']);
+  await enf(enfDir, ['network', 'add', '--name', 'e2e', '--prefix', `${PREFIX}::/64`]);
+  const batchA = join(work, 'batch-a');
+  const batchB = join(work, 'batch-b');
+  await factory(['create-batch', '--out', batchA, '--name', 'batch-a', '--size', '4']);
+  await factory(['create-batch', '--out', batchB, '--name', 'batch-b', '--size', '2']);
+  const rootCert = join(enfDir, 'root_cert.bin');
+  const tpm = (n: number): string => join(work, `tpm-${n}`);
+  await provisionTpm(tpm(1), batchA, rootCert);
+  await provisionTpm(tpm(2), batchA, rootCert);
+  await provisionTpm(tpm(3), batchB, rootCert);
+  for (const [dir, name] of [
+    [batchA, 'batch-a'],
+    [batchB, 'batch-b'],
+  ] as const) {
+    await enf(enfDir, ['batch', 'add', '--gpk-file', join(dir, 'gpk.bin'), '--basename-file',
+      join(dir, 'basename.bin'), '--name', name, '--network', 'e2e', '--size', '4']); // prettier-ignore
+  }
+  await enf(enfDir, ['batch', 'revoke', 'batch-b']);
+  const server = await startServer(enfDir, join(work, 'enf-server.log'));
+  cleanups.push(() => server.stop());
+
+  // The image with the agent; the guest's port comes from the kernel command line (systemd.setenv).
+  const bundle = buildBundle(join(work, 'bundle'));
+  const image = readImageManifest(await buildImage({ bundleDir: bundle, log: (l) => t.log(l) }));
+  t.true(image.agent);
+  const spec = (n: number, keepDisk = false): DeviceSpec => ({
+    name: `xtt-dev-${n}`,
+    tpmStateDir: tpm(n),
+    runDir: join(work, `dev-${n}`),
+    extraCmdline: `systemd.setenv=XTT_AGENT_SERVER_PORT=${server.port}`,
+    keepDisk,
+  });
+
+  // 1. Two devices of batch A at once.
+  const first = await Promise.all([bootAndReport(image, spec(1)), bootAndReport(image, spec(2))]);
+  for (const { device } of first) cleanups.push(() => device.stop());
+  const identities: string[] = [];
+  for (const { device, report } of first) {
+    const id = identityOf(report);
+    t.is(
+      report.agentState,
+      'active',
+      `${device.name}: agent READY (journal: ${report.agentJournal.join(' | ')})`,
+    );
+    t.truthy(id, `${device.name}: status reports an identity`);
+    t.true(id?.startsWith(`${PREFIX}:`), `${device.name}: identity in the network's /64`);
+    t.true(hasAddress(report, id), `${device.name}: ${id} on eth0 (has ${report.eth0Ipv6.join(', ')})`);
+    identities.push(id ?? '');
+  }
+  t.not(identities[0], identities[1], 'distinct identities');
+  const devices = await listDevices(enfDir);
+  t.deepEqual(devices.map((d) => d.identity).sort(), [...identities].sort(), 'the server lists both devices');
+  t.true(devices.every((d) => d.batch === 'batch-a' && d.handshakes === 1));
+
+  // 2. Reboot device 1 with the same disk and TPM: no second handshake.
+  const auditBefore = (await listAudit(enfDir)).length;
+  await first[0]!.device.powerOff();
+  t.true(first[0]!.device.tpmStoppedCleanly, 'swtpm stopped by itself after the clean power-off');
+  const again = await bootAndReport(image, spec(1, true));
+  cleanups.push(() => again.device.stop());
+  t.is(again.report.agentState, 'active');
+  t.is(identityOf(again.report), identities[0], 'same identity after reboot');
+  t.true(hasAddress(again.report, identities[0]), 'address back on eth0');
+  t.is((await listAudit(enfDir)).length, auditBefore, 'no handshake on reboot');
+  t.is((await listDevices(enfDir)).find((d) => d.identity === identities[0])?.handshakes, 1);
+  await Promise.all([again.device.powerOff(), first[1]!.device.powerOff()]);
+
+  // 3. A device of the revoked batch B: refused, no address.
+  const revoked = await bootAndReport(image, spec(3));
+  cleanups.push(() => revoked.device.stop());
+  t.is(revoked.report.agentState, 'failed', 'the agent does not report READY');
+  t.is(revoked.report.agentExitStatus, EXIT.SERVER_REFUSED, 'exit code: server refused');
+  t.is(identityOf(revoked.report), undefined);
+  t.deepEqual(revoked.report.eth0Ipv6, []);
+  t.regex(revoked.report.agentJournal.join('\n'), /refus|revoked/i, 'the journal says the server refused');
+  const audit = await listAudit(enfDir);
+  t.true(
+    audit.some((a) => a.outcome !== 'accepted' && a.identity === null),
+    'the server audited a refusal',
+  );
+  t.is((await listDevices(enfDir)).length, 2, 'no device added for the revoked batch');
+  await revoked.device.powerOff();
+
+  for (const { device, report } of [...first, again, revoked]) {
+    console.log(JSON.stringify({ figure: 'e2e.provisioning', device: device.name, powerOnToReadyMs: report.agentReadyMs,
+      powerOnToMultiUserMs: report.multiUserMs, agentRssKb: report.agentRssKb, state: report.agentState })); // prettier-ignore
+  }
+  passed = true;
+});

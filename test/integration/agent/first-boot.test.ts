@@ -278,3 +278,26 @@ test.serial(
     t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
   },
 );
+
+test.serial(
+  'revoked device: once its state is gone, the server refuses it: exit 6, no address',
+  async (t) => {
+    const w = await world(t);
+    await startServer(w, t);
+    const first = startAgent(w);
+    await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
+    t.is(await stop(first), 0);
+    const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
+    const [device] = await r.listDevices();
+    await r.revokeDevice(device!.gid, device!.pseudonym);
+    await r.close();
+    // The identity is the device's for life, so a later boot never asks; a device that lost its state
+    // (same TPM or key, same pseudonym) asks again and is refused.
+    rmSync(join(w.stateDir, 'state.json'));
+    w.ns.ip('-6', 'addr', 'flush', 'dev', w.ns.ifname, 'scope', 'global');
+    const again = startAgent(w);
+    t.is(await again.exited, EXIT.SERVER_REFUSED, again.output());
+    t.regex(again.output(), /refused this device 3 times/);
+    t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+  },
+);

@@ -9,9 +9,10 @@ import { ApiError } from './errors.ts';
 
 export const MIN_TOKEN_LENGTH = 16;
 
+/** The token file is missing, unreadable or holds no usable token (enf-server: bad-input exit code). */
 export class TokenFileError extends ZtpError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('CONFIG', message, options);
+    super('INPUT_FILE', message, options);
   }
 }
 

@@ -11,6 +11,7 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { TokenAuthenticator } from './auth.ts';
@@ -41,6 +42,13 @@ export interface ManagementServerOptions {
   isMetricsPublic?: boolean;
   /** Audit polling interval for live events (ms); default 500. */
   eventPollMs?: number;
+}
+
+/** The management listener could not bind (address in use, permission): enf-server's LISTEN exit code. */
+export class ManagementListenError extends ZtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LISTEN', message, options);
+  }
 }
 
 export interface ManagementServer {
@@ -162,7 +170,14 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   server.requestTimeout = 60_000;
   server.maxHeadersCount = 64;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => {
+      events.close();
+      reject(
+        new ManagementListenError(`cannot listen on [${opts.host ?? '::'}]:${opts.port}: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    });
     server.listen({ host: opts.host ?? '::', port: opts.port }, () => {
       server.off('error', reject);
       resolve();

@@ -90,7 +90,7 @@ test('HTTPS with a token file: comments ignored, short tokens refused, requests 
     const tokens = join(dir, 'tokens');
     writeFileSync(tokens, 'short\n');
     await t.throwsAsync(startManagementFromArgs({ 'http-port': 0, 'api-token-file': tokens }, { registry }), {
-      code: 'CONFIG',
+      code: 'INPUT_FILE',
     });
     writeFileSync(tokens, '# operators\nalpha-token-0123456789\n\n  beta-token-0123456789  \n');
     const server = await startManagementFromArgs(

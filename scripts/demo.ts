@@ -1,5 +1,312 @@
-// Placeholder for the main job (issue "The main job in one command"): it will start enf-server,
-// create and provision a batch of swtpm TPMs, associate it with a network and power on devices in
-// network namespaces. Until then it says so and exits non-zero, so nobody mistakes it for the demo.
-console.error('npm run demo: the end-to-end demo is not implemented yet (see README "Status").');
-process.exit(3);
+// `npm run demo`: the main job of the project in one command (README "Quick start"). On this
+// machine, with real components: enf-server (SQLite registry in a temp work directory, XTT endpoint,
+// management API + dashboard), a batch of devices made by xtt-factory with one swtpm TPM each, a
+// network and the batch associated through the management API as a customer would (label PNG +
+// bearer token), then each device powered on as a network namespace running xtt-agent against its
+// TPM, until its IPv6 identity is on its interface. Shows the addresses, the server's device list
+// and the dashboard URL; waits for Ctrl-C (or exits with --exit / when stdin is not a TTY) and
+// removes everything it started. Exit codes: scripts/demo/options.ts (DEMO_EXIT), README.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ManagementApi, type ApiDevice } from './demo/api.ts';
+import {
+  createBridge,
+  createDeviceNetns,
+  deviceIpv6,
+  freePort,
+  planDevices,
+  powerOn,
+  provisionAtFactory,
+  waitReady,
+  SUBNET,
+  NETNS_PREFIX,
+} from './demo/devices.ts';
+import { DEMO_EXIT, USAGE, UsageError, parseDemoArgs, type DemoOptions } from './demo/options.ts';
+import { Progress, StepError } from './demo/progress.ts';
+import { qemuUnavailableReason } from './demo/qemu.ts';
+import { Resources, run, runJson } from './demo/resources.ts';
+import { initServer, startServer } from './demo/server.ts';
+
+const NETWORK = { name: 'demo-net', prefix: 'fd00:7a7a:de30::/64' } as const;
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Root and the system commands; returns [exit code, message] when something is missing. */
+function checkHost(o: DemoOptions): [number, string] | undefined {
+  if (process.getuid?.() !== 0)
+    return [
+      DEMO_EXIT.notRoot,
+      'npm run demo needs root: devices are network namespaces with veth links and the TPMs run ' +
+        'inside them. Run it as root (e.g. sudo -E npm run demo).',
+    ];
+  const needed: [string, string][] = [
+    ['ip', 'iproute2'],
+    ['swtpm', 'swtpm'],
+    ['bash', 'bash'],
+  ];
+  if (o.isQemu) needed.push(['qemu-system-x86_64', 'qemu-system-x86'], ['qemu-img', 'qemu-utils']);
+  const missing = needed.filter(([cmd]) => !hasCommand(cmd));
+  if (missing.length > 0)
+    return [
+      DEMO_EXIT.missingCommand,
+      `missing: ${missing.map(([c]) => c).join(', ')}. Install with: apt-get install ` +
+        `${[...new Set(missing.map(([, p]) => p))].join(' ')} (the demo installs nothing itself)`,
+    ];
+  return undefined;
+}
+
+/** Removes namespaces and links named after this process that a step started but did not register. */
+async function sweepOwnNames(): Promise<void> {
+  const mine = `${NETNS_PREFIX}${process.pid}-`;
+  const list = await run('ip', ['netns', 'list']).catch(() => '');
+  for (const line of list.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    if (name.startsWith(mine)) await run('ip', ['netns', 'del', name]).catch(() => undefined);
+  }
+  await run('ip', ['link', 'del', `xtd${process.pid}`]).catch(() => undefined);
+}
+
+interface Summary {
+  ok: true;
+  mode: 'netns';
+  workdir: string;
+  isWorkdirKept: boolean;
+  server: { xtt: string; dashboard: string; tokenFile: string; isManagementBuiltIn: boolean };
+  network: { name: string; prefix: string };
+  batch: { name: string; gid: string; labelPng: string };
+  devices: {
+    name: string;
+    netns: string;
+    interface: string;
+    ipv4: string;
+    identity: string;
+    addresses: string[];
+  }[];
+  serverDevices: ApiDevice[];
+}
+
+async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => void): Promise<Summary> {
+  const workdir = await p.step(
+    'make a work directory',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'xtt-demo-'));
+      res.removeDirOnRelease(dir, o.keepWorkdir);
+      return dir;
+    },
+    (d) => d,
+  );
+  const init = await p.step(
+    'enf-server init: registry, root and server certificates',
+    () => initServer(workdir),
+    (i) => i.dir,
+  );
+  const link = await p.step(
+    `device-side network: bridge with ${SUBNET.bridgeAddress}/${SUBNET.prefixLength}`,
+    () => createBridge(res),
+    (l) => l.bridge,
+  );
+  const server = await p.step(
+    'start enf-server (XTT endpoint, management API and dashboard)',
+    async () =>
+      startServer(
+        res,
+        workdir,
+        init,
+        { host: SUBNET.bridgeAddress, port: await freePort(SUBNET.bridgeAddress) },
+        await freePort('127.0.0.1'),
+      ),
+    (s) =>
+      `XTT on ${s.xtt.host}:${s.xtt.port}, dashboard ${s.url}${s.isManagementBuiltIn ? '' : ' (management as a second process)'}`,
+  );
+  const batchDir = join(workdir, 'batch');
+  const batch = await p.step(
+    `xtt-factory create-batch: a batch of ${o.devices} devices`,
+    async () => {
+      const b = await runJson('factory/main.ts', [
+        'create-batch',
+        '--out',
+        batchDir,
+        '--name',
+        'demo-lot',
+        '--size',
+        String(o.devices),
+      ]);
+      const label = b.label as { png: string; terminal: string };
+      return { name: String(b.name), gid: String(b.gid), png: label.png, terminal: label.terminal };
+    },
+    (b) => `gid ${b.gid.slice(0, 16)}...`,
+  );
+  p.print(readFileSync(batch.terminal, 'utf8'));
+  p.print(`      QR label on the box: ${batch.png} (also label.svg and label.txt beside it)`);
+  const devices = planDevices(workdir, o.devices);
+  await p.step(
+    `xtt-factory provision: ${o.devices} swtpm TPMs (ECDAA key, credential, NV objects)`,
+    async () => {
+      for (const d of devices) await provisionAtFactory(res, workdir, d, batchDir, init.rootCert);
+    },
+    () => `TPM states in ${workdir}/device-N/tpm`,
+  );
+  const api = new ManagementApi(server.url, server.token);
+  const assoc = await p.step(
+    'customer: create a network and add the batch from its label (management API)',
+    async () => {
+      const net = await api.addNetwork(NETWORK.name, NETWORK.prefix);
+      const b = await api.addBatchFromLabelPng(batch.png, o.devices, net.name);
+      return { net, b };
+    },
+    (a) =>
+      `POST /api/v1/networks (${a.net.prefix}), POST /api/v1/batches/from-image -> batch ${a.b.name} on ${a.b.network}`,
+  );
+  await p.step(
+    `power on ${o.devices} devices: a network namespace each, swtpm + xtt-agent inside`,
+    async () => {
+      for (const d of devices) {
+        await createDeviceNetns(res, link, d);
+        await powerOn(res, workdir, d, server.xtt);
+      }
+    },
+    () => devices.map((d) => d.netns).join(', '),
+  );
+  const ready = await p.step(
+    'first boot: each agent runs XTT with its TPM and configures its identity',
+    async () => Promise.all(devices.map(async (d) => ({ d, st: await waitReady(d, 180_000) }))),
+    (r) => `${r.length} devices READY`,
+  );
+  onUp();
+  const shown: Summary['devices'] = [];
+  for (const { d, st } of ready) {
+    const addrs = await deviceIpv6(d);
+    p.print(`\n  ${d.name} (${d.netns}): ip -n ${d.netns} -6 addr show dev ${d.ifname}`);
+    p.print(
+      (await run('ip', ['-n', d.netns, '-6', 'addr', 'show', 'dev', d.ifname]))
+        .trimEnd()
+        .replace(/^/gm, '    '),
+    );
+    shown.push({
+      name: d.name,
+      netns: d.netns,
+      interface: d.ifname,
+      ipv4: d.ipv4,
+      identity: st.identity,
+      addresses: addrs.map((a) => `${a.local}/${a.prefixlen}`),
+    });
+  }
+  const serverDevices = await p.step(
+    "the server's device list (GET /api/v1/devices)",
+    () => api.devices(),
+    (l) => `${l.length} devices`,
+  );
+  p.print(formatDevices(serverDevices));
+  p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
+  p.print(`  Same list from the CLI: npx tsx server-stub/main.ts --dir ${init.dir} device list`);
+  return {
+    ok: true,
+    mode: 'netns',
+    workdir,
+    isWorkdirKept: o.keepWorkdir,
+    server: {
+      xtt: `${server.xtt.host}:${server.xtt.port}`,
+      dashboard: server.url,
+      tokenFile: server.tokenFile,
+      isManagementBuiltIn: server.isManagementBuiltIn,
+    },
+    network: { name: assoc.net.name, prefix: assoc.net.prefix },
+    batch: { name: batch.name, gid: batch.gid, labelPng: batch.png },
+    devices: shown,
+    serverDevices,
+  };
+}
+
+function formatDevices(list: ApiDevice[]): string {
+  const rows = [
+    ['identity', 'batch', 'status', 'pseudonym', 'from'],
+    ...list.map((d) => [d.identity, d.batch, d.status, `${d.pseudonym.slice(0, 16)}...`, d.lastSource ?? '']),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `    ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`).join('\n');
+}
+
+async function main(): Promise<number> {
+  let o: DemoOptions | 'help';
+  try {
+    o = parseDemoArgs(process.argv.slice(2), process.stdin.isTTY === true);
+  } catch (e) {
+    process.stderr.write(`npm run demo: ${(e as Error).message}\n\n${USAGE}\n`);
+    return DEMO_EXIT.usage;
+  }
+  if (o === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return DEMO_EXIT.ok;
+  }
+  const hostProblem = checkHost(o);
+  if (hostProblem) {
+    process.stderr.write(`npm run demo: ${hostProblem[1]}\n`);
+    return hostProblem[0];
+  }
+  if (o.isQemu) {
+    const why = await qemuUnavailableReason();
+    process.stderr.write(`npm run demo -- --qemu: ${why}\n`);
+    return DEMO_EXIT.qemuUnavailable;
+  }
+
+  const res = new Resources();
+  res.onRelease('sweep namespaces and links named after this demo', sweepOwnNames);
+  const p = new Progress(10, o.isJson);
+  let isUp = false;
+  let stopWaiting: () => void = () => undefined;
+  const stopped = new Promise<void>((r) => (stopWaiting = r));
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) return;
+    signalled = sig;
+    stopWaiting();
+    if (!isUp) {
+      // Interrupted mid-setup: undo now and leave; in-flight steps die with the process.
+      process.stderr.write(`\n${sig}: stopping, cleaning up ...\n`);
+      void res.release().then((f) => {
+        for (const x of f) process.stderr.write(`cleanup: ${x}\n`);
+        process.exit(DEMO_EXIT.interrupted);
+      });
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let code: number = DEMO_EXIT.ok;
+  let summary: Summary | undefined;
+  try {
+    summary = await demo(o, res, p, () => (isUp = true));
+    if (!o.shouldExit && !signalled) {
+      p.print('\nRunning. Press Ctrl-C to stop the devices and the server and remove everything.');
+      if (o.isJson) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      await stopped;
+    }
+  } catch (e) {
+    code = DEMO_EXIT.stepFailed;
+    const msg = e instanceof StepError ? e.message : `failed: ${(e as Error).stack ?? String(e)}`;
+    process.stderr.write(`\nnpm run demo: ${msg}\n`);
+    if (!o.keepWorkdir) process.stderr.write('(run with --keep to keep the logs in the work directory)\n');
+    if (o.isJson)
+      process.stdout.write(
+        `${JSON.stringify({ ok: false, step: e instanceof StepError ? e.step : null, title: e instanceof StepError ? e.title : null, error: (e as Error).message })}\n`,
+      );
+  }
+  p.print('\ncleaning up: stopping agents, TPMs and the server, deleting namespaces and the work directory');
+  const failures = await res.release();
+  for (const f of failures) process.stderr.write(`cleanup: ${f}\n`);
+  if (failures.length > 0 && code === DEMO_EXIT.ok) code = DEMO_EXIT.stepFailed;
+  if (summary && o.isJson && (o.shouldExit || signalled === undefined))
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  return code;
+}
+
+process.exit(await main());

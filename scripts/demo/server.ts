@@ -1,0 +1,102 @@
+// The demo's ENF server: `enf-server init` (registry, root and server certificates) in the work
+// directory, then `enf-server start` as a child process with the XTT endpoint on the devices'
+// side (the bridge address) and the management API + dashboard on loopback with a fresh token.
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { run, runJson, tsxArgs, until, type Child, type Resources } from './resources.ts';
+
+export interface DemoServer {
+  dir: string;
+  rootCert: string;
+  xtt: { host: string; port: number };
+  /** Dashboard and API base, e.g. http://127.0.0.1:PORT/ */
+  url: string;
+  tokenFile: string;
+  /** The API token (a secret: sent in the Authorization header, never printed). */
+  token: string;
+  processes: Child[];
+  /** Whether the management listener is enf-server's own (--http-port) or the fallback process. */
+  isManagementBuiltIn: boolean;
+}
+
+export async function initServer(workdir: string): Promise<{ dir: string; rootCert: string }> {
+  const dir = join(workdir, 'server');
+  const r = await runJson('server-stub/main.ts', ['--dir', dir, 'init']);
+  const files = r.files as { rootCertificate?: string } | undefined;
+  if (!files?.rootCertificate) throw new Error('enf-server init: no root certificate in its output');
+  return { dir, rootCert: files.rootCertificate };
+}
+
+async function hasHttpOption(): Promise<boolean> {
+  const help = await run(process.execPath, tsxArgs('server-stub/main.ts', ['start', '--help']));
+  return help.includes('--http-port');
+}
+
+async function isHttpUp(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(new URL('api/v1/openapi.json', url), { signal: AbortSignal.timeout(2000) });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+export async function startServer(
+  res: Resources,
+  workdir: string,
+  init: { dir: string; rootCert: string },
+  xtt: { host: string; port: number },
+  httpPort: number,
+): Promise<DemoServer> {
+  const token = randomBytes(24).toString('hex');
+  const tokenFile = join(workdir, 'api-token');
+  writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
+  const builtIn = await hasHttpOption();
+  const http = ['--http-port', String(httpPort), '--http-bind', '127.0.0.1', '--api-token-file', tokenFile];
+  const server = res.spawn(
+    'enf-server',
+    process.execPath,
+    tsxArgs('server-stub/main.ts', [
+      '--dir',
+      init.dir,
+      'start',
+      '--bind',
+      xtt.host,
+      '--port',
+      String(xtt.port),
+      '--workers',
+      '1',
+      ...(builtIn ? http : []),
+    ]),
+    workdir,
+  );
+  const processes = [server];
+  const died = (c: Child) => () =>
+    c.hasExited() ? `${c.name} exited: ${c.output().trim().split('\n').slice(-4).join(' | ')}` : undefined;
+  await until(
+    'enf-server to listen (server.listening)',
+    () => /server\.listening/.test(server.output()),
+    60_000,
+    died(server),
+  );
+  if (!builtIn) {
+    const mgmt = res.spawn(
+      'enf-server-management',
+      process.execPath,
+      tsxArgs('scripts/demo/management-child.ts', [
+        join(init.dir, 'registry.sqlite'),
+        '127.0.0.1',
+        String(httpPort),
+        tokenFile,
+      ]),
+      workdir,
+    );
+    processes.push(mgmt);
+  }
+  const url = `http://127.0.0.1:${httpPort}/`;
+  const last = processes[processes.length - 1]!;
+  await until('the management API to answer', () => isHttpUp(url), 60_000, died(last));
+  return { ...init, xtt, url, tokenFile, token, processes, isManagementBuiltIn: builtIn };
+}

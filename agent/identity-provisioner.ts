@@ -125,11 +125,15 @@ export function devModeKeys(
     } catch (e) {
       throw new ConfigError('dev.rootCert', `${dev.rootCert}: ${(e as Error).message}`, { cause: e });
     }
+    const longterm = await softwareLongtermKey(keyFiles, rng);
     return {
       daa,
       roots,
-      longterm: await softwareLongtermKey(keyFiles, rng),
-      release: async () => daa.destroy(),
+      longterm,
+      release: async () => {
+        daa.destroy();
+        longterm.destroy();
+      },
     };
   };
 }

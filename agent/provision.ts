@@ -8,7 +8,8 @@
 //   4. add the address (EEXIST = fine), wait for DAD unless nodad;
 //   5. watch the address (and put it back when it goes), then READY=1.
 // Crash safety comes from the order: nothing is configured before the state is stored, and a crash
-// before the store just provisions again (the server gives the same pseudonym the same identity).
+// before the store just provisions again, with the same long-term key (kept from before the first
+// attempt, longterm-key-files.ts), and the server gives the same pseudonym the same identity.
 import { ZtpError } from '../protocol/errors.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';

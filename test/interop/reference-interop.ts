@@ -11,6 +11,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { agentChecks } from './agent-checks.ts';
+import { ecdaaGroupChecks } from './ecdaa-group-checks.ts';
+import { ourIssuerChecks } from './our-issuer-checks.ts';
 import {
   CheckFailed,
   DEFAULT_SAMPLE_DIR,
@@ -23,7 +25,14 @@ import { ourServerChecks } from './our-server-checks.ts';
 import { locateReference } from './reference-tool.ts';
 import { tpmChecks } from './tpm-checks.ts';
 
-const ALL_CHECKS: Check[] = [...ourClientChecks, ...ourServerChecks, ...agentChecks, ...tpmChecks];
+const ALL_CHECKS: Check[] = [
+  ...ourClientChecks,
+  ...ourServerChecks,
+  ...ecdaaGroupChecks,
+  ...ourIssuerChecks,
+  ...agentChecks,
+  ...tpmChecks,
+];
 
 function usage(): string {
   return [

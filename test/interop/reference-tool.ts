@@ -16,6 +16,8 @@ export interface ReferenceBuild {
   env: NodeJS.ProcessEnv;
   /** True when `runclient` offers TPM mode (-m), i.e. the build used USE_TPM=ON. */
   hasTpm: boolean;
+  /** DIR/bin/ecdaa (xaptum/ecdaa's tool), when installed in the same prefix. */
+  ecdaa?: string;
 }
 
 export class HarnessError extends Error {
@@ -40,7 +42,8 @@ export function locateReference(dir: string): ReferenceBuild {
       `${xtt} runclient -h did not print its usage (missing libraries?): ${text.trim()}`,
     );
   }
-  return { xtt, env, hasTpm: text.includes('--tpmuse') };
+  const ecdaa = join(dir, 'bin', 'ecdaa');
+  return { xtt, env, hasTpm: text.includes('--tpmuse'), ...(existsSync(ecdaa) ? { ecdaa } : {}) };
 }
 
 export interface ToolRun {
@@ -50,15 +53,16 @@ export interface ToolRun {
   stderr: string;
 }
 
-/** Runs `xtt ARGS` in `cwd` to completion (killed after `timeoutMs`). */
+/** Runs `xtt ARGS` (or another of the build's programs, `bin`) in `cwd` to completion (killed after `timeoutMs`). */
 export function runTool(
   ref: ReferenceBuild,
   args: readonly string[],
   cwd: string,
   timeoutMs = 60_000,
+  bin = ref.xtt,
 ): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('stdbuf', ['-oL', '-eL', ref.xtt, ...args], { cwd, env: ref.env });
+    const child = spawn('stdbuf', ['-oL', '-eL', bin, ...args], { cwd, env: ref.env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
@@ -76,10 +80,15 @@ export function runTool(
 }
 
 /** Runs a one-shot tool command and throws with its output unless it exits 0. */
-export async function runToolOk(ref: ReferenceBuild, args: readonly string[], cwd: string): Promise<ToolRun> {
-  const r = await runTool(ref, args, cwd);
+export async function runToolOk(
+  ref: ReferenceBuild,
+  args: readonly string[],
+  cwd: string,
+  bin = ref.xtt,
+): Promise<ToolRun> {
+  const r = await runTool(ref, args, cwd, 60_000, bin);
   if (r.code !== 0) {
-    throw new HarnessError(`xtt ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stdout}${r.stderr}`);
+    throw new HarnessError(`${bin} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stdout}${r.stderr}`);
   }
   return r;
 }

@@ -20,7 +20,12 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function startBrowser(artifactDir: string): Promise<Browser> {
+export interface BrowserOptions {
+  /** A Y4M video Chromium's fake camera plays (permission granted without a prompt). */
+  fakeCamera?: string;
+}
+
+export async function startBrowser(artifactDir: string, opts: BrowserOptions = {}): Promise<Browser> {
   const profile = mkdtempSync(join(tmpdir(), 'enf-chromium-'));
   const out = join(ARTIFACTS, artifactDir);
   mkdirSync(out, { recursive: true });
@@ -36,6 +41,13 @@ export async function startBrowser(artifactDir: string): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...(opts.fakeCamera
+        ? [
+            '--use-fake-ui-for-media-stream',
+            '--use-fake-device-for-media-stream',
+            `--use-file-for-fake-video-capture=${opts.fakeCamera}`,
+          ]
+        : []),
     ],
     viewport: { width: 1280, height: 860 },
   });
@@ -57,4 +69,33 @@ export async function startBrowser(artifactDir: string): Promise<Browser> {
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A still picture as a Y4M video (YUV4MPEG2, 4:2:0, grey: U = V = 128) for Chromium's fake camera:
+ * `rgba` is width x height x 4 bytes, drawn centred on a white frame of `frameWidth` x `frameHeight`.
+ */
+export function stillY4m(
+  rgba: Uint8Array,
+  width: number,
+  height: number,
+  frameWidth = 640,
+  frameHeight = 480,
+): Buffer {
+  if (frameWidth % 2 || frameHeight % 2 || width > frameWidth || height > frameHeight) {
+    throw new RangeError('frame must be even-sized and hold the picture');
+  }
+  const y = Buffer.alloc(frameWidth * frameHeight, 235);
+  const ox = (frameWidth - width) >> 1;
+  const oy = (frameHeight - height) >> 1;
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      const i = (r * width + c) * 4;
+      const luma = 0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!;
+      y[(r + oy) * frameWidth + c + ox] = Math.round(16 + (luma * 219) / 255);
+    }
+  }
+  const chroma = Buffer.alloc((frameWidth / 2) * (frameHeight / 2) * 2, 128);
+  const header = `YUV4MPEG2 W${frameWidth} H${frameHeight} F5:1 Ip A1:1 C420jpeg\nFRAME\n`;
+  return Buffer.concat([Buffer.from(header), y, chroma]);
 }

@@ -9,26 +9,14 @@
 //
 // This file knows the layout and the file-system rules only: files are created with O_EXCL, the
 // manifest is written last (a directory without it is an incomplete batch, reported as such), and every
-// manifest update is read-modify-write under the lock, written to a temporary file, fsynced and renamed
-// over the old one, so two concurrent provisionings count correctly and a crash leaves either the old or
-// the new manifest. Loading is strict; a corrupt batch is reported with the file and field, never
-// rewritten. The cryptographic consistency (gid, issuer proof) is checked by batch.ts.
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from 'node:fs';
-import { hostname } from 'node:os';
+// manifest update is read-modify-write under the lock (batch-lock.ts), written to a temporary file,
+// fsynced and renamed over the old one (fs-atomic.ts), so two concurrent provisionings count correctly
+// and a crash leaves either the old or the new manifest. Loading is strict; a corrupt batch is reported
+// with the file and field, never rewritten. The cryptographic consistency (gid, issuer proof) is checked by batch.ts.
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withBatchLock, LOCK_FILE } from './batch-lock.ts';
+import { writeAtomic, writeNewFile } from './fs-atomic.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
 import { QR_GPK_LENGTH, QR_MAX_BASENAME_LENGTH, QR_MAX_NAME_LENGTH } from '../protocol/qr-payload.ts';
 
@@ -38,7 +26,7 @@ export const BATCH_FILES = {
   gpk: 'gpk.bin',
   basename: 'basename.bin',
   manifest: 'manifest.json',
-  lock: 'manifest.lock',
+  lock: LOCK_FILE,
 } as const;
 
 export const MANIFEST_FORMAT = 'xtt-factory-batch/1';
@@ -82,35 +70,6 @@ function corrupt(file: string, field: string, reason: string, cause?: unknown): 
     field,
     ...(cause === undefined ? {} : { cause }),
   });
-}
-
-/** Create a file that must not exist yet, write it completely and fsync it. */
-function writeNewFile(path: string, data: Uint8Array, mode: number): void {
-  const fd = openSync(path, 'wx', mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Replace `path` atomically: temp file in the same directory, fsync, rename, fsync the directory. */
-function writeAtomic(dir: string, name: string, data: Uint8Array): void {
-  const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-  writeNewFile(tmp, data, 0o644);
-  renameSync(tmp, join(dir, name));
-  fsyncDir(dir);
 }
 
 function encodeManifest(m: BatchManifest): Uint8Array {
@@ -264,68 +223,6 @@ export function readBatch(dir: string, opts: { withSecret?: boolean } = {}): Sto
     }
   }
   return { dir, keys: { issuerSecretKey, issuerPublicKey, gpk, basename }, manifest };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/**
- * Run `fn` holding the batch lock (manifest.lock created with O_EXCL). A lock left by a dead process on
- * this host is broken (renamed away first, so two breakers cannot both win); otherwise we wait up to
- * `timeoutMs` and then fail with BATCH_LOCKED.
- */
-export async function withBatchLock<T>(
-  dir: string,
-  fn: () => T | Promise<T>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const lock = join(dir, BATCH_FILES.lock);
-  const owner = `${process.pid}@${hostname()}\n`;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      writeNewFile(lock, new TextEncoder().encode(owner), 0o644);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    let holder = '';
-    try {
-      holder = readFileSync(lock, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      continue; // released between our open and our read
-    }
-    const m = /^(\d+)@(.*)\n$/.exec(holder);
-    if (m && m[2] === hostname() && !isAlive(Number(m[1]))) {
-      try {
-        renameSync(lock, `${lock}.stale.${process.pid}`);
-        unlinkSync(`${lock}.stale.${process.pid}`);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      }
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new FactoryError(
-        FactoryErrorCode.BATCH_LOCKED,
-        `${lock} is held by ${holder.trim() || 'an unknown process'}`,
-        { file: lock },
-      );
-    }
-    await sleep(25 + Math.floor(Math.random() * 25));
-  }
-  try {
-    return await fn();
-  } finally {
-    unlinkSync(lock);
-  }
 }
 
 export interface RecordResult {

@@ -9,9 +9,9 @@
 // small bitmap font of label-font.ts (two lines: batch name, gid), so it never touches the code.
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
-import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeQrPayload } from '../protocol/qr-payload.ts';
+import { writeAtomic } from './fs-atomic.ts';
 import { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT } from './label-font.ts';
 
 export const LABEL_FILES = { png: 'label.png', svg: 'label.svg', terminal: 'label.txt' } as const;
@@ -149,13 +149,8 @@ export function writeLabel(
     svg: join(dir, LABEL_FILES.svg),
     terminal: join(dir, LABEL_FILES.terminal),
   };
-  const put = (path: string, data: string | Buffer): void => {
-    const tmp = `${path}.${process.pid}.tmp`;
-    writeFileSync(tmp, data, { mode: 0o644 });
-    renameSync(tmp, path);
-  };
-  put(out.png, label.png);
-  put(out.svg, label.svg);
-  put(out.terminal, label.terminal);
+  writeAtomic(dir, LABEL_FILES.png, label.png);
+  writeAtomic(dir, LABEL_FILES.svg, new TextEncoder().encode(label.svg));
+  writeAtomic(dir, LABEL_FILES.terminal, new TextEncoder().encode(label.terminal));
   return out;
 }

@@ -7,7 +7,7 @@
 //                                              root signature (ECDSA-P256-SHA256 over the first 105 B)
 // The codecs and ECDSA are protocol/xtt's; this file adds the files and the checks between them
 // (the key file's public key must be the certificate's, the server certificate must verify).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeP256KeyFile,
@@ -29,6 +29,7 @@ import { generateP256PrivateKey, p256PublicKey } from '../protocol/xtt/ecdsa-p25
 import { equalBytes, wipe } from '../protocol/util/bytes.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
+import { writeNewFile } from './fs-atomic.ts';
 
 /** File names of the reference tool's examples (vectors' generation_commands). */
 export const ROOT_FILES = { keys: 'root_keys.asn1.bin', certificate: 'root_cert.bin' } as const;
@@ -96,17 +97,6 @@ function prepareOutDir(dir: string, names: string[]): void {
   }
 }
 
-function writeNew(path: string, data: Uint8Array, mode: number): void {
-  const fd = openSync(path, 'wx', mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function readFile(path: string, what: string): Uint8Array {
   if (!existsSync(path))
     throw new FactoryError(FactoryErrorCode.BATCH_CORRUPT, `${path}: ${what} missing`, { file: path });
@@ -128,11 +118,11 @@ export function writeRoot(dir: string, root: RootMaterial): { keys: string; cert
   prepareOutDir(dir, [ROOT_FILES.keys, ROOT_FILES.certificate]);
   const keyFile = encodeP256KeyFile(root.keys);
   try {
-    writeNew(paths.keys, keyFile, 0o600);
+    writeNewFile(paths.keys, keyFile, 0o600);
   } finally {
     wipe(keyFile);
   }
-  writeNew(paths.certificate, root.certificateBytes, 0o644);
+  writeNewFile(paths.certificate, root.certificateBytes, 0o644);
   return paths;
 }
 
@@ -169,10 +159,10 @@ export function writeServerCertificate(
   prepareOutDir(dir, [SERVER_FILES.keys, SERVER_FILES.certificate]);
   const keyFile = encodeP256KeyFile(server.keys);
   try {
-    writeNew(paths.keys, keyFile, 0o600);
+    writeNewFile(paths.keys, keyFile, 0o600);
   } finally {
     wipe(keyFile);
   }
-  writeNew(paths.certificate, server.certificateBytes, 0o644);
+  writeNewFile(paths.certificate, server.certificateBytes, 0o644);
   return paths;
 }

@@ -25,9 +25,9 @@ import {
   readBatch,
   readManifest,
   recordCredential,
-  withBatchLock,
   writeNewBatch,
 } from '../../../factory/batch-store.ts';
+import { withBatchLock } from '../../../factory/batch-lock.ts';
 import { FactoryError } from '../../../factory/errors.ts';
 
 const run = promisify(execFile);

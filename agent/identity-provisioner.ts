@@ -6,7 +6,6 @@
 // certificate over the identity with the long-term key (protocol/xtt/x509.ts). The long-term key
 // persists across attempts and boots (longterm-key-files.ts explains why).
 import { readFile } from 'node:fs/promises';
-import { ZtpError } from '../protocol/errors.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { decodeRootCertificate, type RootCertificate } from '../protocol/xtt/certificates.ts';
 import { XttClient, type ClientResult } from '../protocol/xtt/client.ts';
@@ -160,11 +159,4 @@ export async function softwareLongtermKey(keyFiles: LongtermKeyFiles, rng: Rng):
     file.fill(0);
   }
   return fresh;
-}
-
-/** Raised when the binary lacks a part (e.g. the TPM DAA signer) that this mode needs. */
-export class NotAvailableError extends ZtpError {
-  constructor(what: string) {
-    super('NOT_AVAILABLE', `${what} is not available in this build`);
-  }
 }

@@ -64,7 +64,6 @@ type Verdict = 'retry' | 'refused' | 'fatal';
 /** What to do with a failed attempt: network faults retry, refusals count, the rest is fatal. */
 export function classifyProvisionError(e: unknown): Verdict {
   if (!(e instanceof ZtpError)) return 'retry'; // socket errors (ECONNREFUSED, ETIMEDOUT, ...)
-  if (e.code === 'NOT_AVAILABLE') return 'fatal'; // this build lacks a part: retrying cannot help
   switch (exitCodeFor(e)) {
     case EXIT.SERVER_REFUSED:
       return 'refused';

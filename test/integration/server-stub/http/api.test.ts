@@ -3,6 +3,7 @@
 // IdentityPolicy, revocation, re-key, audit paging, live events, /metrics, and that bad input of
 // every kind answers a stable error code naming the field and leaves the registry unchanged.
 import test from 'ava';
+import { request } from 'node:http';
 import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
 import { snapshot } from '../../../unit/server-stub/registry/_registry-suite.ts';
 import { freshGpk, labelPng, startApi, TOKEN, type ApiFixture } from './_fixtures.ts';
@@ -495,5 +496,37 @@ test('live events: an SSE listener sees new audit entries and revocations', asyn
     t.pass();
     ac.abort();
     await reader.cancel().catch(() => undefined);
+  });
+});
+
+test('a streamed body without Content-Length is cut off at the limit', async (t) => {
+  t.timeout(120_000);
+  await withApi(async (f) => {
+    const before = await snapshot(f.registry);
+    let gotResponse = false;
+    const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = request(`${f.server.url}/api/v1/networks`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${TOKEN}`,
+          'content-type': 'application/json',
+          'transfer-encoding': 'chunked',
+        },
+      });
+      req.on('response', (res) => {
+        gotResponse = true;
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      // The server may answer and close while we still write: only an error before any answer counts.
+      req.on('error', (err) => (gotResponse ? undefined : reject(err)));
+      req.write(`{"name":"big","prefix":"${'0'.repeat(40 * 1024)}`);
+      req.write(`${'0'.repeat(40 * 1024)}"}`);
+      req.end();
+    });
+    t.is(status.status, 413);
+    t.is(JSON.parse(status.body).error.code, 'PAYLOAD_TOO_LARGE');
+    t.deepEqual(await snapshot(f.registry), before);
   });
 });

@@ -28,7 +28,9 @@ import {
 } from './interop-env.ts';
 import { referencePki, SAMPLE_PSEUDONYM } from './our-client-checks.ts';
 import { REPO_ROOT, runJson } from './project-cli.ts';
+import { startMssimProxy } from './mssim-proxy.ts';
 import { findByteList, HarnessError, ReferenceServer } from './reference-tool.ts';
+import { runTpmReferenceClient } from './tpm-checks.ts';
 
 const IFNAME = 'xttinterop0';
 
@@ -225,8 +227,28 @@ async function tpmModeCheck(ctx: InteropContext): Promise<CheckOutcome> {
         !equalBytes(r.pseudonym, Buffer.from(SAMPLE_PSEUDONYM, 'hex')),
         'TPM device used the sample key',
       );
+      let then = 'reference build without TPM mode: reference client on this TPM not run';
+      if (ctx.ref.hasTpm) {
+        // The same TPM, now with the SRK 0x81000001 our agent created: the reference client (xaptum-tpm
+        // checks it is a restricted decrypt key, then creates its own long-term key under it) must
+        // sign with the same ECDAA key, so the reference server extracts the same pseudonym.
+        const proxy = await startMssimProxy(tpm.port);
+        try {
+          const mark = ref.mark();
+          await runTpmReferenceClient(ctx, work.path, 'after-agent', port, 2);
+          await ref.waitFor(/The client has pseudonym: \{[^}]*\}/, mark, 15_000);
+          const again = findByteList(ref.output(), 'The client has pseudonym:', mark);
+          expect(
+            again !== undefined && equalBytes(again, r.pseudonym),
+            'reference TPM client and our TPM signer produced different pseudonyms on one TPM key',
+          );
+          then = 'then the reference client in TPM mode on the same TPM (our SRK): same pseudonym';
+        } finally {
+          await proxy.close();
+        }
+      }
       return pass(
-        `agent (TPM on swtpm, basename plant-a) configured ${r.identity}; reference server verified its TPM ECDAA signature`,
+        `agent (TPM on swtpm, basename plant-a) configured ${r.identity}; reference server verified its TPM ECDAA signature; ${then}`,
       );
     } finally {
       await ref.stop();

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { equalBytes, toHex } from '../../protocol/util/bytes.ts';
 import { parseIpv6 } from '../../server-stub/registry/ipv6.ts';
 import { startSwtpm } from '../helpers/swtpm.ts';
-import { expect, freePort, pass, skip, tempDir, type Check } from './interop-env.ts';
+import { expect, freePort, pass, skip, tempDir, type Check, type InteropContext } from './interop-env.ts';
 import { startMssimProxy } from './mssim-proxy.ts';
 import { startOurServer, SUITE_NAMES } from './our-server-checks.ts';
 import { runJson } from './project-cli.ts';
@@ -27,6 +27,45 @@ interface Issued {
 
 function hasSwtpm(): boolean {
   return spawnSync('swtpm', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/**
+ * `xtt runclient -m -t socket` (TPM mode over the mssim TCTI, which must reach swtpm through a
+ * running mssim-proxy.ts) in `dir`; output files are prefixed with `name`. Asserts it completed.
+ */
+export async function runTpmReferenceClient(
+  ctx: InteropContext,
+  dir: string,
+  name: string,
+  port: number,
+  suite: keyof typeof SUITE_NAMES,
+): Promise<{ identity: Uint8Array; longterm: Uint8Array }> {
+  const args = [
+    'runclient',
+    '-m',
+    '-t',
+    'socket',
+    '-a',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-s',
+    SUITE_NAMES[suite],
+    '-i',
+    `${name}_id.txt`,
+    '-b',
+    `${name}_longterm_cert.bin`,
+    '-v',
+    `${name}_longterm_priv.pem`,
+  ];
+  const r = await runTool(ctx.ref, args, dir, 120_000);
+  expect(
+    r.code === 0 && r.stdout.includes('Handshake completed successfully!'),
+    `TPM-mode reference client failed (exit ${r.code ?? r.signal}): ${(r.stderr + r.stdout).trim().slice(-400)}`,
+  );
+  const longterm = findByteList(r.stdout, 'My longterm key:');
+  expect(longterm !== undefined, 'reference client printed no long-term key');
+  return { identity: parseIdText(readFileSync(join(dir, `${name}_id.txt`), 'latin1')), longterm };
 }
 
 export const tpmChecks: Check[] = [
@@ -94,7 +133,7 @@ export const tpmChecks: Check[] = [
         let ourPseudonym: string;
         let ourIdentity: string;
         try {
-          const r = await tpmClient(work.path, 'c1', ours.server.port, 1);
+          const r = await runTpmReferenceClient(ctx, work.path, 'c1', ours.server.port, 1);
           const devices = await ours.devices();
           expect(devices.length === 1, `registry holds ${devices.length} devices`);
           const d = devices[0]!;
@@ -124,7 +163,7 @@ export const tpmChecks: Check[] = [
         ]);
         try {
           const mark = ref.mark();
-          const r = await tpmClient(work.path, 'c2', port, 4);
+          const r = await runTpmReferenceClient(ctx, work.path, 'c2', port, 4);
           await ref.waitFor(/The client has pseudonym: \{[^}]*\}/, mark, 15_000);
           const out = ref.output();
           expect(
@@ -156,35 +195,6 @@ export const tpmChecks: Check[] = [
         await proxy.close();
         await tpm.stop();
         work.done();
-      }
-
-      async function tpmClient(dir: string, name: string, port: number, suite: keyof typeof SUITE_NAMES) {
-        const args = [
-          'runclient',
-          '-m',
-          '-t',
-          'socket',
-          '-a',
-          '127.0.0.1',
-          '-p',
-          String(port),
-          '-s',
-          SUITE_NAMES[suite],
-          '-i',
-          `${name}_id.txt`,
-          '-b',
-          `${name}_longterm_cert.bin`,
-          '-v',
-          `${name}_longterm_priv.pem`,
-        ];
-        const r = await runTool(ctx.ref, args, dir, 120_000);
-        expect(
-          r.code === 0 && r.stdout.includes('Handshake completed successfully!'),
-          `TPM-mode reference client failed (exit ${r.code ?? r.signal}): ${(r.stderr + r.stdout).trim().slice(-400)}`,
-        );
-        const longterm = findByteList(r.stdout, 'My longterm key:');
-        expect(longterm !== undefined, 'reference client printed no long-term key');
-        return { identity: parseIdText(readFileSync(join(dir, `${name}_id.txt`), 'latin1')), longterm };
       }
     },
   },

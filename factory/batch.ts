@@ -31,6 +31,7 @@ import {
   type BatchManifest,
   type StoredBatch,
 } from './batch-store.ts';
+import { basenameCommitInputs } from '../tpm/ecdaa-signer.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
 
 /** The reference's sample basename (xtt data/basename.bin, traces NV 0x1410007). */
@@ -58,6 +59,20 @@ export interface OpenedBatch {
 }
 
 export function createBatch(o: CreateBatchOptions): OpenedBatch {
+  // A basename whose hash lands in [r, p) gives a point the TPM computes differently (see
+  // tpm/ecdaa-signer.ts): devices could never sign with it. Probability about 2^-46, checked anyway.
+  try {
+    basenameCommitInputs(o.basename);
+  } catch (cause) {
+    throw new FactoryError(
+      FactoryErrorCode.USAGE,
+      'this basename cannot be signed with by a TPM; choose another',
+      {
+        field: 'basename',
+        cause,
+      },
+    );
+  }
   const { secretKey, publicKey } = createIssuer(o.rng);
   const gpkBytes = encodeGroupPublicKey(publicKey.gpk);
   const iskBytes = encodeIssuerSecretKey(secretKey);

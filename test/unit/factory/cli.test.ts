@@ -135,3 +135,17 @@ test('root create and server-cert write the reference file sizes; refuse to over
     EXIT.USAGE,
   );
 });
+
+test('the package.json bin launcher runs from any working directory', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as {
+    bin: Record<string, string>;
+  };
+  const launcher = join(import.meta.dirname, '../../../', pkg.bin['xtt-factory']!);
+  const cwd = tmp(t);
+  const { stdout } = await execFileP(process.execPath, [launcher, 'root', 'create', '--out', 'r', '--json'], {
+    cwd,
+    timeout: 110_000,
+  });
+  t.is(readFileSync(join(cwd, 'r', 'root_cert.bin')).length, 81);
+  t.regex((JSON.parse(stdout) as { rootId: string }).rootId, /^[0-9a-f]{32}$/);
+});

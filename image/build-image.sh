@@ -218,5 +218,7 @@ cat >"$out.tmp/manifest.json" <<EOF
 EOF
 rm -rf "$out"
 mv "$out.tmp" "$out"
+# Keep the cache bounded: the four most recently built images stay, older ones go.
+ls -1dt "$cache"/images/*/ 2>/dev/null | tail -n +5 | while read -r old; do rm -rf "$old"; done
 log "image ready: $out"
 echo "$out"

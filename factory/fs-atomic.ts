@@ -26,17 +26,26 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+function removeIfPresent(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
 /** Replaces `dir/name` atomically with `data`. */
 export function writeAtomic(dir: string, name: string, data: Uint8Array, mode = 0o644): void {
   const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+  removeIfPresent(tmp); // left by a crashed process that had our pid
   try {
     writeNewFile(tmp, data, mode);
     renameSync(tmp, join(dir, name));
   } catch (err) {
     try {
-      unlinkSync(tmp);
+      removeIfPresent(tmp);
     } catch (cleanup) {
-      if ((cleanup as NodeJS.ErrnoException).code !== 'ENOENT') throw new AggregateError([err, cleanup]);
+      throw new AggregateError([err, cleanup], `writing ${join(dir, name)} failed`);
     }
     throw err;
   }

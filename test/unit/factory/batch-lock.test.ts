@@ -55,6 +55,7 @@ test('writeNewFile refuses an existing file; writeAtomic replaces and leaves no 
   writeNewFile(join(dir, 'a'), new Uint8Array([1]), 0o600);
   t.throws(() => writeNewFile(join(dir, 'a'), new Uint8Array([2]), 0o600), { code: 'EEXIST' });
   t.deepEqual([...readFileSync(join(dir, 'a'))], [1]);
+  writeFileSync(join(dir, `.a.${process.pid}.tmp`), 'left by a crashed process with our pid');
   writeAtomic(dir, 'a', new Uint8Array([3, 4]));
   t.deepEqual([...readFileSync(join(dir, 'a'))], [3, 4]);
   t.throws(() => writeAtomic(join(dir, 'missing'), 'b', new Uint8Array([5])), { code: 'ENOENT' });

@@ -23,7 +23,7 @@ import {
   SUBNET,
   NETNS_PREFIX,
 } from './demo/devices.ts';
-import { DEMO_EXIT, USAGE, UsageError, parseDemoArgs, type DemoOptions } from './demo/options.ts';
+import { DEMO_EXIT, USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
 import { Progress, StepError } from './demo/progress.ts';
 import { qemuUnavailableReason } from './demo/qemu.ts';
 import { Resources, run, runJson } from './demo/resources.ts';
@@ -45,7 +45,7 @@ function checkHost(o: DemoOptions): [number, string] | undefined {
   if (process.getuid?.() !== 0)
     return [
       DEMO_EXIT.notRoot,
-      'npm run demo needs root: devices are network namespaces with veth links and the TPMs run ' +
+      'needs root: devices are network namespaces with veth links and the TPMs run ' +
         'inside them. Run it as root (e.g. sudo -E npm run demo).',
     ];
   const needed: [string, string][] = [
@@ -270,7 +270,7 @@ async function main(): Promise<number> {
     signalled = sig;
     stopWaiting();
     if (!isUp) {
-      // Interrupted mid-setup: undo now and leave; in-flight steps die with the process.
+      // Interrupted mid-setup: undo now (in-flight steps then fail) and leave when it is done.
       process.stderr.write(`\n${sig}: stopping, cleaning up ...\n`);
       void res.release().then((f) => {
         for (const x of f) process.stderr.write(`cleanup: ${x}\n`);
@@ -291,6 +291,11 @@ async function main(): Promise<number> {
       await stopped;
     }
   } catch (e) {
+    if (signalled && !isUp) {
+      // The failure is the cleanup pulling resources away; the signal handler exits with 130.
+      await res.release();
+      return DEMO_EXIT.interrupted;
+    }
     code = DEMO_EXIT.stepFailed;
     const msg = e instanceof StepError ? e.message : `failed: ${(e as Error).stack ?? String(e)}`;
     process.stderr.write(`\nnpm run demo: ${msg}\n`);

@@ -39,6 +39,7 @@ provision their IPv6 identity at first power-on. Needs root (network namespaces)
 
 Options:
   --exit        clean up and exit after showing the results (default when stdin is not a TTY)
+  --wait        keep running until SIGINT/SIGTERM even when stdin is not a TTY
   --json        progress on stderr, one JSON summary on stdout
   --devices N   how many devices (1-20, default 3)
   --keep        keep the work directory (logs, batch, registry) after exit
@@ -56,6 +57,7 @@ export function parseDemoArgs(argv: readonly string[], isTty: boolean): DemoOpti
     if (a === '-h' || a === '--help') return 'help';
     else if (a === '--qemu') o.isQemu = true;
     else if (a === '--exit') o.shouldExit = true;
+    else if (a === '--wait') o.shouldExit = false;
     else if (a === '--json') o.isJson = true;
     else if (a === '--keep') o.keepWorkdir = true;
     else if (a === '--devices' || a.startsWith('--devices=')) {

@@ -23,10 +23,19 @@ type Undo = { what: string; run: () => Promise<void> | void };
 
 export class Resources {
   readonly #undo: Undo[] = [];
-  #isReleased = false;
+  #released: Promise<string[]> | undefined;
 
-  /** Registers an undo step; released in reverse order. */
+  /**
+   * Registers an undo step; released in reverse order. After release (a signal arrived while a step
+   * was still creating things) the step is undone at once.
+   */
   onRelease(what: string, run: Undo['run']): void {
+    if (this.#released) {
+      void Promise.resolve()
+        .then(run)
+        .catch((e: unknown) => process.stderr.write(`cleanup: ${what}: ${(e as Error).message}\n`));
+      return;
+    }
     this.#undo.push({ what, run });
   }
 
@@ -82,10 +91,16 @@ export class Resources {
     });
   }
 
-  /** Undoes everything, newest first; every step runs even if one fails. Returns the failures. */
-  async release(): Promise<string[]> {
-    if (this.#isReleased) return [];
-    this.#isReleased = true;
+  /**
+   * Undoes everything, newest first; every step runs even if one fails. Returns the failures.
+   * Callers arriving while it runs wait for the same run.
+   */
+  release(): Promise<string[]> {
+    this.#released ??= this.#releaseAll();
+    return this.#released;
+  }
+
+  async #releaseAll(): Promise<string[]> {
     const failures: string[] = [];
     for (const u of this.#undo.reverse()) {
       try {

@@ -1,0 +1,205 @@
+// `npm run demo` for real (scripts/demo.ts): enf-server, xtt-factory, swtpm TPMs, devices as network
+// namespaces running xtt-agent. Asserts on what the demo reports AND on the system: the identities
+// are distinct and inside the network's /64, each is on its device's interface (checked live with
+// `ip -n NS` while the demo waits), and afterwards nothing is left: no namespaces, no processes
+// whose command line names the work directory, no work directory. Also: interrupted mid-setup
+// (SIGTERM) cleans up and exits 130; not root exits 3 before touching anything.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
+import { suiteRequires } from '../helpers/requirements.ts';
+
+const test = suiteRequires('demo', ['root', 'swtpm', 'netns']);
+const REPO = join(import.meta.dirname, '..', '..');
+const PREFIX = 'fd00:7a7a:de30::/64';
+
+interface DemoSummary {
+  ok: boolean;
+  workdir: string;
+  network: { name: string; prefix: string };
+  devices: { name: string; netns: string; interface: string; identity: string; addresses: string[] }[];
+  serverDevices: { identity: string; status: string; pseudonym: string }[];
+  server: { dashboard: string };
+}
+
+/** The 16 bytes of an IPv6 text address (full or with ::). */
+function ipv6Bytes(text: string): number[] {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  if (groups.length !== 8) throw new Error(`not an IPv6 address: ${text}`);
+  return groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]);
+}
+
+function isInPrefix64(addr: string, prefix: string): boolean {
+  const a = ipv6Bytes(addr);
+  const p = ipv6Bytes(prefix.split('/')[0]!);
+  return a.slice(0, 8).every((b, i) => b === p[i]);
+}
+
+function netnsNames(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.length > 0);
+}
+
+/** Processes whose command line mentions `needle` (the demo's children all name its work dir). */
+function processesMentioning(needle: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^[0-9]+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(needle)) out.push(`${pid}: ${cmd}`);
+    } catch {
+      // the process ended while we looked: nothing to report
+    }
+  }
+  return out;
+}
+
+function assertNothingLeft(t: ExecutionContext, s: DemoSummary, demoPid?: number) {
+  const left = netnsNames();
+  t.deepEqual(
+    left.filter((n) => s.devices.some((d) => d.netns === n)),
+    [],
+    'demo namespaces left',
+  );
+  if (demoPid !== undefined)
+    t.deepEqual(
+      left.filter((n) => n.startsWith(`xttdemo-${demoPid}-`)),
+      [],
+      'namespaces left',
+    );
+  t.deepEqual(processesMentioning(s.workdir), [], 'processes of the demo left');
+  t.false(existsSync(s.workdir), 'work directory left');
+}
+
+function checkSummary(t: ExecutionContext, s: DemoSummary) {
+  t.true(s.ok);
+  t.is(s.network.prefix, PREFIX);
+  t.is(s.devices.length, 3);
+  const identities = s.devices.map((d) => d.identity);
+  t.is(new Set(identities).size, 3, `identities are distinct: ${identities.join(', ')}`);
+  for (const d of s.devices) {
+    t.true(isInPrefix64(d.identity, PREFIX), `${d.identity} inside ${PREFIX}`);
+    t.true(
+      d.addresses.includes(`${d.identity}/64`),
+      `${d.name}: ${d.identity}/64 on ${d.interface} (${d.addresses.join(', ')})`,
+    );
+  }
+  t.deepEqual(
+    s.serverDevices.map((d) => d.identity).sort(),
+    [...identities].sort(),
+    'the server lists exactly the devices that came up',
+  );
+  t.is(new Set(s.serverDevices.map((d) => d.pseudonym)).size, 3, 'one pseudonym per device');
+}
+
+test.serial('npm run demo -- --exit --json: 3 devices get distinct identities; nothing is left', (t) => {
+  t.timeout(300_000);
+  const r = spawnSync('npm', ['run', '--silent', 'demo', '--', '--exit', '--json'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 280_000,
+  });
+  t.is(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-3000)}`);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines.length, 1, 'stdout is exactly one JSON document');
+  const s = JSON.parse(lines[0]!) as DemoSummary;
+  checkSummary(t, s);
+  t.regex(r.stderr, /\[10\/10\] the server's device list/);
+  t.regex(r.stderr, /QR label on the box: .*label\.png/);
+  assertNothingLeft(t, s);
+});
+
+test.serial('while it runs each identity is on its namespace interface; SIGTERM cleans up', async (t) => {
+  t.timeout(300_000);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--wait', '--json'], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  const deadline = Date.now() + 240_000;
+  while (!out.includes('\n') && child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
+  t.true(out.includes('\n'), `no summary: ${err.slice(-3000)}`);
+  const s = JSON.parse(out.trim()) as DemoSummary;
+  checkSummary(t, s);
+  for (const d of s.devices) {
+    const live = JSON.parse(
+      execFileSync('ip', ['-n', d.netns, '-6', '-j', 'addr', 'show', 'dev', d.interface], {
+        encoding: 'utf8',
+      }),
+    ) as { addr_info: { local: string; prefixlen: number; scope: string }[] }[];
+    const global = live[0]!.addr_info
+      .filter((a) => a.scope === 'global')
+      .map((a) => `${a.local}/${a.prefixlen}`);
+    t.deepEqual(global, [`${d.identity}/64`], `${d.netns} has exactly its identity`);
+  }
+  const dash = await fetch(s.server.dashboard);
+  t.is(dash.status, 200, 'dashboard answers');
+  await dash.arrayBuffer();
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  assertNothingLeft(t, s, child.pid);
+});
+
+test.serial('SIGTERM in the middle of the setup: exit 130 and nothing is left', async (t) => {
+  t.timeout(300_000);
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--exit'], {
+    cwd: REPO,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const deadline = Date.now() + 240_000;
+  // Interrupt once the devices are being powered on: namespaces, swtpm and agents exist.
+  while (!/\[8\/10\][^\n]*\n\s+ok/.test(out) && child.exitCode === null && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  const workdir = /make a work directory \.\.\.\n\s+ok \([^)]*\): (\S+)/.exec(out)?.[1];
+  t.truthy(workdir, out.slice(-2000));
+  child.kill('SIGTERM');
+  t.is(await exited, 130, out.slice(-2000));
+  t.deepEqual(
+    netnsNames().filter((n) => n.startsWith(`xttdemo-${child.pid}-`)),
+    [],
+  );
+  t.deepEqual(processesMentioning(workdir!), []);
+  t.false(existsSync(workdir!));
+});
+
+test.serial('not root: exit 3 with a message saying why, nothing started', (t) => {
+  const r = spawnSync(
+    'setpriv',
+    [
+      '--reuid=65534',
+      '--regid=65534',
+      '--clear-groups',
+      process.execPath,
+      '--import',
+      'tsx',
+      'scripts/demo.ts',
+      '--exit',
+    ],
+    {
+      cwd: REPO,
+      encoding: 'utf8',
+      env: { ...process.env, HOME: '/tmp' },
+    },
+  );
+  t.is(r.status, 3, r.stderr);
+  t.regex(r.stderr, /needs root/);
+});

@@ -169,7 +169,10 @@ done
 ird=$work/initramfs
 mkdir -p "$ird"/{bin,dev,proc,sys,newroot,etc,lib/modules/"$kver"}
 cp /bin/busybox "$ird/bin/busybox"
-file "$ird/bin/busybox" 2>/dev/null | grep -q 'statically linked' || log "warning: /bin/busybox may not be static"
+# The initramfs has no libc: busybox must be the static build (busybox-static).
+if readelf -l "$ird/bin/busybox" | grep -q 'Requesting program interpreter'; then
+  die "/bin/busybox is dynamically linked (apt-get install busybox-static)"
+fi
 install -m 0755 "$here/guest/initramfs-init" "$ird/init"
 printf '%s\n' "${modules[@]}" >"$ird/etc/initramfs-modules"
 moddep=$kdir/x/lib/modules/$kver/modules.dep

@@ -81,7 +81,7 @@ export async function withBatchLock<T>(
     if (Date.now() > deadline) {
       throw new FactoryError(
         FactoryErrorCode.BATCH_LOCKED,
-        `${lock} is held by ${holder.trim() || 'an unknown process'}`,
+        `${lock} is held by ${holder.trim() || 'an unknown process'} (if no provisioning is running there, remove the file)`,
         {
           file: lock,
         },

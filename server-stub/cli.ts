@@ -34,6 +34,8 @@ export interface StartOptions {
   maxConnections: number;
   maxPerSource: number;
   workers: number;
+  /** Server processes sharing the port and the registry file (node:cluster); 1 = no cluster. */
+  processes: number;
 }
 
 export interface CliDeps {
@@ -135,7 +137,12 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         .option('workers', {
           type: 'number',
           default: 0,
-          describe: 'DAA verification threads (0: one per core)',
+          describe: 'DAA verification threads per process (0: one per core)',
+        })
+        .option('processes', {
+          type: 'number',
+          default: 1,
+          describe: 'server processes sharing the port and the registry file',
         }),
     async (a) => {
       if (!start) throw new UsageError('this build has no XTT endpoint');
@@ -144,6 +151,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         ['max-connections', a['max-connections']],
         ['max-per-source', a['max-per-source']],
         ['workers', a.workers],
+        ['processes', a.processes],
       ] as const) {
         if (!Number.isInteger(v) || v < 0 || (k === 'port' && v > 65535))
           throw new UsageError(`--${k}: not a valid number`);
@@ -155,6 +163,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         maxConnections: a['max-connections'],
         maxPerSource: a['max-per-source'],
         workers: a.workers,
+        processes: Math.max(1, a.processes),
       });
       done({ human: 'stopped', json: { stopped: true } });
     },

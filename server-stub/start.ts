@@ -2,13 +2,20 @@
 // material from the state directory, the SQLite registry, the identity policy, the DAA verification
 // pool, protocol/xtt's server with sealed cookies, and the TCP endpoint; runs until SIGTERM/SIGINT,
 // then stops accepting, closes connections, workers and the registry. Logs go to stderr for journald.
+// With --processes N > 1 the primary forks N copies (node:cluster) that share the listening port
+// (connections are dealt round-robin; one TCP connection, hence one handshake and its cookie, stays
+// in one process) and the registry file (SQLite immediate transactions keep identities unique).
+// The primary restarts a copy that dies. Connection limits then apply per process.
+import cluster from 'node:cluster';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../protocol/xtt/cookie.ts';
 import { XttServer } from '../protocol/xtt/server.ts';
-import { SoftwareP256Signer, type ServerPolicy } from '../protocol/xtt/signers.ts';
+import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import { openRegistry, type StartOptions } from './cli.ts';
 import { IdentityPolicy } from './identity-policy.ts';
 import { journalLogger, rateLimitedWarnings } from './log.ts';
+import type { Logger } from './log.ts';
+import { OpensslP256Signer } from './openssl-signer.ts';
 import { loadKeyMaterial } from './server-keys.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { XttEndpoint } from './xtt-endpoint.ts';
@@ -19,10 +26,45 @@ const unreachablePolicy: ServerPolicy = {
   assignIdentity: () => Promise.resolve({ ok: false, reason: 'no connection policy' }),
 };
 
+function stopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
+  });
+}
+
+/** The cluster primary: forks the copies, restarts one that dies, stops them all on SIGTERM. */
+async function runPrimary(opts: StartOptions, logger: Logger): Promise<void> {
+  loadKeyMaterial(opts.dir).serverKeys.privateKey.fill(0); // fail early, in the primary, on bad keys
+  let isStopping = false;
+  const fork = () => cluster.fork({ ENF_SERVER_PROCESS: '1' });
+  cluster.on('exit', (worker, code, signal) => {
+    if (isStopping) return;
+    logger.error('server.process-died', { pid: worker.process.pid, code, signal });
+    setTimeout(fork, 500).unref();
+  });
+  for (let i = 0; i < opts.processes; i++) fork();
+  await stopSignal();
+  isStopping = true;
+  const workers = Object.values(cluster.workers ?? {});
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolve) => {
+          if (!w || w.isDead()) return resolve();
+          w.once('exit', () => resolve());
+          w.process.kill('SIGTERM');
+        }),
+    ),
+  );
+  logger.info('server.stopped', { processes: workers.length });
+}
+
 export async function startServer(opts: StartOptions, stop?: Promise<void>): Promise<void> {
   const logger = rateLimitedWarnings(journalLogger(), 50);
+  if (opts.processes > 1 && cluster.isPrimary) return runPrimary(opts, logger);
   const keys = loadKeyMaterial(opts.dir);
-  const signer = SoftwareP256Signer.fromPrivateKey(keys.serverKeys.privateKey, systemRng);
+  const signer = new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey);
   keys.serverKeys.privateKey.fill(0);
   const registry = openRegistry(opts.dir);
   const pool = new VerifyPool({ ...(opts.workers > 0 ? { workers: opts.workers } : {}), logger });
@@ -45,11 +87,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
     );
     const addr = await endpoint.listen();
     logger.info('server.listening', { address: addr.address, port: addr.port, workers: pool.workerCount });
-    await (stop ??
-      new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      }));
+    await (stop ?? stopSignal());
     logger.info('server.stopping', {
       provisioned: endpoint.stats.provisioned,
       failed: endpoint.stats.failed,
@@ -58,6 +96,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
   } finally {
     await pool.close();
     await registry.close();
-    signer.destroy();
+    // A cluster copy keeps an IPC channel to the primary open: let go of it so the process ends.
+    if (cluster.isWorker) cluster.worker?.disconnect();
   }
 }

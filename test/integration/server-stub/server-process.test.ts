@@ -37,7 +37,7 @@ async function setupDir(): Promise<{ dir: string; group: TestGroup; root: Uint8A
   return { dir, group, root: new Uint8Array(readFileSync(join(dir, 'root_cert.bin'))) };
 }
 
-function startServer(dir: string): Promise<Server> {
+function startServer(dir: string, extra: string[] = []): Promise<Server> {
   const proc = spawn(
     process.execPath,
     [
@@ -53,6 +53,7 @@ function startServer(dir: string): Promise<Server> {
       '0',
       '--workers',
       '1',
+      ...extra,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -142,5 +143,24 @@ test('kill -9 during a storm of handshakes: after restart no identity is lost or
     rows.map((r) => r.identity.toString('hex')).sort(),
     'every device has its provisioning in the audit',
   );
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('--processes 2: two server processes share the port and the registry, identities stay unique', async (t) => {
+  const { dir, group, root } = await setupDir();
+  const server = await startServer(dir, ['--processes', '2']);
+  const devices = Array.from({ length: 8 }, () => new TestDevice(group.member()));
+  const first = await Promise.all(devices.map((d) => handshake(server.port, d, root)));
+  const second = await Promise.all(devices.map((d) => handshake(server.port, d, root)));
+  t.true([...first, ...second].every((r) => r.ok));
+  const ids = first.map((r) => (r.ok ? toHex(r.identity) : ''));
+  t.deepEqual(
+    second.map((r) => (r.ok ? toHex(r.identity) : '')),
+    ids,
+  );
+  t.is(new Set(ids).size, devices.length);
+  server.proc.kill('SIGTERM');
+  t.deepEqual(await server.exited, { code: 0, signal: null });
+  t.is(server.stderr().match(/^<6>server\.stopping /gm)?.length, 2, 'two processes served and stopped');
   rmSync(dir, { recursive: true, force: true });
 });

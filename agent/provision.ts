@@ -16,6 +16,7 @@ import { Backoff, type BackoffPolicy } from './backoff.ts';
 import type { Clock } from './clock.ts';
 import { StateError } from './errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { assertUsableIdentity } from './identity-check.ts';
 import { formatIpv6 } from './ipv6-text.ts';
 import type { Logger } from './logger.ts';
 import type { AddressConfigurator, AddressWatch } from './netlink/address-configurator.ts';
@@ -95,7 +96,9 @@ async function provisionWithRetries(
   for (let attempt = 1; ; attempt++) {
     p.notifier.status(`provisioning: handshake with ${o.server} (attempt ${attempt})`);
     try {
-      return await p.provisionIdentity(signal);
+      const got = await p.provisionIdentity(signal);
+      assertUsableIdentity(got.identity);
+      return got;
     } catch (e) {
       if (signal.aborted) throw e;
       const verdict = classifyProvisionError(e);

@@ -10,6 +10,11 @@ import {
   type AgentPorts,
 } from '../../../agent/provision.ts';
 import { AbortedError, StateError } from '../../../agent/errors.ts';
+import {
+  assertUsableIdentity,
+  UnusableIdentityError,
+  unusableIdentityReason,
+} from '../../../agent/identity-check.ts';
 import { FakeAddressConfigurator } from '../../fakes/fake-address-configurator.ts';
 import { FakeClock } from '../../fakes/fake-clock.ts';
 import { FakeNotifier } from '../../fakes/fake-notifier.ts';
@@ -120,6 +125,31 @@ test('revoked device: refused three times, then a clear error; nothing stored, n
   t.false(s.net.hasAddress('eth0', ID));
   t.false(s.notifier.isReady);
   t.true(s.log.lines.some((l) => /refused this device 3 times/.test(l)));
+});
+
+test('an unusable identity (multicast, as the reference server may assign) is never stored; the next one is', async (t) => {
+  const s = setup();
+  const multicast = new Uint8Array(Buffer.from('ff0200000000000000000000000000a1', 'hex'));
+  const ids = [multicast, ID];
+  let calls = 0;
+  s.ports.provisionIdentity = async () => ({ identity: ids[calls++]!, longtermPublicKey: LTK });
+  const run = await runAgent(s.ports, opts, new AbortController().signal);
+  t.is(calls, 2);
+  t.deepEqual(s.store.state?.identity, ID);
+  t.deepEqual(run.state.identity, ID);
+  t.false(s.net.hasAddress('eth0', multicast));
+  t.true(s.log.lines.some((l) => /IDENTITY_UNUSABLE: server assigned ff02::a1, a multicast address/.test(l)));
+});
+
+test('unusable identities: multicast, unspecified, loopback, IPv4-mapped, wrong length', (t) => {
+  const hex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+  t.regex(unusableIdentityReason(hex('ff' + '00'.repeat(15)))!, /multicast/);
+  t.regex(unusableIdentityReason(new Uint8Array(16))!, /unspecified/);
+  t.regex(unusableIdentityReason(hex('00'.repeat(15) + '01'))!, /loopback/);
+  t.regex(unusableIdentityReason(hex('00'.repeat(10) + 'ffff' + '0a000001'))!, /IPv4-mapped/);
+  t.regex(unusableIdentityReason(new Uint8Array(4))!, /not 16 bytes/);
+  t.is(unusableIdentityReason(ID), undefined);
+  t.throws(() => assertUsableIdentity(hex('ff' + '00'.repeat(15))), { instanceOf: UnusableIdentityError });
 });
 
 test('a server certificate that does not chain to the root is fatal at once', async (t) => {

@@ -22,10 +22,13 @@ import {
   waitReady,
   SUBNET,
   NETNS_PREFIX,
+  type DemoDevice,
+  type DemoLink,
 } from './demo/devices.ts';
 import { DEMO_EXIT, USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
 import { Progress, StepError } from './demo/progress.ts';
-import { qemuUnavailableReason } from './demo/qemu.ts';
+import { QEMU_COMMANDS, bootGuest, prepareImage, waitGuestReady } from './demo/qemu.ts';
+import type { ImageManifest } from '../qemu/boot.ts';
 import { Resources, run, runJson } from './demo/resources.ts';
 import { initServer, startServer } from './demo/server.ts';
 
@@ -53,7 +56,7 @@ function checkHost(o: DemoOptions): [number, string] | undefined {
     ['swtpm', 'swtpm'],
     ['bash', 'bash'],
   ];
-  if (o.isQemu) needed.push(['qemu-system-x86_64', 'qemu-system-x86'], ['qemu-img', 'qemu-utils']);
+  if (o.isQemu) needed.push(...QEMU_COMMANDS);
   const missing = needed.filter(([cmd]) => !hasCommand(cmd));
   if (missing.length > 0)
     return [
@@ -77,7 +80,7 @@ async function sweepOwnNames(): Promise<void> {
 
 interface Summary {
   ok: true;
-  mode: 'netns';
+  mode: 'netns' | 'qemu';
   workdir: string;
   isWorkdirKept: boolean;
   server: { xtt: string; dashboard: string; tokenFile: string; isManagementBuiltIn: boolean };
@@ -85,9 +88,9 @@ interface Summary {
   batch: { name: string; gid: string; labelPng: string };
   devices: {
     name: string;
-    netns: string;
+    netns: string | null;
     interface: string;
-    ipv4: string;
+    ipv4: string | null;
     identity: string;
     addresses: string[];
   }[];
@@ -109,11 +112,22 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
     () => initServer(workdir),
     (i) => i.dir,
   );
-  const link = await p.step(
-    `device-side network: bridge with ${SUBNET.bridgeAddress}/${SUBNET.prefixLength}`,
-    () => createBridge(res),
-    (l) => l.bridge,
-  );
+  const link = o.isQemu
+    ? undefined
+    : await p.step(
+        `device-side network: bridge with ${SUBNET.bridgeAddress}/${SUBNET.prefixLength}`,
+        () => createBridge(res),
+        (l) => l.bridge,
+      );
+  const image = o.isQemu
+    ? await p.step(
+        'device image: agent bundle + Debian image with the systemd unit (built once, then cached)',
+        () => prepareImage(workdir, (l) => p.print(`      ${l}`)),
+        (i) => i.dir,
+      )
+    : undefined;
+  // Namespaces reach the server on the bridge; QEMU guests reach the host's loopback as 10.0.2.2.
+  const xttHost = o.isQemu ? '127.0.0.1' : SUBNET.bridgeAddress;
   const server = await p.step(
     'start enf-server (XTT endpoint, management API and dashboard)',
     async () =>
@@ -121,7 +135,7 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
         res,
         workdir,
         init,
-        { host: SUBNET.bridgeAddress, port: await freePort(SUBNET.bridgeAddress) },
+        { host: xttHost, port: await freePort(xttHost) },
         await freePort('127.0.0.1'),
       ),
     (s) =>
@@ -166,12 +180,51 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
     (a) =>
       `POST /api/v1/networks (${a.net.prefix}), POST /api/v1/batches/from-image -> batch ${a.b.name} on ${a.b.network}`,
   );
+  const shown: Summary['devices'] =
+    image === undefined
+      ? await powerOnNamespaces(p, res, workdir, devices, link!, server.xtt)
+      : await powerOnGuests(p, res, image, devices, server.xtt.port);
+  onUp();
+  const serverDevices = await p.step(
+    "the server's device list (GET /api/v1/devices)",
+    () => api.devices(),
+    (l) => `${l.length} devices`,
+  );
+  p.print(formatDevices(serverDevices));
+  p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
+  p.print(`  Same list from the CLI: npx tsx server-stub/main.ts --dir ${init.dir} device list`);
+  return {
+    ok: true,
+    mode: o.isQemu ? 'qemu' : 'netns',
+    workdir,
+    isWorkdirKept: o.keepWorkdir,
+    server: {
+      xtt: `${server.xtt.host}:${server.xtt.port}`,
+      dashboard: server.url,
+      tokenFile: server.tokenFile,
+      isManagementBuiltIn: server.isManagementBuiltIn,
+    },
+    network: { name: assoc.net.name, prefix: assoc.net.prefix },
+    batch: { name: batch.name, gid: batch.gid, labelPng: batch.png },
+    devices: shown,
+    serverDevices,
+  };
+}
+
+async function powerOnNamespaces(
+  p: Progress,
+  res: Resources,
+  workdir: string,
+  devices: DemoDevice[],
+  link: DemoLink,
+  xtt: { host: string; port: number },
+): Promise<Summary['devices']> {
   await p.step(
-    `power on ${o.devices} devices: a network namespace each, swtpm + xtt-agent inside`,
+    `power on ${devices.length} devices: a network namespace each, swtpm + xtt-agent inside`,
     async () => {
       for (const d of devices) {
         await createDeviceNetns(res, link, d);
-        await powerOn(res, workdir, d, server.xtt);
+        await powerOn(res, workdir, d, xtt);
       }
     },
     () => devices.map((d) => d.netns).join(', '),
@@ -181,7 +234,6 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
     async () => Promise.all(devices.map(async (d) => ({ d, st: await waitReady(d, 180_000) }))),
     (r) => `${r.length} devices READY`,
   );
-  onUp();
   const shown: Summary['devices'] = [];
   for (const { d, st } of ready) {
     const addrs = await deviceIpv6(d);
@@ -200,30 +252,42 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
       addresses: addrs.map((a) => `${a.local}/${a.prefixlen}`),
     });
   }
-  const serverDevices = await p.step(
-    "the server's device list (GET /api/v1/devices)",
-    () => api.devices(),
-    (l) => `${l.length} devices`,
+  return shown;
+}
+
+async function powerOnGuests(
+  p: Progress,
+  res: Resources,
+  image: ImageManifest,
+  devices: DemoDevice[],
+  port: number,
+): Promise<Summary['devices']> {
+  const guests = await p.step(
+    `power on ${devices.length} QEMU devices (TCG), each with its swtpm as /dev/tpmrm0`,
+    () =>
+      Promise.all(
+        devices.map((d) =>
+          bootGuest(
+            res,
+            image,
+            { name: d.name, tpmState: d.tpmState, runDir: join(d.tpmState, '..', 'qemu') },
+            port,
+          ),
+        ),
+      ),
+    () => `consoles in ${devices.map((d) => join(d.tpmState, '..', 'qemu', 'console.log')).join(', ')}`,
   );
-  p.print(formatDevices(serverDevices));
-  p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
-  p.print(`  Same list from the CLI: npx tsx server-stub/main.ts --dir ${init.dir} device list`);
-  return {
-    ok: true,
-    mode: 'netns',
-    workdir,
-    isWorkdirKept: o.keepWorkdir,
-    server: {
-      xtt: `${server.xtt.host}:${server.xtt.port}`,
-      dashboard: server.url,
-      tokenFile: server.tokenFile,
-      isManagementBuiltIn: server.isManagementBuiltIn,
-    },
-    network: { name: assoc.net.name, prefix: assoc.net.prefix },
-    batch: { name: batch.name, gid: batch.gid, labelPng: batch.png },
-    devices: shown,
-    serverDevices,
-  };
+  const ready = await p.step(
+    'first boot: systemd starts xtt-agent, XTT with the TPM, identity on eth0 (several minutes under TCG)',
+    () => Promise.all(guests.map((g) => waitGuestReady(g, 900_000))),
+    (r) => `${r.length} devices READY`,
+  );
+  return ready.map(({ identity, report }, i) => {
+    const d = devices[i]!;
+    p.print(`\n  ${d.name} (QEMU guest): ip -6 addr show dev eth0 scope global`);
+    p.print(`    ${report.eth0Ipv6.join('\n    ')}`);
+    return { name: d.name, netns: null, interface: 'eth0', ipv4: null, identity, addresses: report.eth0Ipv6 };
+  });
 }
 
 function formatDevices(list: ApiDevice[]): string {
@@ -252,12 +316,6 @@ async function main(): Promise<number> {
     process.stderr.write(`npm run demo: ${hostProblem[1]}\n`);
     return hostProblem[0];
   }
-  if (o.isQemu) {
-    const why = await qemuUnavailableReason();
-    process.stderr.write(`npm run demo -- --qemu: ${why}\n`);
-    return DEMO_EXIT.qemuUnavailable;
-  }
-
   const res = new Resources();
   res.onRelease('sweep namespaces and links named after this demo', sweepOwnNames);
   const p = new Progress(10, o.isJson);

@@ -11,8 +11,6 @@ export const DEMO_EXIT = {
   notRoot: 3,
   /** A system command is missing (the message names the apt package). */
   missingCommand: 4,
-  /** --qemu: no usable device image or QEMU; the message says what to run instead. */
-  qemuUnavailable: 5,
   /** Interrupted (SIGINT/SIGTERM) before the devices were up; cleaned up. */
   interrupted: 130,
 } as const;
@@ -46,8 +44,9 @@ Options:
   --qemu        boot the devices as QEMU virtual machines (qemu/) instead of namespaces
   -h, --help    this text
 
-Exit codes: 0 ok, 1 a step failed, 2 usage, 3 not root, 4 system command missing,
-5 --qemu not possible here, 130 interrupted before the devices were up.`;
+Exit codes: 0 ok, 1 a step failed (the message names the step), 2 usage, 3 not root,
+4 system command missing (the message names the apt package), 130 interrupted before the
+devices were up.`;
 
 /** Parses argv (without node and script). `isTty` is whether stdin is a terminal. */
 export function parseDemoArgs(argv: readonly string[], isTty: boolean): DemoOptions | 'help' {

@@ -1,4 +1,66 @@
-// `npm run demo -- --qemu`: placeholder until the QEMU path is wired; says why and what to run.
-export function qemuUnavailableReason(): Promise<string> {
-  return Promise.resolve('not wired yet');
+// `npm run demo -- --qemu`: the devices as QEMU virtual machines of the test image (image/,
+// qemu/boot.ts) instead of network namespaces. The image carries the agent bundle and the systemd
+// unit (image/install.sh); each guest gets the factory-provisioned swtpm state as its TPM
+// (/dev/tpmrm0 through tpm-tis), reaches enf-server on the host's loopback as 10.0.2.2 (QEMU user
+// networking) and reports, on its serial console, the agent's state, `xtt-agent status --json` and
+// eth0's IPv6 addresses (image/guest/selftest.mjs, parsed by qemu/selftest-report.ts).
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { buildImage } from '../../image/build-image.ts';
+import { Device, readImageManifest, type ImageManifest } from '../../qemu/boot.ts';
+import type { SelftestReport } from '../../qemu/selftest-report.ts';
+import { REPO, type Resources } from './resources.ts';
+
+/** Commands --qemu needs beyond the namespace demo, with their Debian packages. */
+export const QEMU_COMMANDS: readonly [string, string][] = [
+  ['qemu-system-x86_64', 'qemu-system-x86'],
+  ['qemu-img', 'qemu-utils'],
+  ['debootstrap', 'debootstrap'],
+  ['busybox', 'busybox-static'],
+  ['cpio', 'cpio'],
+  ['mkfs.ext4', 'e2fsprogs'],
+];
+
+/** Bundles the agent into the work directory and builds (or reuses, cached) the image. */
+export async function prepareImage(workdir: string, log: (line: string) => void): Promise<ImageManifest> {
+  const bundle = join(workdir, 'bundle');
+  execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs'), '--out', bundle], { stdio: 'pipe' });
+  const dir = await buildImage({ bundleDir: bundle, log });
+  const image = readImageManifest(dir);
+  if (!image.agent) throw new Error(`image ${dir} has no agent installed`);
+  return image;
+}
+
+/** Powers on a guest with the device's TPM state; registers its power-off. */
+export async function bootGuest(
+  res: Resources,
+  image: ImageManifest,
+  dev: { name: string; tpmState: string; runDir: string },
+  serverPort: number,
+): Promise<Device> {
+  const d = await Device.boot(image, {
+    name: dev.name,
+    tpmStateDir: dev.tpmState,
+    runDir: dev.runDir,
+    extraCmdline: `systemd.setenv=XTT_AGENT_SERVER_PORT=${serverPort}`,
+  });
+  res.onRelease(`power off ${dev.name} (QEMU)`, () => d.powerOff(30_000));
+  return d;
+}
+
+/** Waits for the guest's report; fails unless the agent is active with an identity on eth0. */
+export async function waitGuestReady(
+  d: Device,
+  timeoutMs: number,
+): Promise<{ identity: string; report: SelftestReport }> {
+  const report = await d.readSelftest(timeoutMs);
+  const identity = report.agentStatus?.identity;
+  if (report.agentState !== 'active' || typeof identity !== 'string')
+    throw new Error(
+      `${d.name}: xtt-agent is ${report.agentState ?? 'unknown'} (exit ${report.agentExitStatus ?? '-'}): ` +
+        report.agentJournal.slice(-4).join(' | '),
+    );
+  if (!report.eth0Ipv6.some((a) => a.split('/')[0] === identity))
+    throw new Error(`${d.name}: ${identity} not on eth0 (has ${report.eth0Ipv6.join(', ') || 'none'})`);
+  return { identity, report };
 }

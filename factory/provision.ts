@@ -128,14 +128,16 @@ function isNvSpace(err: unknown): boolean {
   return err instanceof TpmError && err.baseCode === TPM_RC_NV_SPACE;
 }
 
-function refuse(a: DeviceAssessment, batch: OpenedBatch): never {
+function refuse(a: DeviceAssessment, batch: OpenedBatch, rootCertificate: Uint8Array): never {
   if (a.state === 'provisioned') {
     const same = a.gid === batch.manifest.gid;
+    const rootId = toHex(rootCertificate.subarray(0, 16));
+    const root = a.rootId === rootId ? '' : ` with root ${a.rootId ?? '?'} (this run's root is ${rootId})`;
     throw new FactoryError(
       FactoryErrorCode.ALREADY_PROVISIONED,
       same
-        ? `TPM is already provisioned for batch "${batch.manifest.name}" (gid ${a.gid}); nothing changed (--force re-provisions)`
-        : `TPM is already provisioned for another group (gid ${a.gid ?? '?'}); nothing changed (--force re-provisions)`,
+        ? `TPM is already provisioned for batch "${batch.manifest.name}" (gid ${a.gid})${root}; nothing changed (--force re-provisions)`
+        : `TPM is already provisioned for another group (gid ${a.gid ?? '?'})${root}; nothing changed (--force re-provisions)`,
     );
   }
   throw new FactoryError(
@@ -192,10 +194,10 @@ async function provisionSteps(o: ProvisionOptions, steps: ProvisionStep[]): Prom
   if (before.state === 'partial') {
     const conflicts = resumeConflicts(inv, batch, rootCertificate);
     if (conflicts.length > 0 && !o.force)
-      refuse({ ...before, problems: [...before.problems, ...conflicts] }, batch);
+      refuse({ ...before, problems: [...before.problems, ...conflicts] }, batch, rootCertificate);
     outcome = conflicts.length > 0 ? 'reprovisioned' : 'resumed';
   } else if (before.state !== 'empty') {
-    if (!o.force) refuse(before, batch);
+    if (!o.force) refuse(before, batch, rootCertificate);
     outcome = 'reprovisioned';
   }
   // Refuse a full batch before touching the TPM (recordCredential re-checks under the lock). A

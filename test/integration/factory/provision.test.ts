@@ -168,6 +168,18 @@ test.serial(
     t.is(again.code, EXIT.ALREADY_PROVISIONED);
     t.regex(again.stderr, /already provisioned for batch "it-lot".*nothing changed/);
     t.like(JSON.parse(again.stdout), { error: { code: 'ALREADY_PROVISIONED' } });
+    writeRoot(join(work, 'root2'), createRoot(systemRng));
+    const otherRoot = await factory([
+      'provision',
+      '--batch',
+      batchDir,
+      '--tpm',
+      sw.spec,
+      '--root-cert',
+      join(work, 'root2', 'root_cert.bin'),
+    ]);
+    t.is(otherRoot.code, EXIT.ALREADY_PROVISIONED);
+    t.regex(otherRoot.stderr, /with root [0-9a-f]{32} \(this run's root is [0-9a-f]{32}\); nothing changed/);
     const objsAfter = await withTpm(sw, readDeviceObjects);
     t.true(equalBytes(objsAfter.credential, objsBefore.credential));
     t.is(readManifest(batchDir).issued, issued);

@@ -32,6 +32,7 @@ export async function renderDevices(main) {
     { id: 'f-status' },
     ['', 'active', 'revoked'].map((s) => el('option', { value: s }, s || 'all')),
   );
+  const since = el('input', { id: 'f-since', type: 'datetime-local' });
   const body = el('div', { id: 'device-list' });
   const known = new Set();
   let isFirst = true;
@@ -40,6 +41,7 @@ export async function renderDevices(main) {
     const q = new URLSearchParams({ limit: '1000' });
     if (batch.value) q.set('batch', batch.value);
     if (status.value) q.set('status', status.value);
+    if (since.value) q.set('since', new Date(since.value).toISOString());
     const list = await api('GET', `/api/v1/devices?${q}`);
     const rows = list.items.map((d) => {
       const isNew = !isFirst && !known.has(d.id);
@@ -94,6 +96,7 @@ export async function renderDevices(main) {
   };
   batch.addEventListener('change', () => load().catch(fail));
   status.addEventListener('change', () => load().catch(fail));
+  since.addEventListener('change', () => load().catch(fail));
 
   main.replaceChildren(
     el('h2', { id: 'devices-title' }, 'Devices'),
@@ -110,6 +113,7 @@ export async function renderDevices(main) {
         },
         el('label', { for: 'f-batch' }, 'Batch', batch),
         el('label', { for: 'f-status' }, 'Status', status),
+        el('label', { for: 'f-since' }, 'First handshake since', since),
       ),
       el('p', { class: 'muted' }, 'New devices appear live.'),
       body,

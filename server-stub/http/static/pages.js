@@ -96,6 +96,7 @@ export async function renderAudit(main) {
     el('option', { value: '' }, 'all'),
     batches.items.map((b) => el('option', { value: b.name }, b.name)),
   );
+  const since = el('input', { id: 'a-since', type: 'datetime-local' });
   const tbody = el('tbody');
   const more = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Older entries');
   let cursor = null;
@@ -103,6 +104,7 @@ export async function renderAudit(main) {
     const q = new URLSearchParams({ limit: '50' });
     if (outcome.value) q.set('outcome', outcome.value);
     if (batch.value) q.set('batch', batch.value);
+    if (since.value) q.set('since', new Date(since.value).toISOString());
     if (!isReset && cursor) q.set('cursor', cursor);
     const page = await api('GET', `/api/v1/audit?${q}`);
     const rows = page.items.map((e) =>
@@ -128,7 +130,7 @@ export async function renderAudit(main) {
     cursor = page.nextCursor;
     more.hidden = !cursor;
   };
-  for (const s of [outcome, batch]) s.addEventListener('change', () => load(true).catch(fail));
+  for (const s of [outcome, batch, since]) s.addEventListener('change', () => load(true).catch(fail));
   more.addEventListener('click', () => load(false).catch(fail));
   main.replaceChildren(
     el('h2', { id: 'audit-title' }, 'Audit log'),
@@ -145,6 +147,7 @@ export async function renderAudit(main) {
         },
         el('label', { for: 'a-outcome' }, 'Outcome', outcome),
         el('label', { for: 'a-batch' }, 'Batch', batch),
+        el('label', { for: 'a-since' }, 'Since', since),
       ),
       el(
         'table',

@@ -155,6 +155,12 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
     await page.getByRole('heading', { name: 'Audit log' }).waitFor();
     await page.getByRole('cell', { name: 'device-revoked' }).waitFor();
     await browser.screenshot('7-audit');
+    // Filters: outcome, and a time after everything hides every entry.
+    await page.getByLabel('Outcome').selectOption('provisioned');
+    await page.getByRole('cell', { name: 'device-revoked' }).waitFor({ state: 'detached' });
+    t.true(await page.getByRole('cell', { name: 'new-device' }).isVisible());
+    await page.getByLabel('Since').fill('2999-01-01T00:00');
+    await page.getByRole('cell', { name: 'new-device' }).waitFor({ state: 'detached' });
     t.deepEqual(
       browser.console.filter((l) => l.startsWith('error') || l.startsWith('pageerror')),
       [],

@@ -8,6 +8,7 @@ import yargs, { type Argv } from 'yargs';
 import { ZtpError } from '../protocol/errors.ts';
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
+import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from './http/cli-options.ts';
 import { SqliteRegistry } from './registry/sqlite-registry.ts';
 import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
 
@@ -36,6 +37,8 @@ export interface StartOptions {
   workers: number;
   /** Server processes sharing the port and the registry file (node:cluster); 1 = no cluster. */
   processes: number;
+  /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
+  management?: ManagementArgs;
 }
 
 export interface CliDeps {
@@ -143,9 +146,11 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           type: 'number',
           default: 1,
           describe: 'server processes sharing the port and the registry file',
-        }),
+        })
+        .options(MANAGEMENT_OPTIONS),
     async (a) => {
       if (!start) throw new UsageError('this build has no XTT endpoint');
+      checkManagementArgs(a); // refuse bad --http-* options before anything starts
       for (const [k, v] of [
         ['port', a.port],
         ['max-connections', a['max-connections']],
@@ -164,6 +169,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         maxPerSource: a['max-per-source'],
         workers: a.workers,
         processes: Math.max(1, a.processes),
+        management: a,
       });
       done({ human: 'stopped', json: { stopped: true } });
     },

@@ -14,7 +14,9 @@ import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import { openRegistry, type StartOptions } from './cli.ts';
 import { IdentityPolicy } from './identity-policy.ts';
 import { journalLogger, rateLimitedWarnings } from './log.ts';
+import { startManagementFromArgs } from './http/cli-options.ts';
 import type { Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { OpensslP256Signer } from './openssl-signer.ts';
 import { loadKeyMaterial } from './server-keys.ts';
 import { VerifyPool } from './verify-pool.ts';
@@ -67,7 +69,19 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
   const signer = new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey);
   keys.serverKeys.privateKey.fill(0);
   const registry = openRegistry(opts.dir);
-  const pool = new VerifyPool({ ...(opts.workers > 0 ? { workers: opts.workers } : {}), logger });
+  const metrics = new Metrics();
+  const pool = new VerifyPool({
+    ...(opts.workers > 0 ? { workers: opts.workers } : {}),
+    logger,
+    onBatch: (n) => metrics.verifyBatch(n),
+  });
+  metrics.addCollector(() => metrics.queueDepth(pool.queueDepth));
+  metrics.addCollector(async () => {
+    const batches = await registry.listBatches();
+    const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
+    metrics.deviceCounts({ active: batches.reduce((n, b) => n + b.devices, 0) - revoked, revoked });
+  });
+  let http: Awaited<ReturnType<typeof startManagementFromArgs>>;
   try {
     const xtt = new XttServer({
       certificate: keys.serverCertificate,
@@ -83,10 +97,17 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
         maxConnections: opts.maxConnections,
         maxPerSource: opts.maxPerSource,
       },
-      { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+      {
+        xtt,
+        policy: new IdentityPolicy(registry, { logger }),
+        verifier: pool,
+        logger,
+        onHandshake: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds),
+      },
     );
     const addr = await endpoint.listen();
     logger.info('server.listening', { address: addr.address, port: addr.port, workers: pool.workerCount });
+    http = await startManagementFromArgs(opts.management ?? {}, { registry, metrics, logger });
     await (stop ?? stopSignal());
     logger.info('server.stopping', {
       provisioned: endpoint.stats.provisioned,
@@ -94,6 +115,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
     });
     await endpoint.close();
   } finally {
+    await http?.close();
     await pool.close();
     await registry.close();
     // A cluster copy keeps an IPC channel to the primary open: let go of it so the process ends.

@@ -26,6 +26,8 @@ export interface VerifyPoolOptions {
   /** Most signatures in one batchVerify call; default 32. */
   maxBatch?: number;
   logger?: Logger;
+  /** Called with the size of every batch sent to a worker (metrics). */
+  onBatch?: (size: number) => void;
 }
 
 interface Waiting {
@@ -57,6 +59,7 @@ export class VerifyPool {
   private readonly maxQueue: number;
   private readonly maxBatch: number;
   private readonly logger: Logger;
+  private readonly onBatch: ((size: number) => void) | undefined;
   /** Count of batchVerify calls by batch size, for metrics and tests. */
   readonly batchSizes = new Map<number, number>();
 
@@ -65,6 +68,7 @@ export class VerifyPool {
     this.maxQueue = opts.maxQueue ?? 1024;
     this.maxBatch = opts.maxBatch ?? 32;
     this.logger = opts.logger ?? silentLogger;
+    this.onBatch = opts.onBatch;
     for (let i = 0; i < n; i++) this.slots.push(this.spawn());
   }
 
@@ -140,6 +144,7 @@ export class VerifyPool {
       };
       slot.job = { jobId: job.jobId, waiting };
       this.batchSizes.set(waiting.length, (this.batchSizes.get(waiting.length) ?? 0) + 1);
+      this.onBatch?.(waiting.length);
       slot.worker.ref(); // an idle pool does not keep the process alive; a busy one does
       slot.worker.postMessage(job);
     }

@@ -7,6 +7,7 @@
 // client has completed the cookie round trip, AEAD and long-term signature, to the audit.
 // Decisions: DAA verification through the verifier port (VerifyPool), identities through
 // IdentityPolicy. Until ClientAttest nothing is written to the registry.
+import { performance } from 'node:perf_hooks';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { ZtpError } from '../protocol/errors.ts';
 import { XttServerHandshake, type XttServer } from '../protocol/xtt/server.ts';
@@ -37,6 +38,8 @@ export interface EndpointDeps {
   policy: IdentityPolicy;
   verifier: DaaVerifier;
   logger: Logger;
+  /** Called once per accepted connection when its handshake ends (metrics). */
+  onHandshake?: (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout', seconds: number) => void;
 }
 
 /** A client sends ClientInit (70 B) and Identity_ClientAttest (750 B): anything past this is abuse. */
@@ -216,6 +219,9 @@ export class XttEndpoint {
     let isBusy = false;
     let isFinished = false;
     const log = this.deps.logger;
+    const startedAt = performance.now();
+    const report = (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout') =>
+      this.deps.onHandshake?.(outcome, (performance.now() - startedAt) / 1000);
 
     const finish = (why: 'timeout' | 'error' | 'abuse', reason: string) => {
       if (isFinished) return;
@@ -223,6 +229,7 @@ export class XttEndpoint {
       clearTimeout(deadline);
       if (why === 'timeout') this.stats.timedOut++;
       else this.stats.failed++;
+      report(why === 'timeout' ? 'timeout' : 'failed');
       log.warn(`handshake.${why}`, { src: address, port, reason });
       sock.destroy();
     };
@@ -256,12 +263,14 @@ export class XttEndpoint {
             isFinished = true;
             clearTimeout(deadline);
             this.stats.provisioned++; // IdentityPolicy logged the decision
+            report('provisioned');
             if (step.data) sock.end(step.data);
             else sock.end();
           } else if (step.kind === 'failed') {
             isFinished = true;
             clearTimeout(deadline);
             this.stats.failed++;
+            report(ALREADY_LOGGED.has(step.error.code) ? 'refused' : 'failed');
             // Refusals by the policies were logged (and audited) where they were decided.
             if (!ALREADY_LOGGED.has(step.error.code)) {
               log.warn('handshake.failed', {

@@ -4,7 +4,7 @@
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../../protocol/util/bytes.ts';
@@ -73,10 +73,27 @@ function startServer(dir: string, extra: string[] = []): Promise<Server> {
 
 test('start serves handshakes, logs one line per event without secrets, stops on SIGTERM', async (t) => {
   const { dir, group, root } = await setupDir();
-  const server = await startServer(dir);
+  const tokens = join(dir, 'tokens');
+  writeFileSync(tokens, `${toHex(systemRng.bytes(32))}\n`, { mode: 0o600 });
+  const http = [
+    '--http-port',
+    '0',
+    '--http-bind',
+    '127.0.0.1',
+    '--api-token-file',
+    tokens,
+    '--metrics-public',
+  ];
+  const server = await startServer(dir, http);
   const device = new TestDevice(group.member());
   const r = await handshake(server.port, device, root);
   t.true(r.ok);
+  // The management listener (server-stub/http) runs in the same process and counts the handshake.
+  const httpPort = Number(/http\.listening host=\S+ port=(\d+)/.exec(server.stderr())?.[1]);
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  t.regex(metrics, /^enf_handshakes_total\{outcome="provisioned"\} 1$/m);
+  t.regex(metrics, /^enf_verify_batch_size_count 1$/m);
+  t.regex(metrics, /^enf_devices\{status="active"\} 1$/m);
   server.proc.kill('SIGTERM');
   t.deepEqual(await server.exited, { code: 0, signal: null });
   const log = server.stderr();

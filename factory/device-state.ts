@@ -32,12 +32,14 @@ import {
   type Credential,
   type GroupPublicKey,
 } from '../protocol/ecdaa/index.ts';
-import { toHex } from '../protocol/util/bytes.ts';
+import { equalBytes, toHex } from '../protocol/util/bytes.ts';
 import { ROOT_CERTIFICATE_LENGTH } from '../protocol/xtt/constants.ts';
 import { TPMA_NV } from '../tpm/constants.ts';
 import { readEcdaaKey } from '../tpm/ecdaa-key.ts';
 import { tryNvReadPublic, tryReadPublic } from '../tpm/handles.ts';
 import { NV_ATTRIBUTES, NV_INDEX, XTPM_ECDAA_KEY_HANDLE, readNvObject } from '../tpm/nv-layout.ts';
+import { encodePublic } from '../tpm/marshal.ts';
+import { TEMPLATE_T2_ECDAA } from '../tpm/templates.ts';
 import type { Tpm } from '../tpm/tpm.ts';
 
 /** The objects provisioning writes, in write order; the credential last is the completion marker. */
@@ -95,7 +97,18 @@ export async function readInventory(tpm: Tpm): Promise<TpmInventory> {
   let key: TpmInventory['key'] = { present: false, publicKey: undefined, problem: undefined };
   if (await tryReadPublic(tpm, XTPM_ECDAA_KEY_HANDLE)) {
     try {
-      key = { present: true, publicKey: (await readEcdaaKey(tpm)).publicKey, problem: undefined };
+      const info = await readEcdaaKey(tpm);
+      // Same template as the reference key (T2), apart from the TPM-chosen point: a key made with other
+      // attributes or scheme is not ours, even on BN_P256.
+      const empty = new Uint8Array(0);
+      const template = encodePublic({ ...info.outPublic, unique: { x: empty, y: empty } });
+      key = equalBytes(template, encodePublic(TEMPLATE_T2_ECDAA))
+        ? { present: true, publicKey: info.publicKey, problem: undefined }
+        : {
+            present: true,
+            publicKey: undefined,
+            problem: 'an ECDAA key with another template than the reference T2',
+          };
     } catch (err) {
       key = {
         present: true,

@@ -25,7 +25,13 @@ import { equalBytes, toHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { nvDefineSpace } from '../../../tpm/commands/nv-define-space.ts';
 import { readPublic } from '../../../tpm/commands/read-public.ts';
-import { TPM_ALG, TPM_RH_OWNER, TPMA_NV } from '../../../tpm/constants.ts';
+import { create } from '../../../tpm/commands/create.ts';
+import { createPrimary } from '../../../tpm/commands/create-primary.ts';
+import { evictControl } from '../../../tpm/commands/evict-control.ts';
+import { flushContext } from '../../../tpm/commands/flush-context.ts';
+import { load } from '../../../tpm/commands/load.ts';
+import { TPM_ALG, TPM_RH_OWNER, TPM_RH_PLATFORM, TPMA_NV, TPMA_OBJECT } from '../../../tpm/constants.ts';
+import { TEMPLATE_T1_STORAGE, TEMPLATE_T2_ECDAA } from '../../../tpm/templates.ts';
 import { TpmDaaSigner } from '../../../tpm/ecdaa-signer.ts';
 import { tryNvReadPublic } from '../../../tpm/handles.ts';
 import { encodeNvPublic, encodePublic } from '../../../tpm/marshal.ts';
@@ -225,6 +231,32 @@ test.serial('foreign objects at the reference indices are refused; --force repla
   t.is(forced.code, 0, forced.stderr);
   await t.notThrowsAsync(signAndVerify(sw));
 });
+
+test.serial(
+  'a key of another template at 0x81800000 is foreign: refused, and --force replaces it',
+  async (t) => {
+    const sw = await swtpm();
+    await withTpm(sw, async (tpm) => {
+      // BN_P256 ECDAA like the reference key, but with noDA: not what the reference (or we) make.
+      const template = {
+        ...TEMPLATE_T2_ECDAA,
+        objectAttributes: TEMPLATE_T2_ECDAA.objectAttributes | TPMA_OBJECT.noDA,
+      };
+      const primary = await tpm.run(createPrimary(TPM_RH_PLATFORM, TEMPLATE_T1_STORAGE));
+      const key = await tpm.run(create(primary.handle, template));
+      const loaded = await tpm.run(load(primary.handle, key.outPrivate, key.outPublic));
+      await tpm.run(evictControl(TPM_RH_PLATFORM, loaded.handle, XTPM_ECDAA_KEY_HANDLE));
+      await tpm.run(flushContext(loaded.handle));
+      await tpm.run(flushContext(primary.handle));
+    });
+    const r = await provision(sw);
+    t.is(r.code, EXIT.TPM_FOREIGN_STATE, r.stderr);
+    t.regex(r.stderr, /0x81800000: an ECDAA key with another template than the reference T2/);
+    const forced = await provision(sw, '--force');
+    t.is(forced.code, 0, forced.stderr);
+    await t.notThrowsAsync(signAndVerify(sw));
+  },
+);
 
 for (const step of ['reserve-nv', 'persist-key', 'join', 'write-gpk', 'write-credentialSignature'] as const) {
   test.serial(

@@ -10,7 +10,8 @@
 //                credential is checked with the two pairing equations only, which cannot show that
 //                it belongs to this key; `credentialBoundToKey` says which check ran.
 //   broken       the credential is written but something it depends on is missing or it does not verify
-//   foreign      an object at our handles that this layout never makes (other attributes, a non-ECDAA key)
+//   foreign      an object at our handles that this layout never makes (other NV attributes, a key
+//                that is not ECDAA on BN_P256 with template T2)
 //
 // The write order of provision.ts (basename, gpk, root certificate, credential signature, credential)
 // makes "credential written" the completion marker, so `partial` never looks like `provisioned`.

@@ -37,6 +37,8 @@ export interface StartOptions {
   workers: number;
   /** Server processes sharing the port and the registry file (node:cluster); 1 = no cluster. */
   processes: number;
+  /** CIDR table for the audit's geolocation column (geoip.ts); none when absent. */
+  geoipFile?: string;
   /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
   management?: ManagementArgs;
 }
@@ -147,6 +149,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           default: 1,
           describe: 'server processes sharing the port and the registry file',
         })
+        .option('geoip', { type: 'string', describe: 'CIDR,label table for audit geolocation (see README)' })
         .options(MANAGEMENT_OPTIONS),
     async (a) => {
       if (!start) throw new UsageError('this build has no XTT endpoint');
@@ -170,6 +173,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         workers: a.workers,
         processes: Math.max(1, a.processes),
         management: a,
+        ...(a.geoip === undefined ? {} : { geoipFile: a.geoip }),
       });
       done({ human: 'stopped', json: { stopped: true } });
     },

@@ -14,6 +14,7 @@ import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import { openRegistry, type StartOptions } from './cli.ts';
 import { IdentityPolicy } from './identity-policy.ts';
 import { journalLogger, rateLimitedWarnings } from './log.ts';
+import { CidrGeoLocator } from './geoip.ts';
 import { startManagementFromArgs } from './http/cli-options.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
@@ -38,6 +39,7 @@ function stopSignal(): Promise<void> {
 /** The cluster primary: forks the copies, restarts one that dies, stops them all on SIGTERM. */
 async function runPrimary(opts: StartOptions, logger: Logger): Promise<void> {
   loadKeyMaterial(opts.dir).serverKeys.privateKey.fill(0); // fail early, in the primary, on bad keys
+  if (opts.geoipFile) CidrGeoLocator.fromFile(opts.geoipFile);
   let isStopping = false;
   const fork = () => cluster.fork({ ENF_SERVER_PROCESS: '1' });
   cluster.on('exit', (worker, code, signal) => {
@@ -66,6 +68,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
   const logger = rateLimitedWarnings(journalLogger(), 50);
   if (opts.processes > 1 && cluster.isPrimary) return runPrimary(opts, logger);
   const keys = loadKeyMaterial(opts.dir);
+  const geo = opts.geoipFile ? CidrGeoLocator.fromFile(opts.geoipFile) : undefined;
   const signer = new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey);
   keys.serverKeys.privateKey.fill(0);
   const registry = openRegistry(opts.dir);
@@ -99,7 +102,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
       },
       {
         xtt,
-        policy: new IdentityPolicy(registry, { logger }),
+        policy: new IdentityPolicy(registry, { logger, ...(geo ? { geo } : {}) }),
         verifier: pool,
         logger,
         onHandshake: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds),

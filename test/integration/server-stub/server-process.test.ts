@@ -84,7 +84,9 @@ test('start serves handshakes, logs one line per event without secrets, stops on
     tokens,
     '--metrics-public',
   ];
-  const server = await startServer(dir, http);
+  const geo = join(dir, 'geo.csv');
+  writeFileSync(geo, '127.0.0.0/8,Loopback\n');
+  const server = await startServer(dir, [...http, '--geoip', geo]);
   const device = new TestDevice(group.member());
   const r = await handshake(server.port, device, root);
   t.true(r.ok);
@@ -104,6 +106,12 @@ test('start serves handshakes, logs one line per event without secrets, stops on
   );
   t.regex(log, /^<6>server\.stopping provisioned=1 failed=0$/m);
   for (const line of log.trimEnd().split('\n')) t.regex(line, /^<[346]>[a-z.-]+( [a-z]+=\S+)*$/, line);
+  const audit = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  t.deepEqual(
+    (await audit.queryAudit()).map((a) => [a.reason, a.geolocation]),
+    [['new-device', 'Loopback']],
+  );
+  await audit.close();
   const serverKey = toHex(readFileSync(join(dir, 'server_keys.asn1.bin')).subarray(7, 39));
   const rootKey = toHex(readFileSync(join(dir, 'root_keys.asn1.bin')).subarray(7, 39));
   t.false(log.includes(serverKey) || log.includes(rootKey), 'no private key in the log');

@@ -83,7 +83,7 @@ interface Summary {
   mode: 'netns' | 'qemu';
   workdir: string;
   isWorkdirKept: boolean;
-  server: { xtt: string; dashboard: string; tokenFile: string; isManagementBuiltIn: boolean };
+  server: { xtt: string; dashboard: string; tokenFile: string };
   network: { name: string; prefix: string };
   batch: { name: string; gid: string; labelPng: string };
   devices: {
@@ -138,8 +138,7 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
         { host: xttHost, port: await freePort(xttHost) },
         await freePort('127.0.0.1'),
       ),
-    (s) =>
-      `XTT on ${s.xtt.host}:${s.xtt.port}, dashboard ${s.url}${s.isManagementBuiltIn ? '' : ' (management as a second process)'}`,
+    (s) => `XTT on ${s.xtt.host}:${s.xtt.port}, dashboard ${s.url}`,
   );
   const batchDir = join(workdir, 'batch');
   const batch = await p.step(
@@ -202,7 +201,6 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
       xtt: `${server.xtt.host}:${server.xtt.port}`,
       dashboard: server.url,
       tokenFile: server.tokenFile,
-      isManagementBuiltIn: server.isManagementBuiltIn,
     },
     network: { name: assoc.net.name, prefix: assoc.net.prefix },
     batch: { name: batch.name, gid: batch.gid, labelPng: batch.png },

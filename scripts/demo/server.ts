@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run, runJson, tsxArgs, until, type Child, type Resources } from './resources.ts';
+import { runJson, tsxArgs, until, type Child, type Resources } from './resources.ts';
 
 export interface DemoServer {
   dir: string;
@@ -15,9 +15,7 @@ export interface DemoServer {
   tokenFile: string;
   /** The API token (a secret: sent in the Authorization header, never printed). */
   token: string;
-  processes: Child[];
-  /** Whether the management listener is enf-server's own (--http-port) or the fallback process. */
-  isManagementBuiltIn: boolean;
+  process: Child;
 }
 
 export async function initServer(workdir: string): Promise<{ dir: string; rootCert: string }> {
@@ -26,11 +24,6 @@ export async function initServer(workdir: string): Promise<{ dir: string; rootCe
   const files = r.files as { rootCertificate?: string } | undefined;
   if (!files?.rootCertificate) throw new Error('enf-server init: no root certificate in its output');
   return { dir, rootCert: files.rootCertificate };
-}
-
-async function hasHttpOption(): Promise<boolean> {
-  const help = await run(process.execPath, tsxArgs('server-stub/main.ts', ['start', '--help']));
-  return help.includes('--http-port');
 }
 
 async function isHttpUp(url: string): Promise<boolean> {
@@ -53,8 +46,6 @@ export async function startServer(
   const token = randomBytes(24).toString('hex');
   const tokenFile = join(workdir, 'api-token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
-  const builtIn = await hasHttpOption();
-  const http = ['--http-port', String(httpPort), '--http-bind', '127.0.0.1', '--api-token-file', tokenFile];
   const server = res.spawn(
     'enf-server',
     process.execPath,
@@ -68,35 +59,26 @@ export async function startServer(
       String(xtt.port),
       '--workers',
       '1',
-      ...(builtIn ? http : []),
+      '--http-port',
+      String(httpPort),
+      '--http-bind',
+      '127.0.0.1',
+      '--api-token-file',
+      tokenFile,
     ]),
     workdir,
   );
-  const processes = [server];
-  const died = (c: Child) => () =>
-    c.hasExited() ? `${c.name} exited: ${c.output().trim().split('\n').slice(-4).join(' | ')}` : undefined;
+  const died = () =>
+    server.hasExited()
+      ? `enf-server exited: ${server.output().trim().split('\n').slice(-4).join(' | ')}`
+      : undefined;
   await until(
     'enf-server to listen (server.listening)',
     () => /server\.listening/.test(server.output()),
     60_000,
-    died(server),
+    died,
   );
-  if (!builtIn) {
-    const mgmt = res.spawn(
-      'enf-server-management',
-      process.execPath,
-      tsxArgs('scripts/demo/management-child.ts', [
-        join(init.dir, 'registry.sqlite'),
-        '127.0.0.1',
-        String(httpPort),
-        tokenFile,
-      ]),
-      workdir,
-    );
-    processes.push(mgmt);
-  }
   const url = `http://127.0.0.1:${httpPort}/`;
-  const last = processes[processes.length - 1]!;
-  await until('the management API to answer', () => isHttpUp(url), 60_000, died(last));
-  return { ...init, xtt, url, tokenFile, token, processes, isManagementBuiltIn: builtIn };
+  await until('the management API to answer', () => isHttpUp(url), 60_000, died);
+  return { ...init, xtt, url, tokenFile, token, process: server };
 }

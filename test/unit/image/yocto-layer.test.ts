@@ -57,6 +57,7 @@ test('layer structure: layer.conf, README, recipes by purpose, oeqa case', (t) =
     'recipes-provisioning/packagegroups/packagegroup-xtt-agent.bb',
     'recipes-core/images/xtt-agent-image.bb',
     'recipes-kernel/linux/linux-yocto_%.bbappend',
+    'recipes-kernel/linux/linux-yocto-xtt-tpm2.inc',
     'recipes-kernel/linux/files/xtt-tpm2.cfg',
     'lib/oeqa/runtime/cases/xtt_agent.py',
   ]) {
@@ -84,13 +85,13 @@ test('layer.conf: own collection, priority, pattern, series compat, dependencies
 });
 
 test('every file:// a recipe or bbappend references exists on its FILESPATH', (t) => {
-  const recipes = walk(layer).filter((p) => p.endsWith('.bb') || p.endsWith('.bbappend'));
-  t.true(recipes.length >= 4);
+  const recipes = walk(layer).filter((p) => /\.(bb|bbappend|inc)$/.test(p));
+  t.true(recipes.length >= 5);
   let checked = 0;
   for (const path of recipes) {
     const text = readFileSync(path, 'utf8');
     const dir = dirname(path);
-    const pn = basename(path).replace(/(_[^_]*)?\.(bb|bbappend)$/, '');
+    const pn = basename(path).replace(/(_[^_]*)?\.(bb|bbappend|inc)$/, '');
     const searchDirs = [join(dir, pn), join(dir, 'files'), dir];
     for (const m of text.matchAll(/FILESEXTRAPATHS:prepend := "\$\{THISDIR\}\/([^:"]+):"/g)) {
       searchDirs.unshift(join(dir, m[1] ?? ''));
@@ -111,15 +112,22 @@ test('every file:// a recipe or bbappend references exists on its FILESPATH', (t
       t.is(m[1], 'recipes-core/images/core-image-minimal.bb', 'only poky core requires');
     }
   }
-  t.true(checked >= 2, 'the recipe and the kernel bbappend both reference files');
+  t.true(checked >= 2, 'the recipe and the kernel include both reference files');
 });
 
 test('kernel fragment turns on TPM 2.0 TIS and CRB, only with DISTRO_FEATURES tpm2', (t) => {
   const cfg = readFileSync(join(layer, 'recipes-kernel/linux/files/xtt-tpm2.cfg'), 'utf8');
   for (const opt of ['CONFIG_TCG_TPM', 'CONFIG_TCG_TIS', 'CONFIG_TCG_CRB'])
     t.regex(cfg, new RegExp(`^${opt}=y$`, 'm'));
+  // The include, not SRC_URI, is conditional: without tpm2 the kernel's signatures stay unchanged.
   const append = readFileSync(join(layer, 'recipes-kernel/linux/linux-yocto_%.bbappend'), 'utf8');
-  t.regex(append, /bb\.utils\.contains\('DISTRO_FEATURES', 'tpm2', ' file:\/\/xtt-tpm2\.cfg', '', d\)/);
+  t.regex(
+    append,
+    /^include \$\{@bb\.utils\.contains\('DISTRO_FEATURES', 'tpm2', 'linux-yocto-xtt-tpm2\.inc', '', d\)\}$/m,
+  );
+  t.notRegex(append, /^(SRC_URI|FILESEXTRAPATHS)/m);
+  const inc = readFileSync(join(layer, 'recipes-kernel/linux/linux-yocto-xtt-tpm2.inc'), 'utf8');
+  t.regex(inc, /^SRC_URI:append = " file:\/\/xtt-tpm2\.cfg"$/m);
 });
 
 test('recipe: systemd and useradd classes, explicit service, nodejs, checksummed sources', (t) => {

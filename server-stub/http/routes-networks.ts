@@ -6,6 +6,7 @@
 
 import { checkGpk, labelFromText, scanQrPng } from '../gpk-input.ts';
 import type { Network, NewBatch, Batch } from '../registry/registry.ts';
+import { ValidationError } from '../registry/errors.ts';
 import { checkName } from '../registry/validate.ts';
 import {
   base64Bytes,
@@ -46,6 +47,7 @@ async function findNetwork(ctx: ApiContext, ref: string): Promise<Network> {
 
 export async function findBatch(ctx: ApiContext, ref: string, field = 'batch'): Promise<Batch> {
   const b = await ctx.registry.findBatch(ref).catch((err: unknown) => {
+    if (!(err instanceof ValidationError)) throw err;
     throw new ApiError('VALIDATION', `${field}: not a batch name or hex gid`, field, { cause: err });
   });
   if (!b) throw new ApiError('NOT_FOUND', `batch '${ref}' not found`, field);

@@ -4,7 +4,7 @@
 import { basename as pathBasename, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { systemRng } from '../protocol/util/rng.ts';
-import { QR_MAX_BASENAME_LENGTH } from '../protocol/qr-payload.ts';
+import { QR_MAX_BASENAME_LENGTH, QR_MAX_NAME_LENGTH } from '../protocol/qr-payload.ts';
 import { createBatch, DEFAULT_BASENAME, openBatch, type OpenedBatch } from './batch.ts';
 import type { CommandResult, Done } from './cli.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
@@ -81,6 +81,15 @@ export function registerBatchCommands(y: Argv<{ json: boolean }>, done: Done): v
         );
       }
       const name = a.name ?? pathBasename(resolve(a.out));
+      if (new TextEncoder().encode(name).length > QR_MAX_NAME_LENGTH) {
+        throw new FactoryError(
+          FactoryErrorCode.USAGE,
+          `--name must be at most ${QR_MAX_NAME_LENGTH} UTF-8 bytes`,
+          {
+            field: 'name',
+          },
+        );
+      }
       const batch = createBatch({ dir: a.out, name, size, basename, rng: systemRng });
       done(await labelResult(batch, 'created'));
     },

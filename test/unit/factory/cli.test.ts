@@ -94,6 +94,8 @@ test('exit codes: usage 2, existing batch 3, corrupt batch 4; --json error docum
   t.is((await factory('create-batch')).code, EXIT.USAGE);
   t.is((await factory('no-such-command')).code, EXIT.USAGE);
   t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', '0')).code, EXIT.USAGE);
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--name', 'n'.repeat(65))).code, EXIT.USAGE);
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--basename', '')).code, EXIT.USAGE);
   t.is((await factory('create-batch', '--out', join(dir, 'b'))).code, 0);
   const exists = await factory('create-batch', '--out', join(dir, 'b'), '--json');
   t.is(exists.code, EXIT.EXISTS);

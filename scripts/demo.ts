@@ -115,9 +115,9 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
   const link = o.isQemu
     ? undefined
     : await p.step(
-        `device-side network: bridge with ${SUBNET.bridgeAddress}/${SUBNET.prefixLength}`,
+        'device-side network: a bridge on the first free 10.77.N.0/24',
         () => createBridge(res),
-        (l) => l.bridge,
+        (l) => `${l.bridge} with ${l.address}/${SUBNET.prefixLength}`,
       );
   const image = o.isQemu
     ? await p.step(
@@ -127,7 +127,7 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
       )
     : undefined;
   // Namespaces reach the server on the bridge; QEMU guests reach the host's loopback as 10.0.2.2.
-  const xttHost = o.isQemu ? '127.0.0.1' : SUBNET.bridgeAddress;
+  const xttHost = link?.address ?? '127.0.0.1';
   const server = await p.step(
     'start enf-server (XTT endpoint, management API and dashboard)',
     async () =>

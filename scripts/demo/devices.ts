@@ -4,9 +4,9 @@
 // the device's namespace, xtt-agent there with --tpm swtpm:127.0.0.1:2321, its eth0 a veth whose
 // host end is on the demo's bridge, where enf-server listens).
 //
-// Host side: bridge xtd<pid> with 10.77.0.1/24; device i: namespace xttdemo-<pid>-<i>, veth
-// xtd<pid>v<i> <-> eth0 (10.77.0.<10+i>/24). Only addresses and links the demo creates; it refuses
-// to start when 10.77.0.0/24 is already used on this host.
+// Host side: bridge xtd<pid> with 10.77.N.1/24, N the first /24 of 10.77.0.0/16 with no address on
+// this host (so several demos can run at once); device i: namespace xttdemo-<pid>-<i>, veth
+// xtd<pid>v<i> <-> eth0 (10.77.N.<10+i>/24). Only addresses and links the demo creates.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { join } from 'node:path';
@@ -15,11 +15,15 @@ import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
 import { run, runJson, stopChild, tsxArgs, until, type Child, type Resources } from './resources.ts';
 
-export const SUBNET = { bridgeAddress: '10.77.0.1', prefixLength: 24, first: 10 } as const;
+export const SUBNET = { base: '10.77', prefixLength: 24, first: 10 } as const;
 export const NETNS_PREFIX = 'xttdemo-';
 
 export interface DemoLink {
   bridge: string;
+  /** The bridge's address: where enf-server listens for the devices. */
+  address: string;
+  /** The first three octets of the /24, e.g. "10.77.0". */
+  net: string;
 }
 
 export interface DemoDevice {
@@ -27,6 +31,7 @@ export interface DemoDevice {
   name: string;
   netns: string;
   ifname: string;
+  /** Set when the namespace is made (the /24 is chosen then). */
   ipv4: string;
   tpmState: string;
   stateDir: string;
@@ -58,24 +63,25 @@ function canConnect(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Creates the bridge the devices' veths attach to; refuses if 10.77.0.0/24 is in use here. */
+/** Creates the bridge the devices' veths attach to, on the first free 10.77.N.0/24. */
 export async function createBridge(res: Resources): Promise<DemoLink> {
   const used = JSON.parse(await run('ip', ['-4', '-j', 'addr', 'show'])) as {
-    ifname: string;
     addr_info?: { local: string }[];
   }[];
-  for (const l of used)
-    for (const a of l.addr_info ?? [])
-      if (a.local.startsWith('10.77.0.'))
-        throw new Error(
-          `10.77.0.0/24 is already in use on this host (${a.local} on ${l.ifname}); remove it or stop the other demo`,
-        );
+  const taken = new Set(
+    used.flatMap((l) => (l.addr_info ?? []).map((a) => a.local.split('.').slice(0, 3).join('.'))),
+  );
+  let net: string | undefined;
+  for (let n = 0; n < 256 && net === undefined; n++)
+    if (!taken.has(`${SUBNET.base}.${n}`)) net = `${SUBNET.base}.${n}`;
+  if (net === undefined) throw new Error(`every /24 of ${SUBNET.base}.0.0/16 is in use on this host`);
   const bridge = `xtd${process.pid}`;
+  const address = `${net}.1`;
   await run('ip', ['link', 'add', bridge, 'type', 'bridge']);
   res.onRelease(`delete link ${bridge}`, () => run('ip', ['link', 'del', bridge]).then(() => undefined));
-  await run('ip', ['addr', 'add', `${SUBNET.bridgeAddress}/${SUBNET.prefixLength}`, 'dev', bridge]);
+  await run('ip', ['addr', 'add', `${address}/${SUBNET.prefixLength}`, 'dev', bridge]);
   await run('ip', ['link', 'set', bridge, 'up']);
-  return { bridge };
+  return { bridge, address, net };
 }
 
 export function planDevices(workdir: string, count: number): DemoDevice[] {
@@ -88,7 +94,7 @@ export function planDevices(workdir: string, count: number): DemoDevice[] {
       name: `device-${index}`,
       netns: `${NETNS_PREFIX}${process.pid}-${index}`,
       ifname: 'eth0',
-      ipv4: `10.77.0.${SUBNET.first + index}`,
+      ipv4: '',
       tpmState: join(dir, 'tpm'),
       stateDir: join(dir, 'state'),
       config: join(dir, 'agent-config.json'),
@@ -169,6 +175,7 @@ export async function createDeviceNetns(res: Resources, link: DemoLink, dev: Dem
   await run('ip', ['link', 'set', hostEnd, 'master', link.bridge, 'up']);
   const ns = (...a: string[]) => run('ip', ['-n', dev.netns, ...a]);
   await ns('link', 'set', 'lo', 'up');
+  dev.ipv4 = `${link.net}.${SUBNET.first + dev.index}`;
   await ns('addr', 'add', `${dev.ipv4}/${SUBNET.prefixLength}`, 'dev', dev.ifname);
   await ns('link', 'set', dev.ifname, 'up');
 }

@@ -98,7 +98,15 @@ export class XttEndpoint {
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 15_000;
     this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
+    // Node refuses connections past maxConnections before our handler runs; count and log them.
     this.server.maxConnections = this.maxConnections;
+    this.server.on('drop', (d) => {
+      this.stats.rejectedByLimit++;
+      this.deps.logger.warn('conn.rejected', {
+        src: d?.remoteAddress ? normaliseAddress(d.remoteAddress) : '-',
+        reason: 'global-limit',
+      });
+    });
   }
 
   get openConnections(): number {

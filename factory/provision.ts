@@ -26,6 +26,7 @@ import {
   verifyCredential,
 } from '../protocol/ecdaa/index.ts';
 import { ZtpError } from '../protocol/errors.ts';
+import { decodeRootCertificate } from '../protocol/xtt/certificates.ts';
 import { equalBytes, toHex } from '../protocol/util/bytes.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { TpmError, TPM_RC_NV_SPACE } from '../tpm/errors.ts';
@@ -173,6 +174,18 @@ export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionRep
 async function provisionSteps(o: ProvisionOptions, steps: ProvisionStep[]): Promise<ProvisionReport> {
   const { tpm, batch, rootCertificate, rng } = o;
   if (!batch.isk) throw new RangeError('provisionDevice needs the batch opened with its secret key');
+  try {
+    decodeRootCertificate(rootCertificate);
+  } catch (cause) {
+    throw new FactoryError(
+      FactoryErrorCode.USAGE,
+      'the root certificate is not an 81-byte XTT root certificate',
+      {
+        field: 'rootCertificate',
+        cause,
+      },
+    );
+  }
   const done = async (s: ProvisionStep): Promise<void> => {
     steps.push(s);
     await o.afterStep?.(s);

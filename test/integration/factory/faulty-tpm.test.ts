@@ -123,6 +123,12 @@ test.serial(
       );
       t.is(assessInventory(await readInventory(tpm)).state, 'empty');
       t.is(readManifest(dir).issued, 0);
+      // A malformed root certificate is refused first (library callers skip the CLI's file check).
+      const bad = await t.throwsAsync(
+        provisionDevice({ tpm, batch, rootCertificate: new Uint8Array(80), force: false, rng: systemRng }),
+        { instanceOf: FactoryError },
+      );
+      t.is(bad?.code, 'USAGE');
     } finally {
       await tpm.close();
     }

@@ -3,7 +3,8 @@
 // real `enf-server start` process on loopback with a fresh registry, and the load generator
 // (bench/server-load.ts) in another process. Figures only; nothing passes or fails here.
 // Knobs: SERVER_BENCH_HANDSHAKES (measured, default 400), SERVER_BENCH_CONCURRENCY (default 64),
-// SERVER_BENCH_PROCESSES (enf-server --processes, default 1).
+// SERVER_BENCH_PROCESSES (enf-server --processes, default 1), SERVER_BENCH_SYNC (--registry-sync,
+// default full).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +103,8 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
         String(processes),
         '--max-per-source',
         '1000',
+        '--registry-sync',
+        process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full',
       ],
       (all) => {
         const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
@@ -127,7 +130,8 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
       seconds: number;
       latencies: number[];
     };
-    const common = { concurrency, processes, n: r.handshakes, failures: r.failures };
+    const sync = process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full';
+    const common = { concurrency, processes, sync, n: r.handshakes, failures: r.failures };
     emit({
       bench: 'server.handshakes_per_s',
       unit: '1/s',

@@ -9,7 +9,7 @@ import { ZtpError } from '../protocol/errors.ts';
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
 import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from './http/cli-options.ts';
-import { SqliteRegistry } from './registry/sqlite-registry.ts';
+import { SqliteRegistry, type SqliteRegistryOptions } from './registry/sqlite-registry.ts';
 import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
 
 export const DEFAULT_DIR = '/var/lib/enf-server';
@@ -37,6 +37,8 @@ export interface StartOptions {
   workers: number;
   /** Server processes sharing the port and the registry file (node:cluster); 1 = no cluster. */
   processes: number;
+  /** SQLite commit durability (sqlite-registry.ts); default 'full'. */
+  registrySync?: 'full' | 'normal';
   /** CIDR table for the audit's geolocation column (geoip.ts); none when absent. */
   geoipFile?: string;
   /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
@@ -62,10 +64,10 @@ export interface GlobalArgs {
 export type Done = (r: CommandResult) => void;
 
 /** Opens the registry of an initialised state directory. */
-export function openRegistry(dir: string): SqliteRegistry {
+export function openRegistry(dir: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
   if (!existsSync(dir))
     throw new UsageError(`state directory ${dir} does not exist; run 'enf-server init' first`);
-  return SqliteRegistry.open(join(dir, REGISTRY_FILE));
+  return SqliteRegistry.open(join(dir, REGISTRY_FILE), options);
 }
 
 /** Runs `fn` with an open registry and closes it afterwards. */
@@ -149,6 +151,12 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           default: 1,
           describe: 'server processes sharing the port and the registry file',
         })
+        .option('registry-sync', {
+          type: 'string',
+          choices: ['full', 'normal'],
+          default: 'full',
+          describe: 'full: fsync every decision; normal: survives a killed process, not power loss',
+        })
         .option('geoip', { type: 'string', describe: 'CIDR,label table for audit geolocation (see README)' })
         .options(MANAGEMENT_OPTIONS),
     async (a) => {
@@ -174,6 +182,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         processes: Math.max(1, a.processes),
         management: a,
         ...(a.geoip === undefined ? {} : { geoipFile: a.geoip }),
+        registrySync: a['registry-sync'] === 'normal' ? 'normal' : 'full',
       });
       done({ human: 'stopped', json: { stopped: true } });
     },

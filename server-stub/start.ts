@@ -71,7 +71,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
   const geo = opts.geoipFile ? CidrGeoLocator.fromFile(opts.geoipFile) : undefined;
   const signer = new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey);
   keys.serverKeys.privateKey.fill(0);
-  const registry = openRegistry(opts.dir);
+  const registry = openRegistry(opts.dir, { synchronous: opts.registrySync ?? 'full' });
   const metrics = new Metrics();
   const pool = new VerifyPool({
     ...(opts.workers > 0 ? { workers: opts.workers } : {}),

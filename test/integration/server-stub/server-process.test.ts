@@ -118,11 +118,13 @@ test('start serves handshakes, logs one line per event without secrets, stops on
   rmSync(dir, { recursive: true, force: true });
 });
 
+// Run with --registry-sync normal: a killed process must lose nothing even without per-commit
+// fsync (registry-processes.test.ts kills writers with the default 'full').
 test('kill -9 during a storm of handshakes: after restart no identity is lost or duplicated', async (t) => {
   const { dir, group, root } = await setupDir();
   const devices = Array.from({ length: 24 }, () => new TestDevice(group.member()));
   const got = new Map<number, string>();
-  let server = await startServer(dir);
+  let server = await startServer(dir, ['--registry-sync', 'normal']);
   let killed = false;
   let next = 0;
   const worker = async () => {

@@ -5,7 +5,8 @@
 // whose command line names the work directory, no work directory. Also: interrupted mid-setup
 // (SIGTERM) cleans up and exits 130; not root exits 3 before touching anything.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { suiteRequires } from '../helpers/requirements.ts';
@@ -202,4 +203,23 @@ test.serial('not root: exit 3 with a message saying why, nothing started', (t) =
   );
   t.is(r.status, 3, r.stderr);
   t.regex(r.stderr, /needs root/);
+});
+
+test.serial('swtpm missing: exit 4 naming the apt package, nothing installed or started', (t) => {
+  // A PATH with sh, ip and bash but no swtpm.
+  const bin = mkdtempSync(join(tmpdir(), 'demo-path-'));
+  t.teardown(() => rmSync(bin, { recursive: true, force: true }));
+  for (const cmd of ['sh', 'ip', 'bash']) {
+    const where = execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
+    symlinkSync(where, join(bin, cmd));
+  }
+  const before = netnsNames();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--exit'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    env: { ...process.env, PATH: bin },
+  });
+  t.is(r.status, 4, r.stderr);
+  t.regex(r.stderr, /missing: swtpm\. Install with: apt-get install swtpm/);
+  t.deepEqual(netnsNames(), before);
 });

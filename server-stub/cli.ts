@@ -2,6 +2,7 @@
 // on every command. Handlers return a CommandResult (text for operators, one JSON document for
 // scripts); errors are thrown typed and main.ts maps them to exit-codes.ts. The state directory
 // (--dir, $ENF_SERVER_DIR, default /var/lib/enf-server) holds registry.sqlite and the key files.
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
@@ -184,7 +185,8 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         ...(a.geoip === undefined ? {} : { geoipFile: a.geoip }),
         registrySync: a['registry-sync'] === 'normal' ? 'normal' : 'full',
       });
-      done({ human: 'stopped', json: { stopped: true } });
+      // Cluster copies share the primary's stdout: only the primary reports.
+      if (!cluster.isWorker) done({ human: 'stopped', json: { stopped: true } });
     },
   );
 }

@@ -2,12 +2,16 @@
 // "Primitives"): SHA-256 over the message bytes (XTT's messages are 64-byte transcript hashes, so
 // SHA-256 of SHA-512/BLAKE2b), k = a 32-byte random draw reduced mod n (no RFC 6979), no low-s
 // normalisation, signature = raw r || s. Explicit k is what lets tests replay the recorded draws.
+// Verification, and signing when k comes from the system RNG (nobody can replay it), run on Node's
+// OpenSSL (openssl-primitives.ts), a small fraction of the CPU of the pure-JS path; the explicit-k
+// path below stays pure JS for the vector tests.
 import { p256 } from '@noble/curves/nist.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { CryptoError } from '../errors.ts';
 import { bigIntToBytes, bytesToBigInt, concatBytes } from '../util/bytes.ts';
-import type { Rng } from '../util/rng.ts';
+import { systemRng, type Rng } from '../util/rng.ts';
 import { P256_PUBLIC_KEY_LENGTH, P256_SIGNATURE_LENGTH } from './constants.ts';
+import { opensslP256PrivateKey, opensslSignP256, opensslVerifyP256 } from './openssl-primitives.ts';
 
 const Point = p256.Point;
 const Fn = Point.Fn;
@@ -60,8 +64,15 @@ export function signP256WithK(
   return concatBytes(bigIntToBytes(r, 32), bigIntToBytes(s, 32));
 }
 
-/** ECDSA P-256 signature with k drawn from rng (one 32-byte draw per attempt). */
+/**
+ * ECDSA P-256 signature with k drawn from rng (one 32-byte draw per attempt). With `systemRng` the
+ * draw of k is left to OpenSSL (uniform in [1, n-1]); such a k could not be replayed anyway.
+ */
 export function signP256(privateKey: Uint8Array, message: Uint8Array, rng: Rng): Uint8Array {
+  if (rng === systemRng) {
+    privateScalar(privateKey);
+    return opensslSignP256(opensslP256PrivateKey(privateKey), message);
+  }
   for (;;) {
     const sig = signP256WithK(privateKey, message, rng.bytes(32));
     if (sig) return sig;
@@ -70,9 +81,14 @@ export function signP256(privateKey: Uint8Array, message: Uint8Array, rng: Rng):
 
 /** Verifies raw r || s over SHA-256(message); accepts high s (the reference never normalises). */
 export function verifyP256(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  if (publicKey.length !== P256_PUBLIC_KEY_LENGTH || signature.length !== P256_SIGNATURE_LENGTH) return false;
+  if (
+    publicKey.length !== P256_PUBLIC_KEY_LENGTH ||
+    publicKey[0] !== 0x04 || // the JWK import only sees x and y
+    signature.length !== P256_SIGNATURE_LENGTH
+  )
+    return false;
   try {
-    return p256.verify(signature, message, publicKey, { lowS: false, prehash: true, format: 'compact' });
+    return opensslVerifyP256(publicKey, message, signature);
   } catch {
     // Malformed points or out-of-range r/s are a failed verification, not a crash.
     return false;

@@ -9,7 +9,6 @@
 //     hash(uint16(314) || inner || cookie[0] || certificate || signature_s || ICA[0:16])   316 bytes
 //     hash(uint16(378) || inner || cookie[0] || certificate || signature_s || ICA[0:80])   380 bytes
 //   Every peer must reproduce the truncation or the reference rejects its signatures.
-import { x25519 } from '@noble/curves/ed25519.js';
 import { CryptoError } from '../errors.ts';
 import { concatBytes, u16be } from '../util/bytes.ts';
 import {
@@ -25,24 +24,31 @@ import {
   SERVER_CERTIFICATE_LENGTH,
   X25519_LENGTH,
 } from './constants.ts';
+import { opensslX25519, opensslX25519PublicKey } from './openssl-primitives.ts';
 import type { SuiteOps } from './suite-ops.ts';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** X25519 public key for a raw 32-byte private draw (clamped inside X25519, like libsodium). */
+/**
+ * X25519 public key for a raw 32-byte private draw (clamped inside X25519, like libsodium). On
+ * OpenSSL (openssl-primitives.ts): the private key stays a raw draw so the vectors replay it.
+ */
 export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   if (privateKey.length !== X25519_LENGTH) throw new RangeError('X25519 private key must be 32 bytes');
-  return x25519.getPublicKey(privateKey);
+  return opensslX25519PublicKey(privateKey);
 }
 
-/** crypto_scalarmult: rejects an all-zero shared secret (low-order peer key). */
+/**
+ * crypto_scalarmult: rejects an all-zero shared secret (low-order peer key). OpenSSL throws on one;
+ * the zero check below stays so the rule does not rest on that library behaviour.
+ */
 export function x25519Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   if (privateKey.length !== X25519_LENGTH || peerPublicKey.length !== X25519_LENGTH) {
     throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
   }
   let shared: Uint8Array;
   try {
-    shared = x25519.getSharedSecret(privateKey, peerPublicKey);
+    shared = opensslX25519(privateKey, peerPublicKey);
   } catch (cause) {
     throw new CryptoError('X25519', 'peer key share gives an all-zero shared secret', { cause });
   }

@@ -4,7 +4,8 @@
 // (bench/server-load.ts) in another process. Figures only; nothing passes or fails here.
 // Knobs: SERVER_BENCH_HANDSHAKES (measured, default 400), SERVER_BENCH_CONCURRENCY (default 64),
 // SERVER_BENCH_PROCESSES (enf-server --processes, default 1), SERVER_BENCH_SYNC (--registry-sync,
-// default full).
+// default full), SERVER_BENCH_NODE_ARGS (extra node options for the server process only, e.g.
+// "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load; NODE_OPTIONS refuses --cpu-prof).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,8 +54,11 @@ function makeDevices(n: number): { gpk: Uint8Array; basename: Uint8Array; device
 function spawnTsx(
   cmd: string[],
   onStderr?: (all: string) => void,
+  nodeArgs: string[] = [],
 ): { done: Promise<{ code: number | null; out: string }>; kill: () => void } {
-  const p = spawn(process.execPath, ['--import', 'tsx', ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...cmd], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -110,6 +114,7 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
         const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
         if (m) resolvePort(Number(m[1]));
       },
+      (process.env.SERVER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
     );
     const port = await portP;
     const cfg: LoadConfig = {

@@ -18,7 +18,6 @@ import {
   NULL_IDENTITY,
   P256_SIGNATURE_LENGTH,
   type SuiteSpec,
-  X25519_LENGTH,
 } from './constants.ts';
 import { verifyP256 } from './ecdsa-p256.ts';
 import { MessageFramer } from './framer.ts';
@@ -31,8 +30,8 @@ import {
   handshakeKeyHashInner,
   serverSigHash,
   wipeHandshakeKeys,
-  x25519PublicKey,
-  x25519Shared,
+  x25519Ephemeral,
+  type X25519Ephemeral,
 } from './key-schedule.ts';
 import {
   decodeIdentityServerFinished,
@@ -71,7 +70,7 @@ export type ClientStep = HandshakeStep<ClientResult>;
 
 type State =
   | { at: 'new' }
-  | { at: 'awaitServerInitAndAttest'; clientInit: Uint8Array; x25519Private: Uint8Array }
+  | { at: 'awaitServerInitAndAttest'; clientInit: Uint8Array; x25519: X25519Ephemeral | undefined }
   | {
       at: 'awaitServerFinished';
       serverKey: Uint8Array;
@@ -99,14 +98,14 @@ export class XttClient {
   /** Draws the X25519 key and nonce_c and returns ClientInit to send. */
   start(): ClientStep {
     if (this.#state.at !== 'new') throw new Error('XttClient.start called twice');
-    const x25519Private = this.#cfg.rng.bytes(X25519_LENGTH);
+    const x25519 = x25519Ephemeral(this.#cfg.rng);
     const nonceC = this.#cfg.rng.bytes(NONCE_C_LENGTH);
     const clientInit = encodeClientInit({
       suite: this.#cfg.suite,
       nonceC,
-      dhKeyshareC: x25519PublicKey(x25519Private),
+      dhKeyshareC: x25519.publicKey,
     });
-    this.#state = { at: 'awaitServerInitAndAttest', clientInit, x25519Private };
+    this.#state = { at: 'awaitServerInitAndAttest', clientInit, x25519 };
     return { kind: 'send', data: clientInit, bytes: HEADER_LENGTH };
   }
 
@@ -155,7 +154,7 @@ export class XttClient {
 
   #wipe(): void {
     const s = this.#state;
-    if (s.at === 'awaitServerInitAndAttest') s.x25519Private.fill(0);
+    if (s.at === 'awaitServerInitAndAttest') s.x25519 = undefined;
     if (s.at === 'awaitServerFinished') {
       s.serverKey.fill(0);
       s.serverIv.fill(0);
@@ -172,10 +171,12 @@ export class XttClient {
     if (m.suite !== suite) throw new ProtocolError('WRONG_SUITE', stage, `server answered suite ${m.suite}`);
     const ops = suiteOps(suite);
     const inner = handshakeKeyHashInner(ops, s.clientInit, m.unencrypted);
-    const shared = x25519Shared(s.x25519Private, m.dhKeyshareS);
+    const x25519 = s.x25519;
+    s.x25519 = undefined; // one use
+    if (!x25519) throw new ProtocolError('INTERNAL', stage, 'X25519 key already used');
+    const shared = x25519.shared(m.dhKeyshareS);
     const keys = deriveHandshakeKeys(ops, shared, handshakeKeyHash(ops, inner, m.cookie));
     shared.fill(0);
-    s.x25519Private.fill(0);
     try {
       let plain: Uint8Array;
       try {

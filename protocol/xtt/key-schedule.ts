@@ -24,7 +24,14 @@ import {
   SERVER_CERTIFICATE_LENGTH,
   X25519_LENGTH,
 } from './constants.ts';
-import { opensslX25519, opensslX25519PublicKey } from './openssl-primitives.ts';
+import { systemRng, type Rng } from '../util/rng.ts';
+import {
+  opensslX25519Derive,
+  opensslX25519Generate,
+  opensslX25519PrivateKey,
+  opensslX25519PublicKey,
+  opensslX25519PublicKeyOf,
+} from './openssl-primitives.ts';
 import type { SuiteOps } from './suite-ops.ts';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -38,17 +45,10 @@ export function x25519PublicKey(privateKey: Uint8Array): Uint8Array {
   return opensslX25519PublicKey(privateKey);
 }
 
-/**
- * crypto_scalarmult: rejects an all-zero shared secret (low-order peer key). OpenSSL throws on one;
- * the zero check below stays so the rule does not rest on that library behaviour.
- */
-export function x25519Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
-  if (privateKey.length !== X25519_LENGTH || peerPublicKey.length !== X25519_LENGTH) {
-    throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
-  }
+function checkedShared(derive: () => Uint8Array): Uint8Array {
   let shared: Uint8Array;
   try {
-    shared = opensslX25519(privateKey, peerPublicKey);
+    shared = derive();
   } catch (cause) {
     throw new CryptoError('X25519', 'peer key share gives an all-zero shared secret', { cause });
   }
@@ -56,6 +56,56 @@ export function x25519Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array):
   for (const b of shared) acc |= b;
   if (acc === 0) throw new CryptoError('X25519', 'peer key share gives an all-zero shared secret');
   return shared;
+}
+
+/**
+ * crypto_scalarmult: rejects an all-zero shared secret (low-order peer key). OpenSSL throws on one;
+ * the zero check stays so the rule does not rest on that library behaviour.
+ */
+export function x25519Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
+  if (privateKey.length !== X25519_LENGTH || peerPublicKey.length !== X25519_LENGTH) {
+    throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
+  }
+  return checkedShared(() => opensslX25519Derive(opensslX25519PrivateKey(privateKey), peerPublicKey));
+}
+
+/** A handshake's ephemeral X25519 key: its public share, and one use for the shared secret. */
+export interface X25519Ephemeral {
+  readonly publicKey: Uint8Array;
+  /** x25519Shared with this key; same checks. */
+  shared(peerPublicKey: Uint8Array): Uint8Array;
+}
+
+/**
+ * Draws an ephemeral X25519 key. From `systemRng`, OpenSSL generates it (no DER decoding on the hot
+ * path; the key lives in an OpenSSL KeyObject, freed and cleared by OpenSSL when collected). From
+ * any other Rng, the key is the raw 32-byte draw, as the reference draws it, so the vector tests
+ * replay it; the draw is wiped as soon as OpenSSL holds the key.
+ */
+export function x25519Ephemeral(rng: Rng): X25519Ephemeral {
+  const size = (peer: Uint8Array): void => {
+    if (peer.length !== X25519_LENGTH) throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
+  };
+  if (rng === systemRng) {
+    const { key, publicKey } = opensslX25519Generate();
+    return {
+      publicKey,
+      shared: (peer) => {
+        size(peer);
+        return checkedShared(() => opensslX25519Derive(key, peer));
+      },
+    };
+  }
+  const draw = rng.bytes(X25519_LENGTH);
+  const key = opensslX25519PrivateKey(draw);
+  draw.fill(0);
+  return {
+    publicKey: opensslX25519PublicKeyOf(key),
+    shared: (peer) => {
+      size(peer);
+      return checkedShared(() => opensslX25519Derive(key, peer));
+    },
+  };
 }
 
 /** inner = hash_ext(ClientInit (70) || SIAA[0:38]) */

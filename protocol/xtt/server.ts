@@ -17,7 +17,6 @@ import {
   NULL_IDENTITY,
   P256_SIGNATURE_LENGTH,
   type SuiteSpec,
-  X25519_LENGTH,
 } from './constants.ts';
 import type { CookieStrategy } from './cookie.ts';
 import { isValidP256PublicKey, verifyP256 } from './ecdsa-p256.ts';
@@ -31,8 +30,7 @@ import {
   handshakeKeyHashInner,
   serverSigHash,
   wipeHandshakeKeys,
-  x25519PublicKey,
-  x25519Shared,
+  x25519Ephemeral,
 } from './key-schedule.ts';
 import {
   decodeClientInit,
@@ -155,11 +153,11 @@ export class XttServerHandshake {
     if (!suites.includes(m.suite))
       throw new ProtocolError('UNSUPPORTED_SUITE', stage, `suite ${m.suite} not accepted`);
     const ops = suiteOps(m.suite);
-    const x25519Private = this.#cfg.rng.bytes(X25519_LENGTH);
+    const x25519 = x25519Ephemeral(this.#cfg.rng);
     let shared: Uint8Array | undefined;
     try {
-      const dhKeyshareS = x25519PublicKey(x25519Private);
-      shared = x25519Shared(x25519Private, m.dhKeyshareC);
+      const dhKeyshareS = x25519.publicKey;
+      shared = x25519.shared(m.dhKeyshareC);
       // inner only covers SIAA[0:38] (header, suite, dh_keyshare_s): a placeholder cookie is fine here.
       const inner = handshakeKeyHashInner(
         ops,
@@ -189,7 +187,6 @@ export class XttServerHandshake {
         wipeHandshakeKeys(keys);
       }
     } finally {
-      x25519Private.fill(0);
       shared?.fill(0);
     }
   }

@@ -2,9 +2,11 @@
 // client signs through DaaSigner and LongtermSigner so the same state machine runs against a TPM
 // (tpm/) or software keys; the server decides through ServerPolicy (server-stub/ implements it with
 // its registry and batch DAA verification). Shapes are fixed: other helpers implement them.
-import type { Rng } from '../util/rng.ts';
+import type { KeyObject } from 'node:crypto';
+import { systemRng, type Rng } from '../util/rng.ts';
 import { decodeP256KeyFile, encodeP256KeyFile } from './certificates.ts';
 import { generateP256PrivateKey, p256PublicKey, signP256 } from './ecdsa-p256.ts';
+import { opensslP256KeyPair, opensslSignP256 } from './openssl-primitives.ts';
 
 export interface DaaSigner {
   /** SHA-256(gpk || basename), 32 bytes, the group id sent in Identity_ClientAttest. */
@@ -42,17 +44,21 @@ export interface ServerPolicy {
 
 /**
  * Software P-256 key (the reference's non-TPM mode). Each signature draws k from `rng` (32 bytes mod
- * n, as AMCL does), which is what lets the vector tests replay the reference's draws.
+ * n, as AMCL does), which is what lets the vector tests replay the reference's draws. With
+ * `systemRng` the key also lives in an OpenSSL KeyObject that signs with its own k (nothing to
+ * replay there), a small fraction of the pure-JS cost.
  */
 export class SoftwareP256Signer implements LongtermSigner {
   readonly publicKey: Uint8Array;
   readonly #privateKey: Uint8Array;
   readonly #rng: Rng;
+  #openssl: KeyObject | undefined;
 
   private constructor(privateKey: Uint8Array, rng: Rng) {
     this.#privateKey = privateKey.slice();
     this.publicKey = p256PublicKey(this.#privateKey);
     this.#rng = rng;
+    this.#openssl = rng === systemRng ? opensslP256KeyPair(this.#privateKey, this.publicKey) : undefined;
   }
 
   /** A fresh key: one 32-byte draw reduced mod n (reference client context init). */
@@ -85,10 +91,12 @@ export class SoftwareP256Signer implements LongtermSigner {
   }
 
   sign(message: Uint8Array): Promise<Uint8Array> {
+    if (this.#openssl) return Promise.resolve(opensslSignP256(this.#openssl, message));
     return Promise.resolve(signP256(this.#privateKey, message, this.#rng));
   }
 
   destroy(): void {
+    this.#openssl = undefined;
     this.#privateKey.fill(0);
   }
 }

@@ -16,7 +16,7 @@ import {
   signP256,
   verifyP256,
 } from '../../../../protocol/xtt/ecdsa-p256.ts';
-import { x25519PublicKey, x25519Shared } from '../../../../protocol/xtt/key-schedule.ts';
+import { x25519Ephemeral, x25519PublicKey, x25519Shared } from '../../../../protocol/xtt/key-schedule.ts';
 import { opensslX25519, opensslX25519PublicKey } from '../../../../protocol/xtt/openssl-primitives.ts';
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
@@ -70,6 +70,21 @@ for (const [name, u] of LOW_ORDER_U) {
     t.is(e?.code, 'X25519');
   });
 }
+
+test('X25519 ephemeral keys: OpenSSL-generated (system RNG) and replayed draws agree with noble', (t) => {
+  const draw = systemRng.bytes(32);
+  const replayed = x25519Ephemeral({ bytes: () => draw.slice() });
+  t.is(toHex(replayed.publicKey), toHex(x25519.getPublicKey(draw)));
+  const generated = x25519Ephemeral(systemRng);
+  const a = replayed.shared(generated.publicKey);
+  t.is(toHex(a), toHex(generated.shared(replayed.publicKey)));
+  t.is(toHex(a), toHex(x25519.getSharedSecret(draw, generated.publicKey)));
+  t.not(toHex(x25519Ephemeral(systemRng).publicKey), toHex(generated.publicKey));
+  for (const eph of [replayed, generated]) {
+    for (const [, u] of LOW_ORDER_U) t.throws(() => eph.shared(le(u)), { instanceOf: CryptoError });
+    t.throws(() => eph.shared(new Uint8Array(31)), { instanceOf: CryptoError });
+  }
+});
 
 test('X25519 refuses wrong key sizes before OpenSSL sees them', (t) => {
   t.throws(() => x25519Shared(systemRng.bytes(31), systemRng.bytes(32)), { instanceOf: CryptoError });

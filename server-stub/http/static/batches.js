@@ -148,13 +148,41 @@ export async function renderBatches(main) {
     }
   });
 
+  /** The batch's network, with a control to associate it with another one. */
+  const networkCell = (b) => {
+    const pick = el(
+      'select',
+      { 'aria-label': `Network for batch ${b.name}` },
+      el('option', { value: '' }, b.network ? b.network : 'none'),
+      networks.items.filter((n) => n.name !== b.network).map((n) => el('option', { value: n.name }, n.name)),
+    );
+    const assign = el(
+      'button',
+      { type: 'button', class: 'secondary', 'aria-label': `Associate batch ${b.name}` },
+      'Associate',
+    );
+    assign.addEventListener('click', async () => {
+      if (!pick.value) return say('Pick a network first.', true);
+      try {
+        await api('PUT', `/api/v1/batches/${b.gid}/network`, { network: pick.value });
+        say(`Batch ${b.name} now belongs to ${pick.value}.`);
+        await renderBatches(main);
+      } catch (err) {
+        fail(err);
+      }
+    });
+    return b.status === 'active' && networks.items.length
+      ? el('span', { class: 'assign' }, pick, assign)
+      : (b.network ?? 'none');
+  };
+
   const rows = batches.items.map((b) =>
     el(
       'tr',
       { 'data-gid': b.gid },
       el('th', { scope: 'row' }, b.name),
       el('td', { class: 'mono', title: b.gid }, `${b.gid.slice(0, 16)}…`),
-      el('td', {}, b.network ?? el('span', { class: 'muted' }, 'none')),
+      el('td', {}, networkCell(b)),
       el('td', {}, badge(b.status)),
       el('td', {}, String(b.counts.issued)),
       el('td', {}, String(b.counts.provisioned)),

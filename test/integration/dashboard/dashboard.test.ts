@@ -114,11 +114,15 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
     t.regex(await page.getByLabel('QR label text').inputValue(), /^XTT1:/);
     t.is(await page.getByLabel('Batch name').inputValue(), 'lot-42');
     await page.getByLabel('Issued size').fill('50');
-    await page.getByLabel('Network').selectOption('plant-a');
     await browser.screenshot('2-batch-scanned');
     await page.getByRole('button', { name: 'Register batch' }).click();
     const row = page.getByRole('row', { name: /lot-42/ });
     await row.waitFor();
+    // Registered without a network: associate it from the list.
+    await page.getByLabel('Network for batch lot-42').selectOption('plant-a');
+    await page.getByRole('button', { name: 'Associate batch lot-42' }).click();
+    await page.getByText('Batch lot-42 now belongs to plant-a.').waitFor();
+    t.is(await page.getByLabel('Network for batch lot-42').inputValue(), '');
     t.regex((await row.textContent()) ?? '', /plant-a.*active.*50.*0.*0/);
     await browser.screenshot('3-batch-registered');
 

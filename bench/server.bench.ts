@@ -3,7 +3,8 @@
 // real `enf-server start` process on loopback with a fresh registry, and the load generator
 // (bench/server-load.ts) in another process. Figures only; nothing passes or fails here.
 // Knobs: SERVER_BENCH_HANDSHAKES (measured, default 400), SERVER_BENCH_CONCURRENCY (default 64),
-// SERVER_BENCH_PROCESSES (enf-server --processes, default 1), SERVER_BENCH_SYNC (--registry-sync,
+// SERVER_BENCH_PROCESSES (enf-server --processes, default 1), SERVER_BENCH_WORKERS (--workers,
+// default 0 = the server's default), SERVER_BENCH_SYNC (--registry-sync,
 // default full), SERVER_BENCH_NODE_ARGS (extra node options for the server process only, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load; NODE_OPTIONS refuses --cpu-prof).
 import { spawn } from 'node:child_process';
@@ -67,7 +68,7 @@ function spawnTsx(
     onStderr?.(err);
   });
   const done = new Promise<{ code: number | null; out: string }>((resolve) =>
-    p.on('exit', (code) => {
+    p.on('close', (code) => {
       if (code !== 0 && code !== null) process.stderr.write(err);
       resolve({ code, out });
     }),
@@ -92,6 +93,7 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
     await reg.close();
 
     let resolvePort: (p: number) => void = () => undefined;
+    let serverLog = '';
     const portP = new Promise<number>((r) => (resolvePort = r));
     const server = spawnTsx(
       [
@@ -109,8 +111,11 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
         '1000',
         '--registry-sync',
         process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full',
+        '--workers',
+        String(env('SERVER_BENCH_WORKERS', 0)),
       ],
       (all) => {
+        serverLog = all;
         const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
         if (m) resolvePort(Number(m[1]));
       },
@@ -155,6 +160,28 @@ async function benchOnce(concurrency: number, measured: number, processes: numbe
       value: round(percentile(r.latencies, 99), 1),
       ...common,
     });
+    // DAA batches over the whole run (warm-up included), from each process's stop line.
+    let batches = 0;
+    let signatures = 0;
+    const sizes: string[] = [];
+    for (const m of serverLog.matchAll(/server\.stopping .*?batches="?([0-9:,]*)/g)) {
+      if (m[1]) sizes.push(m[1]);
+      for (const pair of (m[1] ?? '').split(',').filter((x) => x !== '')) {
+        const [size, count] = pair.split(':').map(Number);
+        batches += count ?? 0;
+        signatures += (size ?? 0) * (count ?? 0);
+      }
+    }
+    if (batches > 0) {
+      emit({
+        bench: 'server.verify_batch_mean',
+        unit: 'signatures',
+        value: round(signatures / batches, 1),
+        batches,
+        sizes: sizes.join(' '),
+        ...common,
+      });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

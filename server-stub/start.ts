@@ -115,6 +115,11 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
     logger.info('server.stopping', {
       provisioned: endpoint.stats.provisioned,
       failed: endpoint.stats.failed,
+      // DAA verification batches sent to the workers, "size:count,..." (bench/server.bench.ts reads it)
+      batches: [...pool.batchSizes]
+        .sort((a, b) => a[0] - b[0])
+        .map(([size, count]) => `${size}:${count}`)
+        .join(','),
     });
     await endpoint.close();
   } finally {

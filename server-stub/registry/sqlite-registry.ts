@@ -4,6 +4,11 @@
 // devices.identity UNIQUE constraint is the last line against handing one address out twice.
 // better-sqlite3 is synchronous: a per-connection async mutex keeps one transaction's awaits from
 // interleaving with other calls on the same connection.
+// Group commit: withTransaction calls queued on one connection in the same event-loop turn share one
+// BEGIN IMMEDIATE ... COMMIT, each inside its own SAVEPOINT (a failing one rolls back alone). Each
+// caller is answered only after the shared COMMIT, so with synchronous=FULL every answered decision
+// is on disk, as before, while the fsync (about 5 ms here, on the event loop) is paid once per group
+// instead of once per decision. If the COMMIT fails, every member of the group gets the error.
 import { sha256 } from '@noble/hashes/sha2.js';
 import Database from 'better-sqlite3';
 import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
@@ -60,11 +65,28 @@ function storageError(err: unknown, what: string): never {
   throw new RegistryError('STORAGE', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
+/** Most withTransaction calls sharing one COMMIT (bounds the time the write lock is held). */
+const MAX_GROUP = 64;
+
+interface CommitGroup {
+  members: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+function asRegistryError(err: unknown, what: string): unknown {
+  try {
+    storageError(err, what);
+  } catch (e) {
+    return e;
+  }
+}
+
 export class SqliteRegistry implements Registry {
   private readonly db: Database.Database;
   private readonly clock: Clock;
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
+  /** The open group transaction, if any (see the file comment). */
+  private group: CommitGroup | undefined;
 
   private constructor(
     db: Database.Database,
@@ -96,11 +118,15 @@ export class SqliteRegistry implements Registry {
     return new SqliteRegistry(db, options.clock ?? systemClock, busyTimeoutMs);
   }
 
-  /** Serialise work on this connection; `fn` runs after every earlier call has finished. */
-  private serial<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+  /**
+   * Serialise work on this connection; `fn` runs after every earlier call has finished. Anything but
+   * a grouped transaction first commits the open group, so it never runs inside someone's transaction.
+   */
+  private serial<T>(what: string, fn: () => T | Promise<T>, joinsGroup = false): Promise<T> {
     const run = async (): Promise<T> => {
       if (this.isClosed) throw new RegistryError('STORAGE', `${what}: registry is closed`);
       try {
+        if (!joinsGroup) this.commitGroup();
         return await fn();
       } catch (err) {
         storageError(err, what);
@@ -354,21 +380,74 @@ export class SqliteRegistry implements Registry {
     return this.serial('audit query', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
   }
 
-  async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
-    return this.serial('transaction', async () => {
-      await this.beginImmediate('transaction');
-      const tx = new SqliteTx(this.db, this.clock);
-      try {
-        const result = await fn(tx);
-        this.db.exec('COMMIT');
-        return result;
-      } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
-        throw err;
-      } finally {
-        tx.invalidate();
+  /** COMMIT the open group and settle its members (the error goes to them, not to the caller). */
+  private commitGroup(): void {
+    const group = this.group;
+    if (!group) return;
+    this.group = undefined;
+    let failure: unknown;
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      failure = asRegistryError(err, 'transaction commit');
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } finally {
+      for (const m of group.members) {
+        if (failure === undefined) m.resolve();
+        else m.reject(failure);
       }
-    });
+    }
+  }
+
+  /** SQLite rolled the whole transaction back (e.g. an I/O error): the group's members are lost. */
+  private failGroup(err: unknown): void {
+    const group = this.group;
+    this.group = undefined;
+    const failure = asRegistryError(err, 'transaction');
+    for (const m of group?.members ?? []) m.reject(failure);
+  }
+
+  async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    const { result, committed } = await this.serial(
+      'transaction',
+      async () => {
+        if (!this.group) {
+          await this.beginImmediate('transaction');
+          this.group = { members: [] };
+          // Commit once this turn's queued transactions have run: the commit queues behind them.
+          setImmediate(() => {
+            const p = this.queue.then(() => this.commitGroup());
+            this.queue = p.catch(() => undefined); // commitGroup hands its errors to the members
+          });
+        }
+        const group = this.group;
+        this.db.exec('SAVEPOINT decision');
+        const tx = new SqliteTx(this.db, this.clock);
+        try {
+          const value = await fn(tx);
+          this.db.exec('RELEASE decision');
+          const done = new Promise<void>((resolve, reject) => group.members.push({ resolve, reject }));
+          // The caller awaits `done` a few microtasks later; a COMMIT failing before then must not
+          // count as an unhandled rejection (it still reaches the caller through the await below).
+          done.catch(() => undefined);
+          if (group.members.length >= MAX_GROUP) this.commitGroup();
+          return { result: value, committed: done };
+        } catch (err) {
+          if (this.db.inTransaction) {
+            this.db.exec('ROLLBACK TO decision');
+            this.db.exec('RELEASE decision');
+          } else {
+            this.failGroup(err);
+          }
+          throw err;
+        } finally {
+          tx.invalidate();
+        }
+      },
+      true,
+    );
+    await committed;
+    return result;
   }
 
   async close(): Promise<void> {

@@ -104,7 +104,7 @@ test('start serves handshakes, logs one line per event without secrets, stops on
     log,
     /^<6>handshake\.provisioned src=127\.0\.0\.1 port=\d+ .* reason=new-device id=2001:db8:aa:1:/m,
   );
-  t.regex(log, /^<6>server\.stopping provisioned=1 failed=0$/m);
+  t.regex(log, /^<6>server\.stopping provisioned=1 failed=0 batches="?1:1"?$/m);
   for (const line of log.trimEnd().split('\n')) t.regex(line, /^<[346]>[a-z.-]+( [a-z]+=\S+)*$/, line);
   const audit = SqliteRegistry.open(join(dir, 'registry.sqlite'));
   t.deepEqual(

@@ -2,7 +2,7 @@
 // pragmas, migrations table, append-only audit, schema versions newer than the program.
 import test from 'ava';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryError } from '../../../../server-stub/registry/errors.ts';
@@ -143,5 +143,79 @@ test('sqlite: a transaction that throws leaves nothing behind', async (t) => {
   );
   t.deepEqual(await snapshot(r), before);
   await r.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Commit frames in a WAL file (frame header bytes 4-7 = database size after a commit, else 0). */
+function walCommits(file: string): number {
+  const wal = readFileSync(`${file}-wal`);
+  const pageSize = wal.readUInt32BE(8);
+  let commits = 0;
+  for (let off = 32; off + 24 + pageSize <= wal.length; off += 24 + pageSize) {
+    // only frames of the current WAL generation (salts equal the header's)
+    if (
+      wal.readUInt32BE(off + 8) !== wal.readUInt32BE(16) ||
+      wal.readUInt32BE(off + 12) !== wal.readUInt32BE(20)
+    )
+      break;
+    if (wal.readUInt32BE(off + 4) !== 0) commits++;
+  }
+  return commits;
+}
+
+test('sqlite: transactions queued together share one commit; each answers only once it is committed; a failing one rolls back alone', async (t) => {
+  const { dir, file } = tempFile();
+  const r = SqliteRegistry.open(file);
+  await r.addNetwork({ name: 'n1', prefix: '2001:db8:5::/64' });
+  const b = await r.addBatch({
+    gpk: testGpk(),
+    basename: new Uint8Array([1]),
+    name: 'b1',
+    network: 'n1',
+    size: 100,
+  });
+  const before = walCommits(file);
+  const reader = new Database(file, { readonly: true });
+  const committed = (identity: Uint8Array): boolean =>
+    reader.prepare('SELECT 1 FROM devices WHERE identity = ?').get(Buffer.from(identity)) !== undefined;
+  const device = (i: number) => ({
+    gid: b.gid,
+    pseudonym: Uint8Array.from({ length: 65 }, (_, k) => (k === 0 ? 4 : i)),
+    identity: Uint8Array.of(0x20, 0x01, 0x0d, 0xb8, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, i),
+    longtermPublicKey: new Uint8Array(65).fill(4),
+    source: '::1 1',
+  });
+  const results = await Promise.allSettled(
+    Array.from({ length: 20 }, (_, i) =>
+      r
+        .withTransaction(async (tx) => {
+          await tx.insertDevice(device(i + 1));
+          if (i === 7) throw new Error('policy blew up');
+          // i = 12 takes i = 11's identity: a UNIQUE violation inside the group
+          if (i === 12) await tx.insertDevice({ ...device(40), identity: device(12).identity });
+          return i;
+        })
+        .then((v) => {
+          // another connection sees the row by the time the caller hears of it
+          t.true(committed(device(v + 1).identity), `device ${v} committed before the answer`);
+          return v;
+        }),
+    ),
+  );
+  t.is(walCommits(file) - before, 1, 'one COMMIT for the whole group');
+  t.deepEqual(
+    results.map((x) => x.status),
+    results.map((_, i) => (i === 7 || i === 12 ? 'rejected' : 'fulfilled')),
+  );
+  const err = (results[12] as PromiseRejectedResult).reason as RegistryError;
+  t.is(err.code, 'CONFLICT');
+  t.is((await r.listDevices()).length, 18);
+  t.false(committed(device(8).identity));
+  t.false(committed(device(13).identity));
+  reader.close();
+  await r.close();
+  const again = SqliteRegistry.open(file);
+  t.is((await again.listDevices()).length, 18);
+  await again.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -75,6 +75,8 @@ export async function runCli(args: string[], h: CliHandlers, io: CliIo): Promise
     .command(
       ['run', '$0'],
       'provision on first boot, then configure and keep the identity address (systemd runs this)',
+      // `run` is the default command, so its builder also serves the top-level `--help`: the
+      // epilog is set here and per command, not on the top level too (that printed it twice).
       (y) => y.epilog(EPILOG),
       async (argv) => {
         if (failed) return; // yargs still calls the default command after a strict-mode failure
@@ -97,7 +99,6 @@ export async function runCli(args: string[], h: CliHandlers, io: CliIo): Promise
     .help()
     .alias('h', 'help')
     .version(VERSION)
-    .epilog(EPILOG)
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(false)
     .fail((msg, err) => {

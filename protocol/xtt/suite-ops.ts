@@ -3,10 +3,11 @@
 // truncated to N bytes, or BLAKE2b keyed with K and digest length N (not a truncation); AEAD =
 // ChaCha20-Poly1305 IETF or AES-256-GCM with a 16-byte tag appended, nonce = iv XOR u32be(seq).
 // Deviation from draft-xaptum-xtt: no prf_ext length prefix anywhere (discrepancies 3 and 4).
-import { createCipheriv, createDecipheriv, type CipherGCMTypes } from 'node:crypto';
+// SHA-512, HMAC-SHA-512 and unkeyed BLAKE2b-512 run on node:crypto (OpenSSL; several per handshake
+// on the server's main thread); keyed BLAKE2b with a chosen digest length, which OpenSSL does not
+// offer through Node, stays on @noble/hashes.
+import { createCipheriv, createDecipheriv, createHash, createHmac, type CipherGCMTypes } from 'node:crypto';
 import { blake2b } from '@noble/hashes/blake2.js';
-import { hmac } from '@noble/hashes/hmac.js';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { CryptoError } from '../errors.ts';
 import { concatBytes, u16be } from '../util/bytes.ts';
 import {
@@ -35,12 +36,24 @@ export interface SuiteOps {
 }
 
 function hashWith(name: HashName, x: Uint8Array): Uint8Array {
-  return name === 'sha512' ? sha512(x) : blake2b(x, { dkLen: HASH_LENGTH });
+  // 'blake2b512' is BLAKE2b with digest length 64, no key: the same as libsodium's crypto_generichash(64)
+  return new Uint8Array(
+    createHash(name === 'sha512' ? 'sha512' : 'blake2b512')
+      .update(x)
+      .digest(),
+  );
 }
 
 function prfWith(name: HashName, key: Uint8Array, x: Uint8Array, outLen: number): Uint8Array {
   if (outLen < 1 || outLen > HASH_LENGTH) throw new RangeError(`prf output length ${outLen}`);
-  if (name === 'sha512') return hmac(sha512, key, x).slice(0, outLen);
+  if (name === 'sha512') {
+    const mac = createHmac('sha512', key).update(x).digest();
+    try {
+      return new Uint8Array(mac.subarray(0, outLen));
+    } finally {
+      mac.fill(0);
+    }
+  }
   return blake2b(x, { key, dkLen: outLen });
 }
 

@@ -1,11 +1,15 @@
 // protocol/xtt/openssl-primitives.ts and its callers (key-schedule.ts X25519, ecdsa-p256.ts verify
 // and system-RNG signing): OpenSSL gives the same bytes and the same accept/reject decisions as the
 // pure-JS @noble/curves code it replaced (the vectors only cover a few honest inputs), and low-order
-// X25519 shares are refused both by OpenSSL itself and by our all-zero check.
+// X25519 shares are refused both by OpenSSL itself and by our all-zero check. suite-ops.ts's
+// SHA-512, HMAC-SHA-512 and unkeyed BLAKE2b-512 on node:crypto equal noble-hashes too.
 import test from 'ava';
 import fc from 'fast-check';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { p256 } from '@noble/curves/nist.js';
+import { blake2b } from '@noble/hashes/blake2.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha512 } from '@noble/hashes/sha2.js';
 import { CryptoError } from '../../../../protocol/errors.ts';
 import { bigIntToBytes, bytesToBigInt, concatBytes, toHex } from '../../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../../protocol/util/rng.ts';
@@ -18,6 +22,7 @@ import {
 } from '../../../../protocol/xtt/ecdsa-p256.ts';
 import { x25519Ephemeral, x25519PublicKey, x25519Shared } from '../../../../protocol/xtt/key-schedule.ts';
 import { opensslX25519, opensslX25519PublicKey } from '../../../../protocol/xtt/openssl-primitives.ts';
+import { suiteOps } from '../../../../protocol/xtt/suite-ops.ts';
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const P = 2n ** 255n - 19n;
@@ -169,4 +174,21 @@ test('system-RNG signatures verify under noble; the replayable path still signs 
   t.is(toHex(signP256(d, msg, replay)), toHex(signP256(d, msg, replay)));
   t.throws(() => signP256(new Uint8Array(32), msg, systemRng), { instanceOf: CryptoError });
   t.throws(() => signP256(bigIntToBytes(P256_ORDER, 32), msg, systemRng), { instanceOf: CryptoError });
+});
+
+test('suite hash and prf on node:crypto equal noble-hashes for any input and length', (t) => {
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ maxLength: 700 }),
+      fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      fc.integer({ min: 1, max: 64 }),
+      (x, key, n) =>
+        toHex(suiteOps(1).hash(x)) === toHex(sha512(x)) &&
+        toHex(suiteOps(2).hash(x)) === toHex(blake2b(x, { dkLen: 64 })) &&
+        toHex(suiteOps(1).prf(key, x, n)) === toHex(hmac(sha512, key, x).subarray(0, n)) &&
+        toHex(suiteOps(2).prf(key, x, n)) === toHex(blake2b(x, { key, dkLen: n })),
+    ),
+    { numRuns: 200 },
+  );
+  t.pass();
 });

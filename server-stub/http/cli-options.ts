@@ -7,7 +7,7 @@ import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { startManagementServer, type ManagementServer } from './management-server.ts';
-import type { ManagementRegistry } from './registry-extras.ts';
+import type { Registry } from '../registry/registry.ts';
 
 export const MANAGEMENT_OPTIONS = {
   'http-port': { type: 'number', describe: 'management API, dashboard and /metrics port (off when absent)' },
@@ -80,7 +80,7 @@ export function checkManagementArgs(a: ManagementArgs) {
 /** Starts the management listener when --http-port is given; undefined otherwise. */
 export async function startManagementFromArgs(
   a: ManagementArgs,
-  deps: { registry: ManagementRegistry; metrics?: Metrics; logger?: Logger },
+  deps: { registry: Registry; metrics?: Metrics; logger?: Logger },
 ): Promise<ManagementServer | undefined> {
   const opts = checkManagementArgs(a);
   if (!opts) return undefined;

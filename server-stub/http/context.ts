@@ -3,10 +3,10 @@
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventHub } from './events.ts';
-import type { ManagementRegistry } from './registry-extras.ts';
+import type { Registry } from '../registry/registry.ts';
 
 export interface ApiContext {
-  registry: ManagementRegistry;
+  registry: Registry;
   events: EventHub;
   metrics: Metrics | undefined;
   logger: Logger | undefined;

@@ -3,8 +3,7 @@
 // entries are found by polling the registry, so handshakes served by any enf-server sharing the
 // registry (PostgreSQL) show up too; changes made through this API are published directly.
 import type { ServerResponse } from 'node:http';
-import type { AuditEntry } from '../registry/registry.ts';
-import type { ManagementRegistry } from './registry-extras.ts';
+import type { AuditEntry, Registry } from '../registry/registry.ts';
 import { auditView } from './views.ts';
 
 export const MAX_SUBSCRIBERS = 64;
@@ -27,7 +26,7 @@ export class EventHub {
   private isStarted = false;
 
   constructor(
-    private readonly registry: ManagementRegistry,
+    private readonly registry: Registry,
     private readonly opts: EventHubOptions = {},
   ) {}
 

@@ -4,7 +4,6 @@ export { startManagementServer, buildRouter, ManagementListenError } from './man
 export type { ManagementServer, ManagementServerOptions } from './management-server.ts';
 export { TokenAuthenticator, MIN_TOKEN_LENGTH } from './auth.ts';
 export { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';
-export type { ManagementRegistry, RegistryExtensions, AuditPageFilter } from './registry-extras.ts';
 export {
   MANAGEMENT_OPTIONS,
   checkManagementArgs,

@@ -19,14 +19,14 @@ import type { ApiContext } from './context.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { EventHub } from './events.ts';
 import { OPENAPI } from './openapi.ts';
-import type { ManagementRegistry } from './registry-extras.ts';
+import type { Registry } from '../registry/registry.ts';
 import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
 
 export interface ManagementServerOptions {
-  registry: ManagementRegistry;
+  registry: Registry;
   metrics?: Metrics;
   logger?: Logger;
   /** Default '::' (IPv6 and IPv4). */

@@ -188,7 +188,6 @@ export const OPENAPI = {
         responses: {
           ...json('Network'),
           '409': { $ref: '#/components/responses/Error' },
-          '501': { $ref: '#/components/responses/Error' },
         },
       },
     },

@@ -21,7 +21,6 @@ import {
 } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import { deleteNetwork } from './registry-extras.ts';
 import type { Router } from './router.ts';
 import { batchView, networkView } from './views.ts';
 
@@ -123,7 +122,7 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const n = await findNetwork(ctx, params.network!);
       const isUsed = (await ctx.registry.listBatches()).some((b) => b.networkId === n.id);
       if (isUsed) throw new ApiError('CONFLICT', `network '${n.name}' still has batches`, 'network');
-      return { status: 200, body: networkView(await deleteNetwork(ctx.registry, n.id)) };
+      return { status: 200, body: networkView(await ctx.registry.deleteNetwork(n.id)) };
     },
   });
 

@@ -13,7 +13,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import pg from 'pg';
 import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
-import type { AuditPageFilter, RegistryExtensions } from '../http/registry-extras.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import { migratePg } from './postgres-migrations.ts';
@@ -33,6 +32,7 @@ import {
   systemClock,
   type AuditEntry,
   type AuditFilter,
+  type AuditPageFilter,
   type AuditInput,
   type Batch,
   type BatchSummary,
@@ -46,16 +46,15 @@ import {
 } from './registry.ts';
 import {
   checkAuditFilter,
+  checkAuditPageFilter,
   checkBytes,
   checkDeviceFilter,
   checkGid,
-  checkInt,
   checkName,
   checkNetworkRef,
   checkNewBatch,
   checkPseudonym,
   IDENTITY_LENGTH,
-  MAX_AUDIT_LIMIT,
 } from './validate.ts';
 
 export interface PostgresRegistryOptions {
@@ -82,7 +81,7 @@ function storageError(err: unknown, what: string): never {
   throw new RegistryError('STORAGE', `${what}: ${(err as Error).message}`, { cause: err });
 }
 
-export class PostgresRegistry implements Registry, RegistryExtensions {
+export class PostgresRegistry implements Registry {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly clock: Clock,
@@ -374,21 +373,19 @@ export class PostgresRegistry implements Registry, RegistryExtensions {
   }
 
   async queryAuditPage(f: AuditPageFilter): Promise<AuditEntry[]> {
-    checkAuditFilter({ ...(f.gid ? { gid: f.gid } : {}), ...(f.outcome ? { outcome: f.outcome } : {}) });
-    checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT + 1);
+    checkAuditPageFilter(f);
     const where: string[] = [];
     const args: unknown[] = [];
     const add = (sql: string, v: unknown) => {
       args.push(v);
       where.push(sql.replace('?', `$${args.length}`));
     };
-    if (f.since !== undefined) add('at >= ?', checkInt(f.since, 'filter.since', 0, Number.MAX_SAFE_INTEGER));
-    if (f.until !== undefined) add('at < ?', checkInt(f.until, 'filter.until', 0, Number.MAX_SAFE_INTEGER));
+    if (f.since !== undefined) add('at >= ?', f.since);
+    if (f.until !== undefined) add('at < ?', f.until);
     if (f.gid) add('gid = ?', buf(f.gid));
-    if (f.pseudonym) add('pseudonym = ?', buf(checkPseudonym(f.pseudonym, 'filter.pseudonym')));
+    if (f.pseudonym) add('pseudonym = ?', buf(f.pseudonym));
     if (f.outcome) add('outcome = ?', f.outcome);
-    if (f.beforeId !== undefined)
-      add('id < ?', checkInt(f.beforeId, 'filter.beforeId', 1, Number.MAX_SAFE_INTEGER));
+    if (f.beforeId !== undefined) add('id < ?', f.beforeId);
     args.push(f.limit);
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
     return this.read('audit query', async (q) => (await q.query(sql, args)).rows.map(pgAudit));

@@ -113,6 +113,21 @@ export interface AuditFilter {
   limit?: number;
 }
 
+/** Audit paging for the management API: newest first, by cursor (the previous page's last id). */
+export interface AuditPageFilter {
+  /** Entries at or after this time (ms). */
+  since?: number;
+  /** Entries before this time (ms). */
+  until?: number;
+  gid?: Uint8Array;
+  pseudonym?: Uint8Array;
+  outcome?: AuditOutcome;
+  /** Only entries with id below this (the previous page's last id). */
+  beforeId?: number;
+  /** 1..MAX_AUDIT_LIMIT + 1 (callers ask one more than a page to learn whether another follows). */
+  limit: number;
+}
+
 /**
  * Operations available inside one exclusive write transaction (Registry.withTransaction). They see
  * and change the transaction's state only; nothing is visible to others before commit.
@@ -133,7 +148,15 @@ export interface RegistryTx {
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
 }
 
-export interface Registry {
+/** What the management API needs beyond the handshake path (issue 7); both backends have it. */
+export interface RegistryExtensions {
+  /** Delete a network no batch refers to; RegistryError NOT_FOUND if missing, CONFLICT if in use. */
+  deleteNetwork(ref: string | number): Promise<Network>;
+  /** Newest first, filtered, at most `limit`; no window: any page is reachable by cursor. */
+  queryAuditPage(filter: AuditPageFilter): Promise<AuditEntry[]>;
+}
+
+export interface Registry extends RegistryExtensions {
   addNetwork(input: { name: string; prefix: string }): Promise<Network>;
   listNetworks(): Promise<Network[]>;
   /** By name or numeric id. */

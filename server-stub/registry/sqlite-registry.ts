@@ -20,6 +20,7 @@ import {
   systemClock,
   type AuditEntry,
   type AuditFilter,
+  type AuditPageFilter,
   type AuditInput,
   type Batch,
   type BatchSummary,
@@ -33,6 +34,7 @@ import {
 } from './registry.ts';
 import {
   checkAuditFilter,
+  checkAuditPageFilter,
   checkBytes,
   IDENTITY_LENGTH,
   checkDeviceFilter,
@@ -215,6 +217,19 @@ export class SqliteRegistry implements Registry {
     return this.serial('network get', () => this.resolveNetwork(r));
   }
 
+  async deleteNetwork(ref: string | number): Promise<Network> {
+    const r = checkNetworkRef(ref, 'network');
+    return this.write('network delete', () => {
+      const net = this.resolveNetwork(r);
+      if (!net) throw new RegistryError('NOT_FOUND', `network: no network '${r}'`);
+      if (this.db.prepare('SELECT 1 FROM batches WHERE network_id = ? LIMIT 1').get(net.id)) {
+        throw new RegistryError('CONFLICT', `network: '${net.name}' still has batches`);
+      }
+      this.db.prepare('DELETE FROM networks WHERE id = ?').run(net.id);
+      return net;
+    });
+  }
+
   async addBatch(input: NewBatch): Promise<Batch> {
     checkNewBatch(input);
     const gid = sha256(concatBytes(input.gpk, input.basename));
@@ -378,6 +393,11 @@ export class SqliteRegistry implements Registry {
   async queryAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
     checkAuditFilter(filter);
     return this.serial('audit query', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
+  }
+
+  async queryAuditPage(filter: AuditPageFilter): Promise<AuditEntry[]> {
+    checkAuditPageFilter(filter);
+    return this.serial('audit page', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
   }
 
   /** COMMIT the open group and settle its members (the error goes to them, not to the caller). */

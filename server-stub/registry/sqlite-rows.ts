@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import { RegistryError, ValidationError } from './errors.ts';
 import type {
   AuditEntry,
-  AuditFilter,
+  AuditPageFilter,
   AuditInput,
   AuditOutcome,
   Batch,
@@ -141,21 +141,20 @@ export class SqliteTx implements RegistryTx {
     return rowToAudit(this.db.prepare('SELECT * FROM audit WHERE id = ?').get(info.lastInsertRowid) as Row);
   }
 
-  queryAuditSync(f: AuditFilter): AuditEntry[] {
+  /** Newest first; the Registry's queryAudit and queryAuditPage (callers validate `f`). */
+  queryAuditSync(f: Omit<AuditPageFilter, 'limit'> & { limit?: number }): AuditEntry[] {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (f.since !== undefined) {
-      where.push('at >= ?');
-      args.push(f.since);
-    }
-    if (f.gid) {
-      where.push('gid = ?');
-      args.push(blob(f.gid));
-    }
-    if (f.outcome) {
-      where.push('outcome = ?');
-      args.push(f.outcome);
-    }
+    const add = (clause: string, v: unknown) => {
+      where.push(clause);
+      args.push(v);
+    };
+    if (f.since !== undefined) add('at >= ?', f.since);
+    if (f.until !== undefined) add('at < ?', f.until);
+    if (f.gid) add('gid = ?', blob(f.gid));
+    if (f.pseudonym) add('pseudonym = ?', blob(f.pseudonym));
+    if (f.outcome) add('outcome = ?', f.outcome);
+    if (f.beforeId !== undefined) add('id < ?', f.beforeId);
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, f.limit ?? 100) as Row[]).map(rowToAudit);

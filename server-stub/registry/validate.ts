@@ -7,6 +7,7 @@ import {
   AUDIT_OUTCOMES,
   DEVICE_STATUSES,
   type AuditFilter,
+  type AuditPageFilter,
   type AuditInput,
   type DeviceFilter,
   type NewBatch,
@@ -152,4 +153,17 @@ export function checkAuditFilter(f: AuditFilter): void {
     throw new ValidationError('filter.outcome', `must be one of ${AUDIT_OUTCOMES.join(', ')}`);
   }
   if (f.limit !== undefined) checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT);
+}
+
+/** The management API's audit page filter: the AuditFilter checks plus until, pseudonym, cursor. */
+export function checkAuditPageFilter(f: AuditPageFilter): void {
+  checkAuditFilter({
+    ...(f.since !== undefined ? { since: f.since } : {}),
+    ...(f.gid !== undefined ? { gid: f.gid } : {}),
+    ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
+  });
+  checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT + 1);
+  if (f.until !== undefined) checkInt(f.until, 'filter.until', 0, Number.MAX_SAFE_INTEGER);
+  if (f.pseudonym !== undefined) checkPseudonym(f.pseudonym, 'filter.pseudonym');
+  if (f.beforeId !== undefined) checkInt(f.beforeId, 'filter.beforeId', 1, Number.MAX_SAFE_INTEGER);
 }

@@ -2,7 +2,7 @@
 // (test/helpers/postgres.ts): the shared registry suite, then what matters with several enf-server
 // processes on one registry: concurrent allocation never hands an identity out twice, a revocation
 // made through one instance is refused by another at once, concurrent migrations, the append-only
-// audit, a newer schema refused, and the management API's PostgreSQL-only operations.
+// audit, a newer schema refused, and the management API's network delete and audit paging on it.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';

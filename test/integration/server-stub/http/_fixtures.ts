@@ -10,7 +10,7 @@ import { createIssuer, encodeGroupPublicKey } from '../../../../protocol/ecdaa/i
 import { encodeQrPayload, type BatchLabel } from '../../../../protocol/qr-payload.ts';
 import { systemRng } from '../../../../protocol/util/rng.ts';
 import { startManagementServer, type ManagementServer } from '../../../../server-stub/http/index.ts';
-import type { ManagementRegistry } from '../../../../server-stub/http/registry-extras.ts';
+import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { Metrics } from '../../../../server-stub/metrics.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 
@@ -42,7 +42,7 @@ export function labelPng(label: BatchLabel, scale = 8): Buffer {
 }
 
 export interface ApiFixture {
-  registry: ManagementRegistry;
+  registry: Registry;
   server: ManagementServer;
   metrics: Metrics;
   dir: string;
@@ -57,7 +57,7 @@ export interface ApiResponse {
   text: string;
 }
 
-export async function startApi(registry?: ManagementRegistry): Promise<ApiFixture> {
+export async function startApi(registry?: Registry): Promise<ApiFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'enf-http-'));
   const reg = registry ?? SqliteRegistry.open(join(dir, 'registry.sqlite'));
   const metrics = new Metrics();

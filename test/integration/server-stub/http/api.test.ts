@@ -115,13 +115,11 @@ test('networks: create, list, get by name and id, conflicts, delete only when em
     t.is(busy.json.error.field, 'network');
     await f.call('POST', '/api/v1/networks', { name: 'spare', prefix: '2001:db8:cc::/64' });
     const del = await f.call('DELETE', '/api/v1/networks/spare');
-    // SQLite's Registry has no deleteNetwork yet (registry-extras.ts): a stable NOT_IMPLEMENTED.
-    if (f.registry.deleteNetwork) {
-      t.is(del.status, 200);
-      t.is((await f.call('GET', '/api/v1/networks/spare')).status, 404);
-    } else {
-      t.is(del.json.error.code, 'NOT_IMPLEMENTED');
-    }
+    t.is(del.status, 200);
+    t.is(del.json.name, 'spare');
+    t.is((await f.call('GET', '/api/v1/networks/spare')).status, 404);
+    t.is((await f.call('DELETE', '/api/v1/networks/spare')).status, 404);
+    t.is((await f.call('GET', '/api/v1/networks/plant-a')).status, 200);
   });
 });
 

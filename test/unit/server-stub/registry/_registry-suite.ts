@@ -9,6 +9,7 @@ import { IdentityPolicy, REASONS, type AssignRequest } from '../../../../server-
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
+import { registryManagementSuite } from './_registry-suite-management.ts';
 
 /** A fresh, empty store; `open` may be called several times for several connections to it. */
 export interface RegistryBackend {
@@ -377,4 +378,6 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
     t.is((await registry.queryAudit({ since: 0 })).length, 6);
     await done();
   });
+
+  registryManagementSuite(test, name, factory, { testGpk, pseudonym, snapshot });
 }

@@ -61,7 +61,7 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
             describe: 'an IPv6 /64, e.g. 2001:db8:1:2::/64',
           }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const net = await r.addNetwork({ name: a.name, prefix: a.prefix });
             done({
               human: `network ${net.name} ${formatPrefix64(net.prefix)} (id ${net.id})`,
@@ -74,7 +74,7 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
         'list networks',
         (c) => c,
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const nets = await r.listNetworks();
             const rows = nets.map((n) => [n.id, n.name, formatPrefix64(n.prefix)]);
             done({ human: table(['ID', 'NAME', 'PREFIX'], rows), json: nets.map(networkView) });
@@ -110,7 +110,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
               describe: 'issued size: the device quota',
             }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             let gpk: Uint8Array;
             let basename: Uint8Array;
             let name = a.name;
@@ -158,7 +158,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
             .positional('batch', { type: 'string', demandOption: true })
             .option('network', { type: 'string', demandOption: true }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const b = await batchByRef(r, a.batch);
             const net = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
             const updated = await r.setBatchNetwork(b.gid, net);
@@ -173,7 +173,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         'list batches with device counts',
         (c) => c,
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const nets = await r.listNetworks();
             const batches = await r.listBatches();
             const views = batches.map((b) => batchView(b, nets));
@@ -199,7 +199,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         'refuse every device of a batch from now on',
         (c) => c.positional('batch', { type: 'string', demandOption: true }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const b = await r.revokeBatch((await batchByRef(r, a.batch)).gid);
             done({ human: `batch ${b.name} revoked`, json: batchView(b, await r.listNetworks()) });
           }),
@@ -227,7 +227,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
             .option('batch', { type: 'string', describe: 'batch name or gid' })
             .option('status', { type: 'string', choices: DEVICE_STATUSES }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const batches = await r.listBatches();
             const gid = a.batch === undefined ? undefined : (await batchByRef(r, a.batch)).gid;
             const devices = await r.listDevices({
@@ -255,7 +255,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
         'refuse this device from now on',
         (c) => deviceArg(c),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
             const updated = await r.revokeDevice(dev.gid, dev.pseudonym);
             done({ human: `device ${formatIpv6(updated.identity)} revoked`, json: deviceView(updated) });
@@ -266,7 +266,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
         'let this device return once with a new long-term key (--off to withdraw)',
         (c) => deviceArg(c).option('off', { type: 'boolean', default: false }),
         (a) =>
-          withRegistry(a.dir, async (r) => {
+          withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
             const updated = await r.setAllowRekey(dev.gid, dev.pseudonym, !a.off);
             done({
@@ -290,7 +290,7 @@ function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
         .option('outcome', { type: 'string', choices: AUDIT_OUTCOMES })
         .option('limit', { type: 'number', default: 100 }),
     (a) =>
-      withRegistry(a.dir, async (r) => {
+      withRegistry(a, async (r) => {
         const gid = a.batch === undefined ? undefined : (await batchByRef(r, a.batch)).gid;
         const entries = await r.queryAudit({
           limit: a.limit,

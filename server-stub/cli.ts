@@ -2,6 +2,9 @@
 // on every command. Handlers return a CommandResult (text for operators, one JSON document for
 // scripts); errors are thrown typed and main.ts maps them to exit-codes.ts. The state directory
 // (--dir, $ENF_SERVER_DIR, default /var/lib/enf-server) holds registry.sqlite and the key files.
+// With --registry-url postgres://... ($ENF_SERVER_REGISTRY_URL) every command that opens the registry
+// (init, start, network, batch, device, audit) uses that PostgreSQL database instead of the file, so
+// several enf-server processes, on one host or several, share one registry (issue 7).
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +13,14 @@ import { ZtpError } from '../protocol/errors.ts';
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
 import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from './http/cli-options.ts';
+import { PostgresRegistry } from './registry/postgres-registry.ts';
+import type { Registry } from './registry/registry.ts';
 import { SqliteRegistry, type SqliteRegistryOptions } from './registry/sqlite-registry.ts';
 import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
 
 export const DEFAULT_DIR = '/var/lib/enf-server';
 export const REGISTRY_FILE = 'registry.sqlite';
+export const REGISTRY_URL_ENV = 'ENF_SERVER_REGISTRY_URL';
 
 export interface CommandResult {
   human: string;
@@ -40,6 +46,8 @@ export interface StartOptions {
   processes: number;
   /** SQLite commit durability (sqlite-registry.ts); default 'full'. */
   registrySync?: 'full' | 'normal';
+  /** A postgres:// URL: the shared PostgreSQL registry instead of the state directory's file. */
+  registryUrl?: string;
   /** CIDR table for the audit's geolocation column (geoip.ts); none when absent. */
   geoipFile?: string;
   /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
@@ -60,6 +68,8 @@ export class UsageError extends ZtpError {
 export interface GlobalArgs {
   json: boolean;
   dir: string;
+  /** --registry-url / $ENF_SERVER_REGISTRY_URL; empty or absent: SQLite in `dir`. */
+  'registry-url'?: string | undefined;
 }
 
 export type Done = (r: CommandResult) => void;
@@ -71,9 +81,38 @@ export function openRegistry(dir: string, options: SqliteRegistryOptions = {}): 
   return SqliteRegistry.open(join(dir, REGISTRY_FILE), options);
 }
 
-/** Runs `fn` with an open registry and closes it afterwards. */
-export async function withRegistry<T>(dir: string, fn: (r: SqliteRegistry) => Promise<T>): Promise<T> {
-  const r = openRegistry(dir);
+/**
+ * The --registry-url value, checked: only PostgreSQL URLs (postgres:// or postgresql://, as libpq
+ * and pg read them, e.g. postgres://user@/db?host=/run/postgresql for a unix socket). The message
+ * names the option and never repeats the value (it may hold a password).
+ */
+export function checkRegistryUrl(url: string): string {
+  if (!/^postgres(?:ql)?:\/\/[^\s]*$/i.test(url)) {
+    throw new UsageError(
+      `--registry-url: must be a postgres:// or postgresql:// URL (or unset for SQLite in --dir); env ${REGISTRY_URL_ENV}`,
+    );
+  }
+  return url;
+}
+
+/** Where a command finds its registry: `registryUrl` (PostgreSQL) if set, else the file in `dir`. */
+export interface RegistryLocation {
+  dir: string;
+  registryUrl?: string | undefined;
+}
+
+/** Opens the registry a command was pointed at (connects and migrates PostgreSQL). */
+export async function openRegistryAt(
+  at: RegistryLocation,
+  sqliteOptions: SqliteRegistryOptions = {},
+): Promise<Registry> {
+  if (!at.registryUrl) return openRegistry(at.dir, sqliteOptions);
+  return PostgresRegistry.open({ connection: { connectionString: checkRegistryUrl(at.registryUrl) } });
+}
+
+/** Runs `fn` with the command's registry (--dir or --registry-url) and closes it afterwards. */
+export async function withRegistry<T>(a: GlobalArgs, fn: (r: Registry) => Promise<T>): Promise<T> {
+  const r = await openRegistryAt({ dir: a.dir, registryUrl: a['registry-url'] });
   try {
     return await fn(r);
   } finally {
@@ -102,6 +141,8 @@ function registerInit(y: Argv<GlobalArgs>, done: Done, rng: Rng): void {
           return true;
         }),
     async (a) => {
+      // A PostgreSQL registry gets its schema here; its URL is not echoed (it may hold a password).
+      const registryUrl = a['registry-url'] ? checkRegistryUrl(a['registry-url']) : undefined;
       const files = a.import
         ? importKeyMaterial(a.dir, {
             rootCertificate: a['root-cert']!,
@@ -109,9 +150,12 @@ function registerInit(y: Argv<GlobalArgs>, done: Done, rng: Rng): void {
             serverKeys: a['server-key']!,
           })
         : createKeyMaterial(a.dir, rng);
-      const registry = SqliteRegistry.open(join(a.dir, REGISTRY_FILE));
+      const registry = registryUrl
+        ? await PostgresRegistry.open({ connection: { connectionString: registryUrl } })
+        : SqliteRegistry.open(join(a.dir, REGISTRY_FILE));
       await registry.close();
-      const json = { dir: a.dir, registry: join(a.dir, REGISTRY_FILE), imported: a.import, files };
+      const where = registryUrl ? 'postgresql (--registry-url)' : join(a.dir, REGISTRY_FILE);
+      const json = { dir: a.dir, registry: where, imported: a.import, files };
       const lines = [`initialised ${a.dir}`, ...Object.values(files).map((f) => `  ${f}`)];
       lines.push(`  ${json.registry}`, `give devices ${files.rootCertificate}`);
       if (!a.import) lines.push('root_keys.asn1.bin is the root private key: move it offline');
@@ -156,13 +200,14 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           type: 'string',
           choices: ['full', 'normal'],
           default: 'full',
-          describe: 'full: fsync every decision; normal: survives a killed process, not power loss',
+          describe: 'SQLite: full fsyncs every decision; normal survives a killed process, not power loss',
         })
         .option('geoip', { type: 'string', describe: 'CIDR,label table for audit geolocation (see README)' })
         .options(MANAGEMENT_OPTIONS),
     async (a) => {
       if (!start) throw new UsageError('this build has no XTT endpoint');
       checkManagementArgs(a); // refuse bad --http-* options before anything starts
+      const registryUrl = a['registry-url'] ? checkRegistryUrl(a['registry-url']) : undefined;
       for (const [k, v] of [
         ['port', a.port],
         ['max-connections', a['max-connections']],
@@ -184,6 +229,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         management: a,
         ...(a.geoip === undefined ? {} : { geoipFile: a.geoip }),
         registrySync: a['registry-sync'] === 'normal' ? 'normal' : 'full',
+        ...(registryUrl === undefined ? {} : { registryUrl }),
       });
       // Cluster copies share the primary's stdout: only the primary reports.
       if (!cluster.isWorker) done({ human: 'stopped', json: { stopped: true } });
@@ -202,6 +248,12 @@ export function buildCli(argv: string[], done: Done, deps: CliDeps = {}): Argv<G
       type: 'string',
       default: process.env.ENF_SERVER_DIR ?? DEFAULT_DIR,
       describe: 'state directory (registry.sqlite, certificates, keys); env ENF_SERVER_DIR',
+    })
+    .option('registry-url', {
+      type: 'string',
+      default: process.env[REGISTRY_URL_ENV] || undefined,
+      defaultDescription: `$${REGISTRY_URL_ENV}, else SQLite in --dir`,
+      describe: 'shared PostgreSQL registry, postgres://user:password@host:port/database',
     })
     .strict()
     .demandCommand(1, 'name a command (see --help)')

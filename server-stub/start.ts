@@ -1,5 +1,5 @@
 // `enf-server start`: wires the real adapters (STYLE.md: only a program's entry builds them): key
-// material from the state directory, the SQLite registry, the identity policy, the DAA verification
+// material from the state directory, the registry (cli.ts), the identity policy, the DAA verification
 // pool, protocol/xtt's server with sealed cookies, and the TCP endpoint; runs until SIGTERM/SIGINT,
 // then stops accepting, closes connections, workers and the registry. Logs go to stderr for journald.
 // With --processes N > 1 the primary forks N copies (node:cluster) that share the listening port
@@ -11,7 +11,7 @@ import { systemRng } from '../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../protocol/xtt/cookie.ts';
 import { XttServer } from '../protocol/xtt/server.ts';
 import type { ServerPolicy } from '../protocol/xtt/signers.ts';
-import { openRegistry, type StartOptions } from './cli.ts';
+import { openRegistryAt, type StartOptions } from './cli.ts';
 import { IdentityPolicy } from './identity-policy.ts';
 import { journalLogger, rateLimitedWarnings } from './log.ts';
 import { CidrGeoLocator } from './geoip.ts';
@@ -71,7 +71,7 @@ export async function startServer(opts: StartOptions, stop?: Promise<void>): Pro
   const geo = opts.geoipFile ? CidrGeoLocator.fromFile(opts.geoipFile) : undefined;
   const signer = new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey);
   keys.serverKeys.privateKey.fill(0);
-  const registry = openRegistry(opts.dir, { synchronous: opts.registrySync ?? 'full' });
+  const registry = await openRegistryAt(opts, { synchronous: opts.registrySync ?? 'full' });
   const metrics = new Metrics();
   const pool = new VerifyPool({
     ...(opts.workers > 0 ? { workers: opts.workers } : {}),

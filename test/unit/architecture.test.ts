@@ -1,8 +1,10 @@
 // Dependency direction (../shared/STYLE.md): protocol/ is pure and must not import I/O modules,
-// and protocol/ must not import from agent/, server-stub/, tpm/ or factory/.
+// and protocol/ must not import from agent/, server-stub/, tpm/ or factory/. In the server,
+// server-stub/registry/ (the port and its backends) imports nothing from the rest of server-stub/:
+// the management API (http/) and the endpoint depend on the registry, never the other way.
 import test from 'ava';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 function tsFiles(dir: string): string[] {
   const out: string[] = [];
@@ -33,6 +35,21 @@ test('protocol/ imports no I/O module and nothing outside protocol/', (t) => {
       const bare = spec.replace(/^node:/, '');
       if (FORBIDDEN_MODULES.includes(bare)) offences.push(`${f} imports ${spec}`);
       if (/^\.\.\/.*\b(agent|server-stub|tpm|factory)\//.test(spec)) offences.push(`${f} imports ${spec}`);
+    }
+  }
+  t.deepEqual(offences, []);
+});
+
+test('server-stub/registry/ imports nothing from the rest of server-stub/ (http/ depends on it)', (t) => {
+  const files = tsFiles('server-stub/registry');
+  t.true(files.length > 0, 'server-stub/registry/ has source files');
+  const offences: string[] = [];
+  for (const f of files) {
+    for (const spec of importsOf(f)) {
+      if (!spec.startsWith('.')) continue;
+      const target = relative(process.cwd(), resolve(dirname(f), spec));
+      if (target.startsWith('server-stub/') && !target.startsWith('server-stub/registry/'))
+        offences.push(`${f} imports ${spec}`);
     }
   }
   t.deepEqual(offences, []);

@@ -16,18 +16,8 @@ import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import { migratePg } from './postgres-migrations.ts';
-import {
-  buf,
-  insertAudit,
-  one,
-  PgTx,
-  pgAudit,
-  pgBatch,
-  pgDevice,
-  pgNetwork,
-  type PgRow,
-  type Queryable,
-} from './postgres-rows.ts';
+import { insertAudit, one, PgTx, type PgRow, type Queryable } from './postgres-rows.ts';
+import { rowToAudit, rowToBatch, rowToDevice, rowToNetwork, toBuffer } from './rows.ts';
 import {
   systemClock,
   type AuditEntry,
@@ -161,7 +151,7 @@ export class PostgresRegistry implements Registry {
         : 'SELECT * FROM networks WHERE name = $1',
       [ref],
     );
-    return r ? pgNetwork(r) : undefined;
+    return r ? rowToNetwork(r) : undefined;
   }
 
   async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
@@ -170,21 +160,21 @@ export class PostgresRegistry implements Registry {
     return this.serializable('network add', async (c) => {
       if (await this.resolveNetwork(c, name))
         throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
-      const clash = await one(c, 'SELECT name FROM networks WHERE prefix = $1', [buf(prefix)]);
+      const clash = await one(c, 'SELECT name FROM networks WHERE prefix = $1', [toBuffer(prefix)]);
       if (clash)
         throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
       const r = await one(
         c,
         'INSERT INTO networks (name, prefix, created_at) VALUES ($1, $2, $3) RETURNING *',
-        [name, buf(prefix), this.clock.now()],
+        [name, toBuffer(prefix), this.clock.now()],
       );
-      return pgNetwork(r!);
+      return rowToNetwork(r!);
     });
   }
 
   async listNetworks(): Promise<Network[]> {
     return this.read('network list', async (q) =>
-      (await q.query('SELECT * FROM networks ORDER BY id')).rows.map(pgNetwork),
+      (await q.query('SELECT * FROM networks ORDER BY id')).rows.map(rowToNetwork),
     );
   }
 
@@ -216,7 +206,7 @@ export class PostgresRegistry implements Registry {
         if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
         networkId = net.id;
       }
-      if (await one(c, 'SELECT 1 FROM batches WHERE gid = $1', [buf(gid)])) {
+      if (await one(c, 'SELECT 1 FROM batches WHERE gid = $1', [toBuffer(gid)])) {
         throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
       }
       if (await one(c, 'SELECT 1 FROM batches WHERE name = $1', [input.name])) {
@@ -226,17 +216,25 @@ export class PostgresRegistry implements Registry {
         c,
         `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) RETURNING *`,
-        [buf(gid), buf(input.gpk), buf(input.basename), input.name, networkId, input.size, this.clock.now()],
+        [
+          toBuffer(gid),
+          toBuffer(input.gpk),
+          toBuffer(input.basename),
+          input.name,
+          networkId,
+          input.size,
+          this.clock.now(),
+        ],
       );
-      return pgBatch(r!);
+      return rowToBatch(r!);
     });
   }
 
   async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
     checkGid(gid);
     return this.read('batch get', async (q) => {
-      const r = await one(q, 'SELECT * FROM batches WHERE gid = $1', [buf(gid)]);
-      return r ? pgBatch(r) : undefined;
+      const r = await one(q, 'SELECT * FROM batches WHERE gid = $1', [toBuffer(gid)]);
+      return r ? rowToBatch(r) : undefined;
     });
   }
 
@@ -249,7 +247,7 @@ export class PostgresRegistry implements Registry {
     const name = checkName(ref, 'batch');
     return this.read('batch find', async (q) => {
       const r = await one(q, 'SELECT * FROM batches WHERE name = $1', [name]);
-      return r ? pgBatch(r) : undefined;
+      return r ? rowToBatch(r) : undefined;
     });
   }
 
@@ -262,7 +260,7 @@ export class PostgresRegistry implements Registry {
            GROUP BY b.gid ORDER BY b.created_at, b.name`,
         )
       ).rows.map((r: PgRow) => ({
-        ...pgBatch(r),
+        ...rowToBatch(r),
         devices: Number(r.devices),
         revokedDevices: Number(r.revoked_devices),
       })),
@@ -271,9 +269,9 @@ export class PostgresRegistry implements Registry {
 
   private updateBatch(gid: Uint8Array, what: string, sql: string, args: unknown[]): Promise<Batch> {
     return this.serializable(what, async (c) => {
-      const r = await one(c, sql, [...args, buf(gid)]);
+      const r = await one(c, sql, [...args, toBuffer(gid)]);
       if (!r) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
-      return pgBatch(r);
+      return rowToBatch(r);
     });
   }
 
@@ -305,18 +303,18 @@ export class PostgresRegistry implements Registry {
     checkPseudonym(pseudonym);
     return this.read('device get', async (q) => {
       const r = await one(q, 'SELECT * FROM devices WHERE gid = $1 AND pseudonym = $2', [
-        buf(gid),
-        buf(pseudonym),
+        toBuffer(gid),
+        toBuffer(pseudonym),
       ]);
-      return r ? pgDevice(r) : undefined;
+      return r ? rowToDevice(r) : undefined;
     });
   }
 
   async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
     checkBytes(identity, 'identity', IDENTITY_LENGTH);
     return this.read('device get', async (q) => {
-      const r = await one(q, 'SELECT * FROM devices WHERE identity = $1', [buf(identity)]);
-      return r ? pgDevice(r) : undefined;
+      const r = await one(q, 'SELECT * FROM devices WHERE identity = $1', [toBuffer(identity)]);
+      return r ? rowToDevice(r) : undefined;
     });
   }
 
@@ -325,7 +323,7 @@ export class PostgresRegistry implements Registry {
     const where: string[] = [];
     const args: unknown[] = [];
     if (filter.gid) {
-      args.push(buf(filter.gid));
+      args.push(toBuffer(filter.gid));
       where.push(`gid = $${args.length}`);
     }
     if (filter.status) {
@@ -333,7 +331,7 @@ export class PostgresRegistry implements Registry {
       where.push(`status = $${args.length}`);
     }
     const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY first_handshake_at, identity`;
-    return this.read('device list', async (q) => (await q.query(sql, args)).rows.map(pgDevice));
+    return this.read('device list', async (q) => (await q.query(sql, args)).rows.map(rowToDevice));
   }
 
   private updateDevice(
@@ -346,9 +344,9 @@ export class PostgresRegistry implements Registry {
     checkGid(gid);
     checkPseudonym(pseudonym);
     return this.serializable(what, async (c) => {
-      const r = await one(c, sql, [...args, buf(gid), buf(pseudonym)]);
+      const r = await one(c, sql, [...args, toBuffer(gid), toBuffer(pseudonym)]);
       if (!r) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
-      return pgDevice(r);
+      return rowToDevice(r);
     });
   }
 
@@ -382,13 +380,13 @@ export class PostgresRegistry implements Registry {
     };
     if (f.since !== undefined) add('at >= ?', f.since);
     if (f.until !== undefined) add('at < ?', f.until);
-    if (f.gid) add('gid = ?', buf(f.gid));
-    if (f.pseudonym) add('pseudonym = ?', buf(f.pseudonym));
+    if (f.gid) add('gid = ?', toBuffer(f.gid));
+    if (f.pseudonym) add('pseudonym = ?', toBuffer(f.pseudonym));
     if (f.outcome) add('outcome = ?', f.outcome);
     if (f.beforeId !== undefined) add('id < ?', f.beforeId);
     args.push(f.limit);
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
-    return this.read('audit query', async (q) => (await q.query(sql, args)).rows.map(pgAudit));
+    return this.read('audit query', async (q) => (await q.query(sql, args)).rows.map(rowToAudit));
   }
 
   async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {

@@ -1,16 +1,14 @@
-// Row mapping and the in-transaction operations (RegistryTx) of the PostgreSQL registry. bytea
-// arrives as Buffer and is copied into plain Uint8Arrays; bigint columns (times) arrive as strings.
+// The in-transaction operations (RegistryTx) of the PostgreSQL registry; rows become domain objects
+// through rows.ts (bytea arrives as Buffer, bigint columns such as times as strings).
 import type pg from 'pg';
 import { RegistryError, ValidationError } from './errors.ts';
+import { rowToAudit, rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
 import type {
   AuditEntry,
   AuditInput,
-  AuditOutcome,
   Batch,
-  BatchStatus,
   Clock,
   Device,
-  DeviceStatus,
   Network,
   NewDevice,
   RegistryTx,
@@ -26,67 +24,8 @@ import {
   IDENTITY_LENGTH,
 } from './validate.ts';
 
-export type PgRow = Record<string, unknown>;
+export type PgRow = Row;
 export type Queryable = Pick<pg.ClientBase, 'query'>;
-
-export function buf(b: Uint8Array): Buffer {
-  return Buffer.from(b.buffer, b.byteOffset, b.length);
-}
-
-function bytes(v: unknown): Uint8Array {
-  if (!(v instanceof Uint8Array)) throw new RegistryError('STORAGE', 'expected a bytea column');
-  return new Uint8Array(v);
-}
-
-const bytesOrNull = (v: unknown): Uint8Array | null => (v === null || v === undefined ? null : bytes(v));
-
-export function pgNetwork(r: PgRow): Network {
-  return { id: Number(r.id), name: String(r.name), prefix: bytes(r.prefix), createdAt: Number(r.created_at) };
-}
-
-export function pgBatch(r: PgRow): Batch {
-  return {
-    gid: bytes(r.gid),
-    gpk: bytes(r.gpk),
-    basename: bytes(r.basename),
-    name: String(r.name),
-    networkId: r.network_id === null ? null : Number(r.network_id),
-    size: Number(r.size),
-    status: String(r.status) as BatchStatus,
-    createdAt: Number(r.created_at),
-  };
-}
-
-export function pgDevice(r: PgRow): Device {
-  return {
-    gid: bytes(r.gid),
-    pseudonym: bytes(r.pseudonym),
-    identity: bytes(r.identity),
-    longtermPublicKey: bytes(r.longterm_public_key),
-    status: String(r.status) as DeviceStatus,
-    allowRekey: r.allow_rekey === true,
-    firstHandshakeAt: Number(r.first_handshake_at),
-    lastHandshakeAt: Number(r.last_handshake_at),
-    handshakeCount: Number(r.handshake_count),
-    lastSource: r.last_source === null ? null : String(r.last_source),
-  };
-}
-
-export function pgAudit(r: PgRow): AuditEntry {
-  return {
-    id: Number(r.id),
-    at: Number(r.at),
-    sourceAddress: String(r.source_address),
-    sourcePort: Number(r.source_port),
-    gid: bytesOrNull(r.gid),
-    pseudonym: bytesOrNull(r.pseudonym),
-    suite: r.suite === null ? null : Number(r.suite),
-    outcome: String(r.outcome) as AuditOutcome,
-    reason: String(r.reason),
-    geolocation: r.geolocation === null ? null : String(r.geolocation),
-    identity: bytesOrNull(r.identity),
-  };
-}
 
 export async function one(q: Queryable, sql: string, args: unknown[]): Promise<PgRow | undefined> {
   return (await q.query(sql, args)).rows[0] as PgRow | undefined;
@@ -94,7 +33,7 @@ export async function one(q: Queryable, sql: string, args: unknown[]): Promise<P
 
 export async function insertAudit(q: Queryable, clock: Clock, e: AuditInput): Promise<AuditEntry> {
   checkAuditInput(e);
-  const n = (b: Uint8Array | null) => (b === null ? null : buf(b));
+  const n = (b: Uint8Array | null) => (b === null ? null : toBuffer(b));
   const row = await one(
     q,
     `INSERT INTO audit (at, source_address, source_port, gid, pseudonym, suite, outcome, reason, geolocation, identity)
@@ -112,7 +51,7 @@ export async function insertAudit(q: Queryable, clock: Clock, e: AuditInput): Pr
       n(e.identity),
     ],
   );
-  return pgAudit(row!);
+  return rowToAudit(row!);
 }
 
 /** Advisory lock class of handshake transactions ("ENF2"); the second key comes from the gid. */
@@ -151,14 +90,14 @@ export class PgTx implements RegistryTx {
     this.live();
     checkGid(gid);
     await this.lock(gid);
-    const r = await one(this.client, 'SELECT * FROM batches WHERE gid = $1', [buf(gid)]);
-    return r ? pgBatch(r) : undefined;
+    const r = await one(this.client, 'SELECT * FROM batches WHERE gid = $1', [toBuffer(gid)]);
+    return r ? rowToBatch(r) : undefined;
   }
 
   async getNetwork(id: number): Promise<Network | undefined> {
     this.live();
     const r = await one(this.client, 'SELECT * FROM networks WHERE id = $1', [id]);
-    return r ? pgNetwork(r) : undefined;
+    return r ? rowToNetwork(r) : undefined;
   }
 
   async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
@@ -167,25 +106,25 @@ export class PgTx implements RegistryTx {
     await this.lock(gid);
     checkPseudonym(pseudonym);
     const r = await one(this.client, 'SELECT * FROM devices WHERE gid = $1 AND pseudonym = $2', [
-      buf(gid),
-      buf(pseudonym),
+      toBuffer(gid),
+      toBuffer(pseudonym),
     ]);
-    return r ? pgDevice(r) : undefined;
+    return r ? rowToDevice(r) : undefined;
   }
 
   async countDevices(gid: Uint8Array): Promise<number> {
     this.live();
     checkGid(gid);
     await this.lock(gid);
-    const r = await one(this.client, 'SELECT COUNT(*) AS n FROM devices WHERE gid = $1', [buf(gid)]);
+    const r = await one(this.client, 'SELECT COUNT(*) AS n FROM devices WHERE gid = $1', [toBuffer(gid)]);
     return Number(r!.n);
   }
 
   async findByIdentity(identity: Uint8Array): Promise<Device | undefined> {
     this.live();
     checkBytes(identity, 'identity', IDENTITY_LENGTH);
-    const r = await one(this.client, 'SELECT * FROM devices WHERE identity = $1', [buf(identity)]);
-    return r ? pgDevice(r) : undefined;
+    const r = await one(this.client, 'SELECT * FROM devices WHERE identity = $1', [toBuffer(identity)]);
+    return r ? rowToDevice(r) : undefined;
   }
 
   async insertDevice(d: NewDevice): Promise<Device> {
@@ -198,9 +137,16 @@ export class PgTx implements RegistryTx {
       `INSERT INTO devices (gid, pseudonym, identity, longterm_public_key, status, allow_rekey,
                             first_handshake_at, last_handshake_at, handshake_count, last_source)
        VALUES ($1, $2, $3, $4, 'active', false, $5, $5, 1, $6) RETURNING *`,
-      [buf(d.gid), buf(d.pseudonym), buf(d.identity), buf(d.longtermPublicKey), at, d.source],
+      [
+        toBuffer(d.gid),
+        toBuffer(d.pseudonym),
+        toBuffer(d.identity),
+        toBuffer(d.longtermPublicKey),
+        at,
+        d.source,
+      ],
     );
-    return pgDevice(r!);
+    return rowToDevice(r!);
   }
 
   async touchDevice(gid: Uint8Array, pseudonym: Uint8Array, source: string): Promise<void> {
@@ -212,7 +158,7 @@ export class PgTx implements RegistryTx {
     const res = await this.client.query(
       `UPDATE devices SET last_handshake_at = $1, handshake_count = handshake_count + 1, last_source = $2
        WHERE gid = $3 AND pseudonym = $4`,
-      [this.clock.now(), source, buf(gid), buf(pseudonym)],
+      [this.clock.now(), source, toBuffer(gid), toBuffer(pseudonym)],
     );
     if (res.rowCount === 0) throw new RegistryError('NOT_FOUND', 'device touch: no such device');
   }
@@ -226,7 +172,7 @@ export class PgTx implements RegistryTx {
     const res = await this.client.query(
       `UPDATE devices SET longterm_public_key = $1, allow_rekey = false
        WHERE gid = $2 AND pseudonym = $3 AND allow_rekey`,
-      [buf(key), buf(gid), buf(pseudonym)],
+      [toBuffer(key), toBuffer(gid), toBuffer(pseudonym)],
     );
     if (res.rowCount === 0)
       throw new ValidationError('device.allowRekey', 'device is unknown or not allowed to re-key');

@@ -15,7 +15,8 @@ import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import { migrate } from './sqlite-migrations.ts';
-import { SqliteTx, blob, rowToBatch, rowToDevice, rowToNetwork, type Row } from './sqlite-rows.ts';
+import { rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
+import { SqliteTx } from './sqlite-rows.ts';
 import {
   systemClock,
   type AuditEntry,
@@ -194,14 +195,14 @@ export class SqliteRegistry implements Registry {
     const prefix = parsePrefix64(input.prefix, 'network.prefix');
     return this.write('network add', () => {
       if (this.resolveNetwork(name)) throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
-      const clash = this.db.prepare('SELECT name FROM networks WHERE prefix = ?').get(blob(prefix)) as
+      const clash = this.db.prepare('SELECT name FROM networks WHERE prefix = ?').get(toBuffer(prefix)) as
         Row | undefined;
       if (clash)
         throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
       const at = this.clock.now();
       const info = this.db
         .prepare('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?)')
-        .run(name, blob(prefix), at);
+        .run(name, toBuffer(prefix), at);
       return { id: Number(info.lastInsertRowid), name, prefix: prefix.slice(), createdAt: at };
     });
   }
@@ -240,7 +241,7 @@ export class SqliteRegistry implements Registry {
         if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
         networkId = net.id;
       }
-      if (this.db.prepare('SELECT 1 FROM batches WHERE gid = ?').get(blob(gid))) {
+      if (this.db.prepare('SELECT 1 FROM batches WHERE gid = ?').get(toBuffer(gid))) {
         throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
       }
       if (this.db.prepare('SELECT 1 FROM batches WHERE name = ?').get(input.name)) {
@@ -252,15 +253,24 @@ export class SqliteRegistry implements Registry {
           `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
            VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`,
         )
-        .run(blob(gid), blob(input.gpk), blob(input.basename), input.name, networkId, input.size, at);
-      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row);
+        .run(
+          toBuffer(gid),
+          toBuffer(input.gpk),
+          toBuffer(input.basename),
+          input.name,
+          networkId,
+          input.size,
+          at,
+        );
+      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as Row);
     });
   }
 
   async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
     checkGid(gid);
     return this.serial('batch get', () => {
-      const row = this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row | undefined;
+      const row = this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as
+        Row | undefined;
       return row ? rowToBatch(row) : undefined;
     });
   }
@@ -299,9 +309,9 @@ export class SqliteRegistry implements Registry {
 
   private updateBatch(gid: Uint8Array, what: string, sql: string, ...args: unknown[]): Promise<Batch> {
     return this.write(what, () => {
-      const info = this.db.prepare(sql).run(...args, blob(gid));
+      const info = this.db.prepare(sql).run(...args, toBuffer(gid));
       if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
-      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(blob(gid)) as Row);
+      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as Row);
     });
   }
 
@@ -327,7 +337,7 @@ export class SqliteRegistry implements Registry {
   async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
     checkBytes(identity, 'identity', IDENTITY_LENGTH);
     return this.serial('device get', () => {
-      const row = this.db.prepare('SELECT * FROM devices WHERE identity = ?').get(blob(identity)) as
+      const row = this.db.prepare('SELECT * FROM devices WHERE identity = ?').get(toBuffer(identity)) as
         Row | undefined;
       return row ? rowToDevice(row) : undefined;
     });
@@ -339,7 +349,7 @@ export class SqliteRegistry implements Registry {
     const args: unknown[] = [];
     if (filter.gid) {
       where.push('gid = ?');
-      args.push(blob(filter.gid));
+      args.push(toBuffer(filter.gid));
     }
     if (filter.status) {
       where.push('status = ?');
@@ -360,7 +370,7 @@ export class SqliteRegistry implements Registry {
     checkGid(gid);
     checkPseudonym(pseudonym);
     return this.write(what, () => {
-      const info = this.db.prepare(sql).run(...args, blob(gid), blob(pseudonym));
+      const info = this.db.prepare(sql).run(...args, toBuffer(gid), toBuffer(pseudonym));
       if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
       return new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym)!;
     });

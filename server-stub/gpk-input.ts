@@ -2,6 +2,7 @@
 // 258 bytes), the text of the box's QR label (protocol/qr-payload.ts), or a photo/scan of the label
 // as PNG (decoded with pngjs, scanned with jsQR). The GPK is always checked by protocol/ecdaa's strict
 // decoder (points on FP256BN, in G2) before the registry sees it.
+import jpeg from 'jpeg-js';
 import jsQRModule from 'jsqr';
 import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
@@ -13,8 +14,55 @@ import { decodeQrPayload, type BatchLabel } from '../protocol/qr-payload.ts';
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 /** The biggest label image we decode: a phone photo, not an arbitrary file. */
-export const MAX_PNG_BYTES = 32 * 1024 * 1024;
-export const MAX_PNG_PIXELS = 40_000_000;
+export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
+export const MAX_IMAGE_PIXELS = 40_000_000;
+
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+interface Rgba {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+function isJpeg(b: Uint8Array): boolean {
+  return JPEG_MAGIC.every((x, i) => b[i] === x);
+}
+
+export type ImageFormat = 'png' | 'jpeg';
+
+/**
+ * Decodes a PNG or JPEG into RGBA pixels with bounded size. The format is the declared one (an
+ * HTTP Content-Type) or, for files, recognised by the JPEG magic bytes.
+ */
+function decodeImage(image: Uint8Array, source: string, format?: ImageFormat): Rgba {
+  const buf = Buffer.from(image.buffer, image.byteOffset, image.length);
+  if ((format ?? (isJpeg(image) ? 'jpeg' : 'png')) === 'jpeg') {
+    try {
+      // jpeg-js checks the declared size against these bounds before allocating.
+      return jpeg.decode(buf, {
+        useTArray: true,
+        formatAsRGBA: true,
+        maxResolutionInMP: MAX_IMAGE_PIXELS / 1_000_000,
+        maxMemoryUsageInMB: 512,
+      });
+    } catch (cause) {
+      throw new DecodeError(`${source}.jpeg`, 0, `not a readable JPEG (${(cause as Error).message})`, {
+        cause,
+      });
+    }
+  }
+  let img: PNG;
+  try {
+    img = PNG.sync.read(buf);
+  } catch (cause) {
+    throw new DecodeError(`${source}.png`, 0, `not a readable PNG (${(cause as Error).message})`, { cause });
+  }
+  if (img.width * img.height > MAX_IMAGE_PIXELS) {
+    throw new DecodeError(`${source}.png`, 0, `image of ${img.width}x${img.height} pixels is too large`);
+  }
+  return img;
+}
 
 /** Reading an input file failed (missing, unreadable, too large). */
 export class InputFileError extends ZtpError {
@@ -53,17 +101,9 @@ export function checkGpk(gpk: Uint8Array, source: string): Uint8Array {
   return gpk;
 }
 
-/** The label text inside a PNG image of the QR code. */
-export function scanQrPng(png: Uint8Array, source: string): string {
-  let img: PNG;
-  try {
-    img = PNG.sync.read(Buffer.from(png.buffer, png.byteOffset, png.length));
-  } catch (cause) {
-    throw new DecodeError(`${source}.png`, 0, `not a readable PNG (${(cause as Error).message})`, { cause });
-  }
-  if (img.width * img.height > MAX_PNG_PIXELS) {
-    throw new DecodeError(`${source}.png`, 0, `image of ${img.width}x${img.height} pixels is too large`);
-  }
+/** The label text inside a PNG or JPEG image of the QR code. */
+export function scanQrImage(image: Uint8Array, source: string, format?: ImageFormat): string {
+  const img = decodeImage(image, source, format);
   const hit = jsQR(
     new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length),
     img.width,
@@ -84,8 +124,8 @@ export function labelFromText(text: string): BatchLabel {
   return label;
 }
 
-export function labelFromPng(path: string): BatchLabel {
-  return labelFromText(scanQrPng(readInputFile(path, MAX_PNG_BYTES), path));
+export function labelFromImage(path: string): BatchLabel {
+  return labelFromText(scanQrImage(readInputFile(path, MAX_IMAGE_BYTES), path));
 }
 
 export function gpkFromFile(path: string): Uint8Array {

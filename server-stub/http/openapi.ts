@@ -160,7 +160,12 @@ const pageQ = [
 const NET = param('network', 'network name or id');
 const BATCH = param('batch', 'batch name or hex gid');
 const DEVICE = param('device', 'identity: 32 hex digits or IPv6 text');
-const png = body({ type: 'string', contentMediaType: 'image/png' }, 'image/png');
+const image = {
+  required: true,
+  content: Object.fromEntries(
+    ['image/png', 'image/jpeg'].map((t) => [t, { schema: { type: 'string', contentMediaType: t } }]),
+  ),
+};
 
 export const OPENAPI = {
   openapi: '3.1.0',
@@ -201,13 +206,13 @@ export const OPENAPI = {
     },
     '/api/v1/batches/from-image': {
       post: {
-        summary: 'Register a batch from a PNG photo or scan of its QR label',
+        summary: 'Register a batch from a photo or scan of its QR label (PNG or JPEG)',
         parameters: [
           query('size', 'issued size', { type: 'integer' }),
           query('network', 'network name or id'),
           query('name', 'batch name (default: from the label)'),
         ],
-        requestBody: png,
+        requestBody: image,
         responses: {
           ...json('Batch', '201', 'Created'),
           '409': { $ref: '#/components/responses/Error' },
@@ -218,8 +223,8 @@ export const OPENAPI = {
     },
     '/api/v1/labels/scan': {
       post: {
-        summary: 'Decode a PNG of a QR label (registers nothing)',
-        requestBody: png,
+        summary: 'Decode a photo or scan (PNG or JPEG) of a QR label (registers nothing)',
+        requestBody: image,
         responses: {
           ...json('Label'),
           '413': { $ref: '#/components/responses/Error' },

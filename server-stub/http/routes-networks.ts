@@ -1,10 +1,9 @@
 // Management API: networks and batches (issue 7 "HTTP API"). Batches are registered from the GPK
 // bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a PNG photo
-// or scan of the label decoded here (../gpk-input.ts: pngjs + jsQR). JPEG is not accepted: no
-// pure-JS JPEG decoder is among the dependencies; the dashboard converts camera frames to PNG.
+// or scan of the label, PNG or JPEG, decoded here (../gpk-input.ts: pngjs or jpeg-js, then jsQR).
 // Every input is checked before the registry is called, so a refused request changes nothing.
 
-import { checkGpk, labelFromText, scanQrPng } from '../gpk-input.ts';
+import { checkGpk, labelFromText, scanQrImage, type ImageFormat } from '../gpk-input.ts';
 import type { Network, NewBatch, Batch } from '../registry/registry.ts';
 import { ValidationError } from '../registry/errors.ts';
 import { checkName } from '../registry/validate.ts';
@@ -25,6 +24,9 @@ import type { Router } from './router.ts';
 import { batchView, networkView } from './views.ts';
 
 const API = '/api/v1';
+/** Label photos and scans: what phone cameras and scanners write. */
+export const LABEL_IMAGE_TYPES = ['image/png', 'image/jpeg'] as const;
+const imageFormat = (mediaType: string): ImageFormat => (mediaType === 'image/jpeg' ? 'jpeg' : 'png');
 
 async function networkMap(ctx: ApiContext): Promise<Map<number, Network>> {
   return new Map((await ctx.registry.listNetworks()).map((n) => [n.id, n]));
@@ -167,8 +169,8 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     isAuthenticated: true,
     handler: async ({ req, query }) => {
       onlyParams(query, ['size', 'network', 'name']);
-      requireMediaType(req, ['image/png']);
-      const label = labelFromText(scanQrPng(await readBody(req, MAX_IMAGE_BYTES), 'label'));
+      const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
+      const label = labelFromText(scanQrImage(await readBody(req, MAX_IMAGE_BYTES), 'label', format));
       const opts = batchOptions((k) => query.get(k) ?? undefined, label);
       return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
     },
@@ -179,8 +181,8 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     isAuthenticated: true,
     handler: async ({ req, query }) => {
       onlyParams(query, []);
-      requireMediaType(req, ['image/png']);
-      const qr = scanQrPng(await readBody(req, MAX_IMAGE_BYTES), 'label');
+      const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
+      const qr = scanQrImage(await readBody(req, MAX_IMAGE_BYTES), 'label', format);
       const label = labelFromText(qr);
       return {
         status: 200,

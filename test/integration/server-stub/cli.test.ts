@@ -6,10 +6,14 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
+import { createIssuer, encodeGroupPublicKey } from '../../../protocol/ecdaa/index.ts';
 import { encodeQrPayload } from '../../../protocol/qr-payload.ts';
 import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
 import { fromHex } from '../../../protocol/util/bytes.ts';
+import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 
 const GPK_FILE = 'test/vectors/xtt-0.12-sample-data/client/daa_gpk.bin';
@@ -171,6 +175,23 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
     basename: Buffer.from('PHOTO').toString('hex'),
   });
 
+  // A phone photo of the label is a JPEG.
+  const photo = join(tmp, 'label.jpg');
+  const rgba = PNG.sync.read(
+    await QRCode.toBuffer(
+      encodeQrPayload({
+        gpk: encodeGroupPublicKey(createIssuer(systemRng).publicKey.gpk),
+        basename: new TextEncoder().encode('JPEG'),
+        name: 'from-photo',
+      }),
+      { type: 'png', errorCorrectionLevel: 'M', margin: 4, scale: 6 },
+    ),
+  );
+  writeFileSync(photo, jpeg.encode({ data: rgba.data, width: rgba.width, height: rgba.height }, 70).data);
+  const fromPhoto = await cli(dir, 'batch', 'add', '--qr-image', photo, '--size', '2');
+  t.is(fromPhoto.code, 0, fromPhoto.stderr);
+  t.like(fromPhoto.json as object, { name: 'from-photo', basename: Buffer.from('JPEG').toString('hex') });
+
   // Corrupt GPK (a point off the curve), truncated QR text, an image without a QR code.
   const corrupt = join(tmp, 'bad-gpk.bin');
   const g = GPK.slice();
@@ -215,7 +236,12 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   t.is((await cli(dir, 'batch', 'add', '--gpk-file', GPK_FILE, '--qr-text', payload, '--size', '1')).code, 2);
 
   const list = await cli(dir, 'batch', 'list');
-  t.deepEqual((list.json as { name: string }[]).map((b) => b.name).sort(), ['lot-1', 'lot-photo', 'lot-qr']);
+  t.deepEqual((list.json as { name: string }[]).map((b) => b.name).sort(), [
+    'from-photo',
+    'lot-1',
+    'lot-photo',
+    'lot-qr',
+  ]);
   const assigned = await cli(dir, 'batch', 'assign', 'lot-photo', '--network', 'plant-a');
   t.like(assigned.json as object, { network: 'plant-a' });
   t.is((await cli(dir, 'batch', 'assign', 'nope', '--network', 'plant-a')).code, 3);

@@ -1,9 +1,10 @@
 // Shared fixtures of the management API tests: a temp SQLite registry, a running management server
 // with a known token, a fresh valid GPK (protocol/ecdaa issuer), a QR label PNG rendered with the
-// qrcode package from protocol/qr-payload.ts text, and a fetch wrapper.
+// qrcode package from protocol/qr-payload.ts text (and as a JPEG), and a fetch wrapper.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { createIssuer, encodeGroupPublicKey } from '../../../../protocol/ecdaa/index.ts';
@@ -39,6 +40,12 @@ export function labelPng(label: BatchLabel, scale = 8): Buffer {
     }
   }
   return PNG.sync.write(png);
+}
+
+/** The same label as a JPEG at quality 75, the way a phone camera stores a photo of the box. */
+export function labelJpeg(label: BatchLabel, scale = 8): Buffer {
+  const png = PNG.sync.read(labelPng(label, scale));
+  return jpeg.encode({ data: png.data, width: png.width, height: png.height }, 75).data;
 }
 
 export interface ApiFixture {

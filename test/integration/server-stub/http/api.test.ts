@@ -6,7 +6,7 @@ import test from 'ava';
 import { request } from 'node:http';
 import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
 import { snapshot } from '../../../unit/server-stub/registry/_registry-suite.ts';
-import { freshGpk, labelPng, startApi, TOKEN, type ApiFixture } from './_fixtures.ts';
+import { freshGpk, labelJpeg, labelPng, startApi, TOKEN, type ApiFixture } from './_fixtures.ts';
 
 const basename = new TextEncoder().encode('BASENAME');
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
@@ -166,12 +166,28 @@ test('batches: register by GPK, by QR text, by label PNG; scan; assign; revoke; 
     t.is(byImg.status, 201);
     t.like(byImg.json, { name: 'lot-3b', network: 'plant-b', counts: { issued: 7 } });
 
+    // A phone photo is a JPEG: lossy, so the modules' edges are no longer pure black and white.
+    const jpegLabel = { gpk: freshGpk(), basename, name: 'lot-4' };
+    const byJpeg = await f.call(
+      'POST',
+      '/api/v1/batches/from-image?size=2',
+      new Uint8Array(labelJpeg(jpegLabel)),
+      { 'content-type': 'image/jpeg' },
+    );
+    t.is(byJpeg.status, 201);
+    t.like(byJpeg.json, { name: 'lot-4', basename: b64(basename), counts: { issued: 2 } });
+
     const moved = await f.call('PUT', '/api/v1/batches/lot-1/network', { network: 'plant-b' });
     t.is(moved.json.network, 'plant-b');
     const revoked = await f.call('POST', `/api/v1/batches/${byGpk.json.gid}/revoke`);
     t.is(revoked.json.status, 'revoked');
     const list = await f.call('GET', '/api/v1/batches');
-    t.deepEqual(list.json.items.map((b: { name: string }) => b.name).sort(), ['lot-1', 'lot-2', 'lot-3b']);
+    t.deepEqual(list.json.items.map((b: { name: string }) => b.name).sort(), [
+      'lot-1',
+      'lot-2',
+      'lot-3b',
+      'lot-4',
+    ]);
     const again = await f.call('POST', '/api/v1/batches', { qr: scan.json.qr, size: 3, name: 'other' });
     t.is(again.status, 409);
     t.is(again.json.error.field, 'batch.gpk');
@@ -293,6 +309,24 @@ test('bad input answers a stable code naming the field and changes nothing', asy
         '/api/v1/batches/from-image?size=1',
         new Uint8Array([0xff, 0xd8, 0xff]),
         { 'content-type': 'image/jpeg' },
+        400,
+        'DECODE',
+        'label.jpeg',
+      ],
+      [
+        'POST',
+        '/api/v1/batches/from-image?size=1',
+        new Uint8Array(labelPng({ gpk: freshGpk(), basename, name: 'png-as-jpeg' })),
+        { 'content-type': 'image/jpeg' },
+        400,
+        'DECODE',
+        'label.jpeg',
+      ],
+      [
+        'POST',
+        '/api/v1/batches/from-image?size=1',
+        new Uint8Array([0x47, 0x49, 0x46, 0x38]),
+        { 'content-type': 'image/gif' },
         415,
         'UNSUPPORTED_MEDIA_TYPE',
       ],

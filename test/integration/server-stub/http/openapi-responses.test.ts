@@ -47,7 +47,7 @@ test('every JSON response matches its documented schema', async (t) => {
     const label = { gpk: freshGpk(), basename: new TextEncoder().encode('B'), name: 'lot-1' };
     const png = new Uint8Array(labelPng(label));
     const scanned = await call('POST', '/api/v1/labels/scan', {}, png, { 'content-type': 'image/png' });
-    await call('POST', '/api/v1/labels/scan', {}, png, { 'content-type': 'image/jpeg' });
+    await call('POST', '/api/v1/labels/scan', {}, png, { 'content-type': 'image/gif' });
     await call('POST', '/api/v1/batches', {}, { qr: scanned.json.qr, size: 10 });
     const img = { gpk: freshGpk(), basename: new TextEncoder().encode('C'), name: 'lot-2' };
     await call(

@@ -10,7 +10,14 @@ import {
   TPM_CAP_HANDLES,
   TPM_CAP_TPM_PROPERTIES,
 } from './constants.ts';
-import { readSized, readTpm2b, TpmWriter } from './marshal.ts';
+import {
+  encodePublic,
+  encodeSensitiveCreate,
+  readSized,
+  readTpm2b,
+  TpmWriter,
+  type EccPublic,
+} from './marshal.ts';
 
 // ---- PCR selection and creation data -------------------------------------------------------------
 
@@ -23,6 +30,19 @@ export function encodePcrSelection(list: readonly PcrSelection[]): Uint8Array {
   const w = new TpmWriter().u32(list.length);
   for (const s of list) w.u16(s.hash).u8(s.select.length).bytes(s.select);
   return w.finish();
+}
+
+/**
+ * The parameter block TPM2_Create and TPM2_CreatePrimary share (Part 3, 12.1 and 24.1): empty
+ * inSensitive (no auth value, no data), inPublic, empty outsideInfo, no creationPCR.
+ */
+export function encodeCreateParams(inPublic: EccPublic): Uint8Array {
+  return new TpmWriter()
+    .bytes(encodeSensitiveCreate(new Uint8Array(0), new Uint8Array(0)))
+    .bytes(encodePublic(inPublic))
+    .tpm2b(new Uint8Array(0)) // outsideInfo
+    .bytes(encodePcrSelection([]))
+    .finish();
 }
 
 export function readPcrSelection(r: ByteReader): PcrSelection[] {

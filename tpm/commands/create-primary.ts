@@ -2,16 +2,13 @@
 // (TPM_RH_PLATFORM for the factory's storage parent, TPM_RH_OWNER for the SRK).
 import { buildCommand, type TpmCommand } from '../command.ts';
 import {
-  encodePublic,
-  encodeSensitiveCreate,
   readCreationTicket,
   readPublic,
   readTpm2b,
-  TpmWriter,
   type CreationTicket,
   type EccPublic,
 } from '../marshal.ts';
-import { encodePcrSelection, readCreationData, type CreationData } from '../marshal-results.ts';
+import { encodeCreateParams, readCreationData, type CreationData } from '../marshal-results.ts';
 
 export interface CreatePrimaryResult {
   readonly handle: number;
@@ -23,12 +20,7 @@ export interface CreatePrimaryResult {
 }
 
 export function createPrimary(primaryHandle: number, inPublic: EccPublic): TpmCommand<CreatePrimaryResult> {
-  const params = new TpmWriter()
-    .bytes(encodeSensitiveCreate(new Uint8Array(0), new Uint8Array(0)))
-    .bytes(encodePublic(inPublic))
-    .tpm2b(new Uint8Array(0)) // outsideInfo
-    .bytes(encodePcrSelection([]))
-    .finish();
+  const params = encodeCreateParams(inPublic);
   return buildCommand('TPM_CC_CreatePrimary', {
     handles: [primaryHandle],
     authCount: 1,

@@ -2,16 +2,13 @@
 // parent-wrapped private blob and the public area; TPM2_Load makes it usable.
 import { buildCommand, type TpmCommand } from '../command.ts';
 import {
-  encodePublic,
-  encodeSensitiveCreate,
   readCreationTicket,
   readPublic,
   readTpm2b,
-  TpmWriter,
   type CreationTicket,
   type EccPublic,
 } from '../marshal.ts';
-import { encodePcrSelection, readCreationData, type CreationData } from '../marshal-results.ts';
+import { encodeCreateParams, readCreationData, type CreationData } from '../marshal-results.ts';
 
 export interface CreateResult {
   /** TPM2B_PRIVATE contents (without the size prefix). */
@@ -23,12 +20,7 @@ export interface CreateResult {
 }
 
 export function create(parentHandle: number, inPublic: EccPublic): TpmCommand<CreateResult> {
-  const params = new TpmWriter()
-    .bytes(encodeSensitiveCreate(new Uint8Array(0), new Uint8Array(0)))
-    .bytes(encodePublic(inPublic))
-    .tpm2b(new Uint8Array(0)) // outsideInfo
-    .bytes(encodePcrSelection([]))
-    .finish();
+  const params = encodeCreateParams(inPublic);
   return buildCommand('TPM_CC_Create', {
     handles: [parentHandle],
     authCount: 1,

@@ -34,6 +34,36 @@ function vmHwmKb(pid: number): number {
   return Number(m[1]);
 }
 
+/**
+ * Starts the bundle in the namespace with NOTIFY_SOCKET set, times start to READY=1, reads its peak
+ * RSS, then stops it with SIGTERM.
+ */
+async function runUntilReady(
+  netns: string,
+  bundle: string,
+  config: string,
+  notifyPath: string,
+  notify: ReturnType<typeof notifyReceiver>,
+  timeoutMs: number,
+): Promise<{ ms: number; rssMb: number }> {
+  const start = performance.now();
+  const child = spawn(
+    'ip',
+    ['netns', 'exec', netns, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise((res) => child.once('exit', res));
+  await notify.waitFor((m) => m.startsWith('READY=1'), timeoutMs);
+  const ms = performance.now() - start;
+  const rssMb = vmHwmKb(child.pid!) / 1024;
+  child.kill('SIGTERM');
+  await exited;
+  return { ms, rssMb };
+}
+
 async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: number; rssMb: number }> {
   const ns = createNetns('xttbench');
   const notifyPath = join(dir, `notify-${i}`);
@@ -51,22 +81,7 @@ async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: n
       config,
       JSON.stringify({ server: { host: 'bench' }, interface: ns.ifname, stateDir, nodad: true }),
     );
-    const start = performance.now();
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', ns.name, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
-      {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise((r) => child.once('exit', r));
-    await notify.waitFor((m) => m.startsWith('READY=1'), 30_000);
-    const ms = performance.now() - start;
-    const rssMb = vmHwmKb(child.pid!) / 1024;
-    child.kill('SIGTERM');
-    await exited;
-    return { ms, rssMb };
+    return await runUntilReady(ns.name, bundle, config, notifyPath, notify, 30_000);
   } finally {
     notify.close();
     ns.destroy();
@@ -139,22 +154,7 @@ async function oneFirstBoot(bundle: string, dir: string, i: number): Promise<{ m
         dev: { dir: SAMPLE, rootCert: join(serverDir, 'root_cert.bin') },
       }),
     );
-    const start = performance.now();
-    const child = spawn(
-      'ip',
-      ['netns', 'exec', ns.name, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
-      {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
-        stdio: 'ignore',
-      },
-    );
-    const exited = new Promise((res) => child.once('exit', res));
-    await notify.waitFor((m) => m.startsWith('READY=1'), 60_000);
-    const ms = performance.now() - start;
-    const rssMb = vmHwmKb(child.pid!) / 1024;
-    child.kill('SIGTERM');
-    await exited;
-    return { ms, rssMb };
+    return await runUntilReady(ns.name, bundle, config, notifyPath, notify, 60_000);
   } finally {
     if (server) {
       const gone = new Promise((res) => server!.once('exit', res));

@@ -4,48 +4,25 @@
 // bytes with the top bit cleared followed by 0x00. Deviation: the validity is the caller's (default
 // now .. +10 years) instead of year 0 .. 9999, which strict parsers reject; times follow RFC 5280
 // 4.1.2.5 (UTCTime for 1950-2049, GeneralizedTime otherwise), so passing the reference's years
-// reproduces its bytes exactly. A minimal DER writer is enough for this one structure.
+// reproduces its bytes exactly. The DER writer is protocol/pki/der.ts.
+import {
+  derBitString,
+  derOid as oid,
+  derSeq as seq,
+  derSet,
+  derTime as time,
+  derUint as uint,
+  derUtf8 as utf8,
+} from '../pki/der.ts';
 import { concatBytes } from '../util/bytes.ts';
 import type { Rng } from '../util/rng.ts';
 import { IDENTITY_LENGTH, P256_PUBLIC_KEY_LENGTH, P256_SIGNATURE_LENGTH } from './constants.ts';
 import type { LongtermSigner } from './signers.ts';
 
-const OID_ECDSA_WITH_SHA256 = Uint8Array.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02]);
-const OID_EC_PUBLIC_KEY = Uint8Array.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01]);
-const OID_PRIME256V1 = Uint8Array.from([0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07]);
-const OID_COMMON_NAME = Uint8Array.from([0x55, 0x04, 0x03]);
-
-function tlv(tag: number, body: Uint8Array): Uint8Array {
-  const n = body.length;
-  let len: Uint8Array;
-  if (n < 0x80) len = Uint8Array.of(n);
-  else if (n < 0x100) len = Uint8Array.of(0x81, n);
-  else if (n < 0x10000) len = Uint8Array.of(0x82, n >> 8, n & 0xff);
-  else throw new RangeError('DER element too long');
-  return concatBytes(Uint8Array.of(tag), len, body);
-}
-
-const seq = (...parts: Uint8Array[]): Uint8Array => tlv(0x30, concatBytes(...parts));
-const oid = (b: Uint8Array): Uint8Array => tlv(0x06, b);
-const utf8 = (s: string): Uint8Array => tlv(0x0c, new TextEncoder().encode(s));
-
-/** DER INTEGER of an unsigned big-endian magnitude (minimal, with a 0x00 pad when the top bit is set). */
-function uint(b: Uint8Array): Uint8Array {
-  let i = 0;
-  while (i < b.length - 1 && b[i] === 0) i++;
-  const mag = b.subarray(i);
-  return tlv(0x02, mag[0]! & 0x80 ? concatBytes(Uint8Array.of(0), mag) : mag);
-}
-
-function time(d: Date): Uint8Array {
-  const y = d.getUTCFullYear();
-  if (y < 0 || y > 9999 || Number.isNaN(y)) throw new RangeError('certificate time out of range');
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  const rest = `${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}Z`;
-  const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
-  if (y >= 1950 && y <= 2049) return tlv(0x17, ascii(`${p(y % 100)}${rest}`));
-  return tlv(0x18, ascii(`${p(y, 4)}${rest}`));
-}
+const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2';
+const OID_EC_PUBLIC_KEY = '1.2.840.10045.2.1';
+const OID_PRIME256V1 = '1.2.840.10045.3.1.7';
+const OID_COMMON_NAME = '2.5.4.3';
 
 /** The reference's text form of an identity: eight groups of 4 uppercase hex digits joined by ':'. */
 export function formatIdentity(id: Uint8Array): string {
@@ -89,13 +66,10 @@ export async function buildIdentityCertificate(o: IdentityCertificateOptions): P
   const notBefore = o.notBefore ?? new Date(now);
   const notAfter = o.notAfter ?? new Date(now + TEN_YEARS_MS);
   if (notAfter.getTime() <= notBefore.getTime()) throw new RangeError('notAfter must be after notBefore');
-  const name = seq(tlv(0x31, seq(oid(OID_COMMON_NAME), utf8(formatIdentity(o.identity)))));
+  const name = seq(derSet(seq(oid(OID_COMMON_NAME), utf8(formatIdentity(o.identity)))));
   const sigAlg = seq(oid(OID_ECDSA_WITH_SHA256));
-  const spki = seq(
-    seq(oid(OID_EC_PUBLIC_KEY), oid(OID_PRIME256V1)),
-    tlv(0x03, concatBytes(Uint8Array.of(0), o.signer.publicKey)),
-  );
+  const spki = seq(seq(oid(OID_EC_PUBLIC_KEY), oid(OID_PRIME256V1)), derBitString(o.signer.publicKey));
   const tbs = seq(uint(drawSerial(o.rng)), sigAlg, name, seq(time(notBefore), time(notAfter)), name, spki);
   const sig = await o.signer.sign(tbs);
-  return seq(tbs, sigAlg, tlv(0x03, concatBytes(Uint8Array.of(0), ecdsaRawToDer(sig))));
+  return seq(tbs, sigAlg, derBitString(ecdsaRawToDer(sig)));
 }

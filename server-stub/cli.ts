@@ -6,7 +6,7 @@
 // (init, start, network, batch, device, audit) uses that PostgreSQL database instead of the file, so
 // several enf-server processes, on one host or several, share one registry (issue 7).
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ZtpError } from '../protocol/errors.ts';
@@ -14,6 +14,7 @@ import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
 import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from './http/cli-options.ts';
 import { PostgresRegistry } from './registry/postgres-registry.ts';
+import { RegistryError } from './registry/errors.ts';
 import type { Registry } from './registry/registry.ts';
 import { SqliteRegistry, type SqliteRegistryOptions } from './registry/sqlite-registry.ts';
 import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
@@ -74,11 +75,31 @@ export interface GlobalArgs {
 
 export type Done = (r: CommandResult) => void;
 
-/** Opens the registry of an initialised state directory. */
+/**
+ * Opens the registry of an initialised state directory. Only `init` creates one: a missing or empty
+ * file is refused (an empty registry would silently serve no networks), never created here.
+ */
 export function openRegistry(dir: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
   if (!existsSync(dir))
     throw new UsageError(`state directory ${dir} does not exist; run 'enf-server init' first`);
-  return SqliteRegistry.open(join(dir, REGISTRY_FILE), options);
+  const path = join(dir, REGISTRY_FILE);
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (cause) {
+    throw new RegistryError(
+      'STORAGE',
+      `registry ${path} does not exist: only 'enf-server init' creates one (is --dir right? restore a backup?)`,
+      { cause },
+    );
+  }
+  if (size === 0) {
+    throw new RegistryError(
+      'STORAGE',
+      `registry ${path} is empty (0 bytes): refusing to serve without networks and batches; restore it from a backup`,
+    );
+  }
+  return SqliteRegistry.open(path, { ...options, mustExist: true });
 }
 
 /**
@@ -101,7 +122,10 @@ export interface RegistryLocation {
   registryUrl?: string | undefined;
 }
 
-/** Opens the registry a command was pointed at (connects and migrates PostgreSQL). */
+/**
+ * Opens the registry a command was pointed at (connects and migrates PostgreSQL). `start` passes
+ * `isChecked` so a damaged SQLite file is refused before the server listens.
+ */
 export async function openRegistryAt(
   at: RegistryLocation,
   sqliteOptions: SqliteRegistryOptions = {},

@@ -13,9 +13,9 @@ export const EXIT = {
   NOT_FOUND: 3,
   /** The name, prefix, GPK or identity is already taken, or the key files already exist. */
   CONFLICT: 4,
-  /** The registry cannot be opened or written, or its schema is newer than this program. */
+  /** The registry is missing, empty or damaged, cannot be opened or written, or its schema is newer. */
   REGISTRY: 5,
-  /** An input (GPK file, QR text or image, certificate, key file) is malformed or inconsistent. */
+  /** An input (GPK file, QR text or image, certificate, key, API token or TLS file) is malformed. */
   BAD_INPUT: 6,
   /** Key material missing or unusable (run `enf-server init`). */
   KEYS: 7,

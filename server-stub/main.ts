@@ -1,7 +1,9 @@
 #!/usr/bin/env -S node --import=tsx
 // Entry point of `enf-server`: runs the command line with the real adapters and maps typed errors to
 // the exit-code table (exit-codes.ts). Errors print their message (never secret bytes); with --json
-// they print one JSON object {"error": {code, message, field?}} on stderr.
+// they print one JSON object {"error": {code, message, field?}} on stderr. The process exits once the
+// command is done: a server that failed or was stopped during start-up has released what it opened,
+// and a registry connection still being attempted (PostgreSQL) must not keep it alive.
 import { ZtpError } from '../protocol/errors.ts';
 import { runCli } from './cli.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -31,3 +33,4 @@ try {
   }
   process.exitCode = code;
 }
+process.exit();

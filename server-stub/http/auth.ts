@@ -46,7 +46,11 @@ export class TokenAuthenticator {
       .map((l) => l.trim())
       .filter((l) => l.length > 0 && !l.startsWith('#'))
       .map((l) => new TextEncoder().encode(l));
-    return new TokenAuthenticator(tokens);
+    try {
+      return new TokenAuthenticator(tokens);
+    } catch (cause) {
+      throw new TokenFileError(`API token file ${path}: ${(cause as Error).message}`, { cause });
+    }
   }
 
   /** Checks every configured token (no early exit), so timing does not say which one matched. */

@@ -3,6 +3,7 @@
 // dashboard (/ and /static/*). node:http, or node:https when a certificate and key are configured.
 // Every API route needs `Authorization: Bearer <token>`; errors are {"error":{code,message,field}}.
 import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import {
   createServer as createHttpServer,
   type IncomingMessage,
@@ -49,6 +50,35 @@ export class ManagementListenError extends ZtpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('LISTEN', message, options);
   }
+}
+
+/** A --tls-cert or --tls-key file cannot be read or is not a usable PEM pair (bad-input exit code). */
+export class TlsFileError extends ZtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INPUT_FILE', message, options);
+  }
+}
+
+/** Reads the certificate chain and key and has OpenSSL check them (PEM syntax, key matches). */
+function loadTls(tls: { certFile: string; keyFile: string }): SecureContextOptions {
+  const read = (option: string, file: string): Buffer => {
+    try {
+      return readFileSync(file);
+    } catch (cause) {
+      throw new TlsFileError(`--${option}: cannot read ${file}`, { cause });
+    }
+  };
+  const options = { cert: read('tls-cert', tls.certFile), key: read('tls-key', tls.keyFile) };
+  try {
+    createSecureContext(options);
+  } catch (cause) {
+    // OpenSSL's reason ("no start line", "key values mismatch") names the problem; no key bytes.
+    throw new TlsFileError(
+      `--tls-cert ${tls.certFile} / --tls-key ${tls.keyFile}: not a usable PEM certificate and key: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  return options;
 }
 
 export interface ManagementServer {
@@ -109,10 +139,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown, isHead = f
   res.end(isHead ? undefined : text);
 }
 
+/**
+ * Reads every input (tokens, TLS files) before anything starts, then listens. On any failure it
+ * throws with nothing left running (TokenFileError/TlsFileError: bad input, ManagementListenError).
+ */
 export async function startManagementServer(opts: ManagementServerOptions): Promise<ManagementServer> {
   const auth = opts.tokenFile
     ? TokenAuthenticator.fromFile(opts.tokenFile)
     : new TokenAuthenticator(opts.tokens ?? []);
+  const tls = opts.tls ? loadTls(opts.tls) : undefined;
   const events = new EventHub(opts.registry, {
     ...(opts.eventPollMs !== undefined ? { pollMs: opts.eventPollMs } : {}),
     onError: (err) => opts.logger?.warn('http.events.poll-failed', { msg: (err as Error).message }),
@@ -160,26 +195,25 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     });
   };
 
-  const server: Server = opts.tls
-    ? createHttpsServer(
-        { cert: readFileSync(opts.tls.certFile), key: readFileSync(opts.tls.keyFile), minVersion: 'TLSv1.2' },
-        onRequest,
-      )
+  const server: Server = tls
+    ? createHttpsServer({ ...tls, minVersion: 'TLSv1.2' }, onRequest)
     : createHttpServer(onRequest);
   server.headersTimeout = 10_000;
   server.requestTimeout = 60_000;
   server.maxHeadersCount = 64;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => {
+    const onError = (err: Error) => {
       events.close();
       reject(
         new ManagementListenError(`cannot listen on [${opts.host ?? '::'}]:${opts.port}: ${err.message}`, {
           cause: err,
         }),
       );
-    });
+    };
+    server.once('error', onError);
     server.listen({ host: opts.host ?? '::', port: opts.port }, () => {
-      server.off('error', reject);
+      server.off('error', onError);
+      server.on('error', (err) => opts.logger?.error('http.error', { msg: err.message }));
       resolve();
     });
   });

@@ -56,6 +56,13 @@ export interface SqliteRegistryOptions {
    * nothing, an OS crash or power loss may lose the last commits (about 5 ms less per decision).
    */
   synchronous?: 'full' | 'normal';
+  /** Refuse to create the file: it must exist (only `enf-server init` creates a registry). */
+  mustExist?: boolean;
+  /**
+   * Run SQLite's `PRAGMA quick_check` (every page's b-tree structure, reading the whole file) before
+   * using the file, so a registry damaged behind an intact header is refused at open, not mid-service.
+   */
+  isChecked?: boolean;
 }
 
 /** Translate SQLite failures into RegistryError (constraint violations: CONFLICT); others pass. */
@@ -66,6 +73,22 @@ function storageError(err: unknown, what: string): never {
     throw new RegistryError('CONFLICT', `${what}: ${(err as Error).message}`, { cause: err });
   }
   throw new RegistryError('STORAGE', `${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/** `PRAGMA quick_check`: throws STORAGE naming the first problem SQLite reports. */
+function checkIntegrity(db: Database.Database, path: string): void {
+  const rows = db.pragma('quick_check(3)') as { quick_check: string }[];
+  // One row may hold several lines ("*** in database main ***\nTree 9 page 9: ..."): keep one line each.
+  const problems = rows
+    .flatMap((r) => r.quick_check.split('\n'))
+    .filter((m) => m !== 'ok' && !m.startsWith('***'))
+    .slice(0, 3);
+  if (problems.length > 0) {
+    throw new RegistryError(
+      'STORAGE',
+      `registry ${path} is damaged (SQLite quick_check: ${problems.join('; ')}); restore it from a backup`,
+    );
+  }
 }
 
 /** Most withTransaction calls sharing one COMMIT (bounds the time the write lock is held). */
@@ -105,8 +128,9 @@ export class SqliteRegistry implements Registry {
     let db: Database.Database | undefined;
     const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000));
     try {
-      db = new Database(path);
+      db = new Database(path, { fileMustExist: options.mustExist ?? false });
       db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (options.isChecked) checkIntegrity(db, path);
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');

@@ -1,17 +1,46 @@
-// The `enf-server start` options of the management listener (issue 7 wiring): --http-port,
-// --http-bind, --api-token-file, --tls-cert/--tls-key, --metrics-public. Kept here so the start
-// command adds them with one spread and one call:
+// The `enf-server start` options of the management listener: --http-port, --http-bind,
+// --api-token-file, --tls-cert/--tls-key, --metrics-public, --http-allow-plaintext. The listener
+// binds loopback unless told otherwise; any other address without TLS would carry bearer tokens in
+// clear text, so it needs --http-allow-plaintext and logs a warning. Kept here so the start command
+// adds them with one spread and one call:
 //   .options(MANAGEMENT_OPTIONS)  ...  const http = await startManagementFromArgs(a, { registry, metrics, logger });
 import { existsSync } from 'node:fs';
+import { BlockList, isIPv6 } from 'node:net';
 import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { startManagementServer, type ManagementServer } from './management-server.ts';
 import type { Registry } from '../registry/registry.ts';
 
+/** The management listener's default address: loopback only. */
+export const DEFAULT_HTTP_BIND = '127.0.0.1';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** 127.0.0.0/8, ::1 (any spelling, IPv4-mapped too) or the name localhost. */
+export function isLoopbackAddress(host: string): boolean {
+  if (host.toLowerCase() === 'localhost') return true;
+  try {
+    return LOOPBACK.check(host, isIPv6(host) ? 'ipv6' : 'ipv4');
+  } catch {
+    return false; // a host name or malformed text: not known to be loopback
+  }
+}
+
 export const MANAGEMENT_OPTIONS = {
   'http-port': { type: 'number', describe: 'management API, dashboard and /metrics port (off when absent)' },
-  'http-bind': { type: 'string', default: '::', describe: 'address of the management listener' },
+  'http-bind': {
+    type: 'string',
+    default: DEFAULT_HTTP_BIND,
+    describe: 'address of the management listener (not loopback: needs --tls-cert or --http-allow-plaintext)',
+  },
+  'http-allow-plaintext': {
+    type: 'boolean',
+    default: false,
+    describe: 'allow plain HTTP on a non-loopback --http-bind (tokens in clear text; logs a warning)',
+  },
   'api-token-file': {
     type: 'string',
     describe: 'file of API bearer tokens, one per line (required with --http-port)',
@@ -28,6 +57,7 @@ export interface ManagementArgs {
   'tls-cert'?: string | undefined;
   'tls-key'?: string | undefined;
   'metrics-public'?: boolean | undefined;
+  'http-allow-plaintext'?: boolean | undefined;
 }
 
 /** A management option is wrong; `option` names it. Maps to the CLI's usage exit code. */
@@ -68,8 +98,17 @@ export function checkManagementArgs(a: ManagementArgs) {
   ] as const) {
     if (f !== undefined && !existsSync(f)) throw new ManagementOptionError(k, `${f} does not exist`);
   }
+  const host = a['http-bind'] ?? DEFAULT_HTTP_BIND;
+  const isPlaintextExposed = cert === undefined && !isLoopbackAddress(host);
+  if (isPlaintextExposed && !a['http-allow-plaintext']) {
+    throw new ManagementOptionError(
+      'http-bind',
+      `${host} is not a loopback address: serve HTTPS there (--tls-cert, --tls-key) or accept bearer tokens in clear text with --http-allow-plaintext`,
+    );
+  }
   return {
-    host: a['http-bind'] ?? '::',
+    host,
+    isPlaintextExposed,
     port,
     tokenFile,
     isMetricsPublic: a['metrics-public'] ?? false,
@@ -82,7 +121,14 @@ export async function startManagementFromArgs(
   a: ManagementArgs,
   deps: { registry: Registry; metrics?: Metrics; logger?: Logger },
 ): Promise<ManagementServer | undefined> {
-  const opts = checkManagementArgs(a);
-  if (!opts) return undefined;
+  const checked = checkManagementArgs(a);
+  if (!checked) return undefined;
+  const { isPlaintextExposed, ...opts } = checked;
+  if (isPlaintextExposed) {
+    deps.logger?.warn('http.plaintext', {
+      host: opts.host,
+      msg: 'management API without TLS on a non-loopback address: bearer tokens travel in clear text',
+    });
+  }
   return startManagementServer({ ...opts, ...deps });
 }

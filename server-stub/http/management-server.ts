@@ -30,7 +30,7 @@ export interface ManagementServerOptions {
   registry: Registry;
   metrics?: Metrics;
   logger?: Logger;
-  /** Default '::' (IPv6 and IPv4). */
+  /** Default 127.0.0.1 (loopback only). */
   host?: string;
   /** 0 picks a free port. */
   port: number;
@@ -205,20 +205,23 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     const onError = (err: Error) => {
       events.close();
       reject(
-        new ManagementListenError(`cannot listen on [${opts.host ?? '::'}]:${opts.port}: ${err.message}`, {
-          cause: err,
-        }),
+        new ManagementListenError(
+          `cannot listen on [${opts.host ?? '127.0.0.1'}]:${opts.port}: ${err.message}`,
+          {
+            cause: err,
+          },
+        ),
       );
     };
     server.once('error', onError);
-    server.listen({ host: opts.host ?? '::', port: opts.port }, () => {
+    server.listen({ host: opts.host ?? '127.0.0.1', port: opts.port }, () => {
       server.off('error', onError);
       server.on('error', (err) => opts.logger?.error('http.error', { msg: err.message }));
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const host = opts.host ?? '::';
+  const host = opts.host ?? '127.0.0.1';
   const shown = host === '::' || host === '0.0.0.0' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   opts.logger?.info('http.listening', { host, port, tls: opts.tls !== undefined });
   return {

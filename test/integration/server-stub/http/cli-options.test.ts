@@ -12,6 +12,7 @@ import {
   ManagementOptionError,
   startManagementFromArgs,
 } from '../../../../server-stub/http/index.ts';
+import { memoryLogger } from '../../../../server-stub/log.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 
 function tempDir(): string {
@@ -36,6 +37,11 @@ test('options: off without --http-port; each mistake names its option', (t) => {
         { 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': join(dir, 'no'), 'tls-key': tokens },
         'tls-cert',
       ],
+      // Plain HTTP off loopback needs the explicit flag.
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '::' }, 'http-bind'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '0.0.0.0' }, 'http-bind'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '192.0.2.7' }, 'http-bind'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': 'enf.example' }, 'http-bind'],
     ];
     for (const [args, option] of bad) {
       const err = t.throws(
@@ -47,12 +53,71 @@ test('options: off without --http-port; each mistake names its option', (t) => {
       t.is(err?.code, 'USAGE');
     }
     t.deepEqual(checkManagementArgs({ 'http-port': 0, 'api-token-file': tokens }), {
-      host: '::',
+      host: '127.0.0.1',
+      isPlaintextExposed: false,
       port: 0,
       tokenFile: tokens,
       isMetricsPublic: false,
     });
+    for (const host of [
+      '127.0.0.1',
+      '127.3.2.1',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      'localhost',
+    ]) {
+      t.false(
+        checkManagementArgs({ 'http-port': 0, 'api-token-file': tokens, 'http-bind': host })
+          ?.isPlaintextExposed,
+      );
+    }
+    const tls = { 'tls-cert': tokens, 'tls-key': tokens };
+    t.false(
+      checkManagementArgs({ 'http-port': 0, 'api-token-file': tokens, 'http-bind': '::', ...tls })
+        ?.isPlaintextExposed,
+    );
+    t.true(
+      checkManagementArgs({
+        'http-port': 0,
+        'api-token-file': tokens,
+        'http-bind': '::',
+        'http-allow-plaintext': true,
+      })?.isPlaintextExposed,
+    );
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('plain HTTP on every interface only with --http-allow-plaintext, and then with a warning', async (t) => {
+  const dir = tempDir();
+  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  const logger = memoryLogger();
+  try {
+    const tokens = join(dir, 'tokens');
+    writeFileSync(tokens, 'alpha-token-0123456789\n');
+    const args = { 'http-port': 0, 'api-token-file': tokens, 'http-bind': '::' };
+    await t.throwsAsync(startManagementFromArgs(args, { registry, logger }), {
+      instanceOf: ManagementOptionError,
+      message: /--http-bind: :: is not a loopback address: .*--http-allow-plaintext/,
+    });
+    t.deepEqual(logger.lines, []);
+    const server = await startManagementFromArgs(
+      { ...args, 'http-allow-plaintext': true },
+      { registry, logger },
+    );
+    try {
+      t.regex(logger.lines.join('\n'), /^warn http\.plaintext host=:: /m);
+      const res = await fetch(`http://127.0.0.1:${server!.port}/api/v1/networks`, {
+        headers: { authorization: 'Bearer alpha-token-0123456789' },
+      });
+      t.is(res.status, 200);
+    } finally {
+      await server!.close();
+    }
+  } finally {
+    await registry.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -11,6 +11,8 @@ export default tseslint.config(
       'test/artifacts/**',
       '**/*.mjs',
       '.cache/**',
+      // AssemblyScript (compiled by scripts/build-ecdaa-wasm.mjs), not TypeScript for Node.
+      'protocol/ecdaa/wasm/assembly/**',
     ],
   },
   ...tseslint.configs.recommended,

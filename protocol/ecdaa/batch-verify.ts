@@ -4,7 +4,8 @@
 //   e(sum a_i R_i, Y) * e(sum (b_i T_i - a_i S_i), P2) * e(-sum b_i (R_i + W_i), X) = 1
 // with fresh independent 128-bit a_i, b_i: 3 Miller loops over the precomputed G2 lines and
 // 1 final exponentiation for the whole batch, the G1 sums by one multi-scalar multiplication
-// each (Strauss-Shamir over width-4 wNAF, shared doubling chain).
+// each (Straus over width-5 NAF, shared doubling chain). The arithmetic is a CurveOps (ops.ts):
+// WebAssembly by default, noble as the reference.
 //
 // If the product is not 1, the set is split in halves and re-checked with fresh coefficients,
 // down to single signatures, so exactly the bad ones are reported (a half that is known to hold
@@ -12,10 +13,9 @@
 // contains a signature failing either pairing equation passes a check with probability at most
 // 2^-127 (all points lie in order-r groups), so an invalid signature is never accepted in
 // practice; revocation lists are applied per signature afterwards.
-import { mulAddUnsafe } from '@noble/curves/abstract/curve.js';
 import type { Rng } from '../util/rng.ts';
-import { G1, type G1Point } from './curve.ts';
-import { isPairingProductOne } from './pairing.ts';
+import type { G1Point } from './curve.ts';
+import { WASM_OPS, type CurveOps } from './ops.ts';
 import type { Signature } from './structures.ts';
 import {
   checkRevocations,
@@ -33,13 +33,8 @@ interface Pending {
   RW: G1Point;
 }
 
-function msm(points: G1Point[], scalars: bigint[]): G1Point {
-  if (points.length === 0) return G1.ZERO;
-  return mulAddUnsafe(G1, points, scalars);
-}
-
 /** One combined pairing check over a subset (true when all its pairing equations hold). */
-function pairingBatchHolds(items: Pending[], pgpk: PreparedGroupPublicKey, rng: Rng): boolean {
+function pairingBatchHolds(items: Pending[], pgpk: PreparedGroupPublicKey, rng: Rng, ops: CurveOps): boolean {
   const rPts: G1Point[] = [];
   const rSc: bigint[] = [];
   const p2Pts: G1Point[] = [];
@@ -56,10 +51,10 @@ function pairingBatchHolds(items: Pending[], pgpk: PreparedGroupPublicKey, rng: 
     xPts.push(it.RW);
     xSc.push(b);
   }
-  return isPairingProductOne([
-    [msm(rPts, rSc), pgpk.lines.Y],
-    [msm(p2Pts, p2Sc), pgpk.lines.P2],
-    [msm(xPts, xSc).negate(), pgpk.lines.X],
+  return ops.isPairingProductOne([
+    [ops.msm(rPts, rSc), pgpk.lines.Y],
+    [ops.msm(p2Pts, p2Sc), pgpk.lines.P2],
+    [ops.msm(xPts, xSc).negate(), pgpk.lines.X],
   ]);
 }
 
@@ -72,11 +67,12 @@ function findValid(
   items: Pending[],
   pgpk: PreparedGroupPublicKey,
   rng: Rng,
+  ops: CurveOps,
   out: boolean[],
   knownBad = false,
 ): void {
   if (items.length === 0) return;
-  if (!knownBad && pairingBatchHolds(items, pgpk, rng)) {
+  if (!knownBad && pairingBatchHolds(items, pgpk, rng, ops)) {
     for (const it of items) out[it.index] = true;
     return;
   }
@@ -84,12 +80,12 @@ function findValid(
   const mid = items.length >> 1;
   const left = items.slice(0, mid);
   const right = items.slice(mid);
-  if (pairingBatchHolds(left, pgpk, rng)) {
+  if (pairingBatchHolds(left, pgpk, rng, ops)) {
     for (const it of left) out[it.index] = true;
-    findValid(right, pgpk, rng, out, true); // the failure must be on the right
+    findValid(right, pgpk, rng, ops, out, true); // the failure must be on the right
   } else {
-    findValid(left, pgpk, rng, out, true);
-    findValid(right, pgpk, rng, out);
+    findValid(left, pgpk, rng, ops, out, true);
+    findValid(right, pgpk, rng, ops, out);
   }
 }
 
@@ -97,16 +93,17 @@ function findValid(
 export function batchVerify(
   items: { signature: Signature; message: Uint8Array; basename?: Uint8Array }[],
   pgpk: PreparedGroupPublicKey,
-  opts: { rng: Rng; revocations?: RevocationLists },
+  opts: { rng: Rng; revocations?: RevocationLists; ops?: CurveOps },
 ): boolean[] {
+  const ops = opts.ops ?? WASM_OPS;
   const out = items.map(() => false);
   const pending: Pending[] = [];
   items.forEach((item, index) => {
     const sig = item.signature;
-    if (!checkSignatureProof(sig, item.message, item.basename, pgpk).ok) return;
+    if (!checkSignatureProof(sig, item.message, item.basename, pgpk, ops).ok) return;
     pending.push({ index, R: sig.R, S: sig.S, T: sig.T, RW: sig.R.add(sig.W) });
   });
-  findValid(pending, pgpk, opts.rng, out);
+  findValid(pending, pgpk, opts.rng, ops, out);
   items.forEach((item, i) => {
     if (out[i] && !checkRevocations(item.signature, opts.revocations).ok) out[i] = false;
   });

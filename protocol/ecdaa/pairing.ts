@@ -30,7 +30,7 @@ import {
 } from './curve.ts';
 
 // Signed (NAF) digits of |u|, most significant first: 18 non-zero digits instead of 22 bits.
-const U_NAF: readonly number[] = (() => {
+export const U_NAF: readonly number[] = (() => {
   const digits: number[] = [];
   for (let a = BN_U_ABS; a > 0n; a >>= 1n) {
     if ((a & 1n) === 0n) digits.push(0);

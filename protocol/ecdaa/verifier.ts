@@ -7,13 +7,16 @@
 // (3 Miller loops over precomputed G2 lines, 1 final exponentiation). All inputs lie in
 // order-r groups (G1 has cofactor 1, G2 points are subgroup-checked when decoded), so a
 // signature failing either equation passes with probability at most 2^-128.
+// The multi-scalar products and the pairing check run on WebAssembly (ops.ts WASM_OPS);
+// verifySignatureWith takes NOBLE_OPS, the reference the tests compare verdicts against.
 import { CryptoError } from '../errors.ts';
 import { bytesToBigInt, toHex } from '../util/bytes.ts';
 import { systemRng, type Rng } from '../util/rng.ts';
 import type { G1Point } from './curve.ts';
 import { hashToG1 } from './hash.ts';
-import { P2_LINES, isPairingProductOne, prepareG2, type G2Lines } from './pairing.ts';
-import { commitmentOf, isScalar, signatureChallenge, signatureChallengePrime } from './schnorr.ts';
+import { WASM_OPS, type CurveOps } from './ops.ts';
+import { P2_LINES, prepareG2, type G2Lines } from './pairing.ts';
+import { isScalar, signatureChallenge, signatureChallengePrime } from './schnorr.ts';
 import type { GroupPublicKey, Signature } from './structures.ts';
 
 export interface PreparedGroupPublicKey {
@@ -98,6 +101,7 @@ export function checkSignatureProof(
   message: Uint8Array,
   basename: Uint8Array | undefined,
   pgpk: PreparedGroupPublicKey,
+  ops: CurveOps = WASM_OPS,
 ): VerifyResult {
   const { c, s, R, S, T, W, n, K } = sig;
   if (R.is0() || S.is0() || T.is0() || W.is0() || (K !== undefined && K.is0())) {
@@ -109,12 +113,13 @@ export function checkSignatureProof(
   const hasBasename = basename !== undefined && basename.length > 0;
   if (hasBasename !== (K !== undefined)) return { ok: false, reason: 'basename' };
   if (!isScalar(c) || !isScalar(s) || !isScalar(n)) return { ok: false, reason: 'challenge' };
-  const E = commitmentOf(S, s, W, c);
+  // E = s*S - c*W and L = s*B - c*K (the Schnorr commitments), one multi-scalar product each.
+  const E = ops.msm([S, W.negate()], [s, c]);
   if (E.is0()) return { ok: false, reason: 'challenge' };
   let cPrime: bigint;
   if (hasBasename) {
     const B = basenamePoint(pgpk, basename);
-    const L = commitmentOf(B, s, K!, c);
+    const L = ops.msm([B, K!.negate()], [s, c]);
     if (L.is0()) return { ok: false, reason: 'challenge' };
     cPrime = signatureChallengePrime({ E, S, W, L, B, K: K!, basename, message });
   } else {
@@ -146,14 +151,26 @@ export function verifySignature(
   pgpk: PreparedGroupPublicKey,
   revocations?: RevocationLists,
 ): VerifyResult {
-  const proof = checkSignatureProof(sig, message, basename, pgpk);
+  return verifySignatureWith(WASM_OPS, sig, message, basename, pgpk, revocations);
+}
+
+/** verifySignature on the given arithmetic (the tests run it on NOBLE_OPS, the reference). */
+export function verifySignatureWith(
+  ops: CurveOps,
+  sig: Signature,
+  message: Uint8Array,
+  basename: Uint8Array | undefined,
+  pgpk: PreparedGroupPublicKey,
+  revocations?: RevocationLists,
+): VerifyResult {
+  const proof = checkSignatureProof(sig, message, basename, pgpk, ops);
   if (!proof.ok) return proof;
   const rho = randomCoefficient(systemRng);
   const { R, S, T, W } = sig;
-  const ok = isPairingProductOne([
+  const ok = ops.isPairingProductOne([
     [R, pgpk.lines.Y],
-    [T.multiplyUnsafe(rho).subtract(S), pgpk.lines.P2],
-    [R.add(W).multiplyUnsafe(rho).negate(), pgpk.lines.X],
+    [ops.msm([T, S.negate()], [rho, 1n]), pgpk.lines.P2],
+    [ops.msm([R, W], [rho, rho]).negate(), pgpk.lines.X],
   ]);
   if (!ok) return { ok: false, reason: 'pairing' };
   return checkRevocations(sig, revocations);

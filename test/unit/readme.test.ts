@@ -7,6 +7,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { namespaceSession, relocate, runnableBlocks } from '../helpers/readme-blocks.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -105,6 +106,48 @@ test('the extractors find commands, scripts and reject prose', (t) => {
     ),
     ['batch assign', 'batch list'],
   );
+});
+
+test('the runnable blocks: marked ones only, split at the namespace shell, relocated', (t) => {
+  const md = [
+    '<!-- readme-run -->',
+    '',
+    '```sh',
+    'ip netns add ztp',
+    'ip netns exec ztp bash   # enter',
+    'mkdir -p /tmp/ztp',
+    '```',
+    '```sh',
+    'not marked',
+    '```',
+    '<!-- readme-run -->',
+    '```sh',
+    'exit',
+    'ip netns del ztp && rm -r /tmp/ztp',
+    '```',
+  ].join('\n');
+  const blocks = runnableBlocks(md);
+  t.is(blocks.length, 2);
+  const s = namespaceSession(blocks);
+  t.deepEqual(s, {
+    netns: 'ztp',
+    before: 'ip netns add ztp',
+    inside: 'mkdir -p /tmp/ztp',
+    after: 'ip netns del ztp && rm -r /tmp/ztp\n',
+  });
+  t.is(
+    relocate(s.after, { dir: '/tmp/ztp', netns: 'ztp' }, { dir: '/tmp/x-1', netns: 'ns-9' }),
+    'ip netns del ns-9 && rm -r /tmp/x-1\n',
+  );
+  t.throws(() => namespaceSession([blocks[0]!]), { message: /exactly one/ });
+});
+
+test('the README marks its command examples runnable, all three programs among them', (t) => {
+  const code = runnableBlocks(README).join('');
+  for (const p of Object.keys(PROGRAMS))
+    t.regex(code, new RegExp(`^${p} [a-z]`, 'm'), `${p} in a runnable block`);
+  t.notThrows(() => namespaceSession(runnableBlocks(README)));
+  t.false(/npx tsx/.test(code), 'no npx: signals must reach the programs');
 });
 
 test('every npm script the README names is in package.json', (t) => {

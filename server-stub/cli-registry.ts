@@ -15,6 +15,7 @@ import {
   type Device,
   type Registry,
 } from './registry/registry.ts';
+import { checkInt, MAX_AUDIT_LIMIT } from './registry/validate.ts';
 
 async function batchByRef(r: Registry, ref: string): Promise<Batch> {
   const b = await r.findBatch(ref);
@@ -291,9 +292,10 @@ function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
         .option('limit', { type: 'number', default: 100 }),
     (a) =>
       withRegistry(a, async (r) => {
+        const limit = checkInt(a.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT);
         const gid = a.batch === undefined ? undefined : (await batchByRef(r, a.batch)).gid;
         const entries = await r.queryAudit({
-          limit: a.limit,
+          limit,
           ...(a.since === undefined ? {} : { since: parseSince(a.since, Date.now()) }),
           ...(gid ? { gid } : {}),
           ...(a.outcome ? { outcome: a.outcome as 'refused' } : {}),

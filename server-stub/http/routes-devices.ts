@@ -2,7 +2,7 @@
 // (base64url of the last item's key) and refuse unknown query parameters. A device is addressed by
 // its identity: 32 hex digits or IPv6 text. Its history is the audit filtered by its pseudonym; its
 // source addresses and geolocation come from that history.
-import { DEVICE_STATUSES, AUDIT_OUTCOMES, type AuditPageFilter, type Device } from '../registry/registry.ts';
+import { DEVICE_STATUSES, AUDIT_OUTCOMES, type AuditFilter, type Device } from '../registry/registry.ts';
 import { parseIpv6 } from '../registry/ipv6.ts';
 import { enumParam, int, onlyKeys, onlyParams, readJsonObject, timeParam } from './body.ts';
 import type { ApiContext } from './context.ts';
@@ -56,7 +56,7 @@ function limitParam(q: URLSearchParams): number {
 }
 
 async function deviceDetail(ctx: ApiContext, d: Device) {
-  const history = await ctx.registry.queryAuditPage({ gid: d.gid, pseudonym: d.pseudonym, limit: MAX_PAGE });
+  const history = await ctx.registry.queryAudit({ gid: d.gid, pseudonym: d.pseudonym, limit: MAX_PAGE });
   return {
     ...deviceView(d, await batchNames(ctx)),
     sources: sourcesView(history),
@@ -186,9 +186,9 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
   });
 }
 
-async function auditPage(ctx: ApiContext, f: AuditPageFilter) {
+async function auditPage(ctx: ApiContext, f: AuditFilter & { limit: number }) {
   // One extra row says whether another page exists.
-  const rows = await ctx.registry.queryAuditPage({ ...f, limit: f.limit + 1 });
+  const rows = await ctx.registry.queryAudit({ ...f, limit: f.limit + 1 });
   const page = rows.slice(0, f.limit);
   return {
     status: 200,

@@ -1,6 +1,6 @@
-// The ENF server's registry port (issue 5, "Registry"; issue 7 adds a PostgreSQL backend behind the
-// same interface). Every method is async so a networked backend fits; the SQLite backend
-// (sqlite-registry.ts) is the embedded default. Records carry public values only: GPKs, basenames,
+// The ENF server's registry port: networks, batches, devices and the append-only audit. Every method
+// is async so a networked backend fits; the rules are written once (sql-registry.ts) over SQLite, the
+// embedded default (sqlite-registry.ts), or PostgreSQL shared by several servers (postgres-registry.ts). Records carry public values only: GPKs, basenames,
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
 
 /** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
@@ -107,25 +107,18 @@ export interface DeviceFilter {
 export interface AuditFilter {
   /** Entries at or after this time (ms). */
   since?: number;
-  gid?: Uint8Array;
-  outcome?: AuditOutcome;
-  /** Most recent first; default 100, at most 10000. */
-  limit?: number;
-}
-
-/** Audit paging for the management API: newest first, by cursor (the previous page's last id). */
-export interface AuditPageFilter {
-  /** Entries at or after this time (ms). */
-  since?: number;
   /** Entries before this time (ms). */
   until?: number;
   gid?: Uint8Array;
   pseudonym?: Uint8Array;
   outcome?: AuditOutcome;
-  /** Only entries with id below this (the previous page's last id). */
+  /** Only entries with id below this: the cursor of the next page (the previous page's last id). */
   beforeId?: number;
-  /** 1..MAX_AUDIT_LIMIT + 1 (callers ask one more than a page to learn whether another follows). */
-  limit: number;
+  /**
+   * Most recent first; default 100, at most MAX_AUDIT_LIMIT + 1 (validate.ts: a caller paging asks
+   * one more than a page to learn whether another follows).
+   */
+  limit?: number;
 }
 
 /**
@@ -148,19 +141,13 @@ export interface RegistryTx {
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
 }
 
-/** What the management API needs beyond the handshake path (issue 7); both backends have it. */
-export interface RegistryExtensions {
-  /** Delete a network no batch refers to; RegistryError NOT_FOUND if missing, CONFLICT if in use. */
-  deleteNetwork(ref: string | number): Promise<Network>;
-  /** Newest first, filtered, at most `limit`; no window: any page is reachable by cursor. */
-  queryAuditPage(filter: AuditPageFilter): Promise<AuditEntry[]>;
-}
-
-export interface Registry extends RegistryExtensions {
+export interface Registry {
   addNetwork(input: { name: string; prefix: string }): Promise<Network>;
   listNetworks(): Promise<Network[]>;
   /** By name or numeric id. */
   getNetwork(ref: string | number): Promise<Network | undefined>;
+  /** Delete a network no batch refers to; RegistryError NOT_FOUND if missing, CONFLICT if in use. */
+  deleteNetwork(ref: string | number): Promise<Network>;
 
   addBatch(input: NewBatch): Promise<Batch>;
   getBatch(gid: Uint8Array): Promise<Batch | undefined>;
@@ -177,6 +164,7 @@ export interface Registry extends RegistryExtensions {
   setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device>;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
+  /** Newest first, filtered, at most `limit`; no window: any page is reachable by cursor. */
   queryAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
 
   /**

@@ -1,6 +1,7 @@
-// The embedded registry backend: SQLite on disk through better-sqlite3 (issue 5 "Registry").
+// The embedded registry backend: SQLite on disk through better-sqlite3, under the shared rules of
+// sql-registry.ts; this file holds only the SQLite driver.
 // WAL journal, busy_timeout so several processes can share one file, foreign keys on, versioned
-// migrations (sqlite-migrations.ts). Identity allocation runs in BEGIN IMMEDIATE transactions and the
+// migrations (schema.ts). Identity allocation runs in BEGIN IMMEDIATE transactions and the
 // devices.identity UNIQUE constraint is the last line against handing one address out twice.
 // better-sqlite3 is synchronous: a per-connection async mutex keeps one transaction's awaits from
 // interleaving with other calls on the same connection.
@@ -9,42 +10,19 @@
 // caller is answered only after the shared COMMIT, so with synchronous=FULL every answered decision
 // is on disk, as before, while the fsync (about 5 ms here, on the event loop) is paid once per group
 // instead of once per decision. If the COMMIT fails, every member of the group gets the error.
-import { sha256 } from '@noble/hashes/sha2.js';
 import Database from 'better-sqlite3';
-import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
-import { RegistryError, ValidationError } from './errors.ts';
-import { parsePrefix64 } from './ipv6.ts';
-import { migrate } from './sqlite-migrations.ts';
-import { rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
-import { SqliteTx } from './sqlite-rows.ts';
 import {
-  systemClock,
-  type AuditEntry,
-  type AuditFilter,
-  type AuditPageFilter,
-  type AuditInput,
-  type Batch,
-  type BatchSummary,
-  type Clock,
-  type Device,
-  type DeviceFilter,
-  type Network,
-  type NewBatch,
-  type Registry,
-  type RegistryTx,
-} from './registry.ts';
-import {
-  checkAuditFilter,
-  checkAuditPageFilter,
-  checkBytes,
-  IDENTITY_LENGTH,
-  checkDeviceFilter,
-  checkGid,
-  checkName,
-  checkNetworkRef,
-  checkNewBatch,
-  checkPseudonym,
-} from './validate.ts';
+  storageError as toRegistryError,
+  type Dialect,
+  type SqlConn,
+  type SqlDriver,
+  type TxKind,
+} from './driver.ts';
+import { RegistryError } from './errors.ts';
+import type { Row } from './rows.ts';
+import { systemClock, type Clock } from './registry.ts';
+import { MIGRATIONS, pendingMigrations, type Migration } from './schema.ts';
+import { SqlRegistry } from './sql-registry.ts';
 
 export interface SqliteRegistryOptions {
   clock?: Clock;
@@ -68,11 +46,7 @@ export interface SqliteRegistryOptions {
 /** Translate SQLite failures into RegistryError (constraint violations: CONFLICT); others pass. */
 function storageError(err: unknown, what: string): never {
   if (!(err instanceof Database.SqliteError)) throw err;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-    throw new RegistryError('CONFLICT', `${what}: ${(err as Error).message}`, { cause: err });
-  }
-  throw new RegistryError('STORAGE', `${what}: ${(err as Error).message}`, { cause: err });
+  toRegistryError(err, what, err.code.startsWith('SQLITE_CONSTRAINT') ? 'conflict' : 'storage');
 }
 
 /** `PRAGMA quick_check`: throws STORAGE naming the first problem SQLite reports. */
@@ -91,13 +65,6 @@ function checkIntegrity(db: Database.Database, path: string): void {
   }
 }
 
-/** Most withTransaction calls sharing one COMMIT (bounds the time the write lock is held). */
-const MAX_GROUP = 64;
-
-interface CommitGroup {
-  members: { resolve: () => void; reject: (err: unknown) => void }[];
-}
-
 function asRegistryError(err: unknown, what: string): unknown {
   try {
     storageError(err, what);
@@ -106,43 +73,76 @@ function asRegistryError(err: unknown, what: string): unknown {
   }
 }
 
-export class SqliteRegistry implements Registry {
-  private readonly db: Database.Database;
-  private readonly clock: Clock;
+const SQLITE_DIALECT: Dialect = {
+  name: 'sqlite',
+  countIf: (cond) => `COALESCE(SUM(${cond}), 0)`,
+};
+
+/** SQLite binds no booleans: 1 and 0, as the schema's CHECK (allow_rekey IN (0, 1)) expects. */
+const bind = (args: readonly unknown[]): unknown[] =>
+  args.map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : v));
+
+/** Most withTransaction calls sharing one COMMIT (bounds the time the write lock is held). */
+const MAX_GROUP = 64;
+
+interface CommitGroup {
+  members: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+
+/** Apply every pending migration in one BEGIN IMMEDIATE (two servers opening a fresh file apply each once). */
+export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): void {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const row = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    for (const m of pendingMigrations(row.v ?? 0, migrations)) {
+      if (m.sqlite) db.exec(m.sqlite);
+      record.run(m.version, m.name, Date.now());
+    }
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+/** The SQL driver over one better-sqlite3 connection: a serial queue, BEGIN IMMEDIATE, group commit. */
+class SqliteDriver implements SqlDriver {
+  readonly dialect = SQLITE_DIALECT;
   private queue: Promise<unknown> = Promise.resolve();
   private isClosed = false;
   /** The open group transaction, if any (see the file comment). */
   private group: CommitGroup | undefined;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly conn: SqlConn = {
+    all: async (sql, args = []) => this.statement(sql).all(...bind(args)) as Row[],
+    get: async (sql, args = []) => this.statement(sql).get(...bind(args)) as Row | undefined,
+    run: async (sql, args = []) => this.statement(sql).run(...bind(args)).changes,
+    // BEGIN IMMEDIATE already excludes every other writer on the file.
+    lockBatch: async () => undefined,
+  };
 
-  private constructor(
-    db: Database.Database,
-    clock: Clock,
+  constructor(
+    private readonly db: Database.Database,
     private readonly busyTimeoutMs: number,
-  ) {
-    this.db = db;
-    this.clock = clock;
+  ) {}
+
+  /** Prepared statements are kept: the handshake path runs the same few thousands of times. */
+  private statement(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
   }
 
-  /** Open (creating if needed) the registry file and bring its schema up to date. */
-  static open(path: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
-    let db: Database.Database | undefined;
-    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000));
-    try {
-      db = new Database(path, { fileMustExist: options.mustExist ?? false });
-      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-      if (options.isChecked) checkIntegrity(db, path);
-      db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-      db.pragma('foreign_keys = ON');
-      migrate(db);
-    } catch (err) {
-      db?.close();
-      if (err instanceof RegistryError) throw err;
-      throw new RegistryError('STORAGE', `opening registry ${path}: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    return new SqliteRegistry(db, options.clock ?? systemClock, busyTimeoutMs);
+  run<T>(kind: TxKind, what: string, fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    if (kind === 'read') return this.serial(what, () => fn(this.conn));
+    if (kind === 'write') return this.write(what, () => fn(this.conn));
+    return this.decision(fn);
   }
 
   /**
@@ -191,11 +191,11 @@ export class SqliteRegistry implements Registry {
   }
 
   /** A short write in its own immediate transaction. */
-  private write<T>(what: string, fn: () => T): Promise<T> {
+  private write<T>(what: string, fn: () => Promise<T>): Promise<T> {
     return this.serial(what, async () => {
       await this.beginImmediate(what);
       try {
-        const result = fn();
+        const result = await fn();
         this.db.exec('COMMIT');
         return result;
       } catch (err) {
@@ -203,235 +203,6 @@ export class SqliteRegistry implements Registry {
         throw err;
       }
     });
-  }
-
-  private resolveNetwork(ref: string | number): Network | undefined {
-    const row = (
-      typeof ref === 'number'
-        ? this.db.prepare('SELECT * FROM networks WHERE id = ?').get(ref)
-        : this.db.prepare('SELECT * FROM networks WHERE name = ?').get(ref)
-    ) as Row | undefined;
-    return row ? rowToNetwork(row) : undefined;
-  }
-
-  async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
-    const name = checkName(input?.name, 'network.name');
-    const prefix = parsePrefix64(input.prefix, 'network.prefix');
-    return this.write('network add', () => {
-      if (this.resolveNetwork(name)) throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
-      const clash = this.db.prepare('SELECT name FROM networks WHERE prefix = ?').get(toBuffer(prefix)) as
-        Row | undefined;
-      if (clash)
-        throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
-      const at = this.clock.now();
-      const info = this.db
-        .prepare('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?)')
-        .run(name, toBuffer(prefix), at);
-      return { id: Number(info.lastInsertRowid), name, prefix: prefix.slice(), createdAt: at };
-    });
-  }
-
-  async listNetworks(): Promise<Network[]> {
-    return this.serial('network list', () =>
-      (this.db.prepare('SELECT * FROM networks ORDER BY id').all() as Row[]).map(rowToNetwork),
-    );
-  }
-
-  async getNetwork(ref: string | number): Promise<Network | undefined> {
-    const r = checkNetworkRef(ref, 'network');
-    return this.serial('network get', () => this.resolveNetwork(r));
-  }
-
-  async deleteNetwork(ref: string | number): Promise<Network> {
-    const r = checkNetworkRef(ref, 'network');
-    return this.write('network delete', () => {
-      const net = this.resolveNetwork(r);
-      if (!net) throw new RegistryError('NOT_FOUND', `network: no network '${r}'`);
-      if (this.db.prepare('SELECT 1 FROM batches WHERE network_id = ? LIMIT 1').get(net.id)) {
-        throw new RegistryError('CONFLICT', `network: '${net.name}' still has batches`);
-      }
-      this.db.prepare('DELETE FROM networks WHERE id = ?').run(net.id);
-      return net;
-    });
-  }
-
-  async addBatch(input: NewBatch): Promise<Batch> {
-    checkNewBatch(input);
-    const gid = sha256(concatBytes(input.gpk, input.basename));
-    return this.write('batch add', () => {
-      let networkId: number | null = null;
-      if (input.network !== undefined) {
-        const net = this.resolveNetwork(input.network);
-        if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
-        networkId = net.id;
-      }
-      if (this.db.prepare('SELECT 1 FROM batches WHERE gid = ?').get(toBuffer(gid))) {
-        throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
-      }
-      if (this.db.prepare('SELECT 1 FROM batches WHERE name = ?').get(input.name)) {
-        throw new RegistryError('CONFLICT', `batch.name: '${input.name}' exists`);
-      }
-      const at = this.clock.now();
-      this.db
-        .prepare(
-          `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'active', ?)`,
-        )
-        .run(
-          toBuffer(gid),
-          toBuffer(input.gpk),
-          toBuffer(input.basename),
-          input.name,
-          networkId,
-          input.size,
-          at,
-        );
-      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as Row);
-    });
-  }
-
-  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
-    checkGid(gid);
-    return this.serial('batch get', () => {
-      const row = this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as
-        Row | undefined;
-      return row ? rowToBatch(row) : undefined;
-    });
-  }
-
-  async findBatch(ref: string): Promise<Batch | undefined> {
-    if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError('batch', 'empty reference');
-    if (/^[0-9a-fA-F]{64}$/.test(ref)) {
-      const byGid = await this.getBatch(fromHex(ref, 'batch'));
-      if (byGid) return byGid;
-    }
-    const name = checkName(ref, 'batch');
-    return this.serial('batch find', () => {
-      const row = this.db.prepare('SELECT * FROM batches WHERE name = ?').get(name) as Row | undefined;
-      return row ? rowToBatch(row) : undefined;
-    });
-  }
-
-  async listBatches(): Promise<BatchSummary[]> {
-    return this.serial('batch list', () =>
-      (
-        this.db
-          .prepare(
-            `SELECT b.*, COUNT(d.pseudonym) AS devices,
-                    COALESCE(SUM(d.status = 'revoked'), 0) AS revoked_devices
-             FROM batches b LEFT JOIN devices d ON d.gid = b.gid
-             GROUP BY b.gid ORDER BY b.created_at, b.name`,
-          )
-          .all() as Row[]
-      ).map((r) => ({
-        ...rowToBatch(r),
-        devices: Number(r.devices),
-        revokedDevices: Number(r.revoked_devices),
-      })),
-    );
-  }
-
-  private updateBatch(gid: Uint8Array, what: string, sql: string, ...args: unknown[]): Promise<Batch> {
-    return this.write(what, () => {
-      const info = this.db.prepare(sql).run(...args, toBuffer(gid));
-      if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
-      return rowToBatch(this.db.prepare('SELECT * FROM batches WHERE gid = ?').get(toBuffer(gid)) as Row);
-    });
-  }
-
-  async setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch> {
-    checkGid(gid);
-    const ref = checkNetworkRef(network, 'batch.network');
-    const net = await this.getNetwork(ref);
-    if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
-    return this.updateBatch(gid, 'batch assign', 'UPDATE batches SET network_id = ? WHERE gid = ?', net.id);
-  }
-
-  async revokeBatch(gid: Uint8Array): Promise<Batch> {
-    checkGid(gid);
-    return this.updateBatch(gid, 'batch revoke', "UPDATE batches SET status = 'revoked' WHERE gid = ?");
-  }
-
-  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
-    checkGid(gid);
-    checkPseudonym(pseudonym);
-    return this.serial('device get', () => new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym));
-  }
-
-  async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
-    checkBytes(identity, 'identity', IDENTITY_LENGTH);
-    return this.serial('device get', () => {
-      const row = this.db.prepare('SELECT * FROM devices WHERE identity = ?').get(toBuffer(identity)) as
-        Row | undefined;
-      return row ? rowToDevice(row) : undefined;
-    });
-  }
-
-  async listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
-    checkDeviceFilter(filter);
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (filter.gid) {
-      where.push('gid = ?');
-      args.push(toBuffer(filter.gid));
-    }
-    if (filter.status) {
-      where.push('status = ?');
-      args.push(filter.status);
-    }
-    const sql = `SELECT * FROM devices ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY first_handshake_at, identity`;
-    return this.serial('device list', () => (this.db.prepare(sql).all(...args) as Row[]).map(rowToDevice));
-  }
-
-  private updateDevice(
-    gid: Uint8Array,
-    pseudonym: Uint8Array,
-    what: string,
-    sql: string,
-    ...args: unknown[]
-  ) {
-    checkGid(gid);
-    checkPseudonym(pseudonym);
-    return this.write(what, () => {
-      const info = this.db.prepare(sql).run(...args, toBuffer(gid), toBuffer(pseudonym));
-      if (info.changes === 0) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
-      return new SqliteTx(this.db, this.clock).getDeviceSync(gid, pseudonym)!;
-    });
-  }
-
-  async revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device> {
-    return this.updateDevice(
-      gid,
-      pseudonym,
-      'device revoke',
-      "UPDATE devices SET status = 'revoked' WHERE gid = ? AND pseudonym = ?",
-    );
-  }
-
-  async setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device> {
-    if (typeof allow !== 'boolean') throw new ValidationError('allowRekey', 'not a boolean');
-    return this.updateDevice(
-      gid,
-      pseudonym,
-      'device allow-rekey',
-      'UPDATE devices SET allow_rekey = ? WHERE gid = ? AND pseudonym = ?',
-      allow ? 1 : 0,
-    );
-  }
-
-  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
-    return this.write('audit append', () => new SqliteTx(this.db, this.clock).appendAuditSync(entry));
-  }
-
-  async queryAudit(filter: AuditFilter = {}): Promise<AuditEntry[]> {
-    checkAuditFilter(filter);
-    return this.serial('audit query', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
-  }
-
-  async queryAuditPage(filter: AuditPageFilter): Promise<AuditEntry[]> {
-    checkAuditPageFilter(filter);
-    return this.serial('audit page', () => new SqliteTx(this.db, this.clock).queryAuditSync(filter));
   }
 
   /** COMMIT the open group and settle its members (the error goes to them, not to the caller). */
@@ -461,7 +232,7 @@ export class SqliteRegistry implements Registry {
     for (const m of group?.members ?? []) m.reject(failure);
   }
 
-  async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+  private async decision<T>(fn: (c: SqlConn) => Promise<T>): Promise<T> {
     const { result, committed } = await this.serial(
       'transaction',
       async () => {
@@ -476,9 +247,8 @@ export class SqliteRegistry implements Registry {
         }
         const group = this.group;
         this.db.exec('SAVEPOINT decision');
-        const tx = new SqliteTx(this.db, this.clock);
         try {
-          const value = await fn(tx);
+          const value = await fn(this.conn);
           this.db.exec('RELEASE decision');
           const done = new Promise<void>((resolve, reject) => group.members.push({ resolve, reject }));
           // The caller awaits `done` a few microtasks later; a COMMIT failing before then must not
@@ -494,8 +264,6 @@ export class SqliteRegistry implements Registry {
             this.failGroup(err);
           }
           throw err;
-        } finally {
-          tx.invalidate();
         }
       },
       true,
@@ -509,5 +277,29 @@ export class SqliteRegistry implements Registry {
       this.db.close();
     });
     this.isClosed = true;
+  }
+}
+
+export class SqliteRegistry extends SqlRegistry {
+  /** Open (creating if needed) the registry file and bring its schema up to date. */
+  static open(path: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
+    let db: Database.Database | undefined;
+    const busyTimeoutMs = Math.max(0, Math.trunc(options.busyTimeoutMs ?? 10_000));
+    try {
+      db = new Database(path, { fileMustExist: options.mustExist ?? false });
+      db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+      if (options.isChecked) checkIntegrity(db, path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      migrateSqlite(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof RegistryError) throw err;
+      throw new RegistryError('STORAGE', `opening registry ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    return new SqliteRegistry(new SqliteDriver(db, busyTimeoutMs), options.clock ?? systemClock);
   }
 }

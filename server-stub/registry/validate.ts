@@ -7,7 +7,6 @@ import {
   AUDIT_OUTCOMES,
   DEVICE_STATUSES,
   type AuditFilter,
-  type AuditPageFilter,
   type AuditInput,
   type DeviceFilter,
   type NewBatch,
@@ -146,23 +145,14 @@ export function checkDeviceFilter(f: DeviceFilter): void {
   }
 }
 
+/** Audit filters: a page of the management API asks one more than MAX_AUDIT_LIMIT to see if more follow. */
 export function checkAuditFilter(f: AuditFilter): void {
   if (f.since !== undefined) checkInt(f.since, 'filter.since', 0, Number.MAX_SAFE_INTEGER);
   if (f.gid !== undefined) checkGid(f.gid, 'filter.gid');
   if (f.outcome !== undefined && !(AUDIT_OUTCOMES as readonly string[]).includes(f.outcome)) {
     throw new ValidationError('filter.outcome', `must be one of ${AUDIT_OUTCOMES.join(', ')}`);
   }
-  if (f.limit !== undefined) checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT);
-}
-
-/** The management API's audit page filter: the AuditFilter checks plus until, pseudonym, cursor. */
-export function checkAuditPageFilter(f: AuditPageFilter): void {
-  checkAuditFilter({
-    ...(f.since !== undefined ? { since: f.since } : {}),
-    ...(f.gid !== undefined ? { gid: f.gid } : {}),
-    ...(f.outcome !== undefined ? { outcome: f.outcome } : {}),
-  });
-  checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT + 1);
+  if (f.limit !== undefined) checkInt(f.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT + 1);
   if (f.until !== undefined) checkInt(f.until, 'filter.until', 0, Number.MAX_SAFE_INTEGER);
   if (f.pseudonym !== undefined) checkPseudonym(f.pseudonym, 'filter.pseudonym');
   if (f.beforeId !== undefined) checkInt(f.beforeId, 'filter.beforeId', 1, Number.MAX_SAFE_INTEGER);

@@ -9,9 +9,10 @@ import pg from 'pg';
 import { toHex } from '../../../protocol/util/bytes.ts';
 import { IdentityPolicy, REASONS } from '../../../server-stub/identity-policy.ts';
 import { RegistryError } from '../../../server-stub/registry/errors.ts';
-import { PG_MIGRATIONS } from '../../../server-stub/registry/postgres-migrations.ts';
-import { PostgresRegistry } from '../../../server-stub/registry/postgres-registry.ts';
+import { MIGRATIONS } from '../../../server-stub/registry/schema.ts';
+import { migratePg, PostgresRegistry } from '../../../server-stub/registry/postgres-registry.ts';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.ts';
+import { expectedSchema, readPostgresSchema } from '../../helpers/registry-schema.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import {
   registrySuite,
@@ -176,7 +177,7 @@ test('postgres: concurrent first opens migrate once; newer schema refused; audit
     const { rows } = await c.query('SELECT version FROM schema_migrations ORDER BY version');
     t.deepEqual(
       rows.map((r: { version: number }) => r.version),
-      PG_MIGRATIONS.map((m) => m.version),
+      MIGRATIONS.map((m) => m.version),
     );
     const r = opened[0]!;
     await r.appendAudit({
@@ -201,6 +202,26 @@ test('postgres: concurrent first opens migrate once; newer schema refused; audit
   } finally {
     await c.end();
     await Promise.all(opened.map((r) => r.close()));
+  }
+});
+
+test('postgres: the live schema is the one description (schema.ts), as on SQLite, also after upgrading from version 1', async (t) => {
+  t.timeout(120_000); // the machine is shared: no timing assumptions
+  for (const fromVersion1 of [false, true]) {
+    const connection = await (await pgServer()).createDatabase();
+    const c = new pg.Client(connection);
+    await c.connect();
+    try {
+      if (fromVersion1) await migratePg(c, MIGRATIONS.slice(0, 1));
+      await (await PostgresRegistry.open({ connection })).close();
+      t.deepEqual(
+        await readPostgresSchema(c),
+        expectedSchema('postgres'),
+        fromVersion1 ? 'upgraded' : 'fresh',
+      );
+    } finally {
+      await c.end();
+    }
   }
 });
 

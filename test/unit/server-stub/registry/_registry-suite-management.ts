@@ -1,5 +1,5 @@
 // Registry suite, management part (issue 7 "Networks: delete if empty", "Audit: query handshakes with
-// filters and paging"): the RegistryExtensions of the port (deleteNetwork, queryAuditPage) on every
+// filters and paging"): deleteNetwork and audit paging (queryAudit with until, pseudonym and a cursor) on every
 // backend. registrySuite (_registry-suite.ts) runs these cases too, so SQLite and PostgreSQL both do.
 import type { TestFn } from 'ava';
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
@@ -90,7 +90,7 @@ export function registryManagementSuite(
     }
   });
 
-  test(`${name}: queryAuditPage pages by cursor past the ${MAX_AUDIT_LIMIT}-entry limit, no overlap`, async (t) => {
+  test(`${name}: queryAudit pages by cursor past the ${MAX_AUDIT_LIMIT}-entry limit, no overlap`, async (t) => {
     t.timeout(120_000); // the machine is shared: no timing assumptions
     const { registry, done } = await open();
     try {
@@ -103,7 +103,7 @@ export function registryManagementSuite(
       let beforeId: number | undefined;
       let pages = 0;
       for (;;) {
-        const page = await registry.queryAuditPage({
+        const page = await registry.queryAudit({
           limit: 4000,
           ...(beforeId !== undefined ? { beforeId } : {}),
         });
@@ -120,34 +120,34 @@ export function registryManagementSuite(
         seen,
         Array.from({ length: total }, (_, i) => (total - 1 - i) % 65536),
       );
-      t.is((await registry.queryAuditPage({ limit: MAX_AUDIT_LIMIT + 1 })).length, MAX_AUDIT_LIMIT + 1);
+      t.is((await registry.queryAudit({ limit: MAX_AUDIT_LIMIT + 1 })).length, MAX_AUDIT_LIMIT + 1);
     } finally {
       await done();
     }
   });
 
-  test(`${name}: queryAuditPage filters by until, pseudonym, outcome and cursor; bad filters refused`, async (t) => {
+  test(`${name}: queryAudit filters by until, pseudonym, outcome and cursor; bad filters refused`, async (t) => {
     const { registry, done } = await open();
     try {
       const p1 = helpers.pseudonym();
       const p2 = helpers.pseudonym();
       const entries = [];
       for (let i = 0; i < 6; i++) entries.push(await registry.appendAudit(auditInput(i, i % 2 ? p1 : p2)));
-      const ofP1 = await registry.queryAuditPage({ pseudonym: p1, limit: 10 });
+      const ofP1 = await registry.queryAudit({ pseudonym: p1, limit: 10 });
       t.deepEqual(
         ofP1.map((e) => e.sourcePort),
         [5, 3, 1],
       );
-      const next = await registry.queryAuditPage({ pseudonym: p1, limit: 10, beforeId: ofP1[1]!.id });
+      const next = await registry.queryAudit({ pseudonym: p1, limit: 10, beforeId: ofP1[1]!.id });
       t.deepEqual(
         next.map((e) => e.sourcePort),
         [1],
       );
       const first = entries[0]!;
-      t.is((await registry.queryAuditPage({ until: first.at, limit: 10 })).length, 0);
-      t.true((await registry.queryAuditPage({ until: first.at + 1, limit: 10, since: first.at })).length > 0);
-      t.is((await registry.queryAuditPage({ outcome: 'provisioned', limit: 10 })).length, 0);
-      t.is((await registry.queryAuditPage({ beforeId: first.id, limit: 10 })).length, 0);
+      t.is((await registry.queryAudit({ until: first.at, limit: 10 })).length, 0);
+      t.true((await registry.queryAudit({ until: first.at + 1, limit: 10, since: first.at })).length > 0);
+      t.is((await registry.queryAudit({ outcome: 'provisioned', limit: 10 })).length, 0);
+      t.is((await registry.queryAudit({ beforeId: first.id, limit: 10 })).length, 0);
 
       const before = await helpers.snapshot(registry);
       for (const [filter, field] of [
@@ -160,7 +160,7 @@ export function registryManagementSuite(
         [{ limit: 5, pseudonym: new Uint8Array(64) }, 'filter.pseudonym'],
         [{ limit: 5, gid: new Uint8Array(31) }, 'filter.gid'],
       ] as const) {
-        const err = await t.throwsAsync(registry.queryAuditPage(filter), { instanceOf: ValidationError });
+        const err = await t.throwsAsync(registry.queryAudit(filter), { instanceOf: ValidationError });
         t.is(err?.field, field);
       }
       t.deepEqual(await helpers.snapshot(registry), before);

@@ -6,8 +6,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RegistryError } from '../../../../server-stub/registry/errors.ts';
-import { MIGRATIONS } from '../../../../server-stub/registry/sqlite-migrations.ts';
-import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
+import { MIGRATIONS } from '../../../../server-stub/registry/schema.ts';
+import { migrateSqlite, SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
+import { expectedSchema, readSqliteSchema } from '../../../helpers/registry-schema.ts';
 import { registrySuite, snapshot, testGpk, type RegistryFactory } from './_registry-suite.ts';
 
 function tempFile(): { file: string; dir: string } {
@@ -46,6 +47,27 @@ test('sqlite: WAL, foreign keys and the migrations table are set up; reopening k
   t.deepEqual(await snapshot(again), before);
   await again.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('sqlite: the live schema is the one description (schema.ts), also after upgrading a version 1 file', async (t) => {
+  const { dir, file } = tempFile();
+  // A registry made by the program before migration 2, with data in it.
+  const old = new Database(file);
+  migrateSqlite(old, MIGRATIONS.slice(0, 1));
+  old.close();
+  const r = SqliteRegistry.open(file);
+  await r.addNetwork({ name: 'n1', prefix: '2001:db8:5::/64' });
+  await r.close();
+  const db = new Database(file, { readonly: true });
+  t.deepEqual(readSqliteSchema(db), expectedSchema('sqlite'));
+  db.close();
+  const fresh = tempFile();
+  await SqliteRegistry.open(fresh.file).close();
+  const db2 = new Database(fresh.file, { readonly: true });
+  t.deepEqual(readSqliteSchema(db2), expectedSchema('sqlite'));
+  db2.close();
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(fresh.dir, { recursive: true, force: true });
 });
 
 test('sqlite: the audit table refuses updates and deletes', async (t) => {

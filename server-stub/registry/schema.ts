@@ -1,0 +1,265 @@
+// The registry's schema: one description of the tables, columns, keys and indexes both backends hold
+// (SCHEMA, checked against each live database by the registry tests), and the versioned migrations
+// that build it, in each dialect. Each migration runs once, in order, in one transaction that also
+// records it in schema_migrations; a database newer than this program is refused, never guessed at.
+// Append new migrations; never edit an applied one. Times are ms since the epoch in 64-bit integers.
+import { RegistryError } from './errors.ts';
+
+/** Column types as the rules see them; NATIVE_TYPES spells them per database. */
+export type ColumnType = 'int' | 'bigint' | 'bytes' | 'text' | 'bool';
+
+export const NATIVE_TYPES = {
+  sqlite: { int: 'INTEGER', bigint: 'INTEGER', bytes: 'BLOB', text: 'TEXT', bool: 'INTEGER' },
+  postgres: { int: 'integer', bigint: 'bigint', bytes: 'bytea', text: 'text', bool: 'boolean' },
+} as const satisfies Record<'sqlite' | 'postgres', Record<ColumnType, string>>;
+
+export interface ColumnSpec {
+  name: string;
+  type: ColumnType;
+  nullable: boolean;
+}
+
+export interface TableSpec {
+  name: string;
+  columns: readonly ColumnSpec[];
+  primaryKey: readonly string[];
+  /** Column sets with a UNIQUE constraint (besides the primary key). */
+  unique: readonly (readonly string[])[];
+  foreignKeys: readonly { columns: readonly string[]; table: string; references: readonly string[] }[];
+}
+
+export interface IndexSpec {
+  name: string;
+  table: string;
+  columns: readonly string[];
+}
+
+export interface SchemaSpec {
+  tables: readonly TableSpec[];
+  indexes: readonly IndexSpec[];
+}
+
+const col = (name: string, type: ColumnType, nullable = false): ColumnSpec => ({ name, type, nullable });
+
+/** The schema after the last migration, identical on SQLite and PostgreSQL. */
+export const SCHEMA: SchemaSpec = {
+  tables: [
+    {
+      name: 'networks',
+      columns: [
+        col('id', 'bigint'),
+        col('name', 'text'),
+        col('prefix', 'bytes'),
+        col('created_at', 'bigint'),
+      ],
+      primaryKey: ['id'],
+      unique: [['name'], ['prefix']],
+      foreignKeys: [],
+    },
+    {
+      name: 'batches',
+      columns: [
+        col('gid', 'bytes'),
+        col('gpk', 'bytes'),
+        col('basename', 'bytes'),
+        col('name', 'text'),
+        col('network_id', 'bigint', true),
+        col('size', 'int'),
+        col('status', 'text'),
+        col('created_at', 'bigint'),
+      ],
+      primaryKey: ['gid'],
+      unique: [['name']],
+      foreignKeys: [{ columns: ['network_id'], table: 'networks', references: ['id'] }],
+    },
+    {
+      name: 'devices',
+      columns: [
+        col('gid', 'bytes'),
+        col('pseudonym', 'bytes'),
+        col('identity', 'bytes'),
+        col('longterm_public_key', 'bytes'),
+        col('status', 'text'),
+        col('allow_rekey', 'bool'),
+        col('first_handshake_at', 'bigint'),
+        col('last_handshake_at', 'bigint'),
+        col('handshake_count', 'int'),
+        col('last_source', 'text', true),
+      ],
+      primaryKey: ['gid', 'pseudonym'],
+      unique: [['identity']],
+      foreignKeys: [{ columns: ['gid'], table: 'batches', references: ['gid'] }],
+    },
+    {
+      name: 'audit',
+      columns: [
+        col('id', 'bigint'),
+        col('at', 'bigint'),
+        col('source_address', 'text'),
+        col('source_port', 'int'),
+        col('gid', 'bytes', true),
+        col('pseudonym', 'bytes', true),
+        col('suite', 'int', true),
+        col('outcome', 'text'),
+        col('reason', 'text'),
+        col('geolocation', 'text', true),
+        col('identity', 'bytes', true),
+      ],
+      primaryKey: ['id'],
+      unique: [],
+      foreignKeys: [],
+    },
+  ],
+  indexes: [
+    { name: 'audit_at', table: 'audit', columns: ['at'] },
+    // Audit by batch, or by device, newest first (the management API's device history and paging).
+    { name: 'audit_gid', table: 'audit', columns: ['gid', 'pseudonym', 'id'] },
+    { name: 'batches_network', table: 'batches', columns: ['network_id'] },
+    { name: 'devices_first', table: 'devices', columns: ['first_handshake_at', 'identity'] },
+  ],
+};
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** The statements per database ('' when a database needs none). */
+  sqlite: string;
+  postgres: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'networks, batches, devices, append-only audit',
+    sqlite: `
+      CREATE TABLE networks (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        prefix BLOB NOT NULL UNIQUE CHECK (length(prefix) = 8),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE batches (
+        gid BLOB PRIMARY KEY CHECK (length(gid) = 32),
+        gpk BLOB NOT NULL CHECK (length(gpk) = 258),
+        basename BLOB NOT NULL CHECK (length(basename) BETWEEN 1 AND 256),
+        name TEXT NOT NULL UNIQUE,
+        network_id INTEGER REFERENCES networks(id),
+        size INTEGER NOT NULL CHECK (size > 0),
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE devices (
+        gid BLOB NOT NULL REFERENCES batches(gid),
+        pseudonym BLOB NOT NULL CHECK (length(pseudonym) = 65),
+        identity BLOB NOT NULL UNIQUE CHECK (length(identity) = 16),
+        longterm_public_key BLOB NOT NULL CHECK (length(longterm_public_key) = 65),
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        allow_rekey INTEGER NOT NULL DEFAULT 0 CHECK (allow_rekey IN (0, 1)),
+        first_handshake_at INTEGER NOT NULL,
+        last_handshake_at INTEGER NOT NULL,
+        handshake_count INTEGER NOT NULL CHECK (handshake_count >= 1),
+        last_source TEXT,
+        PRIMARY KEY (gid, pseudonym)
+      ) STRICT;
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        source_address TEXT NOT NULL,
+        source_port INTEGER NOT NULL CHECK (source_port BETWEEN 0 AND 65535),
+        gid BLOB CHECK (gid IS NULL OR length(gid) = 32),
+        pseudonym BLOB CHECK (pseudonym IS NULL OR length(pseudonym) = 65),
+        suite INTEGER,
+        outcome TEXT NOT NULL CHECK (outcome IN ('provisioned', 'refused', 'failed')),
+        reason TEXT NOT NULL,
+        geolocation TEXT,
+        identity BLOB CHECK (identity IS NULL OR length(identity) = 16)
+      ) STRICT;
+      CREATE INDEX audit_at ON audit(at);
+      CREATE INDEX audit_gid ON audit(gid, at);
+      CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+      CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+    `,
+    postgres: `
+      CREATE TABLE networks (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        prefix bytea NOT NULL UNIQUE CHECK (length(prefix) = 8),
+        created_at bigint NOT NULL
+      );
+      CREATE TABLE batches (
+        gid bytea PRIMARY KEY CHECK (length(gid) = 32),
+        gpk bytea NOT NULL CHECK (length(gpk) = 258),
+        basename bytea NOT NULL CHECK (length(basename) BETWEEN 1 AND 256),
+        name text NOT NULL UNIQUE,
+        network_id bigint REFERENCES networks(id),
+        size integer NOT NULL CHECK (size > 0),
+        status text NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX batches_network ON batches(network_id);
+      CREATE TABLE devices (
+        gid bytea NOT NULL REFERENCES batches(gid),
+        pseudonym bytea NOT NULL CHECK (length(pseudonym) = 65),
+        identity bytea NOT NULL UNIQUE CHECK (length(identity) = 16),
+        longterm_public_key bytea NOT NULL CHECK (length(longterm_public_key) = 65),
+        status text NOT NULL CHECK (status IN ('active', 'revoked')),
+        allow_rekey boolean NOT NULL DEFAULT false,
+        first_handshake_at bigint NOT NULL,
+        last_handshake_at bigint NOT NULL,
+        handshake_count integer NOT NULL CHECK (handshake_count >= 1),
+        last_source text,
+        PRIMARY KEY (gid, pseudonym)
+      );
+      CREATE INDEX devices_first ON devices(first_handshake_at, identity);
+      CREATE TABLE audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        source_address text NOT NULL,
+        source_port integer NOT NULL CHECK (source_port BETWEEN 0 AND 65535),
+        gid bytea CHECK (gid IS NULL OR length(gid) = 32),
+        pseudonym bytea CHECK (pseudonym IS NULL OR length(pseudonym) = 65),
+        suite integer,
+        outcome text NOT NULL CHECK (outcome IN ('provisioned', 'refused', 'failed')),
+        reason text NOT NULL,
+        geolocation text,
+        identity bytea CHECK (identity IS NULL OR length(identity) = 16)
+      );
+      CREATE INDEX audit_at ON audit(at);
+      CREATE INDEX audit_gid ON audit(gid, pseudonym, id);
+      CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit is append-only'; END $$;
+      CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit
+        FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+      CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+    `,
+  },
+  {
+    version: 2,
+    name: 'the same indexes on SQLite as on PostgreSQL',
+    sqlite: `
+      DROP INDEX audit_gid;
+      CREATE INDEX audit_gid ON audit(gid, pseudonym, id);
+      CREATE INDEX batches_network ON batches(network_id);
+      CREATE INDEX devices_first ON devices(first_handshake_at, identity);
+    `,
+    postgres: '',
+  },
+];
+
+/** The migrations still to apply on a database at `current`; SCHEMA error if it is newer than us. */
+export function pendingMigrations(
+  current: number,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Migration[] {
+  const latest = migrations.reduce((m, x) => Math.max(m, x.version), 0);
+  if (current > latest) {
+    throw new RegistryError(
+      'SCHEMA',
+      `registry schema version ${current} is newer than this program's ${latest}; upgrade enf-server`,
+    );
+  }
+  return [...migrations].sort((a, b) => a.version - b.version).filter((m) => m.version > current);
+}

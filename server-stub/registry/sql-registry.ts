@@ -1,0 +1,432 @@
+// The registry's rules, written once over a SQL driver (driver.ts): validation (validate.ts) before
+// any statement, so bad input never changes state; names, prefixes and GPKs unique; a batch's gid is
+// SHA-256(gpk || basename) as xtt 0.12 computes it; the audit append-only. The SQLite and PostgreSQL
+// backends (sqlite-registry.ts, postgres-registry.ts) supply only the connection and transactions.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
+import type { SqlConn, SqlDriver } from './driver.ts';
+import { RegistryError, ValidationError } from './errors.ts';
+import { parsePrefix64 } from './ipv6.ts';
+import { rowToAudit, rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
+import type {
+  AuditEntry,
+  AuditFilter,
+  AuditInput,
+  Batch,
+  BatchSummary,
+  Clock,
+  Device,
+  DeviceFilter,
+  Network,
+  NewBatch,
+  NewDevice,
+  Registry,
+  RegistryTx,
+} from './registry.ts';
+import {
+  checkAuditFilter,
+  checkAuditInput,
+  checkBytes,
+  checkDeviceFilter,
+  checkGid,
+  checkLongtermKey,
+  checkName,
+  checkNetworkRef,
+  checkNewBatch,
+  checkNewDevice,
+  checkPseudonym,
+  checkSource,
+  IDENTITY_LENGTH,
+} from './validate.ts';
+
+const DEVICE_KEY = 'WHERE gid = ? AND pseudonym = ?';
+
+/** A WHERE clause from optional conditions, each with one `?` and its value. */
+function where(conds: readonly (readonly [string, unknown] | false)[]): { sql: string; args: unknown[] } {
+  const used = conds.filter((c): c is readonly [string, unknown] => c !== false);
+  return {
+    sql: used.length ? `WHERE ${used.map(([c]) => c).join(' AND ')}` : '',
+    args: used.map(([, v]) => v),
+  };
+}
+
+async function networkByRef(c: SqlConn, ref: string | number): Promise<Network | undefined> {
+  const r = await c.get(`SELECT * FROM networks WHERE ${typeof ref === 'number' ? 'id' : 'name'} = ?`, [ref]);
+  return r ? rowToNetwork(r) : undefined;
+}
+
+async function batchByGid(c: SqlConn, gid: Uint8Array): Promise<Batch | undefined> {
+  const r = await c.get('SELECT * FROM batches WHERE gid = ?', [toBuffer(gid)]);
+  return r ? rowToBatch(r) : undefined;
+}
+
+async function deviceByKey(c: SqlConn, gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+  const r = await c.get(`SELECT * FROM devices ${DEVICE_KEY}`, [toBuffer(gid), toBuffer(pseudonym)]);
+  return r ? rowToDevice(r) : undefined;
+}
+
+async function deviceByIdentity(c: SqlConn, identity: Uint8Array): Promise<Device | undefined> {
+  const r = await c.get('SELECT * FROM devices WHERE identity = ?', [toBuffer(identity)]);
+  return r ? rowToDevice(r) : undefined;
+}
+
+async function insertAudit(c: SqlConn, clock: Clock, e: AuditInput): Promise<AuditEntry> {
+  checkAuditInput(e);
+  const n = (b: Uint8Array | null): Buffer | null => (b === null ? null : toBuffer(b));
+  const r = await c.get(
+    `INSERT INTO audit (at, source_address, source_port, gid, pseudonym, suite, outcome, reason,
+                        geolocation, identity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
+    [
+      clock.now(),
+      e.sourceAddress,
+      e.sourcePort,
+      n(e.gid),
+      n(e.pseudonym),
+      e.suite,
+      e.outcome,
+      e.reason,
+      e.geolocation,
+      n(e.identity),
+    ],
+  );
+  return rowToAudit(r!);
+}
+
+/**
+ * RegistryTx over one decision transaction; refuses calls once the transaction has ended. Before a
+ * batch's rows are first touched it takes that batch's lock (SqlConn.lockBatch), so handshake
+ * decisions for one batch never interleave across processes.
+ */
+class SqlTx implements RegistryTx {
+  private isLive = true;
+  constructor(
+    private readonly c: SqlConn,
+    private readonly clock: Clock,
+  ) {}
+
+  end(): void {
+    this.isLive = false;
+  }
+
+  private live(): void {
+    if (!this.isLive) throw new RegistryError('STORAGE', 'transaction already ended');
+  }
+
+  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
+    this.live();
+    checkGid(gid);
+    await this.c.lockBatch(gid);
+    return batchByGid(this.c, gid);
+  }
+
+  async getNetwork(id: number): Promise<Network | undefined> {
+    this.live();
+    return networkByRef(this.c, id);
+  }
+
+  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    await this.c.lockBatch(gid);
+    return deviceByKey(this.c, gid, pseudonym);
+  }
+
+  async countDevices(gid: Uint8Array): Promise<number> {
+    this.live();
+    checkGid(gid);
+    await this.c.lockBatch(gid);
+    return Number((await this.c.get('SELECT COUNT(*) AS n FROM devices WHERE gid = ?', [toBuffer(gid)]))!.n);
+  }
+
+  async findByIdentity(identity: Uint8Array): Promise<Device | undefined> {
+    this.live();
+    checkBytes(identity, 'identity', IDENTITY_LENGTH);
+    return deviceByIdentity(this.c, identity);
+  }
+
+  async insertDevice(d: NewDevice): Promise<Device> {
+    this.live();
+    checkNewDevice(d);
+    await this.c.lockBatch(d.gid);
+    const at = this.clock.now();
+    const r = await this.c.get(
+      `INSERT INTO devices (gid, pseudonym, identity, longterm_public_key, status, allow_rekey,
+                            first_handshake_at, last_handshake_at, handshake_count, last_source)
+       VALUES (?, ?, ?, ?, 'active', ?, ?, ?, 1, ?) RETURNING *`,
+      [
+        toBuffer(d.gid),
+        toBuffer(d.pseudonym),
+        toBuffer(d.identity),
+        toBuffer(d.longtermPublicKey),
+        false,
+        at,
+        at,
+        d.source,
+      ],
+    );
+    return rowToDevice(r!);
+  }
+
+  async touchDevice(gid: Uint8Array, pseudonym: Uint8Array, source: string): Promise<void> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    checkSource(source, 'device.source');
+    await this.c.lockBatch(gid);
+    const changed = await this.c.run(
+      `UPDATE devices SET last_handshake_at = ?, handshake_count = handshake_count + 1, last_source = ?
+       ${DEVICE_KEY}`,
+      [this.clock.now(), source, toBuffer(gid), toBuffer(pseudonym)],
+    );
+    if (changed === 0) throw new RegistryError('NOT_FOUND', 'device touch: no such device');
+  }
+
+  async rekeyDevice(gid: Uint8Array, pseudonym: Uint8Array, key: Uint8Array): Promise<void> {
+    this.live();
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    checkLongtermKey(key, 'device.longtermPublicKey');
+    await this.c.lockBatch(gid);
+    const changed = await this.c.run(
+      `UPDATE devices SET longterm_public_key = ?, allow_rekey = ? ${DEVICE_KEY} AND allow_rekey = ?`,
+      [toBuffer(key), false, toBuffer(gid), toBuffer(pseudonym), true],
+    );
+    if (changed === 0) {
+      throw new ValidationError('device.allowRekey', 'device is unknown or not allowed to re-key');
+    }
+  }
+
+  async appendAudit(e: AuditInput): Promise<AuditEntry> {
+    this.live();
+    return insertAudit(this.c, this.clock, e);
+  }
+}
+
+/** The Registry port over a SQL driver; the backends construct it with theirs. */
+export class SqlRegistry implements Registry {
+  constructor(
+    private readonly driver: SqlDriver,
+    private readonly clock: Clock,
+  ) {}
+
+  async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
+    const name = checkName(input?.name, 'network.name');
+    const prefix = parsePrefix64(input.prefix, 'network.prefix');
+    return this.driver.run('write', 'network add', async (c) => {
+      if (await networkByRef(c, name)) throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
+      const clash = await c.get('SELECT name FROM networks WHERE prefix = ?', [toBuffer(prefix)]);
+      if (clash) {
+        throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
+      }
+      const r = await c.get('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?) RETURNING *', [
+        name,
+        toBuffer(prefix),
+        this.clock.now(),
+      ]);
+      return rowToNetwork(r!);
+    });
+  }
+
+  async listNetworks(): Promise<Network[]> {
+    return this.driver.run('read', 'network list', async (c) =>
+      (await c.all('SELECT * FROM networks ORDER BY id')).map(rowToNetwork),
+    );
+  }
+
+  async getNetwork(ref: string | number): Promise<Network | undefined> {
+    const r = checkNetworkRef(ref, 'network');
+    return this.driver.run('read', 'network get', (c) => networkByRef(c, r));
+  }
+
+  async deleteNetwork(ref: string | number): Promise<Network> {
+    const r = checkNetworkRef(ref, 'network');
+    return this.driver.run('write', 'network delete', async (c) => {
+      const net = await networkByRef(c, r);
+      if (!net) throw new RegistryError('NOT_FOUND', `network: no network '${r}'`);
+      if (await c.get('SELECT 1 FROM batches WHERE network_id = ? LIMIT 1', [net.id])) {
+        throw new RegistryError('CONFLICT', `network: '${net.name}' still has batches`);
+      }
+      await c.run('DELETE FROM networks WHERE id = ?', [net.id]);
+      return net;
+    });
+  }
+
+  async addBatch(input: NewBatch): Promise<Batch> {
+    checkNewBatch(input);
+    const gid = sha256(concatBytes(input.gpk, input.basename));
+    return this.driver.run('write', 'batch add', async (c) => {
+      let networkId: number | null = null;
+      if (input.network !== undefined) {
+        const net = await networkByRef(c, input.network);
+        if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
+        networkId = net.id;
+      }
+      if (await c.get('SELECT 1 FROM batches WHERE gid = ?', [toBuffer(gid)])) {
+        throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
+      }
+      if (await c.get('SELECT 1 FROM batches WHERE name = ?', [input.name])) {
+        throw new RegistryError('CONFLICT', `batch.name: '${input.name}' exists`);
+      }
+      const r = await c.get(
+        `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, 'active', ?) RETURNING *`,
+        [
+          toBuffer(gid),
+          toBuffer(input.gpk),
+          toBuffer(input.basename),
+          input.name,
+          networkId,
+          input.size,
+          this.clock.now(),
+        ],
+      );
+      return rowToBatch(r!);
+    });
+  }
+
+  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
+    checkGid(gid);
+    return this.driver.run('read', 'batch get', (c) => batchByGid(c, gid));
+  }
+
+  async findBatch(ref: string): Promise<Batch | undefined> {
+    if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError('batch', 'empty reference');
+    if (/^[0-9a-fA-F]{64}$/.test(ref)) {
+      const byGid = await this.getBatch(fromHex(ref, 'batch'));
+      if (byGid) return byGid;
+    }
+    const name = checkName(ref, 'batch');
+    return this.driver.run('read', 'batch find', async (c) => {
+      const r = await c.get('SELECT * FROM batches WHERE name = ?', [name]);
+      return r ? rowToBatch(r) : undefined;
+    });
+  }
+
+  async listBatches(): Promise<BatchSummary[]> {
+    const revoked = this.driver.dialect.countIf("d.status = 'revoked'");
+    return this.driver.run('read', 'batch list', async (c) =>
+      (
+        await c.all(
+          `SELECT b.*, COUNT(d.pseudonym) AS devices, ${revoked} AS revoked_devices
+           FROM batches b LEFT JOIN devices d ON d.gid = b.gid
+           GROUP BY b.gid ORDER BY b.created_at, b.name`,
+        )
+      ).map((r: Row) => ({
+        ...rowToBatch(r),
+        devices: Number(r.devices),
+        revokedDevices: Number(r.revoked_devices),
+      })),
+    );
+  }
+
+  /** One UPDATE of a batch by gid (its last parameter), returning the updated row. */
+  private updateBatch(gid: Uint8Array, what: string, sql: string, args: unknown[]): Promise<Batch> {
+    return this.driver.run('write', what, async (c) => {
+      const r = await c.get(`${sql} WHERE gid = ? RETURNING *`, [...args, toBuffer(gid)]);
+      if (!r) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
+      return rowToBatch(r);
+    });
+  }
+
+  async setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch> {
+    checkGid(gid);
+    const ref = checkNetworkRef(network, 'batch.network');
+    const net = await this.getNetwork(ref);
+    if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
+    return this.updateBatch(gid, 'batch assign', 'UPDATE batches SET network_id = ?', [net.id]);
+  }
+
+  async revokeBatch(gid: Uint8Array): Promise<Batch> {
+    checkGid(gid);
+    return this.updateBatch(gid, 'batch revoke', "UPDATE batches SET status = 'revoked'", []);
+  }
+
+  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    return this.driver.run('read', 'device get', (c) => deviceByKey(c, gid, pseudonym));
+  }
+
+  async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
+    checkBytes(identity, 'identity', IDENTITY_LENGTH);
+    return this.driver.run('read', 'device get', (c) => deviceByIdentity(c, identity));
+  }
+
+  async listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
+    checkDeviceFilter(filter);
+    const w = where([
+      filter.gid !== undefined && ['gid = ?', toBuffer(filter.gid)],
+      filter.status !== undefined && ['status = ?', filter.status],
+    ]);
+    const sql = `SELECT * FROM devices ${w.sql} ORDER BY first_handshake_at, identity`;
+    return this.driver.run('read', 'device list', async (c) => (await c.all(sql, w.args)).map(rowToDevice));
+  }
+
+  /** One UPDATE of a device by (gid, pseudonym), its last parameters, returning the updated row. */
+  private updateDevice(
+    gid: Uint8Array,
+    pseudonym: Uint8Array,
+    what: string,
+    sql: string,
+    args: unknown[],
+  ): Promise<Device> {
+    checkGid(gid);
+    checkPseudonym(pseudonym);
+    return this.driver.run('write', what, async (c) => {
+      const r = await c.get(`${sql} ${DEVICE_KEY} RETURNING *`, [
+        ...args,
+        toBuffer(gid),
+        toBuffer(pseudonym),
+      ]);
+      if (!r) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
+      return rowToDevice(r);
+    });
+  }
+
+  async revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device> {
+    return this.updateDevice(gid, pseudonym, 'device revoke', "UPDATE devices SET status = 'revoked'", []);
+  }
+
+  async setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device> {
+    if (typeof allow !== 'boolean') throw new ValidationError('allowRekey', 'not a boolean');
+    return this.updateDevice(gid, pseudonym, 'device allow-rekey', 'UPDATE devices SET allow_rekey = ?', [
+      allow,
+    ]);
+  }
+
+  async appendAudit(entry: AuditInput): Promise<AuditEntry> {
+    return this.driver.run('write', 'audit append', (c) => insertAudit(c, this.clock, entry));
+  }
+
+  async queryAudit(f: AuditFilter = {}): Promise<AuditEntry[]> {
+    checkAuditFilter(f);
+    const w = where([
+      f.since !== undefined && ['at >= ?', f.since],
+      f.until !== undefined && ['at < ?', f.until],
+      f.gid !== undefined && ['gid = ?', toBuffer(f.gid)],
+      f.pseudonym !== undefined && ['pseudonym = ?', toBuffer(f.pseudonym)],
+      f.outcome !== undefined && ['outcome = ?', f.outcome],
+      f.beforeId !== undefined && ['id < ?', f.beforeId],
+    ]);
+    const sql = `SELECT * FROM audit ${w.sql} ORDER BY id DESC LIMIT ?`;
+    return this.driver.run('read', 'audit query', async (c) =>
+      (await c.all(sql, [...w.args, f.limit ?? 100])).map(rowToAudit),
+    );
+  }
+
+  async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {
+    return this.driver.run('decision', 'transaction', async (c) => {
+      const tx = new SqlTx(c, this.clock);
+      try {
+        return await fn(tx);
+      } finally {
+        tx.end();
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.driver.close();
+  }
+}

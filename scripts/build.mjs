@@ -2,14 +2,17 @@
 // file so a device image carries no node_modules): agent/main.ts -> dist/xtt-agent/xtt-agent.js,
 // ESM for Node 20, with koffi left external and copied beside it with only the prebuilt native
 // binaries asked for (default: every linux glibc binary installed among x64, arm64, arm, riscv64).
-//   node scripts/build.mjs [--out DIR] [--arch x64,arm64] [--musl] [--no-minify]
+//   node scripts/build.mjs [--out DIR] [--arch x64,arm64] [--musl] [--no-minify] [--wasm]
+// --wasm compiles with esbuild-wasm (same version as esbuild, WebAssembly run by the node that
+// runs this script): the Yocto recipe's do_compile uses it with nodejs-native, so no build-host
+// binary from npm is involved. The bundle options live in agent-bundle.mjs (one copy).
 // Install on a device: copy DIR to /usr/lib/xtt-agent (systemd/xtt-agent.service runs
 // /usr/bin/node /usr/lib/xtt-agent/xtt-agent.js).
-import { build } from 'esbuild';
 import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { agentBundleOptions } from './agent-bundle.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     arch: { type: 'string' },
     musl: { type: 'boolean', default: false },
     'no-minify': { type: 'boolean', default: false },
+    wasm: { type: 'boolean', default: false },
   },
 });
 const out = resolve(values.out);
@@ -36,21 +40,11 @@ for (const a of arches) {
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
+const { build } = await import(values.wasm ? 'esbuild-wasm' : 'esbuild');
 const result = await build({
-  entryPoints: [join(root, 'agent', 'main.ts')],
+  ...agentBundleOptions(root, { minify: !values['no-minify'] }),
   outfile: join(out, 'xtt-agent.js'),
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  external: ['koffi'],
-  minify: !values['no-minify'],
   legalComments: 'linked',
-  metafile: true,
-  // Some bundled CommonJS-era code calls require(); give the ESM bundle one.
-  banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __xttCreateRequire } from 'node:module';\nconst require = __xttCreateRequire(import.meta.url);",
-  },
   logLevel: 'warning',
 });
 chmodSync(join(out, 'xtt-agent.js'), 0o755);

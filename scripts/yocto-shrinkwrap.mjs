@@ -1,0 +1,138 @@
+// Derives, from package-lock.json, the npm inputs of the Yocto recipe that builds the agent
+// (image/yocto-layer/recipes-provisioning/xtt-agent):
+//   files/npm-shrinkwrap.json  for BitBake's npmsw:// fetcher (bitbake/lib/bb/fetch2/npmsw.py):
+//       exactly the packages the agent bundle is made of (esbuild's metafile of the bundle), koffi
+//       and its Linux prebuilt packages for the architectures the recipe serves, and esbuild-wasm
+//       (the compiler do_compile runs on nodejs-native). Versions and sha512 integrity are the
+//       lockfile's; "resolved" is the registry URL (this repository's lockfile omits it, and
+//       npmsw skips entries without one).
+//   xtt-agent-npm.inc          LICENSE and LIC_FILES_CHKSUM for every shipped package, from the
+//       licence file in each package, so each licence text reaches the image's licence manifest.
+// Why not npmsw://package-lock.json itself: it holds the server's and the tests' dependencies
+// (better-sqlite3, pg, playwright, ...), whose licences the device does not ship, and has no
+// "resolved" URLs.
+//   node scripts/yocto-shrinkwrap.mjs [--check]
+// --check writes nothing and exits 1 naming each file that differs from what the lockfile gives.
+import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { agentBundleOptions } from './agent-bundle.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const recipeDir = join(root, 'image', 'yocto-layer', 'recipes-provisioning', 'xtt-agent');
+const REGISTRY = 'https://registry.npmjs.org';
+/** koffi prebuilt packages for the architectures the recipe accepts (COMPATIBLE_HOST there). */
+const KOFFI_NATIVE = ['x64', 'arm64', 'arm'].map((a) => `node_modules/@koromix/koffi-linux-${a}`);
+const BUILD_ONLY = ['node_modules/esbuild-wasm'];
+/** npm licence names (SPDX) that OE spells differently; anything else is used as is. */
+const OE_LICENSE = { 'Apache-2.0': 'Apache-2.0', MIT: 'MIT', ISC: 'ISC', 'BSD-3-Clause': 'BSD-3-Clause' };
+
+const { values } = parseArgs({ options: { check: { type: 'boolean', default: false } } });
+
+const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8'));
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+/** The lockfile keys (node_modules/... paths) of the packages the bundle is made of. */
+async function bundledPackages() {
+  const result = await build({ ...agentBundleOptions(root), write: false, logLevel: 'error' });
+  const keys = new Set();
+  for (const input of Object.keys(result.metafile.inputs)) {
+    const m = /^((?:node_modules\/(?:@[^/]+\/)?[^/]+\/)+)/.exec(input);
+    if (m?.[1]) keys.add(m[1].slice(0, -1));
+  }
+  return [...keys];
+}
+
+function lockEntry(key) {
+  const e = lock.packages[key];
+  if (!e?.version || !e.integrity) {
+    throw new Error(`package-lock.json has no version and integrity for ${key} (run npm install)`);
+  }
+  return e;
+}
+
+function registryUrl(key, version) {
+  const name = key.slice(key.lastIndexOf('node_modules/') + 'node_modules/'.length);
+  const base = name.startsWith('@') ? name.split('/')[1] : name;
+  return `${REGISTRY}/${name}/-/${base}-${version}.tgz`;
+}
+
+/** The package's own licence file (LICENSE, LICENCE, LICENSE.md, license, ...). */
+function licenseFile(key) {
+  const dir = join(root, key);
+  const names = readdirSync(dir).filter((f) => /^licen[cs]e(-[a-z0-9.-]+)?(\.(md|txt))?$/i.test(f));
+  if (names.length !== 1) {
+    throw new Error(`${key}: expected one licence file, found ${names.length} (${names.join(', ')})`);
+  }
+  const file = names[0];
+  const md5 = createHash('md5')
+    .update(readFileSync(join(dir, file)))
+    .digest('hex');
+  return { file, md5 };
+}
+
+const bundled = await bundledPackages();
+const shipped = [...new Set([...bundled, 'node_modules/koffi'])].sort();
+const all = [...new Set([...shipped, ...KOFFI_NATIVE, ...BUILD_ONLY])].sort();
+
+const packages = { '': { name: 'xtt-agent-build', version: pkg.version, license: pkg.license } };
+for (const key of all) {
+  const e = lockEntry(key);
+  packages[key] = {
+    version: e.version,
+    resolved: registryUrl(key, e.version),
+    integrity: e.integrity,
+    license: e.license,
+  };
+}
+const shrinkwrap =
+  JSON.stringify(
+    { name: 'xtt-agent-build', version: pkg.version, lockfileVersion: 3, requires: true, packages },
+    null,
+    2,
+  ) + '\n';
+
+const licenses = new Set([pkg.license]);
+const lines = [];
+for (const key of shipped) {
+  const e = lockEntry(key);
+  const oe = OE_LICENSE[e.license];
+  if (!oe) throw new Error(`${key}: licence ${e.license} has no OE name in scripts/yocto-shrinkwrap.mjs`);
+  licenses.add(oe);
+  const { file, md5 } = licenseFile(key);
+  lines.push(`    file://\${XTT_AGENT_NPM_DIR}/${key}/${file};md5=${md5} \\`);
+}
+const inc = `# Generated by scripts/yocto-shrinkwrap.mjs from package-lock.json: do not edit.
+# The licences of the npm packages shipped in the agent bundle (koffi's also covers its prebuilt
+# @koromix/koffi-linux-* package, which carries no licence file of its own); LICENSE in the
+# repository root is the agent's own (Apache-2.0).
+LICENSE = "${[...licenses].sort().join(' & ')}"
+LIC_FILES_CHKSUM = "\\
+    file://LICENSE;md5=${createHash('md5')
+      .update(readFileSync(join(root, 'LICENSE')))
+      .digest('hex')} \\
+${lines.join('\n')}
+"
+`;
+
+const outputs = [
+  [join(recipeDir, 'files', 'npm-shrinkwrap.json'), shrinkwrap],
+  [join(recipeDir, 'xtt-agent-npm.inc'), inc],
+];
+let stale = 0;
+for (const [file, text] of outputs) {
+  const rel = file.slice(root.length + 1);
+  if (values.check) {
+    if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+      console.error(`${rel} differs from package-lock.json: run node scripts/yocto-shrinkwrap.mjs`);
+      stale++;
+    }
+  } else {
+    writeFileSync(file, text);
+    console.error(`wrote ${rel}`);
+  }
+}
+process.exitCode = stale ? 1 : 0;

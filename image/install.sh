@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the xtt-agent into a root filesystem tree: the one install path shared by the QEMU test
 # image (image/build-image.sh) and the Yocto recipe's do_install (image/yocto-layer/), so what the
-# e2e tests boot is what the layer ships (issue 10, "one install script").
+# e2e tests boot is what the layer ships.
 #
 #   install.sh DESTDIR [--bundle DIR] [--systemd-dir DIR] [--config FILE]
 #                      [--unitdir DIR] [--sysusersdir DIR] [--tmpfilesdir DIR]
@@ -10,7 +10,9 @@
 # Lays out, under DESTDIR:
 #   LIBDIR/xtt-agent/          the bundle: xtt-agent.js and koffi beside it (copied as built)
 #   BINDIR/xtt-agent           a launcher running the bundle with NODE
-#   UNITDIR/xtt-agent.service  systemd/'s unit (never a copy kept elsewhere)
+#   UNITDIR/xtt-agent.service  systemd/'s unit (never a copy kept elsewhere), with the node and
+#                              library paths of this install in place of /usr/bin/node and
+#                              /usr/lib/xtt-agent
 #   SYSUSERSDIR/xtt-agent.conf, TMPFILESDIR/xtt-agent.conf   from systemd/
 #   SYSCONFDIR/xtt-agent/config.json   --config FILE, or a default pointing at /dev/tpmrm0
 # Every input is checked before anything is written; a missing one stops with exit 2 and says which.
@@ -94,7 +96,10 @@ EOF
 chmod 0755 "$destdir$bindir/xtt-agent"
 
 install -d -m 0755 "$destdir$unitdir" "$destdir$sysusersdir" "$destdir$tmpfilesdir"
-install -m 0644 "$systemd_dir/xtt-agent.service" "$destdir$unitdir/xtt-agent.service"
+# The unit names the default paths; an install elsewhere (another --node or --libdir) gets its own.
+sed -e "s|/usr/bin/node |$node |g" -e "s|/usr/lib/xtt-agent/|$libdir/xtt-agent/|g" \
+	"$systemd_dir/xtt-agent.service" >"$destdir$unitdir/xtt-agent.service"
+chmod 0644 "$destdir$unitdir/xtt-agent.service"
 install -m 0644 "$systemd_dir/xtt-agent.sysusers.conf" "$destdir$sysusersdir/xtt-agent.conf"
 install -m 0644 "$systemd_dir/xtt-agent.tmpfiles.conf" "$destdir$tmpfilesdir/xtt-agent.conf"
 

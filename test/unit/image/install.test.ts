@@ -84,13 +84,22 @@ test('honours the directory options (Yocto paths) and --config', (t) => {
   writeFileSync(config, '{"server":{"host":"10.0.2.2","port":4444}}\n');
   const r = run([
     f.dest, '--bundle', f.bundle, '--systemd-dir', f.systemd, '--config', config,
-    '--unitdir', '/lib/systemd/system', '--libdir', '/usr/lib', '--bindir', '/usr/sbin',
+    '--unitdir', '/lib/systemd/system', '--libdir', '/usr/lib64', '--bindir', '/usr/sbin',
     '--sysconfdir', '/etc', '--node', '/opt/node/bin/node',
   ]); // prettier-ignore
   t.is(r.status, 0, r.stderr);
   t.true(existsSync(join(f.dest, 'lib/systemd/system/xtt-agent.service')));
   t.false(existsSync(join(f.dest, 'usr/lib/systemd/system/xtt-agent.service')));
-  t.regex(readFileSync(join(f.dest, 'usr/sbin/xtt-agent'), 'utf8'), /^exec \/opt\/node\/bin\/node /m);
+  t.regex(
+    readFileSync(join(f.dest, 'usr/sbin/xtt-agent'), 'utf8'),
+    /^exec \/opt\/node\/bin\/node \/usr\/lib64\/xtt-agent\/xtt-agent\.js /m,
+  );
+  t.true(existsSync(join(f.dest, 'usr/lib64/xtt-agent/xtt-agent.js')));
+  // The unit runs what was installed: the node and library paths of this install.
+  t.is(
+    readFileSync(join(f.dest, 'lib/systemd/system/xtt-agent.service'), 'utf8'),
+    '[Service]\nExecStart=/opt/node/bin/node /usr/lib64/xtt-agent/xtt-agent.js\n',
+  );
   t.is(readFileSync(join(f.dest, 'etc/xtt-agent/config.json'), 'utf8'), readFileSync(config, 'utf8'));
 });
 

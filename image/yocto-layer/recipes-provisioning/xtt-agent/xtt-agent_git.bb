@@ -1,0 +1,161 @@
+SUMMARY = "XTT zero-touch identity provisioning agent (first boot, TPM 2.0)"
+DESCRIPTION = "At first power-on xtt-agent proves batch membership anonymously with the TPM's \
+ECDAA key in an XTT 0.12 handshake, receives the device's IPv6 identity and configures it on \
+the interface; later boots re-apply it. A systemd Type=notify service running on Node.js 20."
+SECTION = "net"
+
+# LICENSE and LIC_FILES_CHKSUM: the agent's (LICENSE, Apache-2.0) and every npm package shipped in
+# the bundle, generated from package-lock.json by the project's scripts/yocto-shrinkwrap.mjs.
+require xtt-agent-npm.inc
+
+# Source: this project's git repository. By default the checkout this layer sits in (the layer is
+# part of the repository, so layer and agent always match); an ODM builds from its own mirror by
+# setting XTT_AGENT_GIT_URI (a complete git fetcher URI) and, to pin a release, XTT_AGENT_SRCREV.
+XTT_AGENT_GIT_URI ?= "git://${XTT_AGENT_LAYER_REPO};protocol=file;nobranch=1"
+# Empty: the commit checked out in XTT_AGENT_LAYER_REPO (the recipe is then re-parsed every run so
+# a new commit is noticed; see the anonymous function below).
+XTT_AGENT_SRCREV ?= ""
+SRCREV = "${@d.getVar('XTT_AGENT_SRCREV') or xtt_agent_checkout_rev(d)}"
+PV = "0.1.0+git"
+
+# The npm packages the bundle is made of, koffi's prebuilt packages and esbuild-wasm, pinned to
+# package-lock.json's versions and sha512 (files/npm-shrinkwrap.json, generated).
+XTT_AGENT_NPM_DIR = "${WORKDIR}/npm"
+SRC_URI = "\
+    ${XTT_AGENT_GIT_URI} \
+    npmsw://${THISDIR}/files/npm-shrinkwrap.json;destsuffix=npm \
+    file://60-xtt-agent-tpm.rules \
+"
+
+S = "${WORKDIR}/git"
+B = "${WORKDIR}/build"
+
+# Compiled by esbuild-wasm (WebAssembly, run by nodejs-native): no binary for the build host comes
+# from npm and nothing is built for the target except JavaScript.
+DEPENDS = "nodejs-native"
+RDEPENDS:${PN} = "nodejs"
+
+# koffi (the FFI module for netlink) ships prebuilt N-API binaries; the recipe serves the
+# architectures it has glibc builds for that meta-oe's nodejs also builds: x86-64, aarch64 and
+# 32-bit arm with hard float (linux_armhf, ARMv7). No musl: koffi's musl builds exist only for x64
+# and arm64 and need Alpine's loader names. riscv64: koffi's package holds linux_riscv64d and
+# meta-oe's nodejs is COMPATIBLE_HOST:riscv64 = "null" in scarthgap.
+COMPATIBLE_HOST = "(x86_64|aarch64|arm).*-linux(-gnueabi)?$"
+KOFFI_ARCH = "unsupported"
+KOFFI_ARCH:x86-64 = "x64"
+KOFFI_ARCH:aarch64 = "arm64"
+KOFFI_ARCH:arm = "arm"
+
+# What the ODM sets (local.conf, the distro or a bbappend), written to /etc/xtt-agent/config.json.
+# XTT_AGENT_SERVER: the enf-server the devices provision against, HOST:PORT (IPv6 in brackets).
+# No default except on QEMU machines, where 10.0.2.2:4444 is the build host as QEMU user
+# networking (slirp) shows it, so xtt-agent-image runs under runqemu and testimage as is.
+XTT_AGENT_SERVER ??= "${XTT_AGENT_SERVER_QEMU}"
+XTT_AGENT_SERVER_QEMU = ""
+XTT_AGENT_SERVER_QEMU:qemuall = "10.0.2.2:4444"
+XTT_AGENT_INTERFACE ??= "eth0"
+XTT_AGENT_SUITE ??= "1"
+XTT_AGENT_TPM ??= "/dev/tpmrm0"
+
+def xtt_agent_checkout_rev(d):
+    import bb.process
+    repo = d.getVar('XTT_AGENT_LAYER_REPO')
+    try:
+        out, _ = bb.process.run(['git', '-C', repo, 'rev-parse', '--verify', 'HEAD^{commit}'])
+    except Exception as e:
+        raise bb.parse.SkipRecipe('XTT_AGENT_SRCREV is not set and %s is not a git checkout (%s): '
+                                  'set XTT_AGENT_SRCREV to the commit to build' % (repo, e))
+    return out.strip()
+
+python __anonymous() {
+    import re
+    if not d.getVar('XTT_AGENT_SRCREV'):
+        d.setVar('BB_DONT_CACHE', '1')
+
+    if d.getVar('TARGET_ARCH') == 'arm':
+        tune = (d.getVar('TUNE_FEATURES') or '').split()
+        if 'callconvention-hard' not in tune or not any(t in tune for t in ('armv7a', 'armv7ve', 'armv8a')):
+            raise bb.parse.SkipRecipe('32-bit arm needs ARMv7 with hard float (koffi ships linux_armhf '
+                                      'only); TUNE_FEATURES here: %s' % ' '.join(tune))
+
+    server = d.getVar('XTT_AGENT_SERVER') or ''
+    if not server:
+        raise bb.parse.SkipRecipe('XTT_AGENT_SERVER is not set: set XTT_AGENT_SERVER = "host:port" '
+                                  '(the enf-server devices provision against) in local.conf or a bbappend')
+    m = re.fullmatch(r'(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})', server)
+    if not m or not 0 < int(m.group(2)) < 65536:
+        raise bb.parse.SkipRecipe('XTT_AGENT_SERVER must be HOST:PORT (IPv6 address in brackets), '
+                                  'got "%s"' % server)
+    if not re.fullmatch(r'[A-Za-z0-9_.:-]{1,15}', d.getVar('XTT_AGENT_INTERFACE') or ''):
+        raise bb.parse.SkipRecipe('XTT_AGENT_INTERFACE must be an interface name, got "%s"'
+                                  % d.getVar('XTT_AGENT_INTERFACE'))
+    if d.getVar('XTT_AGENT_SUITE') not in ('1', '2', '3', '4'):
+        raise bb.parse.SkipRecipe('XTT_AGENT_SUITE must be 1, 2, 3 or 4, got "%s"' % d.getVar('XTT_AGENT_SUITE'))
+    if not re.fullmatch(r'/[A-Za-z0-9_./-]+', d.getVar('XTT_AGENT_TPM') or ''):
+        raise bb.parse.SkipRecipe('XTT_AGENT_TPM must be an absolute device path, got "%s"'
+                                  % d.getVar('XTT_AGENT_TPM'))
+    host = m.group(1).strip('[]')
+    d.setVar('XTT_AGENT_SERVER_HOST', host)
+    d.setVar('XTT_AGENT_SERVER_PORT', str(int(m.group(2))))
+}
+
+inherit systemd useradd
+
+# The unit's User= and the group that owns /dev/tpmrm0 (60-xtt-agent-tpm.rules). The sysusers.d
+# file installed below declares the same user for images that run systemd-sysusers.
+USERADD_PACKAGES = "${PN}"
+GROUPADD_PARAM:${PN} = "--system tss"
+USERADD_PARAM:${PN} = "--system --home-dir /var/lib/xtt-agent --no-create-home \
+    --shell /sbin/nologin --user-group --groups tss xtt-agent"
+
+SYSTEMD_SERVICE:${PN} = "xtt-agent.service"
+SYSTEMD_AUTO_ENABLE:${PN} = "enable"
+
+do_configure[noexec] = "1"
+
+do_compile() {
+    # A copy of the sources with the npm packages beside them, so nothing is written into ${S}
+    # (under devtool modify, S is the developer's tree and may hold its own node_modules).
+    rm -rf ${B}/src ${B}/xtt-agent
+    mkdir -p ${B}/src
+    tar -C ${S} --exclude=./node_modules --exclude=./.git --exclude=./dist --exclude=./.cache \
+        -cf - . | tar -C ${B}/src -xf -
+    ln -s ${XTT_AGENT_NPM_DIR}/node_modules ${B}/src/node_modules
+    node ${B}/src/scripts/build.mjs --wasm --arch ${KOFFI_ARCH} --out ${B}/xtt-agent
+
+    # /etc/xtt-agent/config.json from the ODM's variables (checked at parse time above).
+    printf '{\n  "server": { "host": "%s", "port": %s },\n  "interface": "%s",\n  "tpm": "%s",\n  "suite": %s\n}\n' \
+        "${XTT_AGENT_SERVER_HOST}" "${XTT_AGENT_SERVER_PORT}" "${XTT_AGENT_INTERFACE}" \
+        "${XTT_AGENT_TPM}" "${XTT_AGENT_SUITE}" > ${B}/config.json
+}
+
+do_install() {
+    # The one install path shared with the project's QEMU test image (image/install.sh); the
+    # unit's ExecStart= and Documentation= get these bindir/libdir paths.
+    sh ${S}/image/install.sh ${D} \
+        --bundle ${B}/xtt-agent \
+        --systemd-dir ${S}/systemd \
+        --unitdir ${systemd_system_unitdir} \
+        --sysusersdir ${nonarch_libdir}/sysusers.d \
+        --tmpfilesdir ${nonarch_libdir}/tmpfiles.d \
+        --libdir ${nonarch_libdir} \
+        --bindir ${bindir} \
+        --sysconfdir ${sysconfdir} \
+        --node ${bindir}/node \
+        --config ${B}/config.json
+
+    install -D -m 0644 ${WORKDIR}/60-xtt-agent-tpm.rules \
+        ${D}${nonarch_base_libdir}/udev/rules.d/60-xtt-agent-tpm.rules
+}
+
+FILES:${PN} += "\
+    ${nonarch_libdir}/xtt-agent \
+    ${nonarch_libdir}/sysusers.d/xtt-agent.conf \
+    ${nonarch_libdir}/tmpfiles.d/xtt-agent.conf \
+    ${nonarch_base_libdir}/udev/rules.d/60-xtt-agent-tpm.rules \
+    ${sysconfdir}/xtt-agent \
+"
+CONFFILES:${PN} = "${sysconfdir}/xtt-agent/config.json"
+
+# koffi.node is a prebuilt, already stripped N-API module.
+INSANE_SKIP:${PN} += "already-stripped ldflags"

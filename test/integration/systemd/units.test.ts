@@ -77,8 +77,9 @@ test('hardening and readiness directives required by STYLE.md are present', (t) 
   t.true(unit.get('SystemCallFilter')?.includes('@system-service'));
   t.false(unit.has('MemoryDenyWriteExecute'), 'V8 needs W+X memory');
   t.false(unit.has('ConditionFirstBoot'), 'first boot is gated on the agent state');
-  t.is(one('Before'), 'network-online.target');
-  t.regex(one('WantedBy') ?? '', /network-online\.target/);
+  // An unreachable server must not hold network-online.target (TimeoutStartSec=infinity).
+  t.notRegex(one('Before') ?? '', /network-online\.target/);
+  t.is(one('WantedBy'), 'multi-user.target');
   t.is(one('Restart'), 'on-failure');
 });
 

@@ -1,15 +1,21 @@
-// ENF server throughput (issue 5 "Acceptance": handshakes per second and p50/p99 latency at 64
-// concurrent clients; the reference C server does about 46 handshakes/s on this machine). Runs the
-// real `enf-server start` process on loopback with a fresh registry, and the load generator
+// ENF server figures: capacity (handshakes per second and p50/p99 latency at 64 concurrent clients)
+// and the latency of a lone handshake (one client, sequential handshakes). Runs the real
+// `enf-server start` process on loopback with a fresh registry, and the load generator
 // (bench/server-load.ts) in another process. Figures only; nothing passes or fails here.
+// With `--reference-dir PREFIX` (a build of xaptum/xtt 0.12, test/interop/README.md) the same load
+// generator also drives the reference C server (`xtt runserver` given the batch's gpk.bin and
+// basename.bin and the server certificate and key of the same root), interleaved with ours: lone
+// handshake p50 of both, the reference's rate at 1, 2, 4 and 8 clients and its best, and the ratios.
+// Without it the reference figures are skipped with a note.
 // Knobs: SERVER_BENCH_HANDSHAKES (measured, default 400), SERVER_BENCH_CONCURRENCY (default 64),
 // SERVER_BENCH_PROCESSES (enf-server --processes, default 1), SERVER_BENCH_WORKERS (--workers,
 // default 0 = the server's default), SERVER_BENCH_SYNC (--registry-sync,
-// default full), SERVER_BENCH_NODE_ARGS (extra node options for the server process only, e.g.
+// default full), SERVER_BENCH_LONE (sequential handshakes per lone-latency round, default 30),
+// SERVER_BENCH_NODE_ARGS (extra node options for the server process only, e.g.
 // "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load; NODE_OPTIONS refuses --cpu-prof).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createIssuer,
@@ -24,8 +30,10 @@ import { toHex } from '../protocol/util/bytes.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../server-stub/server-keys.ts';
+import { freePort } from '../test/interop/interop-env.ts';
+import { locateReference, ReferenceServer, type ReferenceBuild } from '../test/interop/reference-tool.ts';
 import type { LoadConfig } from './server-load.ts';
-import { emit, percentile, round } from './stats.ts';
+import { emit, percentile, referenceDir, round } from './stats.ts';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 
@@ -76,121 +84,247 @@ function spawnTsx(
   return { done, kill: () => p.kill('SIGTERM') };
 }
 
-async function benchOnce(concurrency: number, measured: number, processes: number): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'enf-bench-'));
-  try {
-    createKeyMaterial(dir, systemRng);
-    const group = makeDevices(Math.min(concurrency, 64));
-    const reg = SqliteRegistry.open(join(dir, 'registry.sqlite'));
-    await reg.addNetwork({ name: 'bench', prefix: '2001:db8:be:1::/64' });
-    await reg.addBatch({
-      gpk: group.gpk,
-      basename: group.basename,
-      name: 'bench',
-      network: 'bench',
-      size: 100_000,
-    });
-    await reg.close();
+interface LoadResult {
+  handshakes: number;
+  failures: number;
+  seconds: number;
+  latencies: number[];
+}
 
-    let resolvePort: (p: number) => void = () => undefined;
-    let serverLog = '';
-    const portP = new Promise<number>((r) => (resolvePort = r));
-    const server = spawnTsx(
-      [
-        'server-stub/main.ts',
-        '--dir',
-        dir,
-        'start',
-        '--bind',
-        '127.0.0.1',
-        '--port',
-        '0',
-        '--processes',
-        String(processes),
-        '--max-per-source',
-        '1000',
-        '--registry-sync',
-        process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full',
-        '--workers',
-        String(env('SERVER_BENCH_WORKERS', 0)),
-      ],
-      (all) => {
-        serverLog = all;
-        const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
-        if (m) resolvePort(Number(m[1]));
-      },
-      (process.env.SERVER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
-    );
-    const port = await portP;
-    const cfg: LoadConfig = {
-      port,
-      rootCertificate: toHex(readFileSync(join(dir, 'root_cert.bin'))),
-      devices: group.devices,
-      concurrency,
-      warmupHandshakes: Math.max(concurrency, 32),
-      measuredHandshakes: measured,
-    };
-    writeFileSync(join(dir, 'load.json'), JSON.stringify(cfg));
-    const load = await spawnTsx(['bench/server-load.ts', join(dir, 'load.json')]).done;
-    server.kill();
-    await server.done;
-    const r = JSON.parse(load.out) as {
-      handshakes: number;
-      failures: number;
-      seconds: number;
-      latencies: number[];
-    };
-    const sync = process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full';
-    const common = { concurrency, processes, sync, n: r.handshakes, failures: r.failures };
-    emit({
-      bench: 'server.handshakes_per_s',
-      unit: '1/s',
-      value: round(r.handshakes / r.seconds, 1),
-      ...common,
-    });
-    emit({
-      bench: 'server.latency_p50',
-      unit: 'ms',
-      value: round(percentile(r.latencies, 50), 1),
-      ...common,
-    });
-    emit({
-      bench: 'server.latency_p99',
-      unit: 'ms',
-      value: round(percentile(r.latencies, 99), 1),
-      ...common,
-    });
-    // DAA batches over the whole run (warm-up included), from each process's stop line.
-    let batches = 0;
-    let signatures = 0;
-    const sizes: string[] = [];
-    for (const m of serverLog.matchAll(/server\.stopping .*?batches="?([0-9:,]*)/g)) {
-      if (m[1]) sizes.push(m[1]);
-      for (const pair of (m[1] ?? '').split(',').filter((x) => x !== '')) {
-        const [size, count] = pair.split(':').map(Number);
-        batches += count ?? 0;
-        signatures += (size ?? 0) * (count ?? 0);
-      }
+interface Bench {
+  dir: string;
+  group: ReturnType<typeof makeDevices>;
+  rootCertificate: string;
+}
+
+/** A fresh directory with the server's key material and one batch of devices. */
+async function prepare(devices: number): Promise<Bench> {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-bench-'));
+  createKeyMaterial(dir, systemRng);
+  const group = makeDevices(devices);
+  writeFileSync(join(dir, 'gpk.bin'), group.gpk);
+  writeFileSync(join(dir, 'basename.bin'), group.basename);
+  const reg = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  await reg.addNetwork({ name: 'bench', prefix: '2001:db8:be:1::/64' });
+  await reg.addBatch({
+    gpk: group.gpk,
+    basename: group.basename,
+    name: 'bench',
+    network: 'bench',
+    size: 100_000,
+  });
+  await reg.close();
+  return { dir, group, rootCertificate: toHex(readFileSync(join(dir, 'root_cert.bin'))) };
+}
+
+interface RunningServer {
+  port: number;
+  /** Stops the server; resolves with what it logged. */
+  stop(): Promise<string>;
+}
+
+async function startEnfServer(b: Bench, processes: number): Promise<RunningServer> {
+  let resolvePort: (p: number) => void = () => undefined;
+  let serverLog = '';
+  const portP = new Promise<number>((r) => (resolvePort = r));
+  const server = spawnTsx(
+    [
+      'server-stub/main.ts',
+      '--dir',
+      b.dir,
+      'start',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--processes',
+      String(processes),
+      '--max-per-source',
+      '1000',
+      '--registry-sync',
+      process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full',
+      '--workers',
+      String(env('SERVER_BENCH_WORKERS', 0)),
+    ],
+    (all) => {
+      serverLog = all;
+      const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
+      if (m) resolvePort(Number(m[1]));
+    },
+    (process.env.SERVER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  );
+  const port = await portP;
+  return {
+    port,
+    stop: async () => {
+      server.kill();
+      await server.done;
+      return serverLog;
+    },
+  };
+}
+
+/** `xtt runserver` of the reference build on the bench's batch, server certificate and key. */
+async function startReferenceServer(b: Bench, ref: ReferenceBuild): Promise<RunningServer> {
+  const port = await freePort();
+  const server = await ReferenceServer.start(ref, b.dir, port, [
+    '-d',
+    'gpk.bin',
+    '-b',
+    'basename.bin',
+    '-k',
+    'server_keys.asn1.bin',
+    '-c',
+    'server_certificate.bin',
+  ]);
+  return {
+    port,
+    stop: async () => {
+      await server.stop();
+      return '';
+    },
+  };
+}
+
+let loadRuns = 0;
+
+async function runLoad(
+  b: Bench,
+  port: number,
+  concurrency: number,
+  warmup: number,
+  measured: number,
+): Promise<LoadResult> {
+  const cfg: LoadConfig = {
+    port,
+    rootCertificate: b.rootCertificate,
+    devices: b.group.devices.slice(0, Math.max(1, Math.min(concurrency, b.group.devices.length))),
+    concurrency,
+    warmupHandshakes: warmup,
+    measuredHandshakes: measured,
+  };
+  const file = join(b.dir, `load-${loadRuns++}.json`);
+  writeFileSync(file, JSON.stringify(cfg));
+  const load = await spawnTsx(['bench/server-load.ts', file]).done;
+  return JSON.parse(load.out) as LoadResult;
+}
+
+function emitBatchSizes(serverLog: string, common: object): void {
+  // DAA batches over the whole run (warm-up included), from each process's stop line.
+  let batches = 0;
+  let signatures = 0;
+  const sizes: string[] = [];
+  for (const m of serverLog.matchAll(/server\.stopping .*?batches="?([0-9:,]*)/g)) {
+    if (m[1]) sizes.push(m[1]);
+    for (const pair of (m[1] ?? '').split(',').filter((x) => x !== '')) {
+      const [size, count] = pair.split(':').map(Number);
+      batches += count ?? 0;
+      signatures += (size ?? 0) * (count ?? 0);
     }
-    if (batches > 0) {
-      emit({
-        bench: 'server.verify_batch_mean',
-        unit: 'signatures',
-        value: round(signatures / batches, 1),
-        batches,
-        sizes: sizes.join(' '),
-        ...common,
-      });
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  }
+  if (batches > 0) {
+    emit({
+      bench: 'server.verify_batch_mean',
+      unit: 'signatures',
+      value: round(signatures / batches, 1),
+      batches,
+      sizes: sizes.join(' '),
+      ...common,
+    });
   }
 }
 
+const loadavg = (): number[] => os.loadavg().map((x) => round(x, 2));
+
 export async function run(): Promise<void> {
-  await benchOnce(
-    env('SERVER_BENCH_CONCURRENCY', 64),
-    env('SERVER_BENCH_HANDSHAKES', 400),
-    env('SERVER_BENCH_PROCESSES', 1),
-  );
+  const concurrency = env('SERVER_BENCH_CONCURRENCY', 64);
+  const measured = env('SERVER_BENCH_HANDSHAKES', 400);
+  const processes = env('SERVER_BENCH_PROCESSES', 1);
+  const lone = env('SERVER_BENCH_LONE', 30);
+  const refDir = referenceDir();
+  const ref = refDir === undefined ? undefined : locateReference(refDir);
+  const b = await prepare(Math.min(Math.max(concurrency, 8), 64));
+  const sync = process.env.SERVER_BENCH_SYNC === 'normal' ? 'normal' : 'full';
+  try {
+    emit({ bench: 'server.loadavg', unit: 'load', value: loadavg()[0]!, loadavg: loadavg() });
+    // Lone handshakes, interleaved: ours, reference, ours, reference (same client, same run).
+    const loneLatencies = { ours: [] as number[], reference: [] as number[] };
+    const ours = await startEnfServer(b, processes);
+    const theirs = ref === undefined ? undefined : await startReferenceServer(b, ref);
+    try {
+      for (let round_ = 0; round_ < 2; round_++) {
+        loneLatencies.ours.push(...(await runLoad(b, ours.port, 1, 3, lone)).latencies);
+        if (theirs) loneLatencies.reference.push(...(await runLoad(b, theirs.port, 1, 3, lone)).latencies);
+      }
+      emit({
+        bench: 'server.lone_latency_p50',
+        unit: 'ms',
+        value: round(percentile(loneLatencies.ours, 50), 1),
+        n: loneLatencies.ours.length,
+      });
+      if (theirs) {
+        const refP50 = percentile(loneLatencies.reference, 50);
+        emit({
+          bench: 'server.reference.lone_latency_p50',
+          unit: 'ms',
+          value: round(refP50, 1),
+          n: loneLatencies.reference.length,
+        });
+        emit({
+          bench: 'server.lone_latency_vs_reference',
+          unit: 'ratio',
+          value: round(percentile(loneLatencies.ours, 50) / refP50, 2),
+        });
+      }
+      // The reference server's rate at 1, 2, 4, 8 clients (it serves one connection at a time with
+      // a listen backlog of 1), before our capacity run so it sees the same machine state.
+      let refBest = 0;
+      if (theirs) {
+        for (const c of [1, 2, 4, 8]) {
+          const r = await runLoad(b, theirs.port, c, 2 * c, Math.max(60, Math.round(measured / 4)));
+          const rate = (r.handshakes - r.failures) / r.seconds; // completed handshakes only
+          refBest = Math.max(refBest, rate);
+          emit({
+            bench: 'server.reference.handshakes_per_s',
+            unit: '1/s',
+            value: round(rate, 1),
+            concurrency: c,
+            n: r.handshakes,
+            failures: r.failures,
+          });
+        }
+        emit({ bench: 'server.reference.best_handshakes_per_s', unit: '1/s', value: round(refBest, 1) });
+      } else {
+        emit({
+          bench: 'server.reference',
+          unit: 'note',
+          note: 'skipped: no --reference-dir given (a build of xaptum/xtt 0.12 as in test/interop/README.md)',
+        });
+      }
+      const r = await runLoad(b, ours.port, concurrency, Math.max(concurrency, 32), measured);
+      const common = { concurrency, processes, sync, n: r.handshakes, failures: r.failures };
+      const rate = (r.handshakes - r.failures) / r.seconds; // completed handshakes only
+      emit({ bench: 'server.handshakes_per_s', unit: '1/s', value: round(rate, 1), ...common });
+      emit({
+        bench: 'server.latency_p50',
+        unit: 'ms',
+        value: round(percentile(r.latencies, 50), 1),
+        ...common,
+      });
+      emit({
+        bench: 'server.latency_p99',
+        unit: 'ms',
+        value: round(percentile(r.latencies, 99), 1),
+        ...common,
+      });
+      if (theirs)
+        emit({ bench: 'server.capacity_vs_reference', unit: 'ratio', value: round(rate / refBest, 2) });
+    } finally {
+      if (theirs) await theirs.stop();
+      emitBatchSizes(await ours.stop(), { concurrency, processes, sync });
+    }
+    emit({ bench: 'server.loadavg', unit: 'load', value: loadavg()[0]!, loadavg: loadavg() });
+  } finally {
+    rmSync(b.dir, { recursive: true, force: true });
+  }
 }

@@ -38,3 +38,14 @@ export async function timeIt(fn: () => unknown, n: number, warmup = 3): Promise<
 }
 
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
+
+/** The `--reference-dir PREFIX` (or `--reference-dir=PREFIX`) given to `npm run bench`, if any. */
+export function referenceDir(): string | undefined {
+  const args = process.argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--reference-dir') return args[i + 1];
+    if (a.startsWith('--reference-dir=')) return a.slice('--reference-dir='.length);
+  }
+  return undefined;
+}

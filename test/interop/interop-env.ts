@@ -3,6 +3,7 @@
 // sample member (xaptum/xtt 0.12 data/client: daa_gpk.bin, daa_cred.bin, daa_secretkey.bin,
 // basename.bin), read from --reference-data or, by default, from the copy under
 // test/vectors/xtt-0.12-sample-data/client.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,28 @@ export const DEFAULT_SAMPLE_DIR = join(
 
 /** Set (to '1') in the environment of a harness run re-executed inside its private network namespace. */
 export const IN_NETNS_ENV = 'XTT_INTEROP_IN_NETNS';
+
+/**
+ * As root, re-runs this program inside a new network namespace with only loopback up (the
+ * reference server binds 0.0.0.0) and returns its exit status; undefined when not root or
+ * already inside. Used by the interop harness and by `npm run bench -- server --reference-dir`.
+ */
+export function reexecInNetns(): number | undefined {
+  if (process.getuid?.() !== 0 || process.env[IN_NETNS_ENV] === '1') return undefined;
+  const script = 'ip link set lo up && exec "$0" "$@"';
+  const r = spawnSync(
+    'unshare',
+    ['--net', '--', 'sh', '-c', script, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...process.env, [IN_NETNS_ENV]: '1' } },
+  );
+  if (r.error) {
+    console.error(
+      `cannot enter a network namespace (${r.error.message}); run without root to stay on 127.0.0.1`,
+    );
+    return 2;
+  }
+  return r.status ?? 1;
+}
 
 export interface InteropContext {
   ref: ReferenceBuild;

@@ -6,7 +6,6 @@
 // itself inside a fresh network namespace (unshare -n) because the reference server binds 0.0.0.0;
 // without root (or with --no-netns) everything still listens on, and talks to, 127.0.0.1 only.
 // See test/interop/README.md for what each check proves.
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +16,7 @@ import {
   CheckFailed,
   DEFAULT_SAMPLE_DIR,
   IN_NETNS_ENV,
+  reexecInNetns,
   type Check,
   type InteropContext,
 } from './interop-env.ts';
@@ -44,22 +44,6 @@ function usage(): string {
     '  --no-netns            do not re-execute inside a private network namespace (root only)',
     `checks: ${ALL_CHECKS.map((c) => c.id).join(', ')}`,
   ].join('\n');
-}
-
-/** As root, re-runs this program inside a new network namespace with only loopback up. */
-function reexecInNetns(): number | undefined {
-  if (process.getuid?.() !== 0 || process.env[IN_NETNS_ENV] === '1') return undefined;
-  const script = 'ip link set lo up && exec "$0" "$@"';
-  const r = spawnSync(
-    'unshare',
-    ['--net', '--', 'sh', '-c', script, process.execPath, ...process.execArgv, ...process.argv.slice(1)],
-    { stdio: 'inherit', env: { ...process.env, [IN_NETNS_ENV]: '1' } },
-  );
-  if (r.error) {
-    console.error(`cannot enter a network namespace (${r.error.message}); use --no-netns`);
-    return 2;
-  }
-  return r.status ?? 1;
 }
 
 async function main(): Promise<number> {

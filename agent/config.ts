@@ -161,6 +161,33 @@ export interface ConfigSources {
 }
 
 export function loadConfig(src: ConfigSources = {}): AgentConfig {
+  return validate(mergeSettings(src));
+}
+
+/** What `xtt-agent status` needs: local state only, so no server or interface is required. */
+export interface LocalConfig {
+  stateDir: string;
+  prefixLength: number;
+  interface: string | undefined;
+  /** host:port when a server is configured. */
+  server: string | undefined;
+}
+
+export function loadLocalConfig(src: ConfigSources = {}): LocalConfig {
+  const v = mergeSettings(src);
+  const stateDir = v.stateDir as string;
+  if (!stateDir.startsWith('/')) throw new ConfigError('stateDir', 'must be an absolute path');
+  const host = v['server.host'] as string | undefined;
+  return {
+    stateDir,
+    prefixLength: v.prefixLength as number,
+    interface: (v.interface as string | undefined) || undefined,
+    server: host ? `${host}:${v['server.port'] as number}` : undefined,
+  };
+}
+
+/** defaults < config file < XTT_AGENT_* environment < flags, each value coerced and checked. */
+function mergeSettings(src: ConfigSources): Record<string, string | number | boolean> {
   const env = src.env ?? process.env;
   const filePath = src.file ?? env.XTT_AGENT_CONFIG ?? DEFAULT_CONFIG_PATH;
   let fileRaw: Raw = {};
@@ -194,7 +221,7 @@ export function loadConfig(src: ConfigSources = {}): AgentConfig {
     const f = src.flags?.[s.key];
     if (f !== undefined) values[s.key] = coerce(s, f, `--${flagName(s.key)}`);
   }
-  return validate(values);
+  return values;
 }
 
 function validate(v: Record<string, string | number | boolean>): AgentConfig {

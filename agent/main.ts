@@ -15,7 +15,7 @@ import { readDeviceObjects } from '../tpm/nv-layout.ts';
 import { openTpm } from '../tpm/open.ts';
 import { runCli, type CommonArgs } from './cli.ts';
 import { systemClock } from './clock.ts';
-import { loadConfig, type AgentConfig } from './config.ts';
+import { loadConfig, loadLocalConfig, type AgentConfig } from './config.ts';
 import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
 import {
   devModeKeys,
@@ -158,13 +158,17 @@ async function run(a: CommonArgs): Promise<ExitCode> {
 
 async function status(a: CommonArgs & { json: boolean }): Promise<ExitCode> {
   try {
-    const config = loadConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
+    // Local state only: status works without a server or interface configured.
+    const config = loadLocalConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
     const state = await new FileStateStore(config.stateDir).load();
-    const server = `${config.server.host}:${config.server.port}`;
     if (!state) {
       if (a.json)
         process.stdout.write(
-          JSON.stringify({ provisioned: false, interface: config.interface, server }) + '\n',
+          JSON.stringify({
+            provisioned: false,
+            interface: config.interface ?? null,
+            server: config.server ?? null,
+          }) + '\n',
         );
       else process.stdout.write(`not provisioned (state directory ${config.stateDir})\n`);
       return EXIT.NOT_PROVISIONED;
@@ -173,7 +177,7 @@ async function status(a: CommonArgs & { json: boolean }): Promise<ExitCode> {
       provisioned: true,
       identity: formatIpv6(state.identity),
       prefixLength: config.prefixLength,
-      interface: config.interface,
+      interface: config.interface ?? null,
       server: state.server,
       provisionedAt: state.provisionedAt.toISOString(),
       hasCertificate: state.certificate !== undefined,
@@ -182,7 +186,7 @@ async function status(a: CommonArgs & { json: boolean }): Promise<ExitCode> {
     else {
       process.stdout.write(
         `identity:       ${out.identity}/${out.prefixLength}\n` +
-          `interface:      ${out.interface}\n` +
+          `interface:      ${out.interface ?? '(not configured)'}\n` +
           `server:         ${out.server}\n` +
           `provisioned-at: ${out.provisionedAt}\n`,
       );

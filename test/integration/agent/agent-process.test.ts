@@ -137,6 +137,19 @@ test.serial('status prints the stored identity, in text and JSON', async (t) => 
   });
 });
 
+test.serial('status reads local state without a server or interface configured', async (t) => {
+  const s = await setup(t, { stored: true });
+  const bare = join(s.dir, 'bare.json');
+  writeFileSync(bare, '{}');
+  const args = ['status', '--json', '--config', bare, '--state-dir', join(s.dir, 'state')];
+  const r = agentSync(s, args);
+  t.is(r.code, EXIT.OK, r.stderr);
+  t.like(JSON.parse(r.stdout), { provisioned: true, identity: IDENTITY_TEXT, server: 'enf.test:4444' });
+  const none = agentSync(s, ['status', '--json', '--config', bare, '--state-dir', join(s.dir, 'empty')]);
+  t.is(none.code, EXIT.NOT_PROVISIONED, none.stderr);
+  t.deepEqual(JSON.parse(none.stdout), { provisioned: false, interface: null, server: null });
+});
+
 test.serial('status before provisioning exits 10', async (t) => {
   const s = await setup(t, { stored: false });
   const r = agentSync(s, ['status', '--json', '--config', s.config]);

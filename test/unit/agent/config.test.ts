@@ -4,7 +4,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SETTINGS, envName, flagName, loadConfig } from '../../../agent/config.ts';
+import { SETTINGS, envName, flagName, loadConfig, loadLocalConfig } from '../../../agent/config.ts';
 import { ConfigError } from '../../../agent/errors.ts';
 
 function withFile(t: { teardown: (f: () => void) => void }, content: unknown): string {
@@ -124,4 +124,25 @@ for (const [name, file, env, field, re] of bad) {
 test('unreadable or invalid JSON file is a ConfigError', (t) => {
   t.throws(() => loadConfig({ file: '/nonexistent/config.json', env: {} }), { message: /ENOENT/ });
   t.throws(() => loadConfig({ file: withFile(t, '{"server":'), env: {} }), { message: /not valid JSON/ });
+});
+
+test('status settings: local state only, no server or interface required', (t) => {
+  const empty = withFile(t, {});
+  t.throws(() => loadConfig({ file: empty, env: {} }), { instanceOf: ConfigError, message: /server\.host/ });
+  t.deepEqual(loadLocalConfig({ file: empty, env: {}, flags: { stateDir: '/var/lib/x' } }), {
+    stateDir: '/var/lib/x',
+    prefixLength: 64,
+    interface: undefined,
+    server: undefined,
+  });
+  t.deepEqual(loadLocalConfig({ file: withFile(t, { ...minimal, prefixLength: 48 }), env: {} }), {
+    stateDir: '/var/lib/xtt-agent',
+    prefixLength: 48,
+    interface: 'eth0',
+    server: 'enf.example:4444',
+  });
+  t.throws(() => loadLocalConfig({ file: empty, env: {}, flags: { stateDir: 'relative' } }), {
+    instanceOf: ConfigError,
+    message: /stateDir/,
+  });
 });

@@ -76,6 +76,20 @@ export interface GlobalArgs {
 export type Done = (r: CommandResult) => void;
 
 /**
+ * An empty state directory would resolve against the working directory: refuse it, naming where the
+ * empty value came from (`--dir ''` or `ENF_SERVER_DIR=` set but empty, e.g. from a unit file).
+ */
+function checkDir(dir: string, argv: readonly string[]): void {
+  if (dir !== '') return;
+  if (argv.some((x) => x === '--dir' || x.startsWith('--dir='))) {
+    throw new UsageError('--dir: empty; name the state directory');
+  }
+  throw new UsageError(
+    `ENF_SERVER_DIR is set but empty; set it to the state directory, unset it (default ${DEFAULT_DIR}), or pass --dir`,
+  );
+}
+
+/**
  * Opens the registry of an initialised state directory. Only `init` creates one: a missing or empty
  * file is refused (an empty registry would silently serve no networks), never created here.
  */
@@ -271,8 +285,10 @@ export function buildCli(argv: string[], done: Done, deps: CliDeps = {}): Argv<G
     .option('dir', {
       type: 'string',
       default: process.env.ENF_SERVER_DIR ?? DEFAULT_DIR,
+      defaultDescription: `$ENF_SERVER_DIR, else ${DEFAULT_DIR}`,
       describe: 'state directory (registry.sqlite, certificates, keys); env ENF_SERVER_DIR',
     })
+    .middleware((a) => checkDir(a.dir as string, argv))
     .option('registry-url', {
       type: 'string',
       default: process.env[REGISTRY_URL_ENV] || undefined,

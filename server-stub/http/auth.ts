@@ -1,5 +1,7 @@
 // Bearer-token authentication of the management API (RFC 6750 section 2.1 header form only: tokens
-// in URLs end up in logs). Tokens come from configuration or a file (one per line, '#' comments);
+// in URLs end up in logs). The scheme name is case-insensitive (RFC 9110 section 11.1: "bearer",
+// "BEARER" are the same scheme); a refusal answers 401 with `WWW-Authenticate: Bearer` (RFC 6750
+// section 3), set by the listener from WWW_AUTHENTICATE. Tokens come from configuration or a file (one per line, '#' comments);
 // each is compared in constant time over SHA-256 digests so neither content nor length leaks.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -8,6 +10,9 @@ import { ZtpError } from '../../protocol/errors.ts';
 import { ApiError } from './errors.ts';
 
 export const MIN_TOKEN_LENGTH = 16;
+
+/** The challenge sent with every 401 (RFC 6750 section 3). */
+export const WWW_AUTHENTICATE = 'Bearer realm="enf-server"';
 
 /** The token file is missing, unreadable or holds no usable token (enf-server: bad-input exit code). */
 export class TokenFileError extends ZtpError {
@@ -64,7 +69,8 @@ export class TokenAuthenticator {
   /** Throws UNAUTHORIZED unless the request carries `Authorization: Bearer <valid token>`. */
   check(req: IncomingMessage): void {
     const h = req.headers.authorization;
-    const m = typeof h === 'string' ? /^Bearer ([\x21-\x7e]+)$/.exec(h) : null;
+    // credentials = auth-scheme 1*SP token (RFC 9110 section 11.4); the scheme in any case.
+    const m = typeof h === 'string' ? /^Bearer +([\x21-\x7e]+)$/i.exec(h) : null;
     if (!m || !this.isValid(new TextEncoder().encode(m[1]!))) {
       throw new ApiError('UNAUTHORIZED', 'missing or invalid bearer token');
     }

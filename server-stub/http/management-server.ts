@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
-import { TokenAuthenticator } from './auth.ts';
+import { TokenAuthenticator, WWW_AUTHENTICATE } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { EventHub } from './events.ts';
@@ -131,6 +131,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
 function sendJson(res: ServerResponse, status: number, body: unknown, isHead = false): void {
   const text = JSON.stringify(body);
   res.writeHead(status, {
+    ...(status === 401 ? { 'www-authenticate': WWW_AUTHENTICATE } : {}),
     ...SECURITY_HEADERS,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

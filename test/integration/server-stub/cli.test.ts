@@ -358,4 +358,18 @@ test('every command answers --help; unknown commands and missing state are usage
   const missing = await cli(dir, 'network', 'list');
   t.is(missing.code, 2);
   t.regex((missing.json as { error: { message: string } }).error.message, /run 'enf-server init'/);
+  // An empty state directory names where it came from instead of meaning the working directory.
+  const emptyFlag = await cli('', 'network', 'list');
+  t.is(emptyFlag.code, 2);
+  t.regex((emptyFlag.json as { error: { message: string } }).error.message, /^--dir: empty/);
+  const emptyEnv = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'server-stub/main.ts', 'network', 'list'],
+      { env: { ...process.env, ENF_SERVER_DIR: '' } },
+      (err, _stdout, stderr) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stderr }),
+    ),
+  );
+  t.is(emptyEnv.code, 2);
+  t.regex(emptyEnv.stderr, /^enf-server: ENF_SERVER_DIR is set but empty; /);
 });

@@ -60,6 +60,18 @@ test('authentication: token required on the API, dashboard files public, stable 
     const none = await f.call('GET', '/api/v1/networks', undefined, { authorization: '' });
     t.is(none.status, 401);
     t.deepEqual(none.json, { error: { code: 'UNAUTHORIZED', message: 'missing or invalid bearer token' } });
+    t.regex(none.headers.get('www-authenticate') ?? '', /^Bearer( |$)/);
+    // The scheme is case-insensitive (RFC 9110 section 11.1); the token is not.
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const r = await f.call('GET', '/api/v1/networks', undefined, { authorization: `${scheme} ${TOKEN}` });
+      t.is(r.status, 200, scheme);
+      t.is(r.headers.get('www-authenticate'), null);
+    }
+    t.is(
+      (await f.call('GET', '/api/v1/networks', undefined, { authorization: `Bearer ${TOKEN.toUpperCase()}` }))
+        .status,
+      401,
+    );
     t.is(
       (await f.call('GET', '/api/v1/networks', undefined, { authorization: `Bearer ${TOKEN}x` })).status,
       401,
@@ -68,7 +80,9 @@ test('authentication: token required on the API, dashboard files public, stable 
       (await f.call('GET', '/api/v1/networks', undefined, { authorization: `Basic ${TOKEN}` })).status,
       401,
     );
-    t.is((await f.call('GET', '/metrics', undefined, { authorization: '' })).status, 401);
+    const metrics = await f.call('GET', '/metrics', undefined, { authorization: '' });
+    t.is(metrics.status, 401);
+    t.regex(metrics.headers.get('www-authenticate') ?? '', /^Bearer( |$)/);
     const page = await fetch(`${f.server.url}/`);
     t.is(page.status, 200);
     t.regex(page.headers.get('content-type') ?? '', /text\/html/);

@@ -24,10 +24,9 @@ import {
   SERVER_CERTIFICATE_LENGTH,
   X25519_LENGTH,
 } from './constants.ts';
-import { systemRng, type Rng } from '../util/rng.ts';
+import type { Rng } from '../util/rng.ts';
 import {
   opensslX25519Derive,
-  opensslX25519Generate,
   opensslX25519PrivateKey,
   opensslX25519PublicKey,
   opensslX25519PublicKeyOf,
@@ -77,32 +76,19 @@ export interface X25519Ephemeral {
 }
 
 /**
- * Draws an ephemeral X25519 key. From `systemRng`, OpenSSL generates it (no DER decoding on the hot
- * path; the key lives in an OpenSSL KeyObject, freed and cleared by OpenSSL when collected). From
- * any other Rng, the key is the raw 32-byte draw, as the reference draws it, so the vector tests
- * replay it; the draw is wiped as soon as OpenSSL holds the key.
+ * Draws an ephemeral X25519 key: 32 bytes from `rng` (the system RNG in production; the vector
+ * tests replay the reference's draws), wiped as soon as OpenSSL holds the key, which is freed and
+ * cleared by OpenSSL when collected. Never generateKeyPairSync: see openssl-primitives.ts on the
+ * Node 20 deadlock between a generated key's JWK export and its generation job.
  */
 export function x25519Ephemeral(rng: Rng): X25519Ephemeral {
-  const size = (peer: Uint8Array): void => {
-    if (peer.length !== X25519_LENGTH) throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
-  };
-  if (rng === systemRng) {
-    const { key, publicKey } = opensslX25519Generate();
-    return {
-      publicKey,
-      shared: (peer) => {
-        size(peer);
-        return checkedShared(() => opensslX25519Derive(key, peer));
-      },
-    };
-  }
   const draw = rng.bytes(X25519_LENGTH);
   const key = opensslX25519PrivateKey(draw);
   draw.fill(0);
   return {
     publicKey: opensslX25519PublicKeyOf(key),
     shared: (peer) => {
-      size(peer);
+      if (peer.length !== X25519_LENGTH) throw new CryptoError('X25519', 'X25519 keys must be 32 bytes');
       return checkedShared(() => opensslX25519Derive(key, peer));
     },
   };

@@ -6,24 +6,23 @@
 // deterministic; test/unit/protocol/xtt/openssl-primitives.test.ts compares both on random inputs).
 // ECDSA signing here draws k inside OpenSSL, so it is only used where nobody replays k: the vector
 // tests keep ecdsa-p256.ts's explicit-k path (see signP256 there).
-// Raw keys enter OpenSSL as JWK where possible (public keys, and P-256 private keys with their
-// public point: OpenSSL 3's DER decoders cost 0.3-0.9 ms a key, its JWK import microseconds) and
-// through fixed PKCS#8 prefixes otherwise: X25519 (RFC 8410, id-X25519 1.3.101.110) and an
-// ECPrivateKey without the optional public key for P-256 (RFC 5915; OpenSSL derives the point).
+// Raw keys enter OpenSSL as JWK where possible (public keys, X25519 private keys, and P-256
+// private keys with their public point: OpenSSL 3's DER decoders cost 0.3-0.9 ms a key, its JWK
+// import microseconds) and through a fixed PKCS#8 prefix otherwise: an ECPrivateKey without the
+// optional public key for P-256 (RFC 5915; OpenSSL derives the point).
 // Public P-256 points are checked by OpenSSL to be on the curve.
-import {
-  createPrivateKey,
-  createPublicKey,
-  diffieHellman,
-  generateKeyPairSync,
-  sign,
-  verify,
-  type KeyObject,
-} from 'node:crypto';
+//
+// No key here comes from generateKeyPair/generateKeyPairSync. On Node 20 a generated key shares one
+// mutex with the key-generation job that made it; the job's destructor takes that mutex, and the
+// JWK exporters (ExportJWKEdKey, ExportJWKEcKey) hold it while they allocate strings. When that
+// allocation triggers a garbage collection that finalizes the (already finished) job, the main
+// thread waits forever on a lock it holds (gdb: ExportJWKEdKey -> String::NewFromOneByte -> GC ->
+// ~KeyGenJob -> uv_mutex_lock). A key imported from a raw draw has a mutex of its own that no job
+// ever takes, so exporting it cannot deadlock. test/unit/architecture keeps generateKeyPair out of
+// the tree; test/unit/protocol/xtt/x25519-soak.test.ts runs the handshake's sequence thousands of
+// times in a child process under a timeout; bench/x25519-soak.bench.ts a million times.
+import { createPrivateKey, createPublicKey, diffieHellman, sign, verify, type KeyObject } from 'node:crypto';
 
-const X25519_PKCS8_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20,
-]);
 // SEQUENCE { 0, SEQUENCE { id-ecPublicKey, prime256v1 }, OCTET STRING { ECPrivateKey { 1, d } } }
 const P256_PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
@@ -40,29 +39,26 @@ function withPrefix(prefix: Uint8Array, key: Uint8Array): Buffer {
 
 const b64u = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 
+// Node's JWK import of an OKP private key reads only `d` (and derives the public key from it);
+// `x` must be present as a string, so it carries this placeholder, never the real public key.
+const X25519_JWK_X_PLACEHOLDER = b64u(new Uint8Array(32));
+
 /**
- * An X25519 private KeyObject from a raw 32-byte draw (replayable: the vector tests). OpenSSL 3's
- * PKCS#8 decoder costs the better part of a millisecond; production keys come from
- * opensslX25519Generate instead.
+ * An X25519 private KeyObject from a raw 32-byte draw (any 32 bytes; X25519 clamps). The draw stays
+ * the caller's to wipe; the base64url text handed to OpenSSL is the one copy JavaScript cannot
+ * wipe (it is garbage as soon as this returns).
  */
 export function opensslX25519PrivateKey(privateKey: Uint8Array): KeyObject {
-  const der = withPrefix(X25519_PKCS8_PREFIX, privateKey);
-  try {
-    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  } finally {
-    der.fill(0);
-  }
+  return createPrivateKey({
+    format: 'jwk',
+    key: { kty: 'OKP', crv: 'X25519', d: b64u(privateKey), x: X25519_JWK_X_PLACEHOLDER },
+  });
 }
 
-/** A fresh X25519 key drawn by OpenSSL, and its public key. */
-export function opensslX25519Generate(): { key: KeyObject; publicKey: Uint8Array } {
-  const { privateKey } = generateKeyPairSync('x25519');
-  return { key: privateKey, publicKey: opensslX25519PublicKeyOf(privateKey) };
-}
-
-/** The 32-byte public key of an X25519 KeyObject (private or public). */
+/** The 32-byte public key of an X25519 KeyObject (private or public) made by this module. */
 export function opensslX25519PublicKeyOf(key: KeyObject): Uint8Array {
-  const { x } = key.export({ format: 'jwk' });
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  const { x } = publicKey.export({ format: 'jwk' });
   if (typeof x !== 'string') throw new TypeError('X25519 key without public part');
   return new Uint8Array(Buffer.from(x, 'base64url'));
 }

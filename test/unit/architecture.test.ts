@@ -60,3 +60,26 @@ test('the import scanner sees forbidden imports (self-check)', (t) => {
   const found = [...sample.matchAll(IMPORT_RE)].map((m) => m[1] ?? m[2]);
   t.deepEqual(found, ['node:net', 'koffi']);
 });
+
+// Node 20 deadlocks when a key made by generateKeyPair(Sync) is exported as JWK while a garbage
+// collection finalizes its generation job (protocol/xtt/openssl-primitives.ts). Keys are imported
+// from raw draws instead; this keeps the generator out of every program and tool.
+const KEYGEN_CALL_RE = /\bgenerateKeyPair(?:Sync)?\s*\(/;
+const KEYGEN_IMPORT_RE =
+  /import\s*\{[^}]*\bgenerateKeyPair(?:Sync)?\b[^}]*\}\s*from\s*['"](?:node:)?crypto['"]/;
+const usesKeygen = (src: string): boolean => KEYGEN_CALL_RE.test(src) || KEYGEN_IMPORT_RE.test(src);
+
+test('no source calls node:crypto generateKeyPair or generateKeyPairSync', (t) => {
+  const files = ['protocol', 'agent', 'server-stub', 'factory', 'tpm', 'bench', 'scripts'].flatMap(tsFiles);
+  t.true(files.length > 0);
+  t.deepEqual(
+    files.filter((f) => usesKeygen(readFileSync(f, 'utf8'))),
+    [],
+  );
+});
+
+test('the key-generation scanner sees a call and an import (self-check)', (t) => {
+  t.true(usesKeygen("const { privateKey } = generateKeyPairSync('x25519');"));
+  t.true(usesKeygen("import {\n  createPublicKey,\n  generateKeyPair,\n} from 'node:crypto';"));
+  t.false(usesKeygen('// never generateKeyPairSync: see openssl-primitives.ts'));
+});

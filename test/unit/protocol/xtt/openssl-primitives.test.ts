@@ -76,7 +76,7 @@ for (const [name, u] of LOW_ORDER_U) {
   });
 }
 
-test('X25519 ephemeral keys: OpenSSL-generated (system RNG) and replayed draws agree with noble', (t) => {
+test('X25519 ephemeral keys: system-RNG and replayed draws agree with noble', (t) => {
   const draw = systemRng.bytes(32);
   const replayed = x25519Ephemeral({ bytes: () => draw.slice() });
   t.is(toHex(replayed.publicKey), toHex(x25519.getPublicKey(draw)));

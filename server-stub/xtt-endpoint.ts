@@ -2,7 +2,10 @@
 // bytes to protocol/xtt's sans-I/O XttServerHandshake and writes back what it returns. Defences:
 // global and per-source connection limits (per /64 for IPv6, per address for IPv4), an idle timeout
 // and a whole-handshake deadline (slowloris), a byte budget per connection, one chunk processed at
-// a time with the socket paused (bounded buffering). Toward the network every failure looks the same
+// a time with the socket paused (bounded buffering). Every connection has a deadline from accept to
+// close whatever the peer does: after the last reply (end()) the peer gets a short grace to read it
+// and close; one that never sends FIN, or sends anything more, is destroyed, so it cannot keep its
+// slot in the connection limits. Toward the network every failure looks the same
 // (the state machine's 4-byte Error, or a close); the typed reason goes to the log and, once a
 // client has completed the cookie round trip, AEAD and long-term signature, to the audit.
 // Decisions: DAA verification through the verifier port (VerifyPool), identities through
@@ -31,6 +34,11 @@ export interface EndpointOptions {
   idleTimeoutMs?: number;
   /** Close a handshake not finished within this (ms); default 15000. */
   handshakeTimeoutMs?: number;
+  /**
+   * After the last reply, destroy the connection if the peer has not closed it within this (ms);
+   * default 2000. A connection never lives longer than handshakeTimeoutMs + closeGraceMs.
+   */
+  closeGraceMs?: number;
 }
 
 export interface EndpointDeps {
@@ -59,6 +67,8 @@ export interface EndpointStats {
   provisioned: number;
   failed: number;
   timedOut: number;
+  /** Connections destroyed because the peer kept them open after the last reply. */
+  lingerCut: number;
 }
 
 /** "::ffff:192.0.2.1" -> "192.0.2.1" (dual-stack sockets report IPv4 peers this way). */
@@ -83,11 +93,19 @@ export class XttEndpoint {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly perSource = new Map<string, number>();
-  readonly stats: EndpointStats = { accepted: 0, rejectedByLimit: 0, provisioned: 0, failed: 0, timedOut: 0 };
+  readonly stats: EndpointStats = {
+    accepted: 0,
+    rejectedByLimit: 0,
+    provisioned: 0,
+    failed: 0,
+    timedOut: 0,
+    lingerCut: 0,
+  };
   private readonly maxConnections: number;
   private readonly maxPerSource: number;
   private readonly idleTimeoutMs: number;
   private readonly handshakeTimeoutMs: number;
+  private readonly closeGraceMs: number;
 
   constructor(
     private readonly opts: EndpointOptions,
@@ -97,6 +115,7 @@ export class XttEndpoint {
     this.maxPerSource = opts.maxPerSource ?? 16;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 15_000;
+    this.closeGraceMs = opts.closeGraceMs ?? 2000;
     this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
     // Node refuses connections past maxConnections before our handler runs; count and log them.
     this.server.maxConnections = this.maxConnections;
@@ -243,12 +262,44 @@ export class XttEndpoint {
     };
     const deadline = setTimeout(() => finish('timeout', 'handshake-deadline'), this.handshakeTimeoutMs);
     deadline.unref();
+    let isLingering = false;
+    const cutLinger = (reason: string) => {
+      if (sock.destroyed) return;
+      this.stats.lingerCut++;
+      log.warn('conn.linger-cut', { src: address, port, reason });
+      sock.destroy();
+    };
+    // The deadline from accept to close, whatever the peer does; cleared only by the close itself.
+    const lifetime = setTimeout(() => {
+      if (isLingering) cutLinger('no-close-after-reply');
+      else finish('timeout', 'connection-deadline');
+      sock.destroy();
+    }, this.handshakeTimeoutMs + this.closeGraceMs);
+    lifetime.unref();
+    let grace: NodeJS.Timeout | undefined;
+    /** The last reply: half-close, read (and refuse) whatever follows, destroy after the grace. */
+    const closeAfterReply = (data: Uint8Array | undefined) => {
+      isLingering = true;
+      clearTimeout(deadline);
+      sock.setTimeout(0);
+      if (data) sock.end(data);
+      else sock.end();
+      grace = setTimeout(() => cutLinger('no-close-after-reply'), this.closeGraceMs);
+      grace.unref();
+      // Reading resumes so the peer's FIN is seen (the socket then closes by itself); any byte
+      // after the last reply is abuse.
+      sock.removeAllListeners('data');
+      sock.on('data', () => cutLinger('bytes-after-reply'));
+      sock.resume();
+    };
     sock.setTimeout(this.idleTimeoutMs, () => finish('timeout', 'idle'));
     sock.on('error', (err) => finish('error', (err as NodeJS.ErrnoException).code ?? 'socket-error'));
     sock.on('end', () => finish('error', 'peer-closed'));
     sock.on('close', () => {
       isFinished = true;
       clearTimeout(deadline);
+      clearTimeout(lifetime);
+      clearTimeout(grace);
     });
 
     const drain = async (): Promise<void> => {
@@ -272,8 +323,7 @@ export class XttEndpoint {
             clearTimeout(deadline);
             this.stats.provisioned++; // IdentityPolicy logged the decision
             report('provisioned');
-            if (step.data) sock.end(step.data);
-            else sock.end();
+            closeAfterReply(step.data);
           } else if (step.kind === 'failed') {
             isFinished = true;
             clearTimeout(deadline);
@@ -288,8 +338,7 @@ export class XttEndpoint {
                 code: step.error.code,
               });
             }
-            if (step.data) sock.end(step.data);
-            else sock.end();
+            closeAfterReply(step.data);
           }
         }
       } catch (err) {

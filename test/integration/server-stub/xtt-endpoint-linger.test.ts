@@ -1,0 +1,150 @@
+// Every connection to the XTT endpoint has a deadline from accept to close, whatever the peer does.
+// Peers here read the server's last reply (an Error after garbage, the identity after a complete
+// handshake) and then neither close nor send: with allowHalfOpen they never answer the server's FIN.
+// The endpoint must destroy them after its close grace so they cannot hold their slots in the
+// connection limits; a peer that writes after the last reply is cut at once. The idle timeout and
+// the handshake deadline are set far beyond the test's bounds so only the new rule can close them.
+// Assertions wait for the server's own count of open connections (no timing assertion).
+import test from 'ava';
+import { connect, type Socket } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { systemRng } from '../../../protocol/util/rng.ts';
+import { XttClient, type ClientStep } from '../../../protocol/xtt/client.ts';
+import { decodeRootCertificate } from '../../../protocol/xtt/certificates.ts';
+import { SealedCookieStrategy } from '../../../protocol/xtt/cookie.ts';
+import { XttServer } from '../../../protocol/xtt/server.ts';
+import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { memoryLogger } from '../../../server-stub/log.ts';
+import { OpensslP256Signer } from '../../../server-stub/openssl-signer.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
+import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { VerifyPool } from '../../../server-stub/verify-pool.ts';
+import { XttEndpoint } from '../../../server-stub/xtt-endpoint.ts';
+import { makeGroup, TestDevice } from './_xtt-devices.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `cond` until it holds or `boundMs` passes (a generous bound against a stuck server). */
+async function eventually(cond: () => boolean, boundMs = 60_000): Promise<boolean> {
+  for (let waited = 0; !cond() && waited < boundMs; waited += 50) await sleep(50);
+  return cond();
+}
+
+/** A peer that never half-closes: waits for the server's reply, then keeps the socket as it is. */
+function lingeringPeer(port: number, host: string): { sock: Socket; replied: Promise<Uint8Array> } {
+  const sock = connect({ host: '127.0.0.1', port, localAddress: host, allowHalfOpen: true });
+  sock.on('error', () => undefined);
+  const replied = new Promise<Uint8Array>((resolve) => {
+    const got: Buffer[] = [];
+    sock.on('data', (d: Buffer) => got.push(d));
+    sock.on('end', () => resolve(new Uint8Array(Buffer.concat(got))));
+  });
+  return { sock, replied };
+}
+
+test('peers that keep the connection open after the last reply lose it after the grace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-linger-'));
+  createKeyMaterial(dir, systemRng);
+  const keys = loadKeyMaterial(dir);
+  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  await registry.addNetwork({ name: 'n', prefix: '2001:db8:dd:1::/64' });
+  const group = makeGroup();
+  await registry.addBatch({ gpk: group.gpk, basename: group.basename, name: 'b', network: 'n', size: 10 });
+  const logger = memoryLogger();
+  const pool = new VerifyPool({ workers: 1 });
+  const xtt = new XttServer({
+    certificate: keys.serverCertificate,
+    signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
+    cookies: new SealedCookieStrategy({ rng: systemRng }),
+    policy: {
+      verifyDaa: async () => ({ ok: false, reason: 'unused' }),
+      assignIdentity: async () => ({ ok: false, reason: 'unused' }),
+    },
+    rng: systemRng,
+  });
+  const endpoint = new XttEndpoint(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 64,
+      maxPerSource: 2,
+      idleTimeoutMs: 600_000,
+      handshakeTimeoutMs: 600_000,
+      closeGraceMs: 300,
+    },
+    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+  );
+  const { port } = await endpoint.listen();
+  const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
+  t.teardown(async () => {
+    await endpoint.close();
+    await pool.close();
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // 1. Garbage: the server answers with its 4-byte Error and ends; the peer stays.
+  const garbage = [lingeringPeer(port, '127.0.3.1'), lingeringPeer(port, '127.0.3.1')];
+  for (const p of garbage) p.sock.write(systemRng.bytes(70));
+  for (const p of garbage) t.is((await p.replied).length, 4, 'the uniform Error message');
+  t.true(await eventually(() => endpoint.openConnections === 0), 'both lingering peers were cut');
+  t.false(
+    garbage.some((p) => p.sock.destroyed),
+    'the peers themselves never closed',
+  );
+  t.is(endpoint.stats.lingerCut, 2);
+
+  // 2. The slots are free again: the same source (limit 2) completes a real handshake, and then
+  //    lingers too, half-open, and is cut the same way.
+  const device = new TestDevice(group.member());
+  const client = new XttClient({
+    suite: 1,
+    roots: [decodeRootCertificate(root)],
+    longterm: device.longterm,
+    daa: device.daa,
+    rng: systemRng,
+  });
+  const peer = lingeringPeer(port, '127.0.3.1');
+  let result: ClientStep | undefined;
+  let chain = Promise.resolve();
+  const handle = (step: ClientStep) => {
+    if (step.kind === 'send') peer.sock.write(step.data);
+    else result = step;
+  };
+  peer.sock.on('connect', () => handle(client.start()));
+  peer.sock.on('data', (d: Buffer) => {
+    const bytes = new Uint8Array(d);
+    chain = chain.then(async () => handle(await client.receive(bytes)));
+  });
+  await peer.replied;
+  await chain;
+  t.is(result?.kind, 'done', 'a real device provisioned from the source the lingering peers used');
+  t.true(await eventually(() => endpoint.openConnections === 0), 'the provisioned peer was cut too');
+  t.is(endpoint.stats.lingerCut, 3);
+
+  // 3. Bytes after the last reply are not read into anything: the connection is cut at once (an
+  //    endpoint whose grace would otherwise keep the peer for ten minutes).
+  const patient = new XttEndpoint(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      idleTimeoutMs: 600_000,
+      handshakeTimeoutMs: 600_000,
+      closeGraceMs: 600_000,
+    },
+    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+  );
+  const { port: port2 } = await patient.listen();
+  t.teardown(() => patient.close());
+  const chatty = lingeringPeer(port2, '127.0.3.2');
+  chatty.sock.write(systemRng.bytes(70));
+  await chatty.replied;
+  chatty.sock.write(systemRng.bytes(16));
+  t.true(await eventually(() => patient.openConnections === 0));
+  t.is(patient.stats.lingerCut, 1);
+  t.true(logger.lines.some((l) => l.includes('conn.linger-cut') && l.includes('bytes-after-reply')));
+  t.true(logger.lines.some((l) => l.includes('conn.linger-cut') && l.includes('no-close-after-reply')));
+  for (const p of [...garbage, peer, chatty]) p.sock.destroy();
+});

@@ -1,11 +1,15 @@
 // TPM subcommands of `xtt-factory` (issue 4): preflight (the tpm/preflight.ts report), provision
-// (provision.ts) and inspect (device-state.ts). TPM = /dev/tpmrm0 or swtpm:HOST:PORT[:CTRLPORT]
+// (provision.ts), inspect (device-state.ts) and pki-key (tpm/pki-key.ts: an ECDSA P-256 key
+// persisted in the TPM and a PKCS#10 request for the customer's CA, protocol/pki/csr.ts). TPM = /dev/tpmrm0 or swtpm:HOST:PORT[:CTRLPORT]
 // (tpm/open.ts). One TPM client per command, closed in `finally`.
 //
 // Test hook: XTT_FACTORY_KILL_AFTER=<step> makes `provision` SIGKILL itself right after that step
 // (PROVISION_STEPS), which is how the integration tests simulate a power cut at the station. It only
 // ever stops this process; it changes nothing else.
 import { resolve } from 'node:path';
+import { derToPem } from '../protocol/pki/certificate.ts';
+import { buildCsr, SubjectSyntaxError } from '../protocol/pki/csr.ts';
+import { PKI_KEY_HANDLE, PkiKeyError, TpmPkiKey, parsePersistentHandle } from '../tpm/pki-key.ts';
 import type { Argv } from 'yargs';
 import { systemRng } from '../protocol/util/rng.ts';
 import { openTpm } from '../tpm/open.ts';
@@ -14,7 +18,9 @@ import type { Tpm } from '../tpm/tpm.ts';
 import { closeBatch, openBatch } from './batch.ts';
 import type { Done } from './cli.ts';
 import { assessInventory, describeInventory, readInventory } from './device-state.ts';
+import { FactoryError, FactoryErrorCode } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
+import { writeNewFile } from './fs-atomic.ts';
 import { PROVISION_STEPS, provisionDevice, type ProvisionStep } from './provision.ts';
 import { readRootCertificate } from './root-certs.ts';
 
@@ -149,6 +155,82 @@ export function registerTpmCommands(y: Argv<{ json: boolean }>, done: Done): voi
       }
       for (const p of assessment.problems) lines.push(`  ! ${p}`);
       done({ human: lines.join('\n'), json: { tpm: a.tpm, ...view } });
+    },
+  );
+  y.command(
+    'pki-key',
+    "PKI option: create (or reuse) an ECDSA P-256 key persisted in the TPM and write a PKCS#10 request (PEM) for the customer's CA",
+    (c) =>
+      c
+        .option('tpm', tpmOption)
+        .option('subject', {
+          type: 'string',
+          demandOption: true,
+          describe: 'subject, e.g. "CN=device-42,O=Acme"',
+        })
+        .option('csr', {
+          type: 'string',
+          demandOption: true,
+          describe: 'where to write the request (PEM; never overwritten)',
+        })
+        .option('handle', {
+          type: 'string',
+          default: `0x${PKI_KEY_HANDLE.toString(16)}`,
+          describe: "owner persistent handle of the key (the agent's pki.tpmHandle)",
+        }),
+    async (a) => {
+      let handle: number;
+      try {
+        handle = parsePersistentHandle(a.handle);
+      } catch (e) {
+        throw new FactoryError(FactoryErrorCode.USAGE, `--handle: ${(e as Error).message}`, {
+          field: 'handle',
+        });
+      }
+      const { csr, created, publicKey } = await withTpm(a.tpm, async (tpm) => {
+        let got: { key: TpmPkiKey; created: boolean };
+        try {
+          got = await TpmPkiKey.ensure(tpm, handle);
+        } catch (e) {
+          if (e instanceof PkiKeyError)
+            throw new FactoryError(FactoryErrorCode.TPM_FOREIGN_STATE, e.message, { cause: e });
+          throw e;
+        }
+        try {
+          return {
+            csr: await buildCsr(a.subject, got.key),
+            created: got.created,
+            publicKey: got.key.publicKey,
+          };
+        } catch (e) {
+          if (e instanceof SubjectSyntaxError)
+            throw new FactoryError(FactoryErrorCode.USAGE, `--subject: ${e.message}`, {
+              field: 'subject',
+              cause: e,
+            });
+          throw e;
+        }
+      });
+      try {
+        writeNewFile(a.csr, new TextEncoder().encode(derToPem(csr, 'CERTIFICATE REQUEST')), 0o644);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new FactoryError(FactoryErrorCode.EXISTS, `${a.csr} exists; not overwritten`, {
+            file: a.csr,
+          });
+        throw e;
+      }
+      const hex = `0x${handle.toString(16)}`;
+      done({
+        human: `${created ? 'created' : 'reused'} P-256 key at TPM handle ${hex}; request for "${a.subject}" in ${a.csr}`,
+        json: {
+          handle: hex,
+          created,
+          csr: resolve(a.csr),
+          subject: a.subject,
+          publicKey: Buffer.from(publicKey).toString('hex'),
+        },
+      });
     },
   );
 }

@@ -40,7 +40,8 @@ export interface LongtermKeyBlob {
   readonly public: EccPublic;
 }
 
-function pad32(b: Uint8Array, what: string): Uint8Array {
+/** r or s of an ECDSA signature left-padded to 32 bytes. */
+export function pad32(b: Uint8Array, what: string): Uint8Array {
   if (b.length > 32) throw new ZtpError('TPM_SIGNATURE', `${what} is ${b.length} bytes, more than 32`);
   const out = new Uint8Array(32);
   out.set(b, 32 - b.length);

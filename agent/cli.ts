@@ -72,6 +72,10 @@ export async function runCli(args: string[], h: CliHandlers, io: CliIo): Promise
     .option('config', { type: 'string', describe: 'config file (default /etc/xtt-agent/config.json)' })
     .option('verbose', { type: 'boolean', default: false, describe: 'debug logging' })
     .options(settingOptions())
+    // the PKI method's short spellings: xtt-agent run --method pki --cert FILE [--key FILE | --tpm ...]
+    .alias('cert', 'pki-cert')
+    .alias('key', 'pki-key')
+    .alias('server-ca', 'pki-server-ca')
     .command(
       ['run', '$0'],
       'provision on first boot, then configure and keep the identity address (systemd runs this)',

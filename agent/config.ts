@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseTpmSpec } from '../tpm/open.ts';
+import { parsePersistentHandle } from '../tpm/pki-key.ts';
 import { ConfigError } from './errors.ts';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xtt-agent/config.json';
@@ -44,6 +45,22 @@ export interface AgentConfig {
   stateDir: string;
   /** Development mode: the reference's credential files instead of a TPM. */
   dev?: DevCredentials;
+  /** 'xtt' (DAA batch membership, the default) or 'pki' (a certificate from the customer's CA). */
+  method: 'xtt' | 'pki';
+  /** method 'pki' only. */
+  pki?: PkiSettings;
+}
+
+export interface PkiSettings {
+  /** PEM: the device certificate, then any intermediates the server needs. */
+  cert: string;
+  /** PEM private key for the certificate; absent: the key is in the TPM at `tpmHandle`. */
+  key?: string;
+  tpmHandle: number;
+  /** PEM CA certificate(s) the server's TLS certificate must chain to. */
+  serverCa: string;
+  /** Name the server's certificate must carry; default server.host. */
+  serverName?: string;
 }
 
 type Kind = 'string' | 'port' | 'int' | 'bool' | 'ms';
@@ -70,6 +87,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'backoff.maxMs', kind: 'ms' },
   { key: 'stateDir', kind: 'string' },
   { key: 'dev.dir', kind: 'string' },
+  { key: 'method', kind: 'string' },
+  { key: 'pki.cert', kind: 'string' },
+  { key: 'pki.key', kind: 'string' },
+  { key: 'pki.tpmHandle', kind: 'string' },
+  { key: 'pki.serverCa', kind: 'string' },
+  { key: 'pki.serverName', kind: 'string' },
   ...Object.keys(DEV_FILES).map((k) => ({ key: `dev.${k}`, kind: 'string' as const })),
 ];
 
@@ -100,6 +123,8 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   'timeouts.dadMs': 10_000,
   'backoff.initialMs': 1_000,
   'backoff.maxMs': 300_000,
+  method: 'xtt',
+  'pki.tpmHandle': '0x81010010',
 };
 
 type Raw = Record<string, unknown>;
@@ -263,7 +288,39 @@ function validate(v: Record<string, string | number | boolean>): AgentConfig {
     },
     backoff: { initialMs: num('backoff.initialMs'), maxMs: num('backoff.maxMs') },
     stateDir,
+    method: 'xtt',
   };
+  const method = str('method');
+  if (method !== 'xtt' && method !== 'pki')
+    throw new ConfigError('method', `${JSON.stringify(method)} is not xtt or pki`);
+  cfg.method = method;
+  const pkiKeys = SETTINGS.filter((s) => s.key.startsWith('pki.') && s.key !== 'pki.tpmHandle' && str(s.key));
+  if (method === 'xtt' && pkiKeys.length > 0) {
+    throw new ConfigError(pkiKeys[0]!.key, 'is a PKI setting: set method to pki (--method pki) to use it');
+  }
+  if (method === 'pki') {
+    const cert = str('pki.cert');
+    if (!cert) throw new ConfigError('pki.cert', 'is required with method pki (--cert FILE)');
+    const serverCa = str('pki.serverCa');
+    if (!serverCa)
+      throw new ConfigError(
+        'pki.serverCa',
+        "is required with method pki (the server's TLS CA, --server-ca FILE)",
+      );
+    const handleText = str('pki.tpmHandle')!;
+    let tpmHandle: number;
+    try {
+      tpmHandle = parsePersistentHandle(handleText);
+    } catch (e) {
+      throw new ConfigError('pki.tpmHandle', (e as Error).message, { cause: e });
+    }
+    const pki: PkiSettings = { cert, serverCa, tpmHandle };
+    const key = str('pki.key');
+    if (key) pki.key = key;
+    const serverName = str('pki.serverName');
+    if (serverName) pki.serverName = serverName;
+    cfg.pki = pki;
+  }
   const dir = str('dev.dir');
   const named = (Object.keys(DEV_FILES) as (keyof typeof DEV_FILES)[]).filter((k) => str(`dev.${k}`));
   if (dir || named.length > 0) {
@@ -274,6 +331,8 @@ function validate(v: Record<string, string | number | boolean>): AgentConfig {
       dev[k] = p;
     }
     cfg.dev = dev;
+    if (cfg.method === 'pki')
+      throw new ConfigError('dev.dir', 'development mode (DAA credential files) is for method xtt');
   }
   return cfg;
 }

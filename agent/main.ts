@@ -4,7 +4,8 @@
 // Maps every failure to the exit-code table in agent/exit-codes.ts.
 //
 // Keys: TPM mode (tpm/: NV layout, ECDAA signer, long-term key) or development mode (the
-// reference's credential files); the handshake runs over TCP (agent/xtt-tcp-client.ts).
+// reference's credential files); the handshake runs over TCP (agent/xtt-tcp-client.ts). Method pki:
+// a certificate from the customer's CA over TLS (agent/pki-provisioner.ts).
 import { systemRng } from '../protocol/util/rng.ts';
 import { ZtpError } from '../protocol/errors.ts';
 import { decodeRootCertificate, type RootCertificate } from '../protocol/xtt/certificates.ts';
@@ -28,7 +29,8 @@ import { stderrLogger, type Logger } from './logger.ts';
 import { LongtermKeyFiles } from './longterm-key-files.ts';
 import { RtnetlinkConfigurator } from './netlink/rtnetlink-configurator.ts';
 import { KoffiNetlinkSocket } from './netlink/socket.ts';
-import { runAgent } from './provision.ts';
+import { makePkiProvisionIdentity } from './pki-provisioner.ts';
+import { runAgent, type ProvisionedIdentity } from './provision.ts';
 import { SdNotifier } from './sd-notify.ts';
 import { FileStateStore } from './state-store.ts';
 import { runXttClientOverTcp } from './xtt-tcp-client.ts';
@@ -87,6 +89,25 @@ function describe(e: unknown): string {
   return String(e);
 }
 
+/** Method xtt: DAA batch membership (TPM, or the reference's files in development mode). */
+function xttProvisionIdentity(
+  config: AgentConfig,
+  log: Logger,
+): (signal: AbortSignal) => Promise<ProvisionedIdentity> {
+  const keyFiles = new LongtermKeyFiles(config.stateDir);
+  const keys = config.dev ? devModeKeys(config.dev, systemRng, keyFiles) : tpmKeys(config, keyFiles);
+  if (config.dev) log.warn('development mode: software DAA credential files instead of the TPM');
+  return makeProvisionIdentity(keys, handshakeRunner, {
+    suite: config.suite,
+    host: config.server.host,
+    port: config.server.port,
+    connectTimeoutMs: config.timeouts.connectMs,
+    handshakeTimeoutMs: config.timeouts.handshakeMs,
+    rng: systemRng,
+    now: systemClock.now,
+  });
+}
+
 async function run(a: CommonArgs): Promise<ExitCode> {
   const log: Logger = stderrLogger({ journal: process.env.JOURNAL_STREAM !== undefined, verbose: a.verbose });
   const notifier = new SdNotifier(process.env, (what, why) => log.warn(`sd_notify ${what} failed: ${why}`));
@@ -104,18 +125,16 @@ async function run(a: CommonArgs): Promise<ExitCode> {
   try {
     const config = loadConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
     const server = `${config.server.host}:${config.server.port}`;
-    const keyFiles = new LongtermKeyFiles(config.stateDir);
-    const keys = config.dev ? devModeKeys(config.dev, systemRng, keyFiles) : tpmKeys(config, keyFiles);
-    if (config.dev) log.warn('development mode: software DAA credential files instead of the TPM');
-    const provisionIdentity = makeProvisionIdentity(keys, handshakeRunner, {
-      suite: config.suite,
-      host: config.server.host,
-      port: config.server.port,
-      connectTimeoutMs: config.timeouts.connectMs,
-      handshakeTimeoutMs: config.timeouts.handshakeMs,
-      rng: systemRng,
-      now: systemClock.now,
-    });
+    const provisionIdentity = config.pki
+      ? makePkiProvisionIdentity({
+          pki: config.pki,
+          host: config.server.host,
+          port: config.server.port,
+          connectTimeoutMs: config.timeouts.connectMs,
+          handshakeTimeoutMs: config.timeouts.handshakeMs,
+          openTpm: () => openTpm(config.tpm),
+        })
+      : xttProvisionIdentity(config, log);
     const agent = await runAgent(
       {
         store: new FileStateStore(config.stateDir),

@@ -29,7 +29,45 @@ test('defaults fill everything not given', (t) => {
     timeouts: { connectMs: 10000, handshakeMs: 30000, dadMs: 10000 },
     backoff: { initialMs: 1000, maxMs: 300000 },
     stateDir: '/var/lib/xtt-agent',
+    method: 'xtt',
   });
+});
+
+test('method pki: cert and server CA required, key optional (TPM otherwise), handle checked', (t) => {
+  const file = withFile(t, minimal);
+  const pki = (flags: Record<string, unknown>) =>
+    loadConfig({ file, env: {}, flags: { method: 'pki', ...flags } });
+  const c = pki({ 'pki.cert': '/c.pem', 'pki.serverCa': '/ca.pem' });
+  t.deepEqual(c.pki, { cert: '/c.pem', serverCa: '/ca.pem', tpmHandle: 0x81010010 });
+  t.is(c.method, 'pki');
+  t.like(pki({ 'pki.cert': '/c.pem', 'pki.serverCa': '/ca.pem', 'pki.key': '/k.pem' }).pki, {
+    key: '/k.pem',
+  });
+  const field = (f: () => unknown) => t.throws(f, { instanceOf: ConfigError })!.field;
+  t.is(
+    field(() => pki({ 'pki.serverCa': '/ca.pem' })),
+    'pki.cert',
+  );
+  t.is(
+    field(() => pki({ 'pki.cert': '/c.pem' })),
+    'pki.serverCa',
+  );
+  t.is(
+    field(() => pki({ 'pki.cert': '/c', 'pki.serverCa': '/ca', 'pki.tpmHandle': '0x81800000' })),
+    'pki.tpmHandle',
+  );
+  t.is(
+    field(() => loadConfig({ file, env: {}, flags: { method: 'x509' } })),
+    'method',
+  );
+  t.is(
+    field(() => loadConfig({ file, env: {}, flags: { 'pki.cert': '/c.pem' } })),
+    'pki.cert',
+  );
+  t.is(
+    field(() => pki({ 'pki.cert': '/c', 'pki.serverCa': '/ca', 'dev.dir': '/d' })),
+    'dev.dir',
+  );
 });
 
 test('precedence: file < env < flags; STATE_DIRECTORY from systemd', (t) => {

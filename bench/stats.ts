@@ -37,6 +37,29 @@ export async function timeIt(fn: () => unknown, n: number, warmup = 3): Promise<
   return out;
 }
 
+/**
+ * Like timeIt, also reporting this process's CPU time per call (user + system): on a machine
+ * shared with other jobs, CPU time is far steadier than wall time.
+ */
+export async function timeItWithCpu(
+  fn: () => unknown,
+  n: number,
+  warmup = 3,
+): Promise<{ wall: number[]; cpu: number[] }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wall, cpu };
+}
+
 export const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 /** The `--reference-dir PREFIX` (or `--reference-dir=PREFIX`) given to `npm run bench`, if any. */

@@ -30,10 +30,10 @@ export const G2_COFACTOR = 2n * FIELD_PRIME - CURVE_ORDER;
 const SIX_U_SQUARED = 6n * BN_U * BN_U;
 
 // Cube roots of unity for GLV on G1: (x, y) -> (beta*x, y) equals [lambda](x, y).
-const GLV_BETA = 0xfffffffffffcf0cc0d5d111e5c618c39710e8e5d2104dd63f80d23b70b31780bn;
+export const GLV_BETA = 0xfffffffffffcf0cc0d5d111e5c618c39710e8e5d2104dd63f80d23b70b31780bn;
 export const GLV_LAMBDA = 0xfffffffffffcf0cad3d42fddca5173cfd540b6bf2f77ceaa8f2534d938b81ff6n;
 // Reduced basis of {(a, b) : a + b*lambda = 0 mod r}, ordered so that det = +r (noble's convention).
-const GLV_BASIS: [[bigint, bigint], [bigint, bigint]] = [
+export const GLV_BASIS: [[bigint, bigint], [bigint, bigint]] = [
   [0xfffffffffffe78663af0036e1b054003n, -0xd105eb8061615001n],
   [0xd105eb8061615001n, 0xfffffffffffe78670bf5eeee7c669004n],
 ];

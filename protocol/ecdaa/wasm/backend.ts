@@ -7,7 +7,18 @@
 // The noble-based code in ../curve.ts and ../pairing.ts stays the reference: G2 line tables are
 // computed there (once per fixed point) and copied in; the property tests compare every operation
 // here with noble's. Variable time: public inputs only (verification).
-import { CURVE_ORDER, FIELD_PRIME, Fp2F, G1, type Fp12, type Fp2, type G1Point } from '../curve.ts';
+import { _splitEndoScalar } from '@noble/curves/abstract/weierstrass.js';
+import {
+  CURVE_ORDER,
+  FIELD_PRIME,
+  Fp2F,
+  G1,
+  GLV_BASIS,
+  GLV_BETA,
+  type Fp12,
+  type Fp2,
+  type G1Point,
+} from '../curve.ts';
 import { P2_LINES, U_NAF, type G2Lines } from '../pairing.ts';
 import { FP256BN_WASM_BASE64 } from './fp256bn-wasm.ts';
 
@@ -224,6 +235,32 @@ const MSM_OUT = alloc(G1J);
 const AFFINE_OUT = alloc(2 * FP);
 const SCALAR_LIMIT = CURVE_ORDER;
 
+/** One MSM term in affine coordinates, scalar below 2^256. */
+interface Term {
+  x: bigint;
+  y: bigint;
+  k: bigint;
+}
+
+const HALF = 1n << 128n;
+
+/**
+ * Terms of k*P: scalars of 128 bits or more are split by the GLV endomorphism,
+ * k*P = k1*P + k2*phi(P) with phi(x, y) = (beta x, y) = [lambda]P and |k1|, |k2| < 2^128, halving
+ * the shared doubling chain; a negative half negates its point.
+ */
+function termsOf(P: G1Point, k: bigint, out: Term[]): void {
+  const { x, y } = P.toAffine();
+  if (k < HALF) {
+    out.push({ x, y, k });
+    return;
+  }
+  const { k1neg, k1, k2neg, k2 } = _splitEndoScalar(k, GLV_BASIS, CURVE_ORDER);
+  const negY = FIELD_PRIME - y;
+  if (k1 !== 0n) out.push({ x, y: k1neg ? negY : y, k: k1 });
+  if (k2 !== 0n) out.push({ x: (GLV_BETA * x) % FIELD_PRIME, y: k2neg ? negY : y, k: k2 });
+}
+
 /**
  * sum_i k_i P_i for public scalars 0 <= k_i < r (variable time). The twin of noble's
  * mulAddUnsafe / multiplyUnsafe.
@@ -231,31 +268,29 @@ const SCALAR_LIMIT = CURVE_ORDER;
 export function g1MsmWasm(points: readonly G1Point[], scalars: readonly bigint[]): G1Point {
   if (points.length !== scalars.length)
     throw new RangeError('g1MsmWasm: points and scalars differ in length');
-  const live: number[] = [];
+  const terms: Term[] = [];
   for (let i = 0; i < points.length; i++) {
     const k = scalars[i]!;
     if (k < 0n || k >= SCALAR_LIMIT) throw new RangeError('g1MsmWasm: scalar out of range');
-    if (k !== 0n && !points[i]!.is0()) live.push(i);
+    if (k !== 0n && !points[i]!.is0()) termsOf(points[i]!, k, terms);
   }
-  if (live.length === 0) return G1.ZERO;
-  if (live.length > msmCapacity) {
-    msmCapacity = Math.max(live.length, 16);
+  if (terms.length === 0) return G1.ZERO;
+  if (terms.length > msmCapacity) {
+    msmCapacity = Math.max(terms.length, 16);
     msmPoints = alloc(msmCapacity * 2 * FP);
     msmScalars = alloc(msmCapacity * 32);
     msmWork = alloc(msmCapacity * MSM_WORK_PER_POINT);
   }
-  live.forEach((src, i) => {
-    const { x, y } = points[src]!.toAffine();
+  terms.forEach(({ x, y, k }, i) => {
     writeFp(msmPoints + i * 2 * FP, x);
     writeFp(msmPoints + i * 2 * FP + FP, y);
-    const k = scalars[src]!;
     const w = (msmScalars + i * 32) >>> 3;
     u64[w] = k & M64;
     u64[w + 1] = (k >> 64n) & M64;
     u64[w + 2] = (k >> 128n) & M64;
     u64[w + 3] = k >> 192n;
   });
-  wasm.g1Msm(MSM_OUT, live.length, msmPoints, msmScalars, msmWork);
+  wasm.g1Msm(MSM_OUT, terms.length, msmPoints, msmScalars, msmWork);
   if (wasm.g1ToAffine(AFFINE_OUT, MSM_OUT) === 0) return G1.ZERO;
   return G1.fromAffine({ x: readFp(AFFINE_OUT), y: readFp(AFFINE_OUT + FP) });
 }

@@ -263,9 +263,129 @@ export function fpMul(r: usize, a: usize, b: usize): void {
   normalizeStore(r, t0, t1, t2, t3, t4, t5, t6, t7);
 }
 
-@inline
-function fpSqr(r: usize, a: usize): void {
-  fpMul(r, a, a);
+/**
+ * r = a^2 * R^-1 mod p: the 45 distinct limb products (cross products doubled) summed by
+ * column, then the same lazy Montgomery reduction as fpMul, one column at a time (unrolled).
+ */
+export function fpSqr(r: usize, a: usize): void {
+  const a0: u64 = load<u32>(a, 0);
+  const a1: u64 = load<u32>(a, 4);
+  const a2: u64 = load<u32>(a, 8);
+  const a3: u64 = load<u32>(a, 12);
+  const a4: u64 = load<u32>(a, 16);
+  const a5: u64 = load<u32>(a, 20);
+  const a6: u64 = load<u32>(a, 24);
+  const a7: u64 = load<u32>(a, 28);
+  const a8: u64 = load<u32>(a, 32);
+  const d0: u64 = a0 << 1;
+  const d1: u64 = a1 << 1;
+  const d2: u64 = a2 << 1;
+  const d3: u64 = a3 << 1;
+  const d4: u64 = a4 << 1;
+  const d5: u64 = a5 << 1;
+  const d6: u64 = a6 << 1;
+  const d7: u64 = a7 << 1;
+  const d8: u64 = a8 << 1;
+  let c0: u64 = a0 * a0;
+  let c1: u64 = d0 * a1;
+  let c2: u64 = d0 * a2 + a1 * a1;
+  let c3: u64 = d0 * a3 + d1 * a2;
+  let c4: u64 = d0 * a4 + d1 * a3 + a2 * a2;
+  let c5: u64 = d0 * a5 + d1 * a4 + d2 * a3;
+  let c6: u64 = d0 * a6 + d1 * a5 + d2 * a4 + a3 * a3;
+  let c7: u64 = d0 * a7 + d1 * a6 + d2 * a5 + d3 * a4;
+  let c8: u64 = d0 * a8 + d1 * a7 + d2 * a6 + d3 * a5 + a4 * a4;
+  let c9: u64 = d1 * a8 + d2 * a7 + d3 * a6 + d4 * a5;
+  let c10: u64 = d2 * a8 + d3 * a7 + d4 * a6 + a5 * a5;
+  let c11: u64 = d3 * a8 + d4 * a7 + d5 * a6;
+  let c12: u64 = d4 * a8 + d5 * a7 + a6 * a6;
+  let c13: u64 = d5 * a8 + d6 * a7;
+  let c14: u64 = d6 * a8 + a7 * a7;
+  let c15: u64 = d7 * a8;
+  let c16: u64 = a8 * a8;
+  let q: u64;
+  q = ((c0 & MASK) * MU) & MASK;
+  c1 += q * P1 + ((c0 + q * P0) >> 29);
+  c2 += q * P2;
+  c3 += q * P3;
+  c4 += q * P4;
+  c5 += q * P5;
+  c6 += q * P6;
+  c7 += q * P7;
+  c8 += q * P8;
+  q = ((c1 & MASK) * MU) & MASK;
+  c2 += q * P1 + ((c1 + q * P0) >> 29);
+  c3 += q * P2;
+  c4 += q * P3;
+  c5 += q * P4;
+  c6 += q * P5;
+  c7 += q * P6;
+  c8 += q * P7;
+  c9 += q * P8;
+  q = ((c2 & MASK) * MU) & MASK;
+  c3 += q * P1 + ((c2 + q * P0) >> 29);
+  c4 += q * P2;
+  c5 += q * P3;
+  c6 += q * P4;
+  c7 += q * P5;
+  c8 += q * P6;
+  c9 += q * P7;
+  c10 += q * P8;
+  q = ((c3 & MASK) * MU) & MASK;
+  c4 += q * P1 + ((c3 + q * P0) >> 29);
+  c5 += q * P2;
+  c6 += q * P3;
+  c7 += q * P4;
+  c8 += q * P5;
+  c9 += q * P6;
+  c10 += q * P7;
+  c11 += q * P8;
+  q = ((c4 & MASK) * MU) & MASK;
+  c5 += q * P1 + ((c4 + q * P0) >> 29);
+  c6 += q * P2;
+  c7 += q * P3;
+  c8 += q * P4;
+  c9 += q * P5;
+  c10 += q * P6;
+  c11 += q * P7;
+  c12 += q * P8;
+  q = ((c5 & MASK) * MU) & MASK;
+  c6 += q * P1 + ((c5 + q * P0) >> 29);
+  c7 += q * P2;
+  c8 += q * P3;
+  c9 += q * P4;
+  c10 += q * P5;
+  c11 += q * P6;
+  c12 += q * P7;
+  c13 += q * P8;
+  q = ((c6 & MASK) * MU) & MASK;
+  c7 += q * P1 + ((c6 + q * P0) >> 29);
+  c8 += q * P2;
+  c9 += q * P3;
+  c10 += q * P4;
+  c11 += q * P5;
+  c12 += q * P6;
+  c13 += q * P7;
+  c14 += q * P8;
+  q = ((c7 & MASK) * MU) & MASK;
+  c8 += q * P1 + ((c7 + q * P0) >> 29);
+  c9 += q * P2;
+  c10 += q * P3;
+  c11 += q * P4;
+  c12 += q * P5;
+  c13 += q * P6;
+  c14 += q * P7;
+  c15 += q * P8;
+  q = ((c8 & MASK) * MU) & MASK;
+  c9 += q * P1 + ((c8 + q * P0) >> 29);
+  c10 += q * P2;
+  c11 += q * P3;
+  c12 += q * P4;
+  c13 += q * P5;
+  c14 += q * P6;
+  c15 += q * P7;
+  c16 += q * P8;
+  normalizeStore(r, c9, c10, c11, c12, c13, c14, c15, c16);
 }
 
 export function fpAdd(r: usize, a: usize, b: usize): void {

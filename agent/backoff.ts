@@ -43,9 +43,9 @@ export class Backoff {
     return this.attempt;
   }
 
-  /** Next delay (and advances the attempt counter). */
-  next(): number {
-    return backoffDelay(this.attempt++, this.policy, this.rng);
+  /** Next delay (and advances the attempt counter); `maxMs` overrides the policy's cap. */
+  next(maxMs = this.policy.maxMs): number {
+    return backoffDelay(this.attempt++, { ...this.policy, maxMs }, this.rng);
   }
 
   /** Sleeps the next delay; AbortedError if `signal` aborts first. Returns the delay slept. */

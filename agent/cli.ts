@@ -33,7 +33,7 @@ const EPILOG = `Exit codes:
   3 configuration error  10 not provisioned yet (status)
   4 no TPM               11 duplicate address detected
   5 TPM not provisioned  12 address not configured
-  6 server refused       13 TPM command failed
+  6 (refusals: retried)  13 TPM command failed
 Configuration: /etc/xtt-agent/config.json < XTT_AGENT_* environment < flags.`;
 
 function settingOptions(): Record<

@@ -41,7 +41,11 @@ export interface AgentConfig {
   /** XTT suite 1..4 (xtt-spec: 1 = X25519/Ed25519/ChaCha20Poly1305/SHA512, ...). */
   suite: number;
   timeouts: { connectMs: number; handshakeMs: number; dadMs: number };
-  backoff: { initialMs: number; maxMs: number };
+  /**
+   * Retry delays: network faults wait up to maxMs; refusals (the batch not yet associated with a
+   * network, a revoked batch or device) up to refusedMaxMs, since they change only by an operator.
+   */
+  backoff: { initialMs: number; maxMs: number; refusedMaxMs: number };
   stateDir: string;
   /** Development mode: the reference's credential files instead of a TPM. */
   dev?: DevCredentials;
@@ -85,6 +89,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'timeouts.dadMs', kind: 'ms' },
   { key: 'backoff.initialMs', kind: 'ms' },
   { key: 'backoff.maxMs', kind: 'ms' },
+  { key: 'backoff.refusedMaxMs', kind: 'ms' },
   { key: 'stateDir', kind: 'string' },
   { key: 'dev.dir', kind: 'string' },
   { key: 'method', kind: 'string' },
@@ -123,6 +128,7 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   'timeouts.dadMs': 10_000,
   'backoff.initialMs': 1_000,
   'backoff.maxMs': 300_000,
+  'backoff.refusedMaxMs': 3_600_000,
   method: 'xtt',
   'pki.tpmHandle': '0x81010010',
 };
@@ -269,8 +275,8 @@ function validate(v: Record<string, string | number | boolean>): AgentConfig {
   } catch (e) {
     throw new ConfigError('tpm', (e as Error).message, { cause: e });
   }
-  if (num('backoff.maxMs') < num('backoff.initialMs')) {
-    throw new ConfigError('backoff.maxMs', 'must be at least backoff.initialMs');
+  for (const k of ['backoff.maxMs', 'backoff.refusedMaxMs']) {
+    if (num(k) < num('backoff.initialMs')) throw new ConfigError(k, 'must be at least backoff.initialMs');
   }
   const stateDir = str('stateDir')!;
   if (!stateDir.startsWith('/')) throw new ConfigError('stateDir', 'must be an absolute path');
@@ -286,7 +292,11 @@ function validate(v: Record<string, string | number | boolean>): AgentConfig {
       handshakeMs: num('timeouts.handshakeMs'),
       dadMs: num('timeouts.dadMs'),
     },
-    backoff: { initialMs: num('backoff.initialMs'), maxMs: num('backoff.maxMs') },
+    backoff: {
+      initialMs: num('backoff.initialMs'),
+      maxMs: num('backoff.maxMs'),
+      refusedMaxMs: num('backoff.refusedMaxMs'),
+    },
     stateDir,
     method: 'xtt',
   };

@@ -15,7 +15,11 @@ export const EXIT = {
   NO_TPM: 4,
   /** The TPM lacks the factory provisioning (NV objects or the ECDAA key are missing). */
   TPM_NOT_PROVISIONED: 5,
-  /** The server refused the device (revoked device or batch, unknown batch). */
+  /**
+   * The server refused the device (batch unknown or not associated with a network, revoked). `run`
+   * retries refusals instead of exiting (provision.ts), so it no longer exits with 6; the number
+   * keeps its meaning and classifies refusals.
+   */
   SERVER_REFUSED: 6,
   /** The server's certificate does not chain to the root certificate. */
   SERVER_UNTRUSTED: 7,
@@ -39,7 +43,6 @@ export const PERMANENT_EXIT_CODES: readonly ExitCode[] = [
   EXIT.USAGE,
   EXIT.CONFIG,
   EXIT.TPM_NOT_PROVISIONED,
-  EXIT.SERVER_REFUSED,
   EXIT.SERVER_UNTRUSTED,
   EXIT.STATE_CORRUPT,
   EXIT.DAD_FAILED,

@@ -152,6 +152,7 @@ async function run(a: CommonArgs): Promise<ExitCode> {
         dadTimeoutMs: config.timeouts.dadMs,
         server,
         backoff: config.backoff,
+        refusedBackoffMaxMs: config.backoff.refusedMaxMs,
       },
       ac.signal,
     );

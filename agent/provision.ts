@@ -2,8 +2,12 @@
 // real adapters (main.ts) and against fakes (test/fakes/):
 //   1. load the stored state; a corrupt file stops here (never silently replaced);
 //   2. check the interface exists (fail fast, before talking to the server);
-//   3. first boot only: provision the identity, retrying network faults with full-jitter
-//      exponential backoff (STATUS= says why and when), then store it atomically;
+//   3. first boot only: provision the identity, retrying network faults and refusals with
+//      full-jitter exponential backoff (STATUS= says why and when), then store it atomically.
+//      A refusal is retried for as long as it takes (up to refusedBackoffMaxMs apart): in the field
+//      devices are powered on before the customer associates their batch with a network, and the
+//      server's refusals look alike on purpose (revoked or not yet associated). Only what no server
+//      change can fix stops the agent: no TPM, TPM not provisioned, server not trusted, bad config;
 //      later boots skip this: the stored identity is the device's for life;
 //   4. add the address (EEXIST = fine), wait for DAD unless nodad;
 //   5. watch the address (and put it back when it goes), then READY=1.
@@ -48,8 +52,8 @@ export interface AgentOptions {
   /** `host:port`, recorded with the identity and shown in STATUS=. */
   server: string;
   backoff: BackoffPolicy;
-  /** Refusals by the server (an XTT Error message) tolerated before giving up. Default 3. */
-  maxRefusals?: number;
+  /** Cap on the delay after a refusal (an XTT Error message); default one hour. */
+  refusedBackoffMaxMs?: number;
 }
 
 export interface RunningAgent {
@@ -60,9 +64,12 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/** Refusals change only when an operator acts: retry at least hourly, no sooner than backoff says. */
+export const DEFAULT_REFUSED_BACKOFF_MAX_MS = 3_600_000;
+
 type Verdict = 'retry' | 'refused' | 'fatal';
 
-/** What to do with a failed attempt: network faults retry, refusals count, the rest is fatal. */
+/** What to do with a failed attempt: network faults and refusals retry (refusals with a longer cap), the rest is fatal. */
 export function classifyProvisionError(e: unknown): Verdict {
   if (!(e instanceof ZtpError)) return 'retry'; // socket errors (ECONNREFUSED, ETIMEDOUT, ...)
   switch (exitCodeFor(e)) {
@@ -91,7 +98,7 @@ async function provisionWithRetries(
   signal: AbortSignal,
 ): Promise<ProvisionedIdentity> {
   const backoff = new Backoff(o.backoff, p.rng, p.clock);
-  const maxRefusals = o.maxRefusals ?? 3;
+  const refusedMaxMs = Math.max(o.backoff.initialMs, o.refusedBackoffMaxMs ?? DEFAULT_REFUSED_BACKOFF_MAX_MS);
   let refusals = 0;
   for (let attempt = 1; ; attempt++) {
     p.notifier.status(`provisioning: handshake with ${o.server} (attempt ${attempt})`);
@@ -103,16 +110,22 @@ async function provisionWithRetries(
       if (signal.aborted) throw e;
       const verdict = classifyProvisionError(e);
       if (verdict === 'fatal') throw e;
-      if (verdict === 'refused' && ++refusals >= maxRefusals) {
-        p.log.error(`server ${o.server} refused this device ${refusals} times; giving up`);
-        throw e;
+      const isRefused = verdict === 'refused';
+      const delay = backoff.next(isRefused ? refusedMaxMs : o.backoff.maxMs);
+      const retry = `retry ${attempt + 1} in ${Math.ceil(delay / 1000)} s`;
+      if (isRefused) {
+        refusals++;
+        p.log.warn(
+          `attempt ${attempt}: server ${o.server} refused this device (${describe(e)}; ${refusals} refusals so far): ` +
+            `its batch may not be associated with a network yet, or the batch or device is revoked; retrying in ${delay} ms`,
+        );
+        p.notifier.status(
+          `provisioning: server refused this device (${refusals}x; batch not associated with a network yet, or revoked), ${retry}`,
+        );
+      } else {
+        p.log.warn(`attempt ${attempt} failed (${describe(e)}); retrying in ${delay} ms`);
+        p.notifier.status(`provisioning: server unreachable (${describe(e)}), ${retry}`);
       }
-      const delay = backoff.next();
-      const what = verdict === 'refused' ? 'server refused' : 'server unreachable';
-      p.log.warn(`attempt ${attempt} failed (${describe(e)}); retrying in ${delay} ms`);
-      p.notifier.status(
-        `provisioning: ${what} (${describe(e)}), retry ${attempt + 1} in ${Math.ceil(delay / 1000)} s`,
-      );
       await p.clock.sleep(delay, signal);
     }
   }

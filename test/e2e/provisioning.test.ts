@@ -5,7 +5,8 @@
 //   - two devices reach READY, each has its identity on eth0 inside the guest, and the server lists
 //     both with distinct identities in the network;
 //   - one device reboots: same identity, no second handshake in the server's audit, address back;
-//   - a device of a revoked batch boots and reports the refusal without getting an address.
+//   - a device of a revoked batch boots and is refused again and again (it keeps asking), and no
+//     device record is made for it.
 // Guest facts come from the test image's self-test markers on the serial console
 // (image/guest/selftest.mjs). Figures are printed, not asserted. Logs kept on failure.
 import { mkdirSync, rmSync } from 'node:fs';
@@ -13,7 +14,6 @@ import { join } from 'node:path';
 import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
-import { EXIT } from '../../agent/exit-codes.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
 import { buildBundle, enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
 
@@ -122,23 +122,24 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
   t.is((await listDevices(enfDir)).find((d) => d.identity === identities[0])?.handshakes, 1);
   await Promise.all([again.device.powerOff(), first[1]!.device.powerOff()]);
 
-  // 3. A device of the revoked batch B: refused, no address.
-  const revoked = await bootAndReport(image, spec(3));
-  cleanups.push(() => revoked.device.stop());
-  t.is(revoked.report.agentState, 'failed', 'the agent does not report READY');
-  t.is(revoked.report.agentExitStatus, EXIT.SERVER_REFUSED, 'exit code: server refused');
-  t.is(identityOf(revoked.report), undefined);
-  t.deepEqual(revoked.report.eth0Ipv6, []);
-  t.regex(revoked.report.agentJournal.join('\n'), /refus|revoked/i, 'the journal says the server refused');
-  const audit = await listAudit(enfDir);
-  t.true(
-    audit.some((a) => a.outcome !== 'accepted' && a.identity === null),
-    'the server audited a refusal',
-  );
+  // 3. A device of the revoked batch B: refused, again and again, and never an address. The agent
+  // does not give up on refusals (a batch may be associated with a network, or un-revoked, later),
+  // so its unit stays activating and the guest never reaches multi-user for the self-test report:
+  // the server's audit shows the device asking again after being refused.
+  const refusedSoFar = async () =>
+    (await listAudit(enfDir)).filter((a) => a.outcome === 'refused' && a.identity === null).length;
+  const refusedBefore = await refusedSoFar();
+  const revoked = await Device.boot(image, spec(3));
+  cleanups.push(() => revoked.stop());
+  const deadline = Date.now() + 600_000; // TCG boot and two handshakes; a bound, not a speed check
+  while ((await refusedSoFar()) - refusedBefore < 2) {
+    if (Date.now() > deadline) throw new Error('the revoked device was not refused twice within 10 minutes');
+    await new Promise((r) => setTimeout(r, 5_000));
+  }
   t.is((await listDevices(enfDir)).length, 2, 'no device added for the revoked batch');
-  await revoked.device.powerOff();
+  await revoked.powerOff();
 
-  for (const { device, report } of [...first, again, revoked]) {
+  for (const { device, report } of [...first, again]) {
     console.log(JSON.stringify({ figure: 'e2e.provisioning', device: device.name, powerOnToReadyMs: report.agentReadyMs,
       powerOnToMultiUserMs: report.multiUserMs, agentRssKb: report.agentRssKb, state: report.agentState })); // prettier-ignore
   }

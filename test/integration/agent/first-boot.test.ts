@@ -2,8 +2,11 @@
 // DAA member, test/vectors/xtt-0.12-sample-data) and the real enf-server (server-stub/main.ts, its
 // SQLite registry) in a network namespace made by the test. First start provisions and the address
 // appears; a restart does no handshake and re-applies; server down then up provisions after
-// backoff; a revoked batch gives a clear error and no address; kill -9 after the handshake still
-// ends with exactly one identity, the server's.
+// backoff; a device powered on before its batch is associated with a network keeps asking and
+// provisions by itself once the operator associates it; a revoked batch or device is refused for as
+// long as it stays revoked (no address, nothing stored, the agent still asking); kill -9 after the
+// handshake still ends with exactly one identity, the server's. Backoff caps are short in the
+// config (1 s) so retries happen while the test waits; nothing asserts how fast.
 // (TPM mode runs the same flow with tpm/'s signers; its TPM parts are tested in test/integration/tpm.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +38,10 @@ interface World {
   notify: NotifyReceiver;
 }
 
-async function world(t: { teardown: (f: () => void | Promise<void>) => void }): Promise<World> {
+async function world(
+  t: { teardown: (f: () => void | Promise<void>) => void },
+  opts: { isAssociated?: boolean } = {},
+): Promise<World> {
   const ns = createNetns('xttfb');
   const dir = mkdtempSync(join(tmpdir(), 'xtt-first-boot-'));
   const serverDir = join(dir, 'server');
@@ -46,7 +52,7 @@ async function world(t: { teardown: (f: () => void | Promise<void>) => void }): 
     gpk: new Uint8Array(readFileSync(join(SAMPLE, 'daa_gpk.bin'))),
     basename: new Uint8Array(readFileSync(join(SAMPLE, 'basename.bin'))),
     name: 'reference-sample',
-    network: 'plant-a',
+    ...(opts.isAssociated === false ? {} : { network: 'plant-a' }),
     size: 10,
   });
   await r.close();
@@ -63,7 +69,7 @@ async function world(t: { teardown: (f: () => void | Promise<void>) => void }): 
       interface: ns.ifname,
       nodad: true,
       stateDir,
-      backoff: { initialMs: 200, maxMs: 1000 },
+      backoff: { initialMs: 200, maxMs: 1000, refusedMaxMs: 1000 },
       timeouts: { connectMs: 2000, handshakeMs: 20000 },
       dev: { dir, rootCert: join(serverDir, 'root_cert.bin') },
     }),
@@ -193,20 +199,78 @@ test.serial('server down, then up: the agent retries with backoff and provisions
   t.is(await stop(agent), 0);
 });
 
-test.serial('revoked batch: clear error, exit 6, no address, nothing stored', async (t) => {
-  const w = await world(t);
-  const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
-  const batch = (await r.findBatch('reference-sample'))!;
-  await r.revokeBatch(batch.gid);
-  await r.close();
-  await startServer(w, t);
-  const agent = startAgent(w);
-  t.is(await agent.exited, EXIT.SERVER_REFUSED, agent.output());
-  t.regex(agent.output(), /refused this device 3 times/);
-  t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
-  t.is(await new FileStateStore(w.stateDir).load(), undefined);
-  t.false(w.notify.seen.some((m) => m.startsWith('READY=1')));
-});
+/** Waits until the agent has been refused `n` times (STATUS=), failing with its output if it exits. */
+async function refusedTimes(w: World, agent: Proc, n: number): Promise<void> {
+  const refused = new RegExp(`^STATUS=provisioning: server refused this device \\(${n}x; `);
+  let isDone = false;
+  const exited = agent.exited.then((code) => {
+    if (!isDone) throw new Error(`agent exited ${code} while refused:\n${agent.output()}`);
+  });
+  try {
+    await Promise.race([w.notify.waitFor((m) => refused.test(m), 120_000), exited]);
+  } finally {
+    isDone = true;
+  }
+}
+
+function enfCli(w: World, args: string[]): Promise<{ code: number | null; output: string }> {
+  const p = track(nsNode(w, ['server-stub/main.ts', '--dir', w.serverDir, ...args]));
+  return p.exited.then((code) => ({ code, output: p.output() }));
+}
+
+test.serial(
+  'powered on before its batch is associated with a network: keeps asking, provisions by itself after the association',
+  async (t) => {
+    const w = await world(t, { isAssociated: false });
+    await startServer(w, t);
+    const agent = startAgent(w);
+    // The agent is refused again and again without giving up (the order devices meet in the field).
+    await refusedTimes(w, agent, 3);
+    t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+    t.is(await new FileStateStore(w.stateDir).load(), undefined);
+    t.regex(agent.output(), /its batch may not be associated with a network yet/);
+    // The customer scans the label later: the operator associates the batch with the network.
+    const assigned = await enfCli(w, ['batch', 'assign', 'reference-sample', '--network', 'plant-a']);
+    t.is(assigned.code, 0, assigned.output);
+    await w.notify
+      .waitFor((m) => m.startsWith('READY=1'), 120_000)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${agent.output()}`);
+      });
+    const state = await new FileStateStore(w.stateDir).load();
+    const devices = await serverDevices(w);
+    t.is(devices.length, 1);
+    t.is(formatIpv6(state!.identity), formatIpv6(devices[0]!.identity));
+    t.deepEqual(
+      ipv6Addresses(w.ns, w.ns.ifname).map((a) => a.local),
+      [formatIpv6(devices[0]!.identity)],
+    );
+    const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
+    const audit = await r.queryAudit();
+    await r.close();
+    t.true(audit.filter((a) => a.outcome === 'refused').length >= 3, 'the refusals were audited');
+    t.is(audit.filter((a) => a.outcome === 'provisioned').length, 1);
+    t.is(await stop(agent), 0);
+  },
+);
+
+test.serial(
+  'revoked batch: refused for as long as it stays revoked, no address, nothing stored',
+  async (t) => {
+    const w = await world(t);
+    const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
+    const batch = (await r.findBatch('reference-sample'))!;
+    await r.revokeBatch(batch.gid);
+    await r.close();
+    await startServer(w, t);
+    const agent = startAgent(w);
+    await refusedTimes(w, agent, 3);
+    t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+    t.is(await new FileStateStore(w.stateDir).load(), undefined);
+    t.false(w.notify.seen.some((m) => m.startsWith('READY=1')));
+    t.is(await stop(agent), 0, 'SIGTERM during the refusal backoff stops it cleanly');
+  },
+);
 
 test.serial(
   "kill -9 at each stage: every restart ends with exactly one identity, the server's",
@@ -280,7 +344,7 @@ test.serial(
 );
 
 test.serial(
-  'revoked device: once its state is gone, the server refuses it: exit 6, no address',
+  'revoked device: once its state is gone, the server refuses it and it keeps asking, no address',
   async (t) => {
     const w = await world(t);
     await startServer(w, t);
@@ -296,8 +360,8 @@ test.serial(
     rmSync(join(w.stateDir, 'state.json'));
     w.ns.ip('-6', 'addr', 'flush', 'dev', w.ns.ifname, 'scope', 'global');
     const again = startAgent(w);
-    t.is(await again.exited, EXIT.SERVER_REFUSED, again.output());
-    t.regex(again.output(), /refused this device 3 times/);
+    await refusedTimes(w, again, 2);
     t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
+    t.is(await stop(again), 0);
   },
 );

@@ -27,7 +27,7 @@ test('defaults fill everything not given', (t) => {
     tpm: '/dev/tpmrm0',
     suite: 1,
     timeouts: { connectMs: 10000, handshakeMs: 30000, dadMs: 10000 },
-    backoff: { initialMs: 1000, maxMs: 300000 },
+    backoff: { initialMs: 1000, maxMs: 300000, refusedMaxMs: 3600000 },
     stateDir: '/var/lib/xtt-agent',
     method: 'xtt',
   });
@@ -144,6 +144,13 @@ const bad: [string, unknown, Record<string, string>, string, RegExp][] = [
   ['bool', { ...minimal, nodad: 'yes' }, {}, 'nodad', /true or false/],
   ['tpm spec', { ...minimal, tpm: 'tpm0' }, {}, 'tpm', /TPM spec/],
   ['backoff order', { ...minimal, backoff: { initialMs: 5000, maxMs: 10 } }, {}, 'backoff.maxMs', /at least/],
+  [
+    'refusal backoff order',
+    { ...minimal, backoff: { initialMs: 5000, refusedMaxMs: 10 } },
+    {},
+    'backoff.refusedMaxMs',
+    /at least/,
+  ],
   ['relative state dir', { ...minimal, stateDir: 'var' }, {}, 'stateDir', /absolute/],
   ['interface too long', { ...minimal, interface: 'a'.repeat(16) }, {}, 'interface', /not a valid/],
   ['host with space', { ...minimal, server: { host: 'a b' } }, {}, 'server.host', /not a host/],

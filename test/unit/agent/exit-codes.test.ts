@@ -30,7 +30,10 @@ test('exit codes are distinct; permanent ones exclude transient faults', (t) => 
   t.is(new Set(codes).size, codes.length);
   t.false(PERMANENT_EXIT_CODES.includes(EXIT.NO_TPM));
   t.false(PERMANENT_EXIT_CODES.includes(EXIT.INTERFACE_MISSING));
-  t.true(PERMANENT_EXIT_CODES.includes(EXIT.SERVER_REFUSED));
+  // Refusals are retried by the agent itself (a batch associated with a network later provisions).
+  t.false(PERMANENT_EXIT_CODES.includes(EXIT.SERVER_REFUSED));
+  t.true(PERMANENT_EXIT_CODES.includes(EXIT.SERVER_UNTRUSTED));
+  t.true(PERMANENT_EXIT_CODES.includes(EXIT.TPM_NOT_PROVISIONED));
 });
 
 test('formatIpv6 follows RFC 5952', (t) => {

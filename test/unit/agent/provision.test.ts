@@ -114,17 +114,32 @@ test('server down then up: retries with doubling jittered delays and says so in 
   t.is(s.log.lines.filter((l) => l.startsWith('warn: attempt')).length, 5);
 });
 
-test('revoked device: refused three times, then a clear error; nothing stored, no address, no READY', async (t) => {
-  const s = setup([refused, refused, refused]);
-  const e = await t.throwsAsync(runAgent(s.ports, opts, new AbortController().signal), {
-    instanceOf: ProtocolError,
-  });
-  t.is(e.code, 'RECEIVED_ERROR');
-  t.is(s.handshakes(), 3);
-  t.is(s.store.state, undefined);
-  t.false(s.net.hasAddress('eth0', ID));
-  t.false(s.notifier.isReady);
-  t.true(s.log.lines.some((l) => /refused this device 3 times/.test(l)));
+test('refusals never give up: backoff up to the refusal cap, STATUS= says why, provisions once accepted', async (t) => {
+  // Eight refusals (the batch not yet associated with a network), then the server accepts.
+  const s = setup(Array.from({ length: 8 }, () => refused));
+  const run = await runAgent(s.ports, { ...opts, refusedBackoffMaxMs: 60_000 }, new AbortController().signal);
+  t.is(s.handshakes(), 9);
+  // Refusal windows double past the network cap (8000) up to the refusal cap (60000).
+  t.deepEqual(s.clock.sleeps, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  t.true(
+    s.notifier.sent.includes(
+      'STATUS=provisioning: server refused this device (1x; batch not associated with a network yet, or revoked), retry 2 in 1 s',
+    ),
+  );
+  t.true(s.notifier.sent.some((m) => m.startsWith('STATUS=provisioning: server refused this device (8x;')));
+  t.is(s.log.lines.filter((l) => /refused this device .*its batch may not be associated/.test(l)).length, 8);
+  t.deepEqual(s.store.state?.identity, ID);
+  t.true(run.isFirstBoot);
+  t.true(s.notifier.isReady);
+});
+
+test('refusals: the cap defaults to one hour; a network fault after refusals keeps the network cap', async (t) => {
+  const s = setup([...Array.from({ length: 14 }, () => refused), refusedConn]);
+  await runAgent(s.ports, opts, new AbortController().signal);
+  t.is(s.clock.sleeps.length, 15);
+  t.is(s.clock.sleeps[13], 3_600_000);
+  t.true(s.clock.sleeps.slice(0, 14).every((d) => d <= 3_600_000));
+  t.is(s.clock.sleeps[14], 8000, 'a network fault waits at most backoff.maxMs');
 });
 
 test('an unusable identity (multicast, as the reference server may assign) is never stored; the next one is', async (t) => {

@@ -34,7 +34,8 @@ import { runXttClientOverTcp } from '../agent/xtt-tcp-client.ts';
 export interface LoadConfig {
   port: number;
   rootCertificate: string;
-  devices: { secretKey: string; credential: string; gpk: string; basename: string }[];
+  /** longtermKey: the device's P-256 private key (hex), the same in every run: a server refuses a known device whose long-term key changed. */
+  devices: { secretKey: string; credential: string; gpk: string; basename: string; longtermKey: string }[];
   concurrency: number;
   warmupHandshakes: number;
   measuredHandshakes: number;
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   const total = cfg.warmupHandshakes + cfg.measuredHandshakes;
   const devices = cfg.devices.map((d) => ({
     daa: new PrecomputedDaaSigner(d),
-    longterm: SoftwareP256Signer.generate(systemRng),
+    longterm: SoftwareP256Signer.fromPrivateKey(fromHex(d.longtermKey), systemRng),
   }));
   const perDevice = Math.ceil(total / devices.length) + 2;
   const t0 = performance.now();
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
   let measuredEnd = 0;
   const latencies: number[] = [];
   let failures = 0;
+  let firstFailure: string | undefined;
   const loop = async (slot: number) => {
     const device = devices[slot % devices.length]!;
     for (;;) {
@@ -139,7 +141,14 @@ async function main(): Promise<void> {
         signal: new AbortController().signal,
       }).then(
         () => true,
-        () => false,
+        (err: unknown) => {
+          // The first failure's reason goes to stderr (the bench shows it when the run fails).
+          if (firstFailure === undefined) {
+            firstFailure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+            process.stderr.write(`load: first failure (handshake ${n}): ${firstFailure}\n`);
+          }
+          return false;
+        },
       );
       const dt = performance.now() - t;
       if (n >= cfg.warmupHandshakes) {

@@ -26,6 +26,7 @@ import {
   issueCredential,
   randomScalar,
 } from '../protocol/ecdaa/index.ts';
+import { p256 } from '@noble/curves/nist.js';
 import { toHex } from '../protocol/util/bytes.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';
@@ -51,6 +52,7 @@ function makeDevices(n: number): { gpk: Uint8Array; basename: Uint8Array; device
       systemRng,
     );
     return {
+      longtermKey: toHex(p256.utils.randomSecretKey()),
       secretKey: toHex(encodeScalar(sk)),
       credential: toHex(encodeCredential(credential)),
       gpk: toHex(gpk),
@@ -205,7 +207,10 @@ async function runLoad(
   };
   const file = join(b.dir, `load-${loadRuns++}.json`);
   writeFileSync(file, JSON.stringify(cfg));
-  const load = await spawnTsx(['bench/server-load.ts', file]).done;
+  let loadLog = '';
+  const load = await spawnTsx(['bench/server-load.ts', file], (all) => (loadLog = all)).done;
+  for (const line of loadLog.split('\n'))
+    if (line.includes('first failure')) process.stderr.write(`${line}\n`);
   return JSON.parse(load.out) as LoadResult;
 }
 

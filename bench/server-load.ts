@@ -106,7 +106,8 @@ async function main(): Promise<void> {
     daa: new PrecomputedDaaSigner(d),
     longterm: SoftwareP256Signer.fromPrivateKey(fromHex(d.longtermKey), systemRng),
   }));
-  const perDevice = Math.ceil(total / devices.length) + 2;
+  // Slots run at different speeds, so a device may serve more than its share: precompute twice that.
+  const perDevice = 2 * Math.ceil(total / devices.length) + 2;
   const t0 = performance.now();
   for (const d of devices) d.daa.precompute(perDevice);
   process.stderr.write(

@@ -1,7 +1,10 @@
 // Where `enf-server batch add` gets a batch's group public key: a raw GPK file (ecdaa 1.0 wire form,
 // 258 bytes), the text of the box's QR label (protocol/qr-payload.ts), or a photo/scan of the label
-// as PNG (decoded with pngjs, scanned with jsQR). The GPK is always checked by protocol/ecdaa's strict
-// decoder (points on FP256BN, in G2) before the registry sees it.
+// as PNG or JPEG (decoded with pngjs or jpeg-js, scanned with jsQR). An image is measured from its
+// header (image-header.ts) before anything is decoded, so a small file declaring a huge image is
+// refused without allocating it; the management API decodes in a worker (qr-scan.ts). The GPK is
+// always checked by protocol/ecdaa's strict decoder (points on FP256BN, in G2) before the registry
+// sees it.
 import jpeg from 'jpeg-js';
 import jsQRModule from 'jsqr';
 import { readFileSync } from 'node:fs';
@@ -9,15 +12,15 @@ import { PNG } from 'pngjs';
 import { decodeGroupPublicKey } from '../protocol/ecdaa/index.ts';
 import { DecodeError, ZtpError } from '../protocol/errors.ts';
 import { decodeQrPayload, type BatchLabel } from '../protocol/qr-payload.ts';
+import { checkImageHeader, MAX_IMAGE_PIXELS, type ImageFormat } from './image-header.ts';
+
+export type { ImageFormat } from './image-header.ts';
 
 // jsqr is CommonJS: module.exports is the function (its .d.ts declares it as `default`).
 const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
-/** The biggest label image we decode: a phone photo, not an arbitrary file. */
+/** The biggest label image file we read: a phone photo, not an arbitrary file. */
 export const MAX_IMAGE_BYTES = 32 * 1024 * 1024;
-export const MAX_IMAGE_PIXELS = 40_000_000;
-
-const JPEG_MAGIC = [0xff, 0xd8, 0xff];
 
 interface Rgba {
   width: number;
@@ -25,19 +28,14 @@ interface Rgba {
   data: Uint8Array;
 }
 
-function isJpeg(b: Uint8Array): boolean {
-  return JPEG_MAGIC.every((x, i) => b[i] === x);
-}
-
-export type ImageFormat = 'png' | 'jpeg';
-
 /**
- * Decodes a PNG or JPEG into RGBA pixels with bounded size. The format is the declared one (an
- * HTTP Content-Type) or, for files, recognised by the JPEG magic bytes.
+ * Decodes a PNG or JPEG into RGBA pixels, after its header passed the pixel cap. The format is the
+ * declared one (an HTTP Content-Type) or, for files, recognised by the JPEG magic bytes.
  */
 function decodeImage(image: Uint8Array, source: string, format?: ImageFormat): Rgba {
+  const header = checkImageHeader(image, source, format);
   const buf = Buffer.from(image.buffer, image.byteOffset, image.length);
-  if ((format ?? (isJpeg(image) ? 'jpeg' : 'png')) === 'jpeg') {
+  if (header.format === 'jpeg') {
     try {
       // jpeg-js checks the declared size against these bounds before allocating.
       return jpeg.decode(buf, {
@@ -58,8 +56,8 @@ function decodeImage(image: Uint8Array, source: string, format?: ImageFormat): R
   } catch (cause) {
     throw new DecodeError(`${source}.png`, 0, `not a readable PNG (${(cause as Error).message})`, { cause });
   }
-  if (img.width * img.height > MAX_IMAGE_PIXELS) {
-    throw new DecodeError(`${source}.png`, 0, `image of ${img.width}x${img.height} pixels is too large`);
+  if (img.width !== header.width || img.height !== header.height) {
+    throw new DecodeError(`${source}.png`, 16, 'decoded size differs from the IHDR header');
   }
   return img;
 }

@@ -44,7 +44,7 @@ interface Slot {
  * Loader hooks registered in the main thread do not reach workers, so when running from TypeScript
  * sources (tsx) the worker first registers tsx itself; a bundled build starts its .js directly.
  */
-function startWorker(url: URL): Worker {
+export function startWorker(url: URL): Worker {
   if (!url.pathname.endsWith('.ts')) return new Worker(url);
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); });`;
   return new Worker(boot, { eval: true });

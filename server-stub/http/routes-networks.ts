@@ -1,9 +1,11 @@
 // Management API: networks and batches (issue 7 "HTTP API"). Batches are registered from the GPK
-// bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a PNG photo
-// or scan of the label, PNG or JPEG, decoded here (../gpk-input.ts: pngjs or jpeg-js, then jsQR).
+// bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a photo or
+// scan of the label, PNG or JPEG, measured from its header, then decoded in a worker (../qr-scan.ts:
+// pngjs or jpeg-js, then jsQR).
 // Every input is checked before the registry is called, so a refused request changes nothing.
 
-import { checkGpk, labelFromText, scanQrImage, type ImageFormat } from '../gpk-input.ts';
+import { checkGpk, labelFromText, type ImageFormat } from '../gpk-input.ts';
+import { scanQrImageOffThread } from '../qr-scan.ts';
 import type { Network, NewBatch, Batch } from '../registry/registry.ts';
 import { ValidationError } from '../registry/errors.ts';
 import { checkName } from '../registry/validate.ts';
@@ -170,7 +172,9 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     handler: async ({ req, query }) => {
       onlyParams(query, ['size', 'network', 'name']);
       const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
-      const label = labelFromText(scanQrImage(await readBody(req, MAX_IMAGE_BYTES), 'label', format));
+      const label = labelFromText(
+        await scanQrImageOffThread(await readBody(req, MAX_IMAGE_BYTES), 'label', format),
+      );
       const opts = batchOptions((k) => query.get(k) ?? undefined, label);
       return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
     },
@@ -182,7 +186,7 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     handler: async ({ req, query }) => {
       onlyParams(query, []);
       const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
-      const qr = scanQrImage(await readBody(req, MAX_IMAGE_BYTES), 'label', format);
+      const qr = await scanQrImageOffThread(await readBody(req, MAX_IMAGE_BYTES), 'label', format);
       const label = labelFromText(qr);
       return {
         status: 200,

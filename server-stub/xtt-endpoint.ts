@@ -36,7 +36,7 @@ export interface EndpointOptions {
   handshakeTimeoutMs?: number;
   /**
    * After the last reply, destroy the connection if the peer has not closed it within this (ms);
-   * default 2000. A connection never lives longer than handshakeTimeoutMs + closeGraceMs.
+   * default 1000. A connection never lives longer than handshakeTimeoutMs + closeGraceMs.
    */
   closeGraceMs?: number;
 }
@@ -115,7 +115,7 @@ export class XttEndpoint {
     this.maxPerSource = opts.maxPerSource ?? 16;
     this.idleTimeoutMs = opts.idleTimeoutMs ?? 5000;
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 15_000;
-    this.closeGraceMs = opts.closeGraceMs ?? 2000;
+    this.closeGraceMs = opts.closeGraceMs ?? 1000;
     this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
     // Node refuses connections past maxConnections before our handler runs; count and log them.
     this.server.maxConnections = this.maxConnections;

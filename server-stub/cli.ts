@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { ZtpError } from '../protocol/errors.ts';
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
+import { registerPkiCommands } from './cli-pki.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
 import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from './http/cli-options.ts';
 import { PostgresRegistry } from './registry/postgres-registry.ts';
@@ -53,6 +54,8 @@ export interface StartOptions {
   geoipFile?: string;
   /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
   management?: ManagementArgs;
+  /** PKI enrollment over TLS (pki-endpoint.ts); off without a port. */
+  pki?: { port: number; certFile: string; keyFile: string };
 }
 
 export interface CliDeps {
@@ -241,6 +244,13 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           describe: 'SQLite: full fsyncs every decision; normal survives a killed process, not power loss',
         })
         .option('geoip', { type: 'string', describe: 'CIDR,label table for audit geolocation (see README)' })
+        .option('pki-port', {
+          type: 'number',
+          describe:
+            "PKI enrollment (certificates from the customer's CA) over TLS 1.3 on this port, on --bind",
+        })
+        .option('pki-tls-cert', { type: 'string', describe: 'PEM certificate chain of the PKI TLS listener' })
+        .option('pki-tls-key', { type: 'string', describe: 'PEM private key of the PKI TLS listener' })
         .options(MANAGEMENT_OPTIONS),
     async (a) => {
       if (!start) throw new UsageError('this build has no XTT endpoint');
@@ -256,7 +266,17 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         if (!Number.isInteger(v) || v < 0 || (k === 'port' && v > 65535))
           throw new UsageError(`--${k}: not a valid number`);
       }
+      const pkiPort = a['pki-port'];
+      if (pkiPort !== undefined && (!Number.isInteger(pkiPort) || pkiPort < 0 || pkiPort > 65535))
+        throw new UsageError('--pki-port: not a valid port');
+      if (pkiPort !== undefined && (!a['pki-tls-cert'] || !a['pki-tls-key']))
+        throw new UsageError('--pki-port needs --pki-tls-cert and --pki-tls-key');
+      if (pkiPort === undefined && (a['pki-tls-cert'] || a['pki-tls-key']))
+        throw new UsageError('--pki-tls-cert and --pki-tls-key go with --pki-port');
       await start({
+        ...(pkiPort === undefined
+          ? {}
+          : { pki: { port: pkiPort, certFile: a['pki-tls-cert']!, keyFile: a['pki-tls-key']! } }),
         dir: a.dir,
         bind: a.bind,
         port: a.port,
@@ -310,6 +330,7 @@ export function buildCli(argv: string[], done: Done, deps: CliDeps = {}): Argv<G
   registerInit(y, done, deps.rng ?? systemRng);
   registerStart(y, done, deps.start);
   registerRegistryCommands(y, done);
+  registerPkiCommands(y, done);
   return y;
 }
 

@@ -12,6 +12,8 @@
 // The primary restarts a copy that dies once it has started; a copy that fails during start-up stops
 // the whole server with that copy's exit code. Connection limits then apply per process.
 import cluster from 'node:cluster';
+import { readFileSync } from 'node:fs';
+import { parseCertificate } from '../protocol/pki/certificate.ts';
 import { ZtpError } from '../protocol/errors.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../protocol/xtt/cookie.ts';
@@ -26,9 +28,57 @@ import { startManagementFromArgs } from './http/cli-options.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { OpensslP256Signer } from './openssl-signer.ts';
+import { PkiEndpoint } from './pki-endpoint.ts';
+import { PkiPolicy } from './pki-policy.ts';
+import type { Registry } from './registry/registry.ts';
+import { InputFileError } from './gpk-input.ts';
 import { loadKeyMaterial } from './server-keys.ts';
 import { VerifyPool } from './verify-pool.ts';
 import { XttEndpoint } from './xtt-endpoint.ts';
+
+/** The PKI enrollment listener (TLS files read here, before anything listens). */
+function startPki(
+  opts: StartOptions,
+  pki: NonNullable<StartOptions['pki']>,
+  registry: Registry,
+  logger: Logger,
+  geo: CidrGeoLocator | undefined,
+  metrics: Metrics,
+): { endpoint: PkiEndpoint } {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (cause) {
+      throw new InputFileError(path, 'cannot read', { cause });
+    }
+  };
+  const policy = new PkiPolicy(registry.pki, parseCertificate, {
+    clock: { now: Date.now },
+    logger,
+    ...(geo ? { geo } : {}),
+  });
+  try {
+    const endpoint = new PkiEndpoint(
+      {
+        host: opts.bind,
+        port: pki.port,
+        cert: read(pki.certFile),
+        key: read(pki.keyFile),
+        maxConnections: opts.maxConnections,
+        maxPerSource: opts.maxPerSource,
+      },
+      // counted with the XTT handshakes in the metrics (same outcomes)
+      { policy, logger, onEnrollment: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds) },
+    );
+    return { endpoint };
+  } catch (cause) {
+    if (cause instanceof InputFileError) throw cause;
+    // OpenSSL refused the PEM files (not a certificate or key, or they do not match)
+    throw new InputFileError(pki.certFile, `unusable with ${pki.keyFile}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+}
 
 /** The endpoint gives every connection its own policy; this one is never reached. */
 const unreachablePolicy: ServerPolicy = {
@@ -239,6 +289,12 @@ async function runServer(
     },
   );
   resources.add(() => endpoint.close());
+  const pki = opts.pki ? startPki(opts, opts.pki, registry, logger, geo, metrics) : undefined;
+  if (pki) {
+    resources.add(() => pki.endpoint.close());
+    const pkiAddr = await pki.endpoint.listen();
+    logger.info('server.pki-listening', { address: pkiAddr.address, port: pkiAddr.port });
+  }
   const addr = await endpoint.listen();
   if (stop.isRequested) return;
   resources.isListening = true;

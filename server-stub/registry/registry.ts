@@ -2,6 +2,7 @@
 // is async so a networked backend fits; the rules are written once (sql-registry.ts) over SQLite, the
 // embedded default (sqlite-registry.ts), or PostgreSQL shared by several servers (postgres-registry.ts). Records carry public values only: GPKs, basenames,
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
+import type { PkiRegistry } from './pki-registry.ts';
 
 /** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
 export interface Clock {
@@ -97,6 +98,16 @@ export interface AuditInput {
 export interface AuditEntry extends AuditInput {
   id: number;
   at: number;
+  /** PKI enrollment facts (CA, leaf certificate, key), present on PKI rows only. */
+  pki?: PkiAuditFacts;
+}
+
+export interface PkiAuditFacts {
+  caId: number | null;
+  subject: string | null;
+  serial: string | null;
+  fingerprint: string | null;
+  keyFingerprint: string | null;
 }
 
 export interface DeviceFilter {
@@ -142,6 +153,8 @@ export interface RegistryTx {
 }
 
 export interface Registry {
+  /** Enrollment by the customer's CA: CAs, CRLs, certificate devices (pki-registry.ts). */
+  readonly pki: PkiRegistry;
   addNetwork(input: { name: string; prefix: string }): Promise<Network>;
   listNetworks(): Promise<Network[]>;
   /** By name or numeric id. */

@@ -76,5 +76,20 @@ export function rowToAudit(r: Row): AuditEntry {
     reason: String(r.reason),
     geolocation: r.geolocation === null ? null : String(r.geolocation),
     identity: bytesOrNull(r.identity),
+    ...(r.method === 'pki'
+      ? {
+          pki: {
+            caId: r.ca_id === null ? null : Number(r.ca_id),
+            subject: textOrNull(r.cert_subject),
+            serial: textOrNull(r.cert_serial),
+            fingerprint: textOrNull(r.cert_fingerprint),
+            keyFingerprint: textOrNull(r.key_fingerprint),
+          },
+        }
+      : {}),
   };
+}
+
+function textOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
 }

@@ -104,10 +104,86 @@ export const SCHEMA: SchemaSpec = {
         col('reason', 'text'),
         col('geolocation', 'text', true),
         col('identity', 'bytes', true),
+        // PKI enrollment rows (migration 3): method 'pki'; NULL for XTT handshakes
+        col('method', 'text', true),
+        col('ca_id', 'bigint', true),
+        col('cert_subject', 'text', true),
+        col('cert_serial', 'text', true),
+        col('cert_fingerprint', 'text', true),
+        col('key_fingerprint', 'text', true),
       ],
       primaryKey: ['id'],
       unique: [],
       foreignKeys: [],
+    },
+    {
+      name: 'cas',
+      columns: [
+        col('id', 'bigint'),
+        col('name', 'text'),
+        col('fingerprint', 'text'),
+        col('der', 'bytes'),
+        col('subject', 'text'),
+        col('not_before', 'bigint'),
+        col('not_after', 'bigint'),
+        col('network_id', 'bigint'),
+        col('max_devices', 'int', true),
+        col('status', 'text'),
+        col('verified', 'bool'),
+        col('created_at', 'bigint'),
+      ],
+      primaryKey: ['id'],
+      unique: [['name'], ['fingerprint']],
+      foreignKeys: [{ columns: ['network_id'], table: 'networks', references: ['id'] }],
+    },
+    {
+      name: 'crls',
+      columns: [
+        col('ca_id', 'bigint'),
+        col('der', 'bytes'),
+        col('this_update', 'bigint'),
+        col('next_update', 'bigint', true),
+        col('uploaded_at', 'bigint'),
+      ],
+      primaryKey: ['ca_id'],
+      unique: [],
+      foreignKeys: [{ columns: ['ca_id'], table: 'cas', references: ['id'] }],
+    },
+    {
+      name: 'crl_entries',
+      columns: [col('ca_id', 'bigint'), col('serial', 'text')],
+      primaryKey: ['ca_id', 'serial'],
+      unique: [],
+      foreignKeys: [{ columns: ['ca_id'], table: 'cas', references: ['id'] }],
+    },
+    {
+      name: 'cert_devices',
+      columns: [
+        col('id', 'bigint'),
+        col('ca_id', 'bigint'),
+        col('network_id', 'bigint'),
+        col('key_fingerprint', 'text'),
+        col('identity', 'bytes'),
+        col('subject', 'text'),
+        col('issuer', 'text'),
+        col('serial', 'text'),
+        col('cert_fingerprint', 'text'),
+        col('not_before', 'bigint'),
+        col('not_after', 'bigint'),
+        col('method', 'text'),
+        col('status', 'text'),
+        col('allow_rekey', 'bool'),
+        col('first_enrolled_at', 'bigint'),
+        col('last_enrolled_at', 'bigint'),
+        col('enroll_count', 'int'),
+        col('last_source', 'text', true),
+      ],
+      primaryKey: ['id'],
+      unique: [['identity'], ['network_id', 'key_fingerprint']],
+      foreignKeys: [
+        { columns: ['network_id'], table: 'networks', references: ['id'] },
+        { columns: ['ca_id'], table: 'cas', references: ['id'] },
+      ],
     },
   ],
   indexes: [
@@ -116,6 +192,9 @@ export const SCHEMA: SchemaSpec = {
     { name: 'audit_gid', table: 'audit', columns: ['gid', 'pseudonym', 'id'] },
     { name: 'batches_network', table: 'batches', columns: ['network_id'] },
     { name: 'devices_first', table: 'devices', columns: ['first_handshake_at', 'identity'] },
+    { name: 'cas_network', table: 'cas', columns: ['network_id'] },
+    // allow-rekey looks a device up by CA and subject
+    { name: 'cert_devices_ca', table: 'cert_devices', columns: ['ca_id', 'subject'] },
   ],
 };
 
@@ -246,6 +325,124 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX devices_first ON devices(first_handshake_at, identity);
     `,
     postgres: '',
+  },
+  {
+    version: 3,
+    name: 'PKI enrollment: CAs, CRLs, certificate devices, PKI columns in the audit',
+    sqlite: `
+      CREATE TABLE cas (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        fingerprint TEXT NOT NULL UNIQUE CHECK (length(fingerprint) = 64),
+        der BLOB NOT NULL,
+        subject TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        network_id INTEGER NOT NULL REFERENCES networks(id),
+        max_devices INTEGER CHECK (max_devices IS NULL OR max_devices > 0),
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX cas_network ON cas(network_id);
+      CREATE TABLE crls (
+        ca_id INTEGER PRIMARY KEY REFERENCES cas(id),
+        der BLOB NOT NULL,
+        this_update INTEGER NOT NULL,
+        next_update INTEGER,
+        uploaded_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE crl_entries (
+        ca_id INTEGER NOT NULL REFERENCES cas(id),
+        serial TEXT NOT NULL,
+        PRIMARY KEY (ca_id, serial)
+      ) STRICT;
+      CREATE TABLE cert_devices (
+        id INTEGER PRIMARY KEY,
+        ca_id INTEGER NOT NULL REFERENCES cas(id),
+        network_id INTEGER NOT NULL REFERENCES networks(id),
+        key_fingerprint TEXT NOT NULL CHECK (length(key_fingerprint) = 64),
+        identity BLOB NOT NULL UNIQUE CHECK (length(identity) = 16),
+        subject TEXT NOT NULL,
+        issuer TEXT NOT NULL,
+        serial TEXT NOT NULL,
+        cert_fingerprint TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        method TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        allow_rekey INTEGER NOT NULL CHECK (allow_rekey IN (0, 1)),
+        first_enrolled_at INTEGER NOT NULL,
+        last_enrolled_at INTEGER NOT NULL,
+        enroll_count INTEGER NOT NULL CHECK (enroll_count >= 1),
+        last_source TEXT,
+        UNIQUE (network_id, key_fingerprint)
+      ) STRICT;
+      CREATE INDEX cert_devices_ca ON cert_devices(ca_id, subject);
+      ALTER TABLE audit ADD COLUMN method TEXT;
+      ALTER TABLE audit ADD COLUMN ca_id INTEGER;
+      ALTER TABLE audit ADD COLUMN cert_subject TEXT;
+      ALTER TABLE audit ADD COLUMN cert_serial TEXT;
+      ALTER TABLE audit ADD COLUMN cert_fingerprint TEXT;
+      ALTER TABLE audit ADD COLUMN key_fingerprint TEXT;
+    `,
+    postgres: `
+      CREATE TABLE cas (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        name text NOT NULL UNIQUE,
+        fingerprint text NOT NULL UNIQUE CHECK (length(fingerprint) = 64),
+        der bytea NOT NULL,
+        subject text NOT NULL,
+        not_before bigint NOT NULL,
+        not_after bigint NOT NULL,
+        network_id bigint NOT NULL REFERENCES networks(id),
+        max_devices integer CHECK (max_devices IS NULL OR max_devices > 0),
+        status text NOT NULL CHECK (status IN ('active', 'revoked')),
+        verified boolean NOT NULL,
+        created_at bigint NOT NULL
+      );
+      CREATE INDEX cas_network ON cas(network_id);
+      CREATE TABLE crls (
+        ca_id bigint PRIMARY KEY REFERENCES cas(id),
+        der bytea NOT NULL,
+        this_update bigint NOT NULL,
+        next_update bigint,
+        uploaded_at bigint NOT NULL
+      );
+      CREATE TABLE crl_entries (
+        ca_id bigint NOT NULL REFERENCES cas(id),
+        serial text NOT NULL,
+        PRIMARY KEY (ca_id, serial)
+      );
+      CREATE TABLE cert_devices (
+        id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+        ca_id bigint NOT NULL REFERENCES cas(id),
+        network_id bigint NOT NULL REFERENCES networks(id),
+        key_fingerprint text NOT NULL CHECK (length(key_fingerprint) = 64),
+        identity bytea NOT NULL UNIQUE CHECK (length(identity) = 16),
+        subject text NOT NULL,
+        issuer text NOT NULL,
+        serial text NOT NULL,
+        cert_fingerprint text NOT NULL,
+        not_before bigint NOT NULL,
+        not_after bigint NOT NULL,
+        method text NOT NULL,
+        status text NOT NULL CHECK (status IN ('active', 'revoked')),
+        allow_rekey boolean NOT NULL,
+        first_enrolled_at bigint NOT NULL,
+        last_enrolled_at bigint NOT NULL,
+        enroll_count integer NOT NULL CHECK (enroll_count >= 1),
+        last_source text,
+        UNIQUE (network_id, key_fingerprint)
+      );
+      CREATE INDEX cert_devices_ca ON cert_devices(ca_id, subject);
+      ALTER TABLE audit ADD COLUMN method text;
+      ALTER TABLE audit ADD COLUMN ca_id bigint;
+      ALTER TABLE audit ADD COLUMN cert_subject text;
+      ALTER TABLE audit ADD COLUMN cert_serial text;
+      ALTER TABLE audit ADD COLUMN cert_fingerprint text;
+      ALTER TABLE audit ADD COLUMN key_fingerprint text;
+    `,
   },
 ];
 

@@ -7,6 +7,8 @@ import { concatBytes, fromHex } from '../../protocol/util/bytes.ts';
 import type { SqlConn, SqlDriver } from './driver.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
+import type { PkiRegistry } from './pki-registry.ts';
+import { SqlPkiRegistry } from './sql-pki-registry.ts';
 import { rowToAudit, rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
 import type {
   AuditEntry,
@@ -205,10 +207,14 @@ class SqlTx implements RegistryTx {
 
 /** The Registry port over a SQL driver; the backends construct it with theirs. */
 export class SqlRegistry implements Registry {
+  readonly pki: PkiRegistry;
+
   constructor(
     private readonly driver: SqlDriver,
     private readonly clock: Clock,
-  ) {}
+  ) {
+    this.pki = new SqlPkiRegistry(driver, clock);
+  }
 
   async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
     const name = checkName(input?.name, 'network.name');

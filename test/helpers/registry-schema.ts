@@ -24,6 +24,9 @@ export interface LiveSchema {
 const byName = <T extends { name: string }>(xs: T[]): T[] =>
   [...xs].sort((a, b) => a.name.localeCompare(b.name));
 const sortSets = (sets: string[][]): string[][] => [...sets].sort((a, b) => a.join().localeCompare(b.join()));
+/** Foreign keys by referencing columns (SQLite lists them newest first, PostgreSQL by name). */
+const sortFks = <T extends { columns: string[] }>(fks: T[]): T[] =>
+  [...fks].sort((a, b) => a.columns.join().localeCompare(b.columns.join()));
 
 /** SCHEMA with each column type spelled as `dialect` names it, in the order the readers return. */
 export function expectedSchema(dialect: keyof typeof NATIVE_TYPES, spec: SchemaSpec = SCHEMA): LiveSchema {
@@ -38,11 +41,13 @@ export function expectedSchema(dialect: keyof typeof NATIVE_TYPES, spec: SchemaS
         })),
         primaryKey: [...t.primaryKey],
         unique: sortSets(t.unique.map((u) => [...u])),
-        foreignKeys: t.foreignKeys.map((f) => ({
-          columns: [...f.columns],
-          table: f.table,
-          references: [...f.references],
-        })),
+        foreignKeys: sortFks(
+          t.foreignKeys.map((f) => ({
+            columns: [...f.columns],
+            table: f.table,
+            references: [...f.references],
+          })),
+        ),
       })),
     ),
     indexes: byName(spec.indexes.map((i) => ({ name: i.name, table: i.table, columns: [...i.columns] }))),
@@ -83,14 +88,16 @@ export function readSqliteSchema(db: Database.Database): LiveSchema {
         .sort((a, b) => Number(a.pk) - Number(b.pk))
         .map((c) => String(c.name)),
       unique: sortSets(list.filter((i) => i.origin === 'u').map((i) => indexColumns(String(i.name)))),
-      foreignKeys: [...new Set(fks.map((f) => Number(f.id)))].map((id) => {
-        const parts = fks.filter((f) => Number(f.id) === id).sort((a, b) => Number(a.seq) - Number(b.seq));
-        return {
-          columns: parts.map((f) => String(f.from)),
-          table: String(parts[0]!.table),
-          references: parts.map((f) => String(f.to)),
-        };
-      }),
+      foreignKeys: sortFks(
+        [...new Set(fks.map((f) => Number(f.id)))].map((id) => {
+          const parts = fks.filter((f) => Number(f.id) === id).sort((a, b) => Number(a.seq) - Number(b.seq));
+          return {
+            columns: parts.map((f) => String(f.from)),
+            table: String(parts[0]!.table),
+            references: parts.map((f) => String(f.to)),
+          };
+        }),
+      ),
     });
     for (const i of list.filter((x) => x.origin === 'c')) {
       indexes.push({ name: String(i.name), table: name, columns: indexColumns(String(i.name)) });
@@ -153,11 +160,13 @@ export async function readPostgresSchema(c: pg.ClientBase): Promise<LiveSchema> 
       primaryKey: (await constraintColumns(name, 'PRIMARY KEY'))[0] ?? [],
       unique: sortSets(await constraintColumns(name, 'UNIQUE')),
       // Our foreign keys are single-column; one entry per referencing column.
-      foreignKeys: fks.map((f) => ({
-        columns: [String(f.column)],
-        table: String(f.ref_table),
-        references: [String(f.ref_column)],
-      })),
+      foreignKeys: sortFks(
+        fks.map((f) => ({
+          columns: [String(f.column)],
+          table: String(f.ref_table),
+          references: [String(f.ref_column)],
+        })),
+      ),
     });
   }
   const indexes = (

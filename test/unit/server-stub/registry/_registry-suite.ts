@@ -10,6 +10,7 @@ import { RegistryError, ValidationError } from '../../../../server-stub/registry
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { registryManagementSuite } from './_registry-suite-management.ts';
+import { registryPkiSuite } from './_registry-suite-pki.ts';
 
 /** A fresh, empty store; `open` may be called several times for several connections to it. */
 export interface RegistryBackend {
@@ -380,4 +381,5 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
   });
 
   registryManagementSuite(test, name, factory, { testGpk, pseudonym, snapshot });
+  registryPkiSuite(test, name, factory, snapshot);
 }

@@ -19,6 +19,7 @@ export interface CommonArgs {
 export interface CliHandlers {
   run(a: CommonArgs): Promise<ExitCode>;
   status(a: CommonArgs & { json: boolean }): Promise<ExitCode>;
+  handoff(a: CommonArgs & { json: boolean; remove: boolean }): Promise<ExitCode>;
 }
 
 export interface CliIo {
@@ -34,6 +35,7 @@ const EPILOG = `Exit codes:
   4 no TPM               11 duplicate address detected
   5 TPM not provisioned  12 address not configured
   6 (refusals: retried)  13 TPM command failed
+                         14 network manager did not take the address
 Configuration: /etc/xtt-agent/config.json < XTT_AGENT_* environment < flags.`;
 
 function settingOptions(): Record<
@@ -42,7 +44,8 @@ function settingOptions(): Record<
 > {
   const out: Record<string, { type: 'string' | 'number' | 'boolean'; describe: string; group: string }> = {};
   for (const s of SETTINGS) {
-    const type = s.kind === 'string' ? 'string' : s.kind === 'bool' ? 'boolean' : 'number';
+    const type =
+      s.kind === 'string' || s.kind === 'enum' ? 'string' : s.kind === 'bool' ? 'boolean' : 'number';
     out[flagName(s.key)] = { type, describe: `setting ${s.key}`, group: 'Settings:' };
   }
   return out;
@@ -78,7 +81,7 @@ export async function runCli(args: string[], h: CliHandlers, io: CliIo): Promise
     .alias('server-ca', 'pki-server-ca')
     .command(
       ['run', '$0'],
-      'provision on first boot, then configure and keep the identity address (systemd runs this)',
+      'provision on first boot, then configure the identity address (systemd runs this)',
       // `run` is the default command, so its builder also serves the top-level `--help`: the
       // epilog is set here and per command, not on the top level too (that printed it twice).
       (y) => y.epilog(EPILOG),
@@ -97,6 +100,23 @@ export async function runCli(args: string[], h: CliHandlers, io: CliIo): Promise
       async (argv) => {
         if (failed) return;
         code = await h.status({ ...collect(argv), json: argv.json });
+      },
+    )
+    .command(
+      'handoff',
+      'hand the stored identity address to the network manager (networkd, NetworkManager); the unit runs this as root after READY=1',
+      (y) =>
+        y
+          .option('remove', {
+            type: 'boolean',
+            default: false,
+            describe: 'take the address back out of the manager (factory reset)',
+          })
+          .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
+          .epilog(EPILOG),
+      async (argv) => {
+        if (failed) return;
+        code = await h.handoff({ ...collect(argv), json: argv.json, remove: argv.remove === true });
       },
     )
     .strict()

@@ -53,6 +53,15 @@ export interface AgentConfig {
   method: 'xtt' | 'pki';
   /** method 'pki' only. */
   pki?: PkiSettings;
+  /** Who keeps the identity address after READY=1 (agent/network-manager/). */
+  network: {
+    /** The manager to hand the address to; 'auto' detects the one managing the interface. */
+    manager: NetworkManagerChoice;
+    /** 'runtime': /run (gone at reboot, re-applied each boot); 'persistent': /etc. */
+    persist: NetworkPersistence;
+  };
+  /** Stay resident after READY=1 and put the address back when it goes (the netlink watcher). */
+  watch: boolean;
 }
 
 export interface PkiSettings {
@@ -67,12 +76,19 @@ export interface PkiSettings {
   serverName?: string;
 }
 
-type Kind = 'string' | 'port' | 'int' | 'bool' | 'ms';
+export const NETWORK_MANAGERS = ['auto', 'networkd', 'networkmanager', 'none'] as const;
+export type NetworkManagerChoice = (typeof NETWORK_MANAGERS)[number];
+export const NETWORK_PERSISTENCE = ['runtime', 'persistent'] as const;
+export type NetworkPersistence = (typeof NETWORK_PERSISTENCE)[number];
+
+type Kind = 'string' | 'port' | 'int' | 'bool' | 'ms' | 'enum';
 interface Setting {
   key: string;
   kind: Kind;
   min?: number;
   max?: number;
+  /** The allowed values of an 'enum' setting. */
+  values?: readonly string[];
 }
 
 /** Every setting, by dotted name. Env name and flag name are derived from it. */
@@ -91,6 +107,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'backoff.maxMs', kind: 'ms' },
   { key: 'backoff.refusedMaxMs', kind: 'ms' },
   { key: 'stateDir', kind: 'string' },
+  { key: 'network.manager', kind: 'enum', values: NETWORK_MANAGERS },
+  { key: 'network.persist', kind: 'enum', values: NETWORK_PERSISTENCE },
+  { key: 'watch', kind: 'bool' },
   { key: 'dev.dir', kind: 'string' },
   { key: 'method', kind: 'string' },
   { key: 'pki.cert', kind: 'string' },
@@ -131,6 +150,9 @@ const DEFAULTS: Record<string, string | number | boolean> = {
   'backoff.refusedMaxMs': 3_600_000,
   method: 'xtt',
   'pki.tpmHandle': '0x81010010',
+  'network.manager': 'auto',
+  'network.persist': 'runtime',
+  watch: false,
 };
 
 type Raw = Record<string, unknown>;
@@ -163,6 +185,11 @@ function coerce(s: Setting, v: unknown, from: string): string | number | boolean
   };
   if (s.kind === 'string') {
     if (typeof v !== 'string' || v.length === 0) bad('must be a non-empty string');
+    return v as string;
+  }
+  if (s.kind === 'enum') {
+    const values = s.values ?? [];
+    if (typeof v !== 'string' || !values.includes(v)) bad(`must be one of ${values.join(', ')}`);
     return v as string;
   }
   if (s.kind === 'bool') {
@@ -299,6 +326,11 @@ function validate(v: Record<string, string | number | boolean>): AgentConfig {
     },
     stateDir,
     method: 'xtt',
+    network: {
+      manager: v['network.manager'] as NetworkManagerChoice,
+      persist: v['network.persist'] as NetworkPersistence,
+    },
+    watch: v.watch as boolean,
   };
   const method = str('method');
   if (method !== 'xtt' && method !== 'pki')

@@ -52,3 +52,12 @@ export class TimeoutError extends ZtpError {
     super('TIMEOUT', `${what}: no result within ${ms} ms`, options);
   }
 }
+
+/** The network manager could not take the identity address (not running, a command failed). */
+export class NetworkManagerError extends ZtpError {
+  readonly manager: string;
+  constructor(manager: string, reason: string, options?: { cause?: unknown }) {
+    super('NETWORK_MANAGER', `${manager}: ${reason}`, options);
+    this.manager = manager;
+  }
+}

@@ -35,6 +35,8 @@ export const EXIT = {
   NETWORK: 12,
   /** The TPM failed a command in a way that is not a provisioning gap. */
   TPM_FAILURE: 13,
+  /** The network manager (networkd, NetworkManager) did not take the identity address (`handoff`). */
+  NETWORK_MANAGER: 14,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -69,6 +71,7 @@ const BY_CODE: Record<string, ExitCode> = {
   STATE_CORRUPT: EXIT.STATE_CORRUPT,
   DAD_FAILED: EXIT.DAD_FAILED,
   NETLINK: EXIT.NETWORK,
+  NETWORK_MANAGER: EXIT.NETWORK_MANAGER,
   /** Duplicate address detection did not finish in time (link down, no carrier). */
   TIMEOUT: EXIT.NETWORK,
 };

@@ -28,6 +28,10 @@ import { formatIpv6 } from './ipv6-text.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { LongtermKeyFiles } from './longterm-key-files.ts';
 import { RtnetlinkConfigurator } from './netlink/rtnetlink-configurator.ts';
+import type { AddressConfigurator } from './netlink/address-configurator.ts';
+import { execCommandRunner } from './network-manager/command-runner.ts';
+import { HOST_PATHS, handOff, takeBack, type HandoffHost } from './network-manager/handoff.ts';
+import { NetworkManagerError } from './errors.ts';
 import { KoffiNetlinkSocket } from './netlink/socket.ts';
 import { makePkiProvisionIdentity } from './pki-provisioner.ts';
 import { runAgent, type ProvisionedIdentity } from './provision.ts';
@@ -84,6 +88,11 @@ function tpmKeys(config: AgentConfig, keyFiles: LongtermKeyFiles): () => Promise
   };
 }
 
+/** This process's peak resident set (getrusage ru_maxrss), for the journal and the e2e figures. */
+function peakRssMb(): number {
+  return Math.round(process.resourceUsage().maxRSS / 102.4) / 10;
+}
+
 function describe(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
@@ -120,6 +129,8 @@ async function run(a: CommonArgs): Promise<ExitCode> {
     ac.abort();
     stopRequested();
   };
+  // Kept until the process is gone: a stop that arrives while the agent is already ending after
+  // READY=1 (closing its sockets) is then still a clean exit 0, not death by the default action.
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
@@ -153,10 +164,17 @@ async function run(a: CommonArgs): Promise<ExitCode> {
         server,
         backoff: config.backoff,
         refusedBackoffMaxMs: config.backoff.refusedMaxMs,
+        watch: config.watch,
       },
       ac.signal,
     );
     log.info(`ready: ${formatIpv6(agent.state.identity)}/${config.prefixLength} on ${config.interface}`);
+    // Without the watcher the process ends here: the network manager keeps the address
+    // (`xtt-agent handoff`), and the unit stays active through RemainAfterExit=.
+    if (!agent.isWatching) {
+      log.info(`run done (peak RSS ${peakRssMb()} MB); no watcher: nothing of the agent stays resident`);
+      return EXIT.OK;
+    }
     await stopped;
     await agent.stop();
     return EXIT.OK;
@@ -170,8 +188,6 @@ async function run(a: CommonArgs): Promise<ExitCode> {
     notifier.status(`failed: ${describe(e)}`);
     return code;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
     await net.close();
   }
 }
@@ -218,10 +234,76 @@ async function status(a: CommonArgs & { json: boolean }): Promise<ExitCode> {
   }
 }
 
+/** How long the manager may take to (re)configure the address after the handoff. */
+const HANDOFF_WAIT_MS = 120_000;
+
+async function waitForAddress(
+  net: AddressConfigurator,
+  ifname: string,
+  address: Uint8Array,
+  manager: string,
+) {
+  const deadline = Date.now() + HANDOFF_WAIT_MS;
+  while (!(await net.getAddress(ifname, address))) {
+    if (Date.now() > deadline) {
+      throw new NetworkManagerError(
+        manager,
+        `${formatIpv6(address)} is not on ${ifname} ${HANDOFF_WAIT_MS / 1000} s after the handoff`,
+      );
+    }
+    await systemClock.sleep(250);
+  }
+}
+
+async function handoff(a: CommonArgs & { json: boolean; remove: boolean }): Promise<ExitCode> {
+  const log: Logger = stderrLogger({ journal: process.env.JOURNAL_STREAM !== undefined, verbose: a.verbose });
+  const net = new RtnetlinkConfigurator((groups) => new KoffiNetlinkSocket(groups));
+  const print = (json: object, text: string) =>
+    process.stdout.write(a.json ? JSON.stringify(json) + '\n' : text + '\n');
+  try {
+    const config = loadConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
+    const state = await new FileStateStore(config.stateDir).load();
+    const host: HandoffHost = { runner: execCommandRunner, ...HOST_PATHS, log };
+    const cidr = state ? `${formatIpv6(state.identity)}/${config.prefixLength}` : undefined;
+    if (a.remove) {
+      const removed = await takeBack(host, config.interface, cidr);
+      print(
+        { removed },
+        removed.length > 0 ? removed.map((r) => `removed ${r}`).join('\n') : 'nothing to remove',
+      );
+      return EXIT.OK;
+    }
+    if (!state) {
+      log.error(`not provisioned (state directory ${config.stateDir}): nothing to hand off`);
+      return EXIT.NOT_PROVISIONED;
+    }
+    const r = await handOff(host, {
+      choice: config.network.manager,
+      persist: config.network.persist,
+      ifname: config.interface,
+      address: state.identity,
+      prefixLen: config.prefixLength,
+      nodad: config.nodad,
+    });
+    if (r.manager !== 'none') await waitForAddress(net, config.interface, state.identity, r.manager);
+    else log.info(`no network manager takes ${cidr}: ${r.detail}`);
+    print(
+      { ...r, address: cidr, interface: config.interface },
+      `${cidr} on ${config.interface}: ${r.manager} (${r.detail})`,
+    );
+    return EXIT.OK;
+  } catch (e) {
+    log.error(describe(e));
+    return exitCodeFor(e);
+  } finally {
+    await net.close();
+  }
+}
+
 export async function main(args: string[]): Promise<ExitCode> {
   return runCli(
     args,
-    { run, status },
+    { run, status, handoff },
     { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
   );
 }

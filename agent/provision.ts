@@ -10,7 +10,9 @@
 //      change can fix stops the agent: no TPM, TPM not provisioned, server not trusted, bad config;
 //      later boots skip this: the stored identity is the device's for life;
 //   4. add the address (EEXIST = fine), wait for DAD unless nodad;
-//   5. watch the address (and put it back when it goes), then READY=1.
+//   5. READY=1; with `watch`, first start the watcher that puts the address back when it goes.
+//      Without it the process ends after READY=1 and the network manager keeps the address
+//      (`xtt-agent handoff`, agent/network-manager/), so nothing of the agent stays resident.
 // Crash safety comes from the order: nothing is configured before the state is stored, and a crash
 // before the store just provisions again, with the same long-term key (kept from before the first
 // attempt, longterm-key-files.ts), and the server gives the same pseudonym the same identity.
@@ -54,13 +56,17 @@ export interface AgentOptions {
   backoff: BackoffPolicy;
   /** Cap on the delay after a refusal (an XTT Error message); default one hour. */
   refusedBackoffMaxMs?: number;
+  /** Keep watching the address after READY=1 (the agent stays resident). */
+  watch: boolean;
 }
 
 export interface RunningAgent {
   state: StoredIdentity;
   /** True when this run did the handshake (first boot). */
   isFirstBoot: boolean;
-  /** Stops watching and sends STOPPING=1. */
+  /** True when the watcher runs: the caller keeps the process until SIGTERM. */
+  isWatching: boolean;
+  /** Stops watching (if it runs) and sends STOPPING=1. */
   stop(): Promise<void>;
 }
 
@@ -131,7 +137,7 @@ async function provisionWithRetries(
   }
 }
 
-/** Runs the flow up to READY=1 and returns with the watcher running. */
+/** Runs the flow up to READY=1 and returns, with the watcher running when `o.watch`. */
 export async function runAgent(p: AgentPorts, o: AgentOptions, signal: AbortSignal): Promise<RunningAgent> {
   // The watchdog runs from the start: systemd arms it when the service starts, and pings during a
   // long first-boot backoff prove the event loop is alive.
@@ -172,20 +178,24 @@ export async function runAgent(p: AgentPorts, o: AgentOptions, signal: AbortSign
     p.notifier.status(`waiting for duplicate address detection of ${text} on ${o.ifname}`);
     await p.net.waitNotTentative(o.ifname, state.identity, o.dadTimeoutMs, signal);
   }
-  const watch: AddressWatch = await p.net.watch(
-    { ifname: o.ifname, address: state.identity, prefixLen: o.prefixLength, nodad: o.nodad },
-    (ev) => {
-      if (ev.kind === 'restored') p.log.warn(`address ${text} was gone (${ev.reason}); put it back`);
-      else p.log.error(`address watcher: ${describe(ev.error)}`);
-    },
-  );
+  let watch: AddressWatch | undefined;
+  if (o.watch) {
+    watch = await p.net.watch(
+      { ifname: o.ifname, address: state.identity, prefixLen: o.prefixLength, nodad: o.nodad },
+      (ev) => {
+        if (ev.kind === 'restored') p.log.warn(`address ${text} was gone (${ev.reason}); put it back`);
+        else p.log.error(`address watcher: ${describe(ev.error)}`);
+      },
+    );
+  }
   p.notifier.ready(`identity ${text} on ${o.ifname}`);
   return {
     state,
     isFirstBoot,
+    isWatching: watch !== undefined,
     stop: async () => {
       p.notifier.stopping();
-      await watch.close();
+      await watch?.close();
     },
   };
 }

@@ -8,9 +8,14 @@
 //                            mode, the reference's sample DAA member, software signing) against
 //                            enf-server in the same netns, state stored, address added (nodad)
 //   agent.first_boot_peak_rss MB, VmHWM of that process once READY
+//   agent.steady_rss         MB resident after READY=1 without the watcher (later boot): the sum over
+//                            the agent's processes still alive once it settled; 0 when it ended
+//   agent.steady_rss_watch   MB, VmRSS of the agent with `watch` 2 s after READY=1 (stays resident)
+//   agent.handoff_peak_rss   MB, peak RSS of `xtt-agent handoff` (network.manager none: the Node and
+//                            bundle cost of the step the unit runs after READY=1, without a manager)
 // The READY figures need root and iproute2 and are skipped with a note otherwise. TPM signing
 // costs are in bench/tpm.bench.ts.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,15 +33,16 @@ function duBytes(p: string): number {
   return readdirSync(p).reduce((n, f) => n + duBytes(join(p, f)), 0);
 }
 
-function vmHwmKb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error('no VmHWM');
+function statusKb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no ${field}`);
   return Number(m[1]);
 }
 
 /**
- * Starts the bundle in the namespace with NOTIFY_SOCKET set, times start to READY=1, reads its peak
- * RSS, then stops it with SIGTERM.
+ * Starts the bundle in the namespace with NOTIFY_SOCKET set, times start to READY=1 and reads its
+ * peak RSS. Then the steady state: without `watch` the agent must end by itself (0 MB once it
+ * has); with `watch` its VmRSS 2 s after READY=1, then SIGTERM.
  */
 async function runUntilReady(
   netns: string,
@@ -45,7 +51,8 @@ async function runUntilReady(
   notifyPath: string,
   notify: ReturnType<typeof notifyReceiver>,
   timeoutMs: number,
-): Promise<{ ms: number; rssMb: number }> {
+  watch = false,
+): Promise<{ ms: number; rssMb: number; steadyMb: number }> {
   const start = performance.now();
   const child = spawn(
     'ip',
@@ -55,16 +62,32 @@ async function runUntilReady(
       stdio: 'ignore',
     },
   );
-  const exited = new Promise((res) => child.once('exit', res));
+  let ended = false;
+  const exited = new Promise((res) => child.once('exit', res)).then(() => (ended = true));
   await notify.waitFor((m) => m.startsWith('READY=1'), timeoutMs);
   const ms = performance.now() - start;
-  const rssMb = vmHwmKb(child.pid!) / 1024;
-  child.kill('SIGTERM');
+  const rssMb = statusKb(child.pid!, 'VmHWM') / 1024;
+  let steadyMb: number;
+  if (watch) {
+    await new Promise((res) => setTimeout(res, 2000));
+    steadyMb = ended ? 0 : statusKb(child.pid!, 'VmRSS') / 1024;
+    child.kill('SIGTERM');
+  } else {
+    const timer = new Promise((res) => setTimeout(res, 30_000));
+    await Promise.race([exited, timer]);
+    steadyMb = ended ? 0 : statusKb(child.pid!, 'VmRSS') / 1024;
+    child.kill('SIGTERM');
+  }
   await exited;
-  return { ms, rssMb };
+  return { ms, rssMb, steadyMb };
 }
 
-async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: number; rssMb: number }> {
+async function oneStart(
+  bundle: string,
+  dir: string,
+  i: number,
+  watch = false,
+): Promise<{ ms: number; rssMb: number; steadyMb: number; handoffMb: number }> {
   const ns = createNetns('xttbench');
   const notifyPath = join(dir, `notify-${i}`);
   const notify = notifyReceiver(notifyPath);
@@ -79,9 +102,18 @@ async function oneStart(bundle: string, dir: string, i: number): Promise<{ ms: n
     const config = join(dir, `config-${i}.json`);
     writeFileSync(
       config,
-      JSON.stringify({ server: { host: 'bench' }, interface: ns.ifname, stateDir, nodad: true }),
+      JSON.stringify({ server: { host: 'bench' }, interface: ns.ifname, stateDir, nodad: true, watch }),
     );
-    return await runUntilReady(ns.name, bundle, config, notifyPath, notify, 30_000);
+    const r = await runUntilReady(ns.name, bundle, config, notifyPath, notify, 30_000, watch);
+    // The handoff step as the unit runs it, without a manager to talk to; it logs its own peak.
+    const log = spawnSync(
+      'ip',
+      ['netns', 'exec', ns.name, process.execPath, ...NODE_FLAGS, bundle, 'handoff', '--config', config,
+        '--network-manager', 'none'], // prettier-ignore
+      { encoding: 'utf8' },
+    ).stderr;
+    const handoffMb = Number(/handoff done \(peak RSS ([0-9.]+) MB\)/.exec(log)?.[1] ?? NaN);
+    return { ...r, handoffMb };
   } finally {
     notify.close();
     ns.destroy();
@@ -95,7 +127,11 @@ const NODE_FLAGS = (() => {
   return line.split(/\s+/).filter((w) => w.startsWith('--'));
 })();
 
-async function oneFirstBoot(bundle: string, dir: string, i: number): Promise<{ ms: number; rssMb: number }> {
+async function oneFirstBoot(
+  bundle: string,
+  dir: string,
+  i: number,
+): Promise<{ ms: number; rssMb: number; steadyMb: number }> {
   const ns = createNetns('xttbfb');
   const notifyPath = join(dir, `fb-notify-${i}`);
   const notify = notifyReceiver(notifyPath);
@@ -179,8 +215,10 @@ export async function run(): Promise<void> {
       console.error('agent.start_to_ready/peak_rss skipped: needs root and iproute2');
       return;
     }
-    const runs: { ms: number; rssMb: number }[] = [];
+    const runs: { ms: number; rssMb: number; steadyMb: number; handoffMb: number }[] = [];
     for (let i = 0; i < 5; i++) runs.push(await oneStart(bundle, dir, i));
+    const watching: number[] = [];
+    for (let i = 0; i < 3; i++) watching.push((await oneStart(bundle, dir, 10 + i, true)).steadyMb);
     const ms = runs.map((r) => r.ms);
     const rss = runs.map((r) => r.rssMb);
     emit({
@@ -195,6 +233,30 @@ export async function run(): Promise<void> {
       unit: 'MB',
       median: round(median(rss)),
       max: round(Math.max(...rss)),
+      n: 5,
+    });
+
+    const steady = runs.map((r) => r.steadyMb);
+    emit({
+      bench: 'agent.steady_rss',
+      unit: 'MB',
+      median: round(median(steady)),
+      max: round(Math.max(...steady)),
+      n: 5,
+    });
+    emit({
+      bench: 'agent.steady_rss_watch',
+      unit: 'MB',
+      median: round(median(watching)),
+      max: round(Math.max(...watching)),
+      n: 3,
+    });
+    const handoff = runs.map((r) => r.handoffMb);
+    emit({
+      bench: 'agent.handoff_peak_rss',
+      unit: 'MB',
+      median: round(median(handoff)),
+      max: round(Math.max(...handoff)),
       n: 5,
     });
 

@@ -276,8 +276,9 @@ export async function waitReady(
     `xtt-agent on ${dev.name} to configure its identity`,
     async () => (await deviceIpv6(dev)).length > 0,
     timeoutMs,
+    // Exit 0 is the agent's normal end after READY=1 (no watcher): the address stays.
     () =>
-      agent.hasExited()
+      agent.hasExited() && agent.proc.exitCode !== 0
         ? `xtt-agent exited with ${agent.proc.exitCode ?? agent.proc.signalCode}: ${agent.output().trim().split('\n').slice(-5).join(' | ')} (log ${agent.logFile})`
         : undefined,
   );

@@ -1,7 +1,8 @@
 // Integration: the real `xtt-agent` process (agent/main.ts under tsx) inside a network namespace
 // made by the test, with a real notify socket. Covers the later-boot path end to end (stored
-// identity -> address with DAD -> READY=1 -> watcher -> SIGTERM -> STOPPING=1), status output, and
-// the documented exit codes of early failures. The first-boot handshake is covered by
+// identity -> address with DAD -> READY=1 -> the process exits, or with `watch` the watcher until
+// SIGTERM -> STOPPING=1), `handoff` without a manager, status output, and the documented exit
+// codes of early failures. The first-boot handshake is covered by
 // first-boot.test.ts and first-boot-tpm.test.ts.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -79,9 +80,9 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
 }
 
 test.serial(
-  'later boot: stored identity applied with DAD, READY=1, removed address restored, SIGTERM stops',
+  'later boot with watch: stored identity applied with DAD, READY=1, removed address restored, SIGTERM stops',
   async (t) => {
-    const s = await setup(t, { stored: true });
+    const s = await setup(t, { stored: true, extra: { watch: true } });
     const notify = notifyReceiver(s.notifyPath);
     t.teardown(() => notify.close());
     const child = agentIn(s, ['run', '--config', s.config]);
@@ -113,6 +114,51 @@ test.serial(
     }
     t.is(await exited, 0, stderr);
     t.is(await notify.waitFor((m) => m === 'STOPPING=1'), 'STOPPING=1');
+  },
+);
+
+test.serial(
+  'later boot without watch: READY=1, then the process exits 0 and the address stays',
+  async (t) => {
+    const s = await setup(t, { stored: true, extra: { nodad: true } });
+    const notify = notifyReceiver(s.notifyPath);
+    t.teardown(() => notify.close());
+    const child = agentIn(s, ['run', '--config', s.config]);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    t.is(code, EXIT.OK, stderr);
+    t.is(
+      await notify.waitFor((m) => m.startsWith('READY=1')),
+      `READY=1\nSTATUS=identity ${IDENTITY_TEXT} on ${s.ns.ifname}`,
+    );
+    t.false(notify.seen.includes('STOPPING=1'), 'exiting after READY=1 is not a stop');
+    t.deepEqual(ipv6Addresses(s.ns, s.ns.ifname), [
+      { local: IDENTITY_TEXT, prefixlen: 64, tentative: false },
+    ]);
+  },
+);
+
+test.serial(
+  'handoff with network.manager none: nothing to hand over, exit 0; before provisioning exit 10',
+  async (t) => {
+    const s = await setup(t, { stored: true });
+    const r = agentSync(s, ['handoff', '--json', '--network-manager', 'none', '--config', s.config]);
+    t.is(r.code, EXIT.OK, r.stderr);
+    t.deepEqual(JSON.parse(r.stdout), {
+      manager: 'none',
+      changed: false,
+      detail: 'network.manager is none',
+      address: `${IDENTITY_TEXT}/64`,
+      interface: s.ns.ifname,
+    });
+    const fresh = await setup(t, { stored: false });
+    const r2 = agentSync(fresh, ['handoff', '--network-manager', 'none', '--config', fresh.config]);
+    t.is(r2.code, EXIT.NOT_PROVISIONED, r2.stderr);
+    t.regex(r2.stderr, /not provisioned .*nothing to hand off/);
+    const r3 = agentSync(s, ['handoff', '--network-manager', 'ifupdown', '--config', s.config]);
+    t.is(r3.code, EXIT.CONFIG);
+    t.regex(r3.stderr, /config network.manager: must be one of auto, networkd, networkmanager, none/);
   },
 );
 

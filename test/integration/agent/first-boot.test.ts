@@ -6,7 +6,8 @@
 // provisions by itself once the operator associates it; a revoked batch or device is refused for as
 // long as it stays revoked (no address, nothing stored, the agent still asking); kill -9 after the
 // handshake still ends with exactly one identity, the server's. Backoff caps are short in the
-// config (1 s) so retries happen while the test waits; nothing asserts how fast.
+// config (1 s) so retries happen while the test waits; nothing asserts how fast. Without the watcher the agent ends by itself with
+// exit 0 after READY=1 (the kill -9 test runs with `watch` so that every stage has a process).
 // (TPM mode runs the same flow with tpm/'s signers; its TPM parts are tested in test/integration/tpm.)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ interface World {
 
 async function world(
   t: { teardown: (f: () => void | Promise<void>) => void },
-  opts: { isAssociated?: boolean } = {},
+  opts: { isAssociated?: boolean; watch?: boolean } = {},
 ): Promise<World> {
   const ns = createNetns('xttfb');
   const dir = mkdtempSync(join(tmpdir(), 'xtt-first-boot-'));
@@ -72,6 +73,7 @@ async function world(
       backoff: { initialMs: 200, maxMs: 1000, refusedMaxMs: 1000 },
       timeouts: { connectMs: 2000, handshakeMs: 20000 },
       dev: { dir, rootCert: join(serverDir, 'root_cert.bin') },
+      watch: opts.watch ?? false,
     }),
   );
   const notify = notifyReceiver(join(dir, 'notify'));
@@ -172,7 +174,7 @@ test.serial('first start provisions and configures; restart re-applies without a
   t.is(devices.length, 1);
   t.is(formatIpv6(devices[0]!.identity), text, "the stored identity is the server's");
   t.deepEqual(devices[0]!.longtermPublicKey, state!.longtermPublicKey);
-  t.is(await stop(agent), 0);
+  t.is(await agent.exited, 0, agent.output());
 
   w.ns.ip('-6', 'addr', 'flush', 'dev', w.ns.ifname, 'scope', 'global');
   w.notify.seen.length = 0;
@@ -184,7 +186,7 @@ test.serial('first start provisions and configures; restart re-applies without a
   );
   t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), [{ local: text, prefixlen: 64, tentative: false }]);
   t.is((await serverDevices(w))[0]!.handshakeCount, 1);
-  t.is(await stop(again), 0);
+  t.is(await again.exited, 0, again.output());
 });
 
 test.serial('server down, then up: the agent retries with backoff and provisions', async (t) => {
@@ -196,7 +198,7 @@ test.serial('server down, then up: the agent retries with backoff and provisions
   await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
   t.true(w.notify.seen.filter((m) => m.includes('server unreachable')).length >= 1);
   t.is((await serverDevices(w)).length, 1);
-  t.is(await stop(agent), 0);
+  t.is(await agent.exited, 0, agent.output());
 });
 
 /** Waits until the agent has been refused `n` times (STATUS=), failing with its output if it exits. */
@@ -250,7 +252,7 @@ test.serial(
     await r.close();
     t.true(audit.filter((a) => a.outcome === 'refused').length >= 3, 'the refusals were audited');
     t.is(audit.filter((a) => a.outcome === 'provisioned').length, 1);
-    t.is(await stop(agent), 0);
+    t.is(await agent.exited, 0, agent.output());
   },
 );
 
@@ -275,7 +277,7 @@ test.serial(
 test.serial(
   "kill -9 at each stage: every restart ends with exactly one identity, the server's",
   async (t) => {
-    const w = await world(t);
+    const w = await world(t, { watch: true });
     await startServer(w, t);
     // One device, killed at successive stages of its first boot; each kill is followed by a restart
     // that is itself killed at the next stage. Triggers are watched as fast as the test can poll.
@@ -350,7 +352,7 @@ test.serial(
     await startServer(w, t);
     const first = startAgent(w);
     await w.notify.waitFor((m) => m.startsWith('READY=1'), 90_000);
-    t.is(await stop(first), 0);
+    t.is(await first.exited, 0, first.output());
     const r = SqliteRegistry.open(join(w.serverDir, 'registry.sqlite'));
     const [device] = await r.listDevices();
     await r.revokeDevice(device!.gid, device!.pseudonym);

@@ -64,6 +64,11 @@ test('hardening and readiness directives required by STYLE.md are present', (t) 
     one('ExecStart') ?? '',
     /^\/usr\/bin\/node (--[\w-]+=\d+ )*\/usr\/lib\/xtt-agent\/xtt-agent\.js run$/,
   );
+  t.regex(
+    one('ExecStartPost') ?? '',
+    /^\+\/usr\/bin\/node (--[\w-]+=\d+ )*\/usr\/lib\/xtt-agent\/xtt-agent\.js handoff$/,
+  );
+  t.is(one('RemainAfterExit'), 'yes', 'active after the agent exits at READY=1');
   t.is(one('StateDirectory'), 'xtt-agent');
   t.is(one('User'), 'xtt-agent');
   t.is(one('SupplementaryGroups'), 'tss');

@@ -5,7 +5,7 @@ import { runCli, type CliHandlers, type CommonArgs } from '../../../agent/cli.ts
 import { EXIT } from '../../../agent/exit-codes.ts';
 
 function harness(runCode: number = EXIT.OK) {
-  const calls: { cmd: string; args: CommonArgs & { json?: boolean } }[] = [];
+  const calls: { cmd: string; args: CommonArgs & { json?: boolean; remove?: boolean } }[] = [];
   const out: string[] = [];
   const err: string[] = [];
   const h: CliHandlers = {
@@ -16,6 +16,10 @@ function harness(runCode: number = EXIT.OK) {
     status: async (a) => {
       calls.push({ cmd: 'status', args: a });
       return EXIT.NOT_PROVISIONED;
+    },
+    handoff: async (a) => {
+      calls.push({ cmd: 'handoff', args: a });
+      return EXIT.NETWORK_MANAGER;
     },
   };
   const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
@@ -50,6 +54,21 @@ test('`run --config F` and the handler exit code pass through', async (t) => {
   t.is(await x.cli(['run', '--config', '/tmp/c.json', '--verbose']), EXIT.SERVER_REFUSED);
   t.is(x.calls[0]!.args.config, '/tmp/c.json');
   t.true(x.calls[0]!.args.verbose);
+});
+
+test('`handoff --remove` and the network settings reach the handoff handler', async (t) => {
+  const x = harness();
+  const code = await x.cli([
+    'handoff',
+    '--remove',
+    '--network-manager',
+    'networkd',
+    '--network-persist',
+    'persistent',
+  ]);
+  t.is(code, EXIT.NETWORK_MANAGER);
+  t.like(x.calls[0], { cmd: 'handoff', args: { remove: true, json: false } });
+  t.deepEqual(x.calls[0]!.args.settings, { 'network.manager': 'networkd', 'network.persist': 'persistent' });
 });
 
 test('`status --json` reaches the status handler', async (t) => {

@@ -30,6 +30,39 @@ test('defaults fill everything not given', (t) => {
     backoff: { initialMs: 1000, maxMs: 300000, refusedMaxMs: 3600000 },
     stateDir: '/var/lib/xtt-agent',
     method: 'xtt',
+    network: { manager: 'auto', persist: 'runtime' },
+    watch: false,
+  });
+});
+
+test('network.manager, network.persist and watch: file, env and flags; bad values name the setting', (t) => {
+  const file = withFile(t, {
+    ...minimal,
+    network: { manager: 'networkd', persist: 'persistent' },
+    watch: true,
+  });
+  const c = loadConfig({ file, env: {} });
+  t.deepEqual(c.network, { manager: 'networkd', persist: 'persistent' });
+  t.true(c.watch);
+  const e = loadConfig({ file, env: { XTT_AGENT_NETWORK_MANAGER: 'networkmanager', XTT_AGENT_WATCH: '0' } });
+  t.is(e.network.manager, 'networkmanager');
+  t.false(e.watch);
+  t.is(loadConfig({ file, env: {}, flags: { 'network.manager': 'none' } }).network.manager, 'none');
+  const bad = t.throws(() => loadConfig({ file, env: { XTT_AGENT_NETWORK_MANAGER: 'ifupdown' } }), {
+    instanceOf: ConfigError,
+  });
+  t.is(
+    bad.message,
+    'config network.manager: must be one of auto, networkd, networkmanager, none (from XTT_AGENT_NETWORK_MANAGER)',
+  );
+  t.throws(
+    () => loadConfig({ file: withFile(t, { ...minimal, network: { persist: 'forever' } }), env: {} }),
+    {
+      message: /config network.persist: must be one of runtime, persistent/,
+    },
+  );
+  t.throws(() => loadConfig({ file: withFile(t, { ...minimal, network: 'networkd' }), env: {} }), {
+    message: 'config network: must be an object',
   });
 });
 

@@ -31,6 +31,7 @@ const opts: AgentOptions = {
   dadTimeoutMs: 5000,
   server: 'enf.test:4444',
   backoff: { initialMs: 1000, maxMs: 8000 },
+  watch: true,
 };
 const refused = () => new ProtocolError('RECEIVED_ERROR', 'ServerInitAndAttest', 'server sent Error');
 const refusedConn = () =>
@@ -63,6 +64,7 @@ test('first boot: handshake, store, address, DAD, then READY=1 and the watcher',
   const s = setup();
   const run = await runAgent(s.ports, opts, new AbortController().signal);
   t.true(run.isFirstBoot);
+  t.true(run.isWatching);
   t.is(s.handshakes(), 1);
   t.deepEqual(s.store.state, {
     identity: ID,
@@ -89,6 +91,18 @@ test('first boot: handshake, store, address, DAD, then READY=1 and the watcher',
   await run.stop();
   t.is(s.notifier.sent.at(-1), 'STOPPING=1');
   t.is(s.net.calls.at(-1), 'unwatch eth0');
+});
+
+test('without watch: READY=1 once the address is configured, and nothing keeps running', async (t) => {
+  const s = setup();
+  s.store.state = { identity: ID, longtermPublicKey: LTK, server: 'old:1', provisionedAt: new Date(0) };
+  const run = await runAgent(s.ports, { ...opts, watch: false }, new AbortController().signal);
+  t.false(run.isWatching);
+  t.deepEqual(s.net.calls, ['find eth0', `add eth0 ${Buffer.from(ID).toString('hex')}/64`, 'wait eth0']);
+  t.is(s.notifier.sent.at(-1), 'READY=1 STATUS=identity fd00::a1 on eth0');
+  await run.stop();
+  t.is(s.notifier.sent.at(-1), 'STOPPING=1');
+  t.false(s.net.calls.includes('unwatch eth0'));
 });
 
 test('later boot: no handshake, the stored identity is re-applied', async (t) => {

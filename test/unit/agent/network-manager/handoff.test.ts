@@ -1,0 +1,166 @@
+// Tests for agent/network-manager/handoff.ts over a fake command runner and a temporary host tree
+// (sysfs ifindex, networkd link state, /run and /etc networkd directories): what is detected, what
+// is written where, when networkd is reloaded, the nmcli sequence, failures, and takeBack().
+import test from 'ava';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NetworkManagerError } from '../../../../agent/errors.ts';
+import {
+  gatherFacts,
+  handOff,
+  takeBack,
+  type HandoffHost,
+  type HandoffRequest,
+} from '../../../../agent/network-manager/handoff.ts';
+import { FakeCommandRunner } from '../../../fakes/fake-command-runner.ts';
+import { RecordingLogger } from '../../../fakes/recording-logger.ts';
+
+const ID = new Uint8Array(Buffer.from('fd000e2e000100020000000000000007', 'hex'));
+const CIDR = 'fd00:e2e:1:2::7/64';
+const UUID = '3c0e1b8a-5b8e-4d5e-9b3a-2f1f1e2d3c4b';
+const NETWORKD_ACTIVE = 'systemctl is-active --quiet systemd-networkd.service';
+const NM_ACTIVE = 'systemctl is-active --quiet NetworkManager.service';
+const req: HandoffRequest = {
+  choice: 'auto',
+  persist: 'runtime',
+  ifname: 'eth0',
+  address: ID,
+  prefixLen: 64,
+  nodad: false,
+};
+
+function host(t: { teardown: (f: () => void) => void }, opts: { networkFile?: string } = {}) {
+  const root = mkdtempSync(join(tmpdir(), 'xtt-handoff-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const h: HandoffHost & { runner: FakeCommandRunner } = {
+    runner: new FakeCommandRunner(),
+    sysClassNet: join(root, 'sys'),
+    netifLinks: join(root, 'netif'),
+    networkd: { runtime: join(root, 'run'), persistent: join(root, 'etc') },
+    log: new RecordingLogger(),
+  };
+  mkdirSync(join(h.sysClassNet, 'eth0'), { recursive: true });
+  writeFileSync(join(h.sysClassNet, 'eth0', 'ifindex'), '2\n');
+  mkdirSync(h.netifLinks);
+  if (opts.networkFile) {
+    writeFileSync(join(h.netifLinks, '2'), `ADMIN_STATE=configured\nNETWORK_FILE=${opts.networkFile}\n`);
+  }
+  return h;
+}
+
+const runtimeDropIn = (h: HandoffHost) => join(h.networkd.runtime, '20-wired.network.d', '90-xtt-agent.conf');
+const persistentDropIn = (h: HandoffHost) =>
+  join(h.networkd.persistent, '20-wired.network.d', '90-xtt-agent.conf');
+
+test('networkd: drop-in under /run for the matching .network, one reload, unchanged the second time', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  const r = await handOff(h, req);
+  t.deepEqual(r, { manager: 'networkd', changed: true, detail: runtimeDropIn(h) });
+  t.regex(readFileSync(runtimeDropIn(h), 'utf8'), /\[Address\]\nAddress=fd00:e2e:1:2::7\/64\n/);
+  t.deepEqual(h.runner.calls, [NETWORKD_ACTIVE, NM_ACTIVE, 'networkctl reload']);
+
+  h.runner.calls.length = 0;
+  t.like(await handOff(h, req), { manager: 'networkd', changed: false });
+  t.false(h.runner.calls.includes('networkctl reload'), 'no reload when nothing changed');
+});
+
+test('networkd: persistent goes to /etc and removes a runtime copy left from before', async (t) => {
+  const h = host(t, { networkFile: '/usr/lib/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  await handOff(h, req);
+  const r = await handOff(h, { ...req, persist: 'persistent' });
+  t.deepEqual(r, { manager: 'networkd', changed: true, detail: persistentDropIn(h) });
+  t.true(existsSync(persistentDropIn(h)));
+  t.false(existsSync(runtimeDropIn(h)));
+});
+
+test('networkd: a failed reload is a NetworkManagerError naming the command and its message', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner
+    .answer(NETWORKD_ACTIVE, {})
+    .answer('networkctl reload', { status: 1, stderr: 'Failed to reload: Access denied\n' });
+  await t.throwsAsync(handOff(h, req), {
+    instanceOf: NetworkManagerError,
+    message: 'networkd: networkctl reload failed: Failed to reload: Access denied',
+  });
+});
+
+test('NetworkManager: temporary +ipv6.addresses on the active connection, then reapply', async (t) => {
+  const h = host(t);
+  h.runner
+    .answer(NM_ACTIVE, {})
+    .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
+    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, { stdout: 'auto\n\n' })
+    .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {})
+    .answer('nmcli device reapply eth0', {});
+  t.deepEqual(await handOff(h, req), { manager: 'networkmanager', changed: true, detail: UUID });
+  t.deepEqual(h.runner.calls.slice(-2), [
+    `nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`,
+    'nmcli device reapply eth0',
+  ]);
+  t.false(existsSync(h.networkd.runtime), 'nothing written for networkd');
+});
+
+test("NetworkManager: a refused modify is exit-14 material with nmcli's message", async (t) => {
+  const h = host(t);
+  h.runner
+    .answer(NM_ACTIVE, {})
+    .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
+    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, { stdout: 'auto\n\n' })
+    .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {
+      status: 1,
+      stderr: 'Error: Failed to modify connection: Insufficient privileges.\n',
+    });
+  await t.throwsAsync(handOff(h, req), {
+    instanceOf: NetworkManagerError,
+    message: /Insufficient privileges/,
+  });
+});
+
+test('no manager: nothing run beyond detection, nothing written', async (t) => {
+  const h = host(t);
+  const r = await handOff(h, req);
+  t.is(r.manager, 'none');
+  t.deepEqual(h.runner.calls, [NETWORKD_ACTIVE, NM_ACTIVE]);
+  t.deepEqual(await gatherFacts(h, 'eth0'), {
+    networkd: { isRunning: false },
+    networkManager: { isRunning: false },
+  });
+});
+
+test('forced networkd without networkd is refused before anything is written', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  await t.throwsAsync(handOff(h, { ...req, choice: 'networkd' }), {
+    message: /systemd-networkd is not running/,
+  });
+  t.false(existsSync(h.networkd.runtime));
+});
+
+test('takeBack removes the drop-ins in both directories and the NetworkManager address', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  await handOff(h, { ...req, persist: 'persistent' });
+  mkdirSync(join(h.networkd.runtime, '10-other.network.d'), { recursive: true });
+  writeFileSync(join(h.networkd.runtime, '10-other.network.d', '90-xtt-agent.conf'), '[Address]\n');
+  writeFileSync(join(h.networkd.runtime, '10-other.network.d', 'keep.conf'), '[Network]\n');
+  h.runner
+    .answer(NM_ACTIVE, {})
+    .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
+    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+      stdout: `auto\n${CIDR}\n`,
+    })
+    .answer(`nmcli connection modify uuid ${UUID} -ipv6.addresses ${CIDR}`, {})
+    .answer('nmcli device reapply eth0', {});
+  h.runner.calls.length = 0;
+  const removed = await takeBack(h, 'eth0', CIDR);
+  t.deepEqual(removed, [
+    join(h.networkd.runtime, '10-other.network.d', '90-xtt-agent.conf'),
+    persistentDropIn(h),
+    `NetworkManager connection ${UUID}: ${CIDR}`,
+  ]);
+  t.true(existsSync(join(h.networkd.runtime, '10-other.network.d', 'keep.conf')), 'other drop-ins stay');
+  t.true(h.runner.calls.includes('networkctl reload'));
+  t.deepEqual(await takeBack(h, 'eth0', undefined), [], 'nothing left the second time');
+});

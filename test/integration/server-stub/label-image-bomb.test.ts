@@ -1,0 +1,131 @@
+// Label images against a real `enf-server start` with its management API: a PNG bomb (about 170 KB
+// declaring 16000 x 16000 pixels, 1 GB as RGBA) sent to /api/v1/labels/scan and to
+// /api/v1/batches/from-image is refused with an error naming the pixel limit and the server's RSS
+// (read from /proc/PID/status, a sanity bound, not a timing) stays far below what decoding it took
+// (1.65 GB); `batch add --qr-image` refuses the same file with exit 6. That the event loop keeps
+// turning while a big legitimate label decodes in the worker is test/unit/server-stub/qr-scan.test.ts.
+import test from 'ava';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toHex } from '../../../protocol/util/bytes.ts';
+import { systemRng } from '../../../protocol/util/rng.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
+import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { pngBomb } from '../../helpers/image-bomb.ts';
+import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
+
+function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1]);
+}
+
+function start(dir: string, tokens: string): Promise<{ proc: ChildProcess; port: number; http: number }> {
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'server-stub/main.ts',
+      '--dir',
+      dir,
+      'start',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--workers',
+      '1',
+      '--http-port',
+      '0',
+      '--http-bind',
+      '127.0.0.1',
+      '--api-token-file',
+      tokens,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  return new Promise((ok, fail) => {
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      const xtt = /server\.listening address=\S+ port=(\d+)/.exec(err);
+      const http = /http\.listening host=\S+ port=(\d+)/.exec(err);
+      if (xtt && http) ok({ proc, port: Number(xtt[1]), http: Number(http[1]) });
+    });
+    proc.on('exit', (code) => fail(new Error(`enf-server exited ${code}: ${err}`)));
+  });
+}
+
+test('a label image bomb is refused from its header by the API and the CLI; RSS stays bounded', async (t) => {
+  t.timeout(15 * 60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'enf-bomb-'));
+  createKeyMaterial(dir, systemRng);
+  const group = makeGroup();
+  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  await registry.addNetwork({ name: 'plant-a', prefix: '2001:db8:ab:1::/64' });
+  await registry.addBatch({
+    gpk: group.gpk,
+    basename: group.basename,
+    name: 'lot-1',
+    network: 'plant-a',
+    size: 100,
+  });
+  await registry.close();
+  const token = toHex(systemRng.bytes(32));
+  writeFileSync(join(dir, 'tokens'), `${token}\n`, { mode: 0o600 });
+  const server = await start(dir, join(dir, 'tokens'));
+  t.teardown(() => {
+    server.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const post = async (path: string, body: Uint8Array) => {
+    const res = await fetch(`http://127.0.0.1:${server.http}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'image/png' },
+      body,
+    });
+    return {
+      status: res.status,
+      json: (await res.json()) as { error?: { message: string; field?: string } },
+    };
+  };
+  const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
+  t.true((await handshake(server.port, new TestDevice(group.member()), root)).ok);
+  const rssBefore = rssKb(server.proc.pid!);
+
+  const bomb = pngBomb(16000, 16000);
+  for (const path of ['/api/v1/labels/scan', '/api/v1/batches/from-image?size=1']) {
+    const r = await post(path, bomb);
+    t.is(r.status, 400, path);
+    t.is(r.json.error?.field, 'label.png');
+    t.regex(r.json.error?.message ?? '', /16000x16000 pixels is larger than the limit of 16777216 pixels/);
+  }
+  const rssAfter = rssKb(server.proc.pid!);
+  t.log(`server RSS ${rssBefore} kB before the bombs, ${rssAfter} kB after`);
+  t.true(rssAfter < 600 * 1024, `RSS ${rssAfter} kB stays far below the 1 GB a decoded bomb needs`);
+
+  // The CLI refuses the same file from its header too (exit 6, bad input), naming the limit.
+  const file = join(dir, 'bomb.png');
+  writeFileSync(file, bomb);
+  const cli = spawnSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'server-stub/main.ts',
+      '--dir',
+      dir,
+      'batch',
+      'add',
+      '--qr-image',
+      file,
+      '--size',
+      '1',
+    ],
+    { encoding: 'utf8' },
+  );
+  t.is(cli.status, 6, cli.stderr);
+  t.regex(cli.stderr, /16000x16000 pixels is larger than the limit of 16777216 pixels/);
+});

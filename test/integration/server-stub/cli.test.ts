@@ -1,7 +1,7 @@
 // The real `enf-server` program (tsx server-stub/main.ts) with --json: init and import of key
 // material, networks, batches from GPK file / QR text / QR image, devices, audit, exit codes.
 // Devices are provisioned through IdentityPolicy on the same registry file, as the endpoint does.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,12 +46,15 @@ function cli(dir: string, ...args: string[]): Promise<Run> {
   });
 }
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'enf-cli-'));
+/** A temporary directory removed when the test ends, whether it passed or not. */
+function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-cli-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 test('init creates the key material once, import checks it belongs together', async (t) => {
-  const tmp = tempDir();
+  const tmp = tempDir(t);
   const dir = join(tmp, 'a');
   const init = await cli(dir, 'init');
   t.is(init.code, 0, init.stderr);
@@ -108,11 +111,10 @@ test('init creates the key material once, import checks it belongs together', as
   );
   t.is(wrongRoot.code, 7);
   t.is((await cli(join(tmp, 'f'), 'init', '--import')).code, 2);
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('networks and batches: add from GPK file, QR text and QR image; bad input exits with the field', async (t) => {
-  const tmp = tempDir();
+  const tmp = tempDir(t);
   const dir = join(tmp, 's');
   t.is((await cli(dir, 'init')).code, 0);
   const net = await cli(dir, 'network', 'add', '--name', 'plant-a', '--prefix', '2001:DB8:1:2:0::/64');
@@ -245,11 +247,10 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   const assigned = await cli(dir, 'batch', 'assign', 'lot-photo', '--network', 'plant-a');
   t.like(assigned.json as object, { network: 'plant-a' });
   t.is((await cli(dir, 'batch', 'assign', 'nope', '--network', 'plant-a')).code, 3);
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('devices: list, revoke and allow-rekey take effect on the next handshake; audit filters', async (t) => {
-  const tmp = tempDir();
+  const tmp = tempDir(t);
   const dir = join(tmp, 's');
   t.is((await cli(dir, 'init')).code, 0);
   await cli(dir, 'network', 'add', '--name', 'plant-a', '--prefix', '2001:db8:1:2::/64');
@@ -334,11 +335,10 @@ test('devices: list, revoke and allow-rekey take effect on the next handshake; a
     { ok: false, reason: 'batch-revoked' },
   );
   await registry.close();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 test('every command answers --help; unknown commands and missing state are usage errors', async (t) => {
-  const dir = join(tempDir(), 'none');
+  const dir = join(tempDir(t), 'none');
   for (const args of [
     [],
     ['init'],

@@ -67,6 +67,36 @@ function checkHost(o: DemoOptions): [number, string] | undefined {
   return undefined;
 }
 
+/**
+ * While the demo waits for its end on a terminal, Ctrl-C (or q) is read as a key instead of
+ * raising SIGINT. A SIGINT from the terminal also reaches `npm`, which then exits 130 whatever the
+ * demo returns; read as a key, the demo ends normally and `npm run demo` exits 0. Returns the undo.
+ */
+function onStopKey(stop: () => void): (() => void) | undefined {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return undefined;
+  const onData = (d: Buffer) => {
+    if (d.includes(0x03) || d.includes(0x71 /* q */)) stop();
+  };
+  stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.resume();
+  return () => {
+    stdin.off('data', onData);
+    stdin.setRawMode(false);
+    stdin.pause();
+  };
+}
+
+/** The demo's last line: how it ended, what is left, its exit code. */
+function finalLine(code: number, keptWorkdir: string | undefined): string {
+  const what = code === DEMO_EXIT.ok ? 'done' : code === DEMO_EXIT.interrupted ? 'interrupted' : 'failed';
+  const left = keptWorkdir
+    ? `everything it started is stopped and removed except the work directory ${keptWorkdir}`
+    : 'everything it started is stopped and removed';
+  return `npm run demo: ${what}; ${left} (exit ${code})`;
+}
+
 /** Removes namespaces and links named after this process that a step started but did not register. */
 async function sweepOwnNames(): Promise<void> {
   const mine = `${NETNS_PREFIX}${process.pid}-`;
@@ -97,12 +127,19 @@ interface Summary {
   serverDevices: ApiDevice[];
 }
 
-async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => void): Promise<Summary> {
+async function demo(
+  o: DemoOptions,
+  res: Resources,
+  p: Progress,
+  onWorkdir: (dir: string) => void,
+  onUp: () => void,
+): Promise<Summary> {
   const workdir = await p.step(
     'make a work directory',
     async () => {
       const dir = mkdtempSync(join(tmpdir(), 'xtt-demo-'));
       res.removeDirOnRelease(dir, o.keepWorkdir);
+      onWorkdir(dir);
       return dir;
     },
     (d) => d,
@@ -190,8 +227,14 @@ async function demo(o: DemoOptions, res: Resources, p: Progress, onUp: () => voi
     (l) => `${l.length} devices`,
   );
   p.print(formatDevices(serverDevices));
-  p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
-  p.print(`  Same list from the CLI: npx tsx server-stub/main.ts --dir ${init.dir} device list`);
+  // Hints only for what still exists when they are read: the server and the dashboard live until
+  // the demo stops, the registry as long as the work directory does.
+  if (!o.shouldExit) p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
+  if (!o.shouldExit || o.keepWorkdir)
+    p.print(
+      `  The registry from the CLI${o.shouldExit ? ' (kept after exit)' : ''}: ` +
+        `node --import tsx server-stub/main.ts --dir ${init.dir} device list`,
+    );
   return {
     ok: true,
     mode: o.isQemu ? 'qemu' : 'netns',
@@ -317,6 +360,8 @@ async function main(): Promise<number> {
   const res = new Resources();
   res.onRelease('sweep namespaces and links named after this demo', sweepOwnNames);
   const p = new Progress(10, o.isJson);
+  let workdir: string | undefined;
+  const keptWorkdir = () => (o.keepWorkdir ? workdir : undefined);
   let isUp = false;
   let stopWaiting: () => void = () => undefined;
   const stopped = new Promise<void>((r) => (stopWaiting = r));
@@ -330,6 +375,7 @@ async function main(): Promise<number> {
       process.stderr.write(`\n${sig}: stopping, cleaning up ...\n`);
       void res.release().then((f) => {
         for (const x of f) process.stderr.write(`cleanup: ${x}\n`);
+        process.stderr.write(`${finalLine(DEMO_EXIT.interrupted, keptWorkdir())}\n`);
         process.exit(DEMO_EXIT.interrupted);
       });
     }
@@ -339,12 +385,25 @@ async function main(): Promise<number> {
 
   let code: number = DEMO_EXIT.ok;
   let summary: Summary | undefined;
+  let isSummaryShown = false;
   try {
-    summary = await demo(o, res, p, () => (isUp = true));
+    summary = await demo(
+      o,
+      res,
+      p,
+      (dir) => (workdir = dir),
+      () => (isUp = true),
+    );
     if (!o.shouldExit && !signalled) {
-      p.print('\nRunning. Press Ctrl-C to stop the devices and the server and remove everything.');
+      const undoKey = onStopKey(stopWaiting);
+      p.print(
+        `\nRunning. Press ${undoKey ? 'Ctrl-C (or q)' : 'Ctrl-C or send SIGTERM'} to stop the devices ` +
+          `and the server and ${o.keepWorkdir ? 'remove everything but the work directory' : 'remove everything'}.`,
+      );
       if (o.isJson) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      isSummaryShown = true;
       await stopped;
+      undoKey?.();
     }
   } catch (e) {
     if (signalled && !isUp) {
@@ -361,12 +420,15 @@ async function main(): Promise<number> {
         `${JSON.stringify({ ok: false, step: e instanceof StepError ? e.step : null, title: e instanceof StepError ? e.title : null, error: (e as Error).message })}\n`,
       );
   }
-  p.print('\ncleaning up: stopping agents, TPMs and the server, deleting namespaces and the work directory');
+  p.print(
+    `\ncleaning up: stopping every process it started, deleting its namespaces and links, ` +
+      (o.keepWorkdir ? `keeping the work directory ${workdir ?? ''}` : 'removing the work directory'),
+  );
   const failures = await res.release();
   for (const f of failures) process.stderr.write(`cleanup: ${f}\n`);
   if (failures.length > 0 && code === DEMO_EXIT.ok) code = DEMO_EXIT.stepFailed;
-  if (summary && o.isJson && (o.shouldExit || signalled === undefined))
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (summary && o.isJson && !isSummaryShown) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  p.print(finalLine(code, keptWorkdir()));
   return code;
 }
 

@@ -33,14 +33,16 @@ export const USAGE = `npm run demo [-- OPTIONS]
 
 Zero-touch provisioning end to end on this machine: enf-server, a batch of devices made by
 xtt-factory with swtpm TPMs, a network associated through the management API, and devices that
-provision their IPv6 identity at first power-on. Needs root (network namespaces).
+provision their IPv6 identity at first power-on. Needs root (network namespaces). Runs until
+Ctrl-C (or q) on a terminal, or SIGTERM; the last line says how it ended and what is left.
 
 Options:
   --exit        clean up and exit after showing the results (default when stdin is not a TTY)
   --wait        keep running until SIGINT/SIGTERM even when stdin is not a TTY
-  --json        progress on stderr, one JSON summary on stdout
+  --json        progress on stderr, one JSON summary on stdout (npm run -s demo -- --json:
+                without -s npm prints its banner on stdout first)
   --devices N   how many devices (1-20, default 3)
-  --keep        keep the work directory (logs, batch, registry) after exit
+  --keep        keep the work directory (logs, batch, registry) after exit; the last line names it
   --qemu        boot the devices as QEMU virtual machines (qemu/) instead of namespaces
   -h, --help    this text
 

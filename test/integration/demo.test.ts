@@ -114,6 +114,12 @@ test.serial('npm run demo -- --exit --json: 3 devices get distinct identities; n
   checkSummary(t, s);
   t.regex(r.stderr, /\[10\/10\] the server's device list/);
   t.regex(r.stderr, /QR label on the box: .*label\.png/);
+  t.false(r.stderr.includes('Dashboard:'), 'no hint at a dashboard that is gone when it is read');
+  t.regex(
+    r.stderr,
+    /\nnpm run demo: done; everything it started is stopped and removed \(exit 0\)\n$/,
+    'the last line says it is done',
+  );
   assertNothingLeft(t, s);
 });
 
@@ -174,6 +180,7 @@ test.serial('SIGTERM in the middle of the setup: exit 130 and nothing is left', 
   t.truthy(workdir, out.slice(-2000));
   child.kill('SIGTERM');
   t.is(await exited, 130, out.slice(-2000));
+  t.regex(out, /npm run demo: interrupted; everything it started is stopped and removed \(exit 130\)\n$/);
   t.deepEqual(
     netnsNames().filter((n) => n.startsWith(`xttdemo-${child.pid}-`)),
     [],
@@ -181,6 +188,52 @@ test.serial('SIGTERM in the middle of the setup: exit 130 and nothing is left', 
   t.deepEqual(processesMentioning(workdir!), []);
   t.false(existsSync(workdir!));
 });
+
+test.serial(
+  'on a terminal, Ctrl-C once the devices are up: npm run demo exits 0; --keep keeps the work directory',
+  async (t) => {
+    t.timeout(300_000);
+    // script(1) gives the demo a terminal; 0x03 typed into it is what Ctrl-C sends. `script -e`
+    // exits with npm's own exit code, which is what the user sees.
+    const child = spawn('script', ['-qefc', 'npm run -s demo -- --devices 1 --keep', '/dev/null'], {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    });
+    const deadline = Date.now() + 240_000;
+    while (!out.includes('Running. Press Ctrl-C (or q)') && child.exitCode === null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
+    const workdir = /make a work directory \.\.\.\r?\n\s+ok \([^)]*\): (\S+)/.exec(out)?.[1];
+    t.truthy(workdir, out.slice(-3000));
+    t.teardown(() => rmSync(workdir!, { recursive: true, force: true }));
+    t.regex(out, /Dashboard: http:\/\/127\.0\.0\.1:/, 'while it runs, the dashboard hint holds');
+    child.stdin.write('\x03');
+    t.is(await exited, 0, `npm's exit code after Ctrl-C\n${out.slice(-3000)}`);
+    t.regex(out, new RegExp(`keeping the work directory ${workdir}`));
+    t.regex(
+      out,
+      new RegExp(
+        `npm run demo: done; everything it started is stopped and removed except the work directory ${workdir} \\(exit 0\\)`,
+      ),
+    );
+    t.true(
+      existsSync(join(workdir!, 'server', 'registry.sqlite')),
+      'the kept work directory has the registry',
+    );
+    t.deepEqual(processesMentioning(workdir!), [], 'no process of the demo left');
+    t.deepEqual(
+      netnsNames().filter((n) => n.startsWith('xttdemo-') && out.includes(n)),
+      [],
+      'no namespace of the demo left',
+    );
+  },
+);
 
 test.serial('not root: exit 3 with a message saying why, nothing started', (t) => {
   const r = spawnSync(

@@ -48,7 +48,7 @@ export function commandMentions(md: string): { program: Program; words: string[]
 
 /** `npm run X` and `npm test` mentions anywhere in the text. */
 export function npmScripts(md: string): string[] {
-  const runs = [...md.matchAll(/npm run (?:--silent )?([a-z][\w:-]*)/g)].map((m) => m[1]!);
+  const runs = [...md.matchAll(/npm run (?:--silent |-s )?([a-z][\w:-]*)/g)].map((m) => m[1]!);
   const tests = [...md.matchAll(/npm test\b/g)].map(() => 'test');
   return [...new Set([...runs, ...tests])];
 }

@@ -32,6 +32,21 @@ die() {
 }
 log() { echo "build-image.sh: $*" >&2; }
 
+# debootstrap's "I: ..." lines, compact: phase lines as they come, per-package lines ("Retrieving
+# PKG", "Extracting PKG", ...) one in 25 with a count, so a minute of debootstrap shows it moving.
+debootstrap_progress() {
+  awk '/^I: / {
+    line = substr($0, 4)
+    split(line, w, " ")
+    if (w[1] ~ /^(Retrieving|Validating|Extracting|Unpacking|Configuring)$/ && line !~ /packages\.\.\.$/ &&
+        w[2] !~ /^(InRelease|Release|Packages)$/) {
+      sub(/\.\.\.$/, "", w[2])
+      if (++n[w[1]] % 25 == 1) printf "build-image.sh:   %s %s (package %d)\n", w[1], w[2], n[w[1]]
+    } else printf "build-image.sh:   %s\n", line
+    fflush()
+  }' >&2
+}
+
 while [ $# -gt 0 ]; do
   case $1 in
     --no-agent) agent=0; shift; continue ;;
@@ -66,7 +81,8 @@ if [ ! -f "$base/done" ]; then
   log "debootstrap $suite (minbase, $include) into $base"
   rm -rf "$base"
   mkdir -p "$base"
-  debootstrap --variant=minbase --include="$include" "$suite" "$base/rootfs" "$mirror" >"$base/debootstrap.log" 2>&1 ||
+  debootstrap --variant=minbase --include="$include" "$suite" "$base/rootfs" "$mirror" 2>&1 |
+    tee "$base/debootstrap.log" | debootstrap_progress ||
     die "debootstrap failed, see $base/debootstrap.log"
   chroot "$base/rootfs" apt-get clean
   rm -rf "$base/rootfs/var/lib/apt/lists/"*
@@ -82,7 +98,9 @@ if [ ! -f "$kdir/done" ]; then
   log "downloading $kpkg"
   rm -rf "$kdir"
   mkdir -p "$kdir/deb"
-  (cd "$kdir/deb" && apt-get download "$kpkg" >/dev/null) || die "apt-get download $kpkg failed"
+  # As root apt-get would warn that the download is unsandboxed (no _apt access to the directory).
+  (cd "$kdir/deb" && apt-get -q -o APT::Sandbox::User=root download "$kpkg" >/dev/null) ||
+    die "apt-get download $kpkg failed"
   dpkg -x "$kdir"/deb/*.deb "$kdir/x"
   busybox depmod -b "$kdir/x" "$kver" || die "busybox depmod failed for $kver"
   rm -rf "$kdir/deb"

@@ -99,29 +99,47 @@ function checkSummary(t: ExecutionContext, s: DemoSummary) {
   t.is(new Set(s.serverDevices.map((d) => d.pseudonym)).size, 3, 'one pseudonym per device');
 }
 
-test.serial('npm run demo -- --exit --json: 3 devices get distinct identities; nothing is left', (t) => {
-  t.timeout(300_000);
-  const r = spawnSync('npm', ['run', '--silent', 'demo', '--', '--exit', '--json'], {
-    cwd: REPO,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 280_000,
+/** Runs a command to its end without blocking the test worker (AVA times out a blocked worker). */
+function runToEnd(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
   });
-  t.is(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-3000)}`);
-  const lines = r.stdout.trim().split('\n');
-  t.is(lines.length, 1, 'stdout is exactly one JSON document');
-  const s = JSON.parse(lines[0]!) as DemoSummary;
-  checkSummary(t, s);
-  t.regex(r.stderr, /\[10\/10\] the server's device list/);
-  t.regex(r.stderr, /QR label on the box: .*label\.png/);
-  t.false(r.stderr.includes('Dashboard:'), 'no hint at a dashboard that is gone when it is read');
-  t.regex(
-    r.stderr,
-    /\nnpm run demo: done; everything it started is stopped and removed \(exit 0\)\n$/,
-    'the last line says it is done',
-  );
-  assertNothingLeft(t, s);
-});
+}
+
+test.serial(
+  'npm run demo -- --exit --json: 3 devices get distinct identities; nothing is left',
+  async (t) => {
+    t.timeout(300_000);
+    const r = await runToEnd('npm', ['run', '--silent', 'demo', '--', '--exit', '--json'], 280_000);
+    t.is(r.status, 0, `exit ${r.status}\n${r.stderr.slice(-3000)}`);
+    const lines = r.stdout.trim().split('\n');
+    t.is(lines.length, 1, 'stdout is exactly one JSON document');
+    const s = JSON.parse(lines[0]!) as DemoSummary;
+    checkSummary(t, s);
+    t.regex(r.stderr, /\[10\/10\] the server's device list/);
+    t.regex(r.stderr, /QR label on the box: .*label\.png/);
+    t.false(r.stderr.includes('Dashboard:'), 'no hint at a dashboard that is gone when it is read');
+    t.regex(
+      r.stderr,
+      /\nnpm run demo: done; everything it started is stopped and removed \(exit 0\)\n$/,
+      'the last line says it is done',
+    );
+    assertNothingLeft(t, s);
+  },
+);
 
 test.serial('while it runs each identity is on its namespace interface; SIGTERM cleans up', async (t) => {
   t.timeout(300_000);

@@ -1,7 +1,7 @@
 // `enf-server start` as a real process (tsx server-stub/main.ts): serves handshakes, stops cleanly on
 // SIGTERM, logs one line per event without secrets; and the issue 5 durability acceptance: kill -9
 // during a storm of handshakes, restart, and no identity is lost or duplicated, the audit intact.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,8 +20,10 @@ interface Server {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-async function setupDir(): Promise<{ dir: string; group: TestGroup; root: Uint8Array }> {
+/** A server directory removed when the test ends (passed or not). */
+async function setupDir(t: ExecutionContext): Promise<{ dir: string; group: TestGroup; root: Uint8Array }> {
   const dir = mkdtempSync(join(tmpdir(), 'enf-server-proc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   createKeyMaterial(dir, systemRng);
   const group = makeGroup();
   const r = SqliteRegistry.open(join(dir, 'registry.sqlite'));
@@ -72,7 +74,7 @@ function startServer(dir: string, extra: string[] = []): Promise<Server> {
 }
 
 test('start serves handshakes, logs one line per event without secrets, stops on SIGTERM', async (t) => {
-  const { dir, group, root } = await setupDir();
+  const { dir, group, root } = await setupDir(t);
   const tokens = join(dir, 'tokens');
   writeFileSync(tokens, `${toHex(systemRng.bytes(32))}\n`, { mode: 0o600 });
   const http = [
@@ -115,7 +117,6 @@ test('start serves handshakes, logs one line per event without secrets, stops on
   const serverKey = toHex(readFileSync(join(dir, 'server_keys.asn1.bin')).subarray(7, 39));
   const rootKey = toHex(readFileSync(join(dir, 'root_keys.asn1.bin')).subarray(7, 39));
   t.false(log.includes(serverKey) || log.includes(rootKey), 'no private key in the log');
-  rmSync(dir, { recursive: true, force: true });
 });
 
 // With --registry-sync normal a killed process must lose nothing even without per-commit fsync; with
@@ -123,7 +124,7 @@ test('start serves handshakes, logs one line per event without secrets, stops on
 // its identity only once that COMMIT is done (registry-processes.test.ts kills one-at-a-time writers).
 for (const sync of ['normal', 'full'] as const) {
   test(`kill -9 during a storm of handshakes (--registry-sync ${sync}): after restart no identity is lost or duplicated`, async (t) => {
-    const { dir, group, root } = await setupDir();
+    const { dir, group, root } = await setupDir(t);
     const devices = Array.from({ length: 24 }, () => new TestDevice(group.member()));
     const got = new Map<number, string>();
     let server = await startServer(dir, ['--registry-sync', sync]);
@@ -172,12 +173,11 @@ for (const sync of ['normal', 'full'] as const) {
       rows.map((r) => r.identity.toString('hex')).sort(),
       'every device has its provisioning in the audit',
     );
-    rmSync(dir, { recursive: true, force: true });
   });
 }
 
 test('--processes 2: two server processes share the port and the registry, identities stay unique', async (t) => {
-  const { dir, group, root } = await setupDir();
+  const { dir, group, root } = await setupDir(t);
   const server = await startServer(dir, ['--processes', '2']);
   const devices = Array.from({ length: 8 }, () => new TestDevice(group.member()));
   const first = await Promise.all(devices.map((d) => handshake(server.port, d, root)));
@@ -192,5 +192,4 @@ test('--processes 2: two server processes share the port and the registry, ident
   server.proc.kill('SIGTERM');
   t.deepEqual(await server.exited, { code: 0, signal: null });
   t.is(server.stderr().match(/^<6>server\.stopping /gm)?.length, 2, 'two processes served and stopped');
-  rmSync(dir, { recursive: true, force: true });
 });

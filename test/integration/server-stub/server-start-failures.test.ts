@@ -4,7 +4,7 @@
 // waits on the registry. Each must end the process with its documented exit code (8 listen, 6 bad
 // input, 5 registry; 0 when stopped), holding no port, and leave the stored files as they were.
 // No timing is asserted: the test only waits (with a generous bound) for the process to end.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -24,8 +24,10 @@ interface Run {
 /** Bound for a process that should end by itself; a hang fails the test instead of the suite. */
 const EXIT_BOUND_MS = 120_000;
 
-function stateDir(): string {
+/** A state directory with key material, removed when the test ends (passed or not). */
+function stateDir(t: ExecutionContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'enf-start-fail-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   createKeyMaterial(dir, systemRng);
   return dir;
 }
@@ -93,7 +95,7 @@ for (const processes of [1, 2]) {
   const cluster = processes > 1 ? ` (--processes ${processes})` : '';
 
   test(`management port in use: exit 8, XTT port never left open${cluster}`, async (t) => {
-    const dir = stateDir();
+    const dir = stateDir(t);
     await initRegistry(dir);
     const held = await holdPort();
     const r = await spawnStart(dir, [
@@ -112,11 +114,10 @@ for (const processes of [1, 2]) {
     t.is(r.code, 8, r.stderr);
     t.regex(r.stderr, /enf-server: cannot listen on \[127\.0\.0\.1\]:\d+: .*EADDRINUSE/);
     t.false(/server\.listening/.test(r.stderr), 'the XTT endpoint did not start serving');
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test(`XTT port in use after the management listener started: exit 8, management port released${cluster}`, async (t) => {
-    const dir = stateDir();
+    const dir = stateDir(t);
     await initRegistry(dir);
     const held = await holdPort();
     const r = await spawnStart(dir, [
@@ -137,7 +138,6 @@ for (const processes of [1, 2]) {
     const opened = listenedPorts(r.stderr);
     t.true(opened.length >= 1, 'the management listener had started');
     for (const port of opened) t.true(await isFree(port), `port ${port} released`);
-    rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -147,7 +147,7 @@ for (const [name, text] of [
   ['short token', 'abc123\n'],
 ] as const) {
   test(`token file ${name}: exit 6 naming the file, nothing listening`, async (t) => {
-    const dir = stateDir();
+    const dir = stateDir(t);
     await initRegistry(dir);
     const tokens = tokenFile(dir, text);
     const r = await spawnStart(dir, [
@@ -163,12 +163,11 @@ for (const [name, text] of [
     t.is(r.code, 6, r.stderr);
     t.true(r.stderr.includes(`API token file ${tokens}`), r.stderr);
     t.deepEqual(listenedPorts(r.stderr), []);
-    rmSync(dir, { recursive: true, force: true });
   });
 }
 
 test('TLS files that are not PEM: exit 6 naming the options, nothing listening', async (t) => {
-  const dir = stateDir();
+  const dir = stateDir(t);
   await initRegistry(dir);
   const pem = join(dir, 'https.pem');
   writeFileSync(pem, 'not a certificate\n');
@@ -189,32 +188,29 @@ test('TLS files that are not PEM: exit 6 naming the options, nothing listening',
   t.is(r.code, 6, r.stderr);
   t.regex(r.stderr, /--tls-cert .* not a usable PEM certificate and key/);
   t.deepEqual(listenedPorts(r.stderr), []);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('missing registry: exit 5, and start does not create one', async (t) => {
-  const dir = stateDir();
+  const dir = stateDir(t);
   const r = await spawnStart(dir, ['--port', '0']);
   t.is(r.code, 5, r.stderr);
   t.regex(r.stderr, /registry .*registry\.sqlite does not exist: only 'enf-server init' creates one/);
   t.false(existsSync(join(dir, 'registry.sqlite')));
   t.deepEqual(listenedPorts(r.stderr), []);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('0-byte registry: exit 5, the file is left as it was', async (t) => {
-  const dir = stateDir();
+  const dir = stateDir(t);
   writeFileSync(join(dir, 'registry.sqlite'), '');
   const r = await spawnStart(dir, ['--port', '0']);
   t.is(r.code, 5, r.stderr);
   t.regex(r.stderr, /registry\.sqlite is empty \(0 bytes\)/);
   t.is(statSync(join(dir, 'registry.sqlite')).size, 0);
   t.deepEqual(listenedPorts(r.stderr), []);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('registry with garbage pages behind an intact header: exit 5, the file is not touched', async (t) => {
-  const dir = stateDir();
+  const dir = stateDir(t);
   await initRegistry(dir);
   const path = join(dir, 'registry.sqlite');
   const bytes = readFileSync(path);
@@ -228,11 +224,10 @@ test('registry with garbage pages behind an intact header: exit 5, the file is n
   t.regex(r.stderr, /registry .*registry\.sqlite is damaged \(SQLite quick_check: /);
   t.deepEqual(readFileSync(path), bytes);
   t.deepEqual(listenedPorts(r.stderr), []);
-  rmSync(dir, { recursive: true, force: true });
 });
 
 test('SIGTERM while start-up waits for the registry: exit 0, nothing left listening', async (t) => {
-  const dir = stateDir();
+  const dir = stateDir(t);
   // A "PostgreSQL server" that accepts and never answers: start-up waits on it until stopped.
   const sockets: Socket[] = [];
   let onConnect: () => void = () => undefined;
@@ -259,5 +254,4 @@ test('SIGTERM while start-up waits for the registry: exit 0, nothing left listen
   t.deepEqual({ code: r.code, signal: r.signal }, { code: 0, signal: null }, r.stderr);
   t.regex(r.stderr, /server\.stopped-during-start-up/);
   t.deepEqual(listenedPorts(r.stderr), []);
-  rmSync(dir, { recursive: true, force: true });
 });

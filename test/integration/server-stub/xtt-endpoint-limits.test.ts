@@ -23,6 +23,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a flood from many sources is capped globally and per source; service resumes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'enf-limits-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   createKeyMaterial(dir, systemRng);
   const keys = loadKeyMaterial(dir);
   const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
@@ -84,5 +85,4 @@ test('a flood from many sources is capped globally and per source; service resum
   await endpoint.close();
   await pool.close();
   await registry.close();
-  rmSync(dir, { recursive: true, force: true });
 });

@@ -48,7 +48,7 @@ export function commandMentions(md: string): { program: Program; words: string[]
 
 /** `npm run X` and `npm test` mentions anywhere in the text. */
 export function npmScripts(md: string): string[] {
-  const runs = [...md.matchAll(/npm run (?:--silent |-s )?([a-z][\w:-]*)/g)].map((m) => m[1]!);
+  const runs = [...md.matchAll(/npm run (?:--silent |-s )?([a-z](?:[\w:-]*[\w-])?)/g)].map((m) => m[1]!);
   const tests = [...md.matchAll(/npm test\b/g)].map(() => 'test');
   return [...new Set([...runs, ...tests])];
 }
@@ -91,7 +91,7 @@ test('the extractors find commands, scripts and reject prose', (t) => {
     '```sh',
     'npx tsx server-stub/main.ts batch assign lot-1 --network a',
     'cp dist/xtt-agent/xtt-agent.js /usr/lib/xtt-agent/',
-    'npm run demo -- --exit && npm test',
+    'npm run demo -- --exit && npm test; npm run -s demo; npm run demo: done',
     '```',
   ].join('\n');
   t.deepEqual(

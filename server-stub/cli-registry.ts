@@ -259,7 +259,10 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
             const updated = await r.revokeDevice(dev.gid, dev.pseudonym);
-            done({ human: `device ${formatIpv6(updated.identity)} revoked`, json: deviceView(updated) });
+            done({
+              human: `device ${formatIpv6(updated.identity)} revoked`,
+              json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
+            });
           }),
       )
       .command(
@@ -272,7 +275,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
             const updated = await r.setAllowRekey(dev.gid, dev.pseudonym, !a.off);
             done({
               human: `device ${formatIpv6(updated.identity)} allow-rekey ${updated.allowRekey ? 'on' : 'off'}`,
-              json: deviceView(updated),
+              json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
             });
           }),
       )

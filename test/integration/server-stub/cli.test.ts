@@ -301,11 +301,11 @@ test('devices: list, revoke and allow-rekey take effect on the next handshake; a
   const rekeyReq = { ...req, longtermPublicKey: key.map((b, i) => (i === 2 ? 9 : b)) };
   t.false((await policy.assignIdentity(rekeyReq)).ok);
   const allow = await cli(dir, 'device', 'allow-rekey', identity);
-  t.like(allow.json as object, { allowRekey: true });
+  t.like(allow.json as object, { allowRekey: true, batch: 'lot-1' });
   t.true((await policy.assignIdentity(rekeyReq)).ok);
 
   const revoked = await cli(dir, 'device', 'revoke', Buffer.from(p).toString('hex'), '--batch', 'lot-1');
-  t.like(revoked.json as object, { status: 'revoked', identity });
+  t.like(revoked.json as object, { status: 'revoked', identity, batch: 'lot-1' });
   t.deepEqual(await policy.assignIdentity(rekeyReq), { ok: false, reason: 'device-revoked' });
   t.is((await cli(dir, 'device', 'revoke', '2001:db8:1:2::dead')).code, 3);
   t.is(((await cli(dir, 'device', 'list', '--status', 'revoked')).json as unknown[]).length, 1);

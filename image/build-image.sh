@@ -178,6 +178,10 @@ install -D -m 0644 "$here/guest/selftest.mjs" "$root/usr/lib/xtt-image/selftest.
 install -m 0644 "$here/guest/xtt-image-selftest.service" "$root/usr/lib/systemd/system/"
 ln -sf /usr/lib/systemd/system/xtt-image-selftest.service \
   "$root/etc/systemd/system/multi-user.target.wants/xtt-image-selftest.service"
+install -m 0755 "$here/guest/control.sh" "$root/usr/lib/xtt-image/control.sh"
+install -m 0644 "$here/guest/xtt-image-control.service" "$root/usr/lib/systemd/system/"
+ln -sf /usr/lib/systemd/system/xtt-image-control.service \
+  "$root/etc/systemd/system/multi-user.target.wants/xtt-image-control.service"
 # Nothing in the guest needs these at boot; masking saves seconds under TCG.
 for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer; do
   ln -sf /dev/null "$root/etc/systemd/system/$u"

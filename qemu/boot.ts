@@ -12,6 +12,7 @@ import { waitForExit } from './process-util.ts';
 import { qmpExecute } from './qmp.ts';
 import { parseSelftest, SELFTEST_DONE, SELFTEST_MULTI_USER, type SelftestReport } from './selftest-report.ts';
 import { SwtpmProcess } from './swtpm-process.ts';
+import { CONTROL_SOCKET, GuestControl } from './guest-control.ts';
 
 /** The image directory written by image/build-image.sh (its manifest.json). */
 export interface ImageManifest {
@@ -74,6 +75,8 @@ export const FATAL_CONSOLE =
 /** A running guest. */
 export class Device {
   readonly console: ConsoleLog;
+  /** Root shell commands in the guest (test image's control channel on ttyS1). */
+  readonly control: GuestControl;
   private readonly exited: Promise<void>;
 
   private constructor(
@@ -86,6 +89,7 @@ export class Device {
   ) {
     this.console = consoleLog;
     this.exited = new Promise((resolveExit) => qemu.once('close', () => resolveExit()));
+    this.control = new GuestControl(join(spec.runDir, CONTROL_SOCKET), spec.name);
   }
 
   get name(): string {
@@ -114,6 +118,8 @@ export class Device {
     const swtpm = await SwtpmProcess.start({ stateDir: spec.tpmStateDir, runDir: spec.runDir });
     const qmpPath = join(spec.runDir, 'qmp.sock');
     rmSync(qmpPath, { force: true });
+    const controlPath = join(spec.runDir, CONTROL_SOCKET);
+    rmSync(controlPath, { force: true });
     const cmdline = [image.cmdline, `systemd.hostname=${spec.name}`, spec.extraCmdline ?? '']
       .join(' ')
       .trim();
@@ -134,6 +140,9 @@ export class Device {
       '-device', 'tpm-tis,tpmdev=tpm0',
       '-chardev', 'stdio,id=ser0,signal=off',
       '-serial', 'chardev:ser0',
+      // ttyS1: the test image's command channel (image/guest/control.sh, qemu/guest-control.ts).
+      '-chardev', `socket,id=ctl0,path=${controlPath},server=on,wait=off`,
+      '-serial', 'chardev:ctl0',
       '-qmp', `unix:${qmpPath},server=on,wait=off`,
       '-no-reboot',
     ]; // prettier-ignore
@@ -195,6 +204,7 @@ export class Device {
 
   /** Power cut: SIGTERM then SIGKILL to QEMU's pid, then swtpm's pid. Idempotent. */
   async stop(): Promise<void> {
+    this.control.close();
     if (this.isRunning) {
       this.qemu.kill('SIGTERM');
       if (!(await waitForExit(this.qemu, 5_000))) {

@@ -20,7 +20,11 @@ export interface SelftestReport {
   readonly agentExitStatus: number | undefined;
   /** Host ms since power-on of the agent's READY=1, when it is active. */
   readonly agentReadyMs: number | undefined;
-  readonly agentRssKb: number | undefined;
+  /** Sum of VmRSS over the processes left in the agent unit's cgroup (0 once it exited). */
+  readonly agentResidentKb: number | undefined;
+  readonly agentResidentProcs: number | undefined;
+  /** Peak RSS (MB) the agent's `run` and `handoff` processes logged at their end, this boot. */
+  readonly agentPeakRssMb: { run: number | undefined; handoff: number | undefined };
   /** `xtt-agent status --json` as printed by the guest, when it printed one. */
   readonly agentStatus: Record<string, unknown> | undefined;
   readonly eth0Ipv6: string[];
@@ -71,6 +75,12 @@ export function parseSelftest(lines: readonly ConsoleLine[], from = 0): Selftest
     }
   }
   const addrs = get('eth0-ipv6');
+  const resident = /^([0-9]+) procs=([0-9]+)$/.exec(get('agent-resident-kb') ?? '');
+  const peak = get('agent-peak-rss-mb') ?? '';
+  const mb = (what: string): number | undefined => {
+    const v = new RegExp(`${what}=([0-9]+(?:\\.[0-9]+)?)(?:\\s|$)`).exec(peak)?.[1];
+    return v === undefined ? undefined : Number(v);
+  };
   return {
     multiUserMs: toHost(num(kv['reached-ms'])),
     node: get('node'),
@@ -80,7 +90,9 @@ export function parseSelftest(lines: readonly ConsoleLine[], from = 0): Selftest
     agentState: state?.split(' ')[0],
     agentExitStatus: num(exit),
     agentReadyMs: toHost(num(get('agent-ready-ms'))),
-    agentRssKb: num(get('agent-rss-kb')),
+    agentResidentKb: num(resident?.[1]),
+    agentResidentProcs: num(resident?.[2]),
+    agentPeakRssMb: { run: mb('run'), handoff: mb('handoff') },
     agentStatus,
     eth0Ipv6: addrs === undefined || addrs === 'none' ? [] : addrs.split(','),
     agentJournal: fields.filter((f) => f.key === 'agent-journal').map((f) => f.rest),

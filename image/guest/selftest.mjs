@@ -94,11 +94,22 @@ if (hasAgent) {
   const props = Object.fromEntries(show.split('\n').map((l) => l.split('=', 2)));
   say(`agent-state=${props.ActiveState} exit=${props.ExecMainStatus} restarts=${props.NRestarts}`);
   say(`agent-ready-ms=${props.ActiveState === 'active' ? enteredMs('xtt-agent.service') : 'none'}`);
-  const rss =
-    props.MainPID && props.MainPID !== '0'
-      ? run('sh', ['-c', `grep VmRSS /proc/${props.MainPID}/status`])
-      : '';
-  say(`agent-rss-kb=${rss.replace(/[^0-9]/g, '') || 'none'}`);
+  // What the agent leaves resident: every process still in its unit's cgroup (none after READY=1
+  // unless the watcher was asked for), and the peak RSS each agent process logged at its end.
+  const cgroup = run('systemctl', ['show', 'xtt-agent.service', '-p', 'ControlGroup', '--value']);
+  const procs = cgroup
+    ? run('cat', [`/sys/fs/cgroup${cgroup}/cgroup.procs`])
+        .split('\n')
+        .filter(Boolean)
+    : [];
+  const residentKb = procs.reduce((sum, pid) => {
+    const m = /VmRSS:\s+(\d+) kB/.exec(run('cat', [`/proc/${pid}/status`]));
+    return sum + (m ? Number(m[1]) : 0);
+  }, 0);
+  say(`agent-resident-kb=${residentKb} procs=${procs.length}`);
+  const journal = run('journalctl', ['-b', '-u', 'xtt-agent.service', '-o', 'cat', '--no-pager']);
+  const peak = (what) => new RegExp(`${what} done \\(peak RSS ([0-9.]+) MB\\)`).exec(journal)?.[1] ?? 'none';
+  say(`agent-peak-rss-mb run=${peak('run')} handoff=${peak('handoff')}`);
   say(`agent-status ${run('/usr/bin/xtt-agent', ['status', '--json']).replace(/\n/g, ' ') || 'none'}`);
   const addrs = run('ip', ['-6', '-o', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']);
   const globals = addrs.split('\n').flatMap((l) => /inet6 (\S+)/.exec(l)?.[1] ?? []);

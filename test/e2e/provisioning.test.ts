@@ -4,6 +4,9 @@
 // (image/build-image.sh, installed by image/install.sh) booting with those TPMs:
 //   - two devices reach READY, each has its identity on eth0 inside the guest, and the server lists
 //     both with distinct identities in the network;
+//   - after READY=1 nothing of the agent stays resident, and systemd-networkd keeps the identity
+//     (the agent's drop-in): through `systemctl restart systemd-networkd` and `networkctl
+//     reconfigure eth0` after the address was deleted, and a link down/up, without a handshake;
 //   - one device reboots: same identity, no second handshake in the server's audit, address back;
 //   - a device of a revoked batch boots and is refused again and again (it keeps asking), and no
 //     device record is made for it.
@@ -16,6 +19,7 @@ import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
 import { buildBundle, enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+import { agentProcesses, guestSh, waitForIdentity } from './guest-network.ts';
 
 const test = suiteRequires('e2e provisioning', ['root', 'qemu', 'swtpm', 'debootstrap']);
 
@@ -109,6 +113,33 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
   t.deepEqual(devices.map((d) => d.identity).sort(), [...identities].sort(), 'the server lists both devices');
   t.true(devices.every((d) => d.batch === 'batch-a' && d.handshakes === 1));
 
+  // 1b. networkd owns the identity now: nothing of the agent runs, and each reconfiguration of eth0
+  // by networkd (or the kernel) ends with the identity back, without a handshake.
+  const dev1 = first[0]!.device;
+  const id1 = identities[0]!;
+  const auditAtReady = (await listAudit(enfDir)).length;
+  const sh = (cmd: string) => guestSh(t, dev1, cmd);
+  const prop = (p: string) => `$(systemctl show xtt-agent.service -p ${p} --value)`;
+  t.is(
+    await sh(`echo ${prop('ActiveState')} ${prop('SubState')} ${prop('MainPID')}`),
+    'active exited 0',
+    'the unit stays active after the agent exited (RemainAfterExit=yes)',
+  );
+  t.regex(
+    await sh('cat /run/systemd/network/20-wired.network.d/90-xtt-agent.conf'),
+    new RegExp(`^Address=${id1}/64$`, 'm'),
+  );
+  for (const [step, cmd] of [
+    ['networkd restart', `ip -6 addr del ${id1}/64 dev eth0; systemctl restart systemd-networkd`],
+    ['networkctl reconfigure', `ip -6 addr del ${id1}/64 dev eth0; networkctl reconfigure eth0`],
+    ['link down/up', 'ip link set eth0 down; sleep 1; ip link set eth0 up'],
+  ] as const) {
+    await sh(cmd);
+    await waitForIdentity(t, dev1, id1, step);
+  }
+  t.is(await agentProcesses(t, dev1), 0, 'nothing of the agent left in its cgroup');
+  t.is((await listAudit(enfDir)).length, auditAtReady, 'no handshake while networkd reconfigured eth0');
+
   // 2. Reboot device 1 with the same disk and TPM: no second handshake.
   const auditBefore = (await listAudit(enfDir)).length;
   await first[0]!.device.powerOff();
@@ -141,7 +172,8 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
 
   for (const { device, report } of [...first, again]) {
     console.log(JSON.stringify({ figure: 'e2e.provisioning', device: device.name, powerOnToReadyMs: report.agentReadyMs,
-      powerOnToMultiUserMs: report.multiUserMs, agentRssKb: report.agentRssKb, state: report.agentState })); // prettier-ignore
+      powerOnToMultiUserMs: report.multiUserMs, agentPeakRssMb: report.agentPeakRssMb, agentResidentKb: report.agentResidentKb,
+      state: report.agentState })); // prettier-ignore
   }
   passed = true;
 });

@@ -16,7 +16,8 @@ const active = [
   at(60_040, 'XTT-SELFTEST agent=installed'),
   at(60_050, 'XTT-SELFTEST agent-state=active exit=0 restarts=0'),
   at(60_060, 'XTT-SELFTEST agent-ready-ms=44000'),
-  at(60_070, 'XTT-SELFTEST agent-rss-kb=58696'),
+  at(60_070, 'XTT-SELFTEST agent-resident-kb=0 procs=0'),
+  at(60_075, 'XTT-SELFTEST agent-peak-rss-mb run=61.5 handoff=44'),
   at(60_080, 'XTT-SELFTEST agent-status {"provisioned":true,"identity":"fd00:e2e:1:2::5","prefixLength":64}'),
   at(60_090, 'XTT-SELFTEST eth0-ipv6=fd00:e2e:1:2::5/64'),
   at(60_100, 'XTT-SELFTEST done'),
@@ -33,7 +34,9 @@ test('parses a full report and maps guest times onto the host power-on clock', (
   t.true(r.agentInstalled);
   t.is(r.agentState, 'active');
   t.is(r.agentExitStatus, 0);
-  t.is(r.agentRssKb, 58696);
+  t.is(r.agentResidentKb, 0);
+  t.is(r.agentResidentProcs, 0);
+  t.deepEqual(r.agentPeakRssMb, { run: 61.5, handoff: 44 });
   t.deepEqual(r.agentStatus, { provisioned: true, identity: 'fd00:e2e:1:2::5', prefixLength: 64 });
   t.deepEqual(r.eth0Ipv6, ['fd00:e2e:1:2::5/64']);
   t.deepEqual(r.agentJournal, []);
@@ -63,7 +66,8 @@ test('missing or malformed fields stay undefined; `from` skips an earlier boot',
   const r = parseSelftest(
     [
       at(1, 'XTT-SELFTEST multi-user uptime-ms=abc reached-ms=100'),
-      at(2, 'XTT-SELFTEST agent-rss-kb=none'),
+      at(2, 'XTT-SELFTEST agent-resident-kb=none procs=0'),
+      at(2, 'XTT-SELFTEST agent-peak-rss-mb run=none handoff=4x'),
       at(3, 'XTT-SELFTEST agent-status {not json'),
       at(4, 'XTT-SELFTEST done'),
       ...active,
@@ -71,8 +75,9 @@ test('missing or malformed fields stay undefined; `from` skips an earlier boot',
     0,
   );
   t.is(r.multiUserMs, undefined, 'no uptime, no mapping');
-  t.is(r.agentRssKb, undefined);
+  t.is(r.agentResidentKb, undefined);
+  t.deepEqual(r.agentPeakRssMb, { run: undefined, handoff: undefined });
   t.is(r.agentStatus, undefined);
   t.false(r.agentInstalled);
-  t.is(parseSelftest([at(1, 'XTT-SELFTEST done'), ...active], 1).agentRssKb, 58696);
+  t.is(parseSelftest([at(1, 'XTT-SELFTEST done'), ...active], 1).agentResidentKb, 0);
 });

@@ -59,14 +59,23 @@ async function runUntilReady(
     ['netns', 'exec', netns, process.execPath, ...NODE_FLAGS, bundle, 'run', '--config', config],
     {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTIFY_SOCKET: notifyPath },
-      stdio: 'ignore',
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
   );
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
   let ended = false;
   const exited = new Promise((res) => child.once('exit', res)).then(() => (ended = true));
   await notify.waitFor((m) => m.startsWith('READY=1'), timeoutMs);
   const ms = performance.now() - start;
-  const rssMb = statusKb(child.pid!, 'VmHWM') / 1024;
+  // Without the watcher the agent may be gone already: its own end-of-run line has the peak.
+  const peakKb = (() => {
+    try {
+      return statusKb(child.pid!, 'VmHWM');
+    } catch {
+      return undefined;
+    }
+  })();
   let steadyMb: number;
   if (watch) {
     await new Promise((res) => setTimeout(res, 2000));
@@ -79,6 +88,8 @@ async function runUntilReady(
     child.kill('SIGTERM');
   }
   await exited;
+  const logged = /run done \(peak RSS ([0-9.]+) MB\)/.exec(log)?.[1];
+  const rssMb = peakKb !== undefined ? peakKb / 1024 : Number(logged ?? NaN);
   return { ms, rssMb, steadyMb };
 }
 

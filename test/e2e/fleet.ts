@@ -88,7 +88,7 @@ export async function startServer(dir: string, logPath: string): Promise<Running
   const log = createWriteStream(logPath);
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000; // a bound, not a speed check (CI may be loaded)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`enf-server exited with ${child.exitCode}, see ${logPath}`);
     const up = await new Promise<boolean>((resolve) => {
@@ -99,7 +99,7 @@ export async function startServer(dir: string, logPath: string): Promise<Running
     if (up) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`enf-server did not listen on ${port} within 60 s, see ${logPath}`);
+      throw new Error(`enf-server did not listen on ${port} within 180 s, see ${logPath}`);
     }
     await sleep(200);
   }

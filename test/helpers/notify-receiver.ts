@@ -37,7 +37,7 @@ export function notifyReceiver(path: string): NotifyReceiver {
   return {
     drain,
     seen,
-    async waitFor(pred, timeoutMs = 20_000) {
+    async waitFor(pred, timeoutMs = 120_000) {
       const deadline = Date.now() + timeoutMs;
       let checked = 0;
       for (;;) {

@@ -91,7 +91,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const connect = (database: string): pg.PoolConfig => ({ host: dir, port, user, database });
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 120_000; // a bound for a server that never comes up, not a speed check
   for (;;) {
     const c = new pg.Client(connect('postgres'));
     try {

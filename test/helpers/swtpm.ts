@@ -95,14 +95,15 @@ async function startOnce(
   );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const deadline = Date.now() + 10_000;
+  // A bound for a hung swtpm, not a speed check: CI may run on a loaded machine.
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) return `swtpm exited with ${child.exitCode}: ${stderr.trim()}`;
     if (await canConnect(port)) return { child, port, ctrlPort };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  return `swtpm did not listen on ${port} within 10 s: ${stderr.trim()}`;
+  return `swtpm did not listen on ${port} within 60 s: ${stderr.trim()}`;
 }
 
 export async function startSwtpm(opts: StartSwtpmOptions = {}): Promise<SwtpmInstance> {

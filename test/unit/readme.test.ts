@@ -58,7 +58,7 @@ function help(program: Program, path: string[]): Promise<string> {
     execFile(
       process.execPath,
       ['--import', 'tsx', join(REPO, PROGRAMS[program]), ...path, '--help'],
-      { cwd: REPO, timeout: 60_000 },
+      { cwd: REPO, timeout: 600_000 },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${program} ${path.join(' ')} --help: ${stderr}`)) : resolve(stdout),
     );
@@ -163,7 +163,7 @@ test('every npm script the README names is in package.json', (t) => {
 });
 
 test('every xtt-factory, enf-server and xtt-agent subcommand the README names exists', async (t) => {
-  t.timeout(180_000);
+  t.timeout(600_000);
   const mentions = commandMentions(README);
   for (const p of Object.keys(PROGRAMS) as Program[])
     t.true(

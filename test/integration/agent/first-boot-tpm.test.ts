@@ -35,7 +35,7 @@ function track(proc: ChildProcess) {
   return { proc, output: () => out, exited };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 30_000): Promise<void> {
+async function until(what: string, cond: () => boolean, timeoutMs = 180_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -195,7 +195,7 @@ test.serial(
 
     const agent = runAgent();
     await notify
-      .waitFor((m) => m.startsWith('READY=1'), 120_000)
+      .waitFor((m) => m.startsWith('READY=1'), 300_000)
       .catch((e: Error) => {
         throw new Error(`${e.message}\nagent: ${agent.output()}\nserver: ${server.output()}`);
       });
@@ -216,7 +216,7 @@ test.serial(
     notify.seen.length = 0;
     const again = runAgent();
     await notify
-      .waitFor((m) => m.startsWith('READY=1'), 60_000)
+      .waitFor((m) => m.startsWith('READY=1'), 300_000)
       .catch((e: Error) => {
         throw new Error(`${e.message}\nagent: ${again.output()}`);
       });

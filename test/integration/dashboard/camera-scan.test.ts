@@ -12,7 +12,7 @@ import { freshGpk, labelPng, startApi, TOKEN } from '../server-stub/http/_fixtur
 const test = suiteRequires('dashboard camera scan', ['chromium']);
 
 test('the camera scan fills the form from the label seen by the camera', async (t) => {
-  t.timeout(120_000);
+  t.timeout(600_000);
   const dir = mkdtempSync(join(tmpdir(), 'enf-camera-'));
   const api = await startApi();
   let browser: Browser | undefined;
@@ -30,7 +30,7 @@ test('the camera scan fills the form from the label seen by the camera', async (
     const hasDetector = await page.evaluate(() => 'BarcodeDetector' in globalThis);
     t.log(`BarcodeDetector available: ${hasDetector}`);
     await page.getByRole('button', { name: 'Scan QR with camera' }).click();
-    await page.getByText('Label read: batch lot-cam').first().waitFor({ timeout: 30_000 });
+    await page.getByText('Label read: batch lot-cam').first().waitFor({ timeout: 120_000 });
     t.regex(await page.getByLabel('QR label text').inputValue(), /^XTT1:/);
     if (!hasDetector) t.is(await page.getByLabel('Batch name').inputValue(), 'lot-cam');
     t.true(await page.getByLabel('Camera preview').isHidden(), 'the camera stops after a read');

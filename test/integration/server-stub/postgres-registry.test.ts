@@ -77,7 +77,7 @@ function runChild(
 }
 
 test('postgres: three processes provisioning overlapping devices: one identity each, none shared', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup();
   try {
     // Each process handshakes devices 0..39 in its own order of start; overlapping ranges race.
@@ -107,7 +107,7 @@ test('postgres: three processes provisioning overlapping devices: one identity e
 });
 
 test('postgres: a revocation through one instance is refused by another at the next handshake', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup();
   const b = await PostgresRegistry.open({ connection });
   try {
@@ -141,7 +141,7 @@ test('postgres: a revocation through one instance is refused by another at the n
 });
 
 test('postgres: the quota holds under concurrent new devices from two instances', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   const { connection, a, batch } = await setup(5);
   const b = await PostgresRegistry.open({ connection });
   try {
@@ -168,7 +168,7 @@ test('postgres: the quota holds under concurrent new devices from two instances'
 });
 
 test('postgres: concurrent first opens migrate once; newer schema refused; audit append-only', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   const connection = await (await pgServer()).createDatabase();
   const opened = await Promise.all([1, 2, 3].map(() => PostgresRegistry.open({ connection })));
   const c = new pg.Client(connection);
@@ -206,7 +206,7 @@ test('postgres: concurrent first opens migrate once; newer schema refused; audit
 });
 
 test('postgres: the live schema is the one description (schema.ts), as on SQLite, also after upgrading from version 1', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   for (const fromVersion1 of [false, true]) {
     const connection = await (await pgServer()).createDatabase();
     const c = new pg.Client(connection);
@@ -226,7 +226,7 @@ test('postgres: the live schema is the one description (schema.ts), as on SQLite
 });
 
 test('postgres: the management API deletes empty networks and pages the audit natively', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   const { a } = await setup();
   const f = await startApi(a);
   try {

@@ -17,9 +17,8 @@ import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts
 import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/server-keys.ts';
 import { VerifyPool } from '../../../server-stub/verify-pool.ts';
 import { XttEndpoint } from '../../../server-stub/xtt-endpoint.ts';
+import { waitUntil } from '../../helpers/wait.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a flood from many sources is capped globally and per source; service resumes', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'enf-limits-'));
@@ -48,8 +47,10 @@ test('a flood from many sources is capped globally and per source; service resum
       port: 0,
       maxConnections: 8,
       maxPerSource: 3,
-      idleTimeoutMs: 500,
-      handshakeTimeoutMs: 5000,
+      // Long enough that a real handshake on a loaded machine never meets them; the test waits for
+      // the idle cut instead of sleeping a fixed time.
+      idleTimeoutMs: 5_000,
+      handshakeTimeoutMs: 120_000,
     },
     { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
   );
@@ -64,15 +65,15 @@ test('a flood from many sources is capped globally and per source; service resum
         connect({ host: '127.0.0.1', port, localAddress: `127.0.0.${src}` }).on('error', () => undefined),
       );
   }
-  await sleep(200);
+  await waitUntil('all 20 connections accepted or rejected', () => endpoint.stats.rejectedByLimit >= 12);
   t.is(endpoint.openConnections, 8);
   t.is(endpoint.stats.rejectedByLimit, 12);
   t.true(logger.lines.some((l) => l.includes('reason=global-limit')));
   t.true(logger.lines.some((l) => l.includes('reason=per-source-limit')));
 
   // The idle flood is cut at the idle timeout; then a device from yet another source is served.
-  await sleep(700);
-  t.is(endpoint.openConnections, 0);
+  await waitUntil('the idle flood cut at the idle timeout', () => endpoint.openConnections === 0);
+  t.true(endpoint.stats.timedOut >= 8);
   const r = await handshake(port, new TestDevice(group.member()), root, { host: '127.0.0.1' });
   t.true(r.ok);
   const audit = await registry.queryAudit();

@@ -35,7 +35,7 @@ class Driver {
       this.child.stdin.write(JSON.stringify(cmd) + '\n');
     });
   }
-  nextEvent(timeoutMs = 10_000): Promise<string> {
+  nextEvent(timeoutMs = 120_000): Promise<string> {
     const queued = this.events.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     return new Promise((resolve, reject) => {
@@ -53,7 +53,7 @@ class Driver {
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(cond: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && !cond()) await new Promise((r) => setTimeout(r, 50));
 }

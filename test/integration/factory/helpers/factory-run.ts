@@ -23,7 +23,7 @@ export function factory(args: string[], env: Record<string, string> = {}): Promi
     execFile(
       process.execPath,
       ['--import=tsx', MAIN, ...args],
-      { env: { ...process.env, ...env }, timeout: 120_000 },
+      { env: { ...process.env, ...env }, timeout: 600_000 },
       (err, stdout, stderr) => {
         const e = err as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
         resolve({

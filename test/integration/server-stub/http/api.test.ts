@@ -55,7 +55,7 @@ async function populate(f: ApiFixture, n: number) {
 }
 
 test('authentication: token required on the API, dashboard files public, stable errors', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const none = await f.call('GET', '/api/v1/networks', undefined, { authorization: '' });
     t.is(none.status, 401);
@@ -97,7 +97,7 @@ test('authentication: token required on the API, dashboard files public, stable 
 });
 
 test('networks: create, list, get by name and id, conflicts, delete only when empty', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const a = await f.call('POST', '/api/v1/networks', {
       name: 'plant-a',
@@ -138,7 +138,7 @@ test('networks: create, list, get by name and id, conflicts, delete only when em
 });
 
 test('batches: register by GPK, by QR text, by label PNG; scan; assign; revoke; counts', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     await f.call('POST', '/api/v1/networks', { name: 'plant-a', prefix: '2001:db8:aa:1::/64' });
     await f.call('POST', '/api/v1/networks', { name: 'plant-b', prefix: '2001:db8:bb:1::/64' });
@@ -209,7 +209,7 @@ test('batches: register by GPK, by QR text, by label PNG; scan; assign; revoke; 
 });
 
 test('bad input answers a stable code naming the field and changes nothing', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { ids } = await populate(f, 2);
     const before = await snapshot(f.registry);
@@ -378,7 +378,7 @@ test('bad input answers a stable code naming the field and changes nothing', asy
 });
 
 test('devices: list, filter, page, show with sources, revoke, allow re-key, history', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, ids, policy } = await populate(f, 3);
     const all = await f.call('GET', '/api/v1/devices');
@@ -461,7 +461,7 @@ test('devices: list, filter, page, show with sources, revoke, allow re-key, hist
 });
 
 test('audit: filters, newest first, cursor paging without overlap', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, policy } = await populate(f, 4);
     await policy.recordFailure(
@@ -491,7 +491,7 @@ test('audit: filters, newest first, cursor paging without overlap', async (t) =>
 });
 
 test('/metrics: Prometheus text with device counts and handshake hooks', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { ids } = await populate(f, 2);
     await f.call('POST', `/api/v1/devices/${ids[0]}/revoke`);
@@ -508,7 +508,7 @@ test('/metrics: Prometheus text with device counts and handshake hooks', async (
 });
 
 test('live events: an SSE listener sees new audit entries and revocations', async (t) => {
-  t.timeout(120_000); // the machine is shared: no timing assumptions
+  t.timeout(600_000); // the machine is shared: no timing assumptions
   await withApi(async (f) => {
     const { gid, ids, policy } = await populate(f, 1);
     const ac = new AbortController();
@@ -546,7 +546,7 @@ test('live events: an SSE listener sees new audit entries and revocations', asyn
 });
 
 test('a streamed body without Content-Length is cut off at the limit', async (t) => {
-  t.timeout(120_000);
+  t.timeout(600_000);
   await withApi(async (f) => {
     const before = await snapshot(f.registry);
     let gotResponse = false;

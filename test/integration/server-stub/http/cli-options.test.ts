@@ -123,7 +123,7 @@ test('plain HTTP on every interface only with --http-allow-plaintext, and then w
 });
 
 test('HTTPS with a token file: comments ignored, short tokens refused, requests authenticated', async (t) => {
-  t.timeout(120_000);
+  t.timeout(600_000);
   const dir = tempDir();
   const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
   try {

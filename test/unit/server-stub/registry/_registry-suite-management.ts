@@ -91,7 +91,7 @@ export function registryManagementSuite(
   });
 
   test(`${name}: queryAudit pages by cursor past the ${MAX_AUDIT_LIMIT}-entry limit, no overlap`, async (t) => {
-    t.timeout(120_000); // the machine is shared: no timing assumptions
+    t.timeout(600_000); // the machine is shared: no timing assumptions
     const { registry, done } = await open();
     try {
       const total = MAX_AUDIT_LIMIT + 10;

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the QEMU test image (issue 10, image/): a Debian bookworm systemd rootfs made with
-# debootstrap, the host's official Node.js 20 binary, the agent installed by image/install.sh, its
-# config pointing at the host through QEMU user networking (10.0.2.2), serial console; an ext4 image
-# made with `mkfs.ext4 -d` (no loop mount), a Debian kernel and a busybox initramfs.
+# Builds the QEMU test image (image/): a Debian bookworm systemd rootfs made with debootstrap, the
+# host's official Node.js 20 binary, the agent installed by image/install.sh with its config
+# pointing at the host through QEMU user networking (10.0.2.2), or (--agent-tree) exactly the tree
+# the Yocto recipe's do_install produced; serial console; an ext4 image made with `mkfs.ext4 -d`
+# (no loop mount), a Debian kernel and a busybox initramfs.
 #
 #   build-image.sh [--no-agent] [--bundle DIR] [--systemd-dir DIR] [--server HOST:PORT]
-#                  [--cache DIR] [--size 1G]
+#                  [--agent-tree DIR] [--cache DIR] [--size 1G]
 #
 # Prints the image directory on its last line: rootfs.ext4, vmlinuz, initrd.img, manifest.json.
 # Everything is cached under --cache (default .cache/image): the debootstrap rootfs by a hash of its
@@ -18,6 +19,7 @@ repo=$(cd "$here/.." && pwd)
 cache=$repo/.cache/image
 agent=1
 bundle=$repo/dist/xtt-agent
+agent_tree=
 systemd_dir=$repo/systemd
 server=10.0.2.2:4444
 size=1G
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
   [ $# -ge 2 ] || die "option $1 needs a value"
   case $1 in
     --bundle) bundle=$2 ;;
+    --agent-tree) agent_tree=$2 ;;
     --systemd-dir) systemd_dir=$2 ;;
     --server) server=$2 ;;
     --cache) cache=$2 ;;
@@ -117,14 +120,22 @@ case $node_release in
   *) die "host node is not an official Node.js 20 build: $node_release" ;;
 esac
 inputs=("$here/build-image.sh" "$here/install.sh" "$here"/guest/* "$node_bin")
-if [ $agent = 1 ]; then
+if [ -n "$agent_tree" ]; then
+  [ $agent = 1 ] || die "--agent-tree and --no-agent exclude each other"
+  [ -d "$agent_tree" ] || die "agent tree not found: $agent_tree"
+  agent_tree=$(cd "$agent_tree" && pwd)
+  mapfile -t tree_files < <(find "$agent_tree" -type f | sort)
+  unit_in_tree=$(cd "$agent_tree" && find . -path '*/systemd/system/xtt-agent.service' | head -n 1)
+  [ -n "$unit_in_tree" ] || die "agent tree has no systemd/system/xtt-agent.service: $agent_tree"
+  inputs+=("${tree_files[@]}")
+elif [ $agent = 1 ]; then
   [ -d "$bundle" ] || die "agent bundle not found: $bundle (run 'npm run build', or --no-agent)"
   mapfile -t bundle_files < <(find "$bundle" -type f | sort)
   inputs+=("${bundle_files[@]}" "$systemd_dir/xtt-agent.service" "$systemd_dir/xtt-agent.sysusers.conf"
     "$systemd_dir/xtt-agent.tmpfiles.conf")
 fi
 for f in "${inputs[@]}"; do [ -f "$f" ] || die "input missing: $f"; done
-image_key=$(hash_str "$base_key $kver $agent $server $size ${modules[*]} $(hash_files "${inputs[@]}")")
+image_key=$(hash_str "$base_key $kver $agent ${agent_tree:+tree} $server $size ${modules[*]} $(hash_files "${inputs[@]}")")
 out=$cache/images/$image_key
 if [ -f "$out/manifest.json" ]; then
   log "cached image $out"
@@ -150,8 +161,13 @@ while read -r lib; do
   [ -n "$found" ] || die "node needs $lib, which the rootfs does not have (not a standalone node?)"
 done < <(readelf -d "$node_bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 
-# --- 5. The agent, through the shared install script ------------------------------------------
-if [ $agent = 1 ]; then
+# --- 5. The agent: the Yocto recipe's installed tree, or through the shared install script ------
+if [ -n "$agent_tree" ]; then
+  # As the recipe installed it (paths, unit, config, udev rule); directories such as /lib that
+  # are symlinks in Debian's merged /usr stay symlinks.
+  tar -C "$agent_tree" -cf - . | tar -C "$root" -xf - --keep-directory-symlink --no-same-owner
+  ln -sf "/${unit_in_tree#./}" "$root/etc/systemd/system/multi-user.target.wants/xtt-agent.service"
+elif [ $agent = 1 ]; then
   host=${server%:*}
   port=${server##*:}
   cat >"$work/config.json" <<EOF

@@ -11,6 +11,9 @@ export interface BuildImageOptions {
   /** Install the agent bundle (dist/xtt-agent) and systemd/ units; default true. */
   readonly withAgent?: boolean;
   readonly bundleDir?: string;
+  /** A root filesystem tree holding the installed agent (the Yocto recipe's do_install output),
+   * copied into the image as is instead of install.sh with bundleDir. */
+  readonly agentTree?: string;
   readonly systemdDir?: string;
   /** The enf-server as the guest sees it, HOST:PORT (default 10.0.2.2:4444). */
   readonly server?: string;
@@ -22,6 +25,7 @@ export function buildImageArgs(opts: BuildImageOptions): string[] {
   const args: string[] = [];
   if (opts.withAgent === false) args.push('--no-agent');
   if (opts.bundleDir !== undefined) args.push('--bundle', opts.bundleDir);
+  if (opts.agentTree !== undefined) args.push('--agent-tree', opts.agentTree);
   if (opts.systemdDir !== undefined) args.push('--systemd-dir', opts.systemdDir);
   if (opts.server !== undefined) args.push('--server', opts.server);
   if (opts.cacheDir !== undefined) args.push('--cache', opts.cacheDir);

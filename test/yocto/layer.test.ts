@@ -1,0 +1,306 @@
+// image/yocto-layer checked by real BitBake (poky + meta-oe scarthgap, offline; see bitbake-env.ts):
+// the layer parses, the dependency graphs of the recipe, the packagegroup and the image resolve for
+// every architecture the recipe claims, the sources (this repository by git, npm packages through
+// npmsw://) fetch and unpack, the licences populate, and the machines and settings the recipe
+// cannot serve are refused at parse time with the reason. Tasks from do_compile on need native
+// tools built from source, which is impossible offline: the recipe's own do_compile and
+// do_install, as `bitbake -e` expands them, run on the unpacked sources with the host's node, and
+// the installed tree is checked per machine (unit paths, koffi's ELF machine, config.json). The
+// x86-64 tree then boots in the project's QEMU test image (image/build-image.sh --agent-tree) with
+// a factory-provisioned swtpm and provisions its identity against enf-server on the host.
+import anyTest, { type TestFn } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildImage } from '../../image/build-image.ts';
+import { Device, readImageManifest } from '../../qemu/boot.ts';
+import { enf, factory, listDevices, provisionTpm, startServer } from '../e2e/fleet.ts';
+import { missingRequirements } from '../helpers/requirements.ts';
+import {
+  asBitbakeUser,
+  bbShellFunction,
+  bbVar,
+  bitbake,
+  git,
+  BB_USER,
+  type BitbakeResult,
+  type Configuration,
+  prepareYocto,
+  REPO,
+  yoctoMissing,
+  type YoctoEnv,
+} from './bitbake-env.ts';
+
+interface Machine extends Configuration {
+  /** readelf -h "Machine:" of koffi.node for this target. */
+  elfMachine: RegExp;
+  elfClass: 'ELF64' | 'ELF32';
+  koffiDir: string;
+}
+
+/**
+ * meta-oe has ~970 of the ~1900 recipes, and the image needs four of its directories (nodejs and
+ * what nodejs-native builds with). The x86-64 configuration parses all of meta-oe (`bitbake -p`
+ * above is the full parse an ODM does); the arm ones mask the rest, which halves their cold parse.
+ */
+const META_OE_MASK =
+  'BBMASK += "meta-openembedded/meta-oe/recipes-(?!devtools/nodejs/|extended/brotli/|support/c-ares/|test/googletest/)"';
+
+const MACHINES: Machine[] = [
+  { name: 'qemux86-64', machine: 'qemux86-64', elfMachine: /X86-64/, elfClass: 'ELF64', koffiDir: 'koffi-linux-x64/linux_x64' },
+  { name: 'qemuarm64', machine: 'qemuarm64', extra: META_OE_MASK, elfMachine: /AArch64/, elfClass: 'ELF64', koffiDir: 'koffi-linux-arm64/linux_arm64' },
+  { name: 'qemuarm', machine: 'qemuarm', extra: META_OE_MASK, elfMachine: /ARM$/m, elfClass: 'ELF32', koffiDir: 'koffi-linux-arm/linux_armhf' },
+]; // prettier-ignore
+const X86 = MACHINES[0]!;
+
+const test = anyTest as TestFn<{ env: YoctoEnv; recipe: string; envs: Map<string, string> }>;
+const missing = yoctoMissing();
+if (missing) {
+  if (process.env.CI)
+    throw new Error(`test:yocto cannot run: ${missing} (.ci/run installs the requirements)`);
+  console.log(`SKIP test:yocto: ${missing}`);
+}
+const yoctoTest = missing ? test.skip : test.serial;
+
+test.before((t) => {
+  if (missing) return;
+  const env = prepareYocto();
+  t.context = {
+    env,
+    recipe: join(env.layer, 'recipes-provisioning', 'xtt-agent', 'xtt-agent_git.bb'),
+    envs: new Map(),
+  };
+});
+
+function ok(t: { is: (a: unknown, b: unknown, m?: string) => void }, what: string, r: BitbakeResult): void {
+  t.is(r.code, 0, `${what} exited ${r.code}:\n${r.output.slice(-6000)}`);
+}
+
+function refused(
+  t: { not: (a: unknown, b: unknown, m?: string) => void; regex: (s: string, r: RegExp, m?: string) => void },
+  what: string,
+  r: BitbakeResult,
+  reason: RegExp,
+): void {
+  t.not(r.code, 0, `${what} should fail at parse time:\n${r.output.slice(-3000)}`);
+  t.regex(r.output, reason, `${what}: the refusal does not give the reason:\n${r.output.slice(-3000)}`);
+}
+
+yoctoTest('bitbake -p parses every recipe with the layer (qemux86-64)', (t) => {
+  const r = bitbake(t.context.env, X86, ['-p']);
+  ok(t, 'bitbake -p', r);
+  t.regex(r.output, / 0 errors\./);
+  const layers = bitbake(t.context.env, X86, ['-e']);
+  t.regex(layers.output, /^BBFILE_COLLECTIONS=".*\bxtt-agent-layer\b.*"$/m);
+});
+
+for (const m of MACHINES) {
+  yoctoTest(`${m.machine}: bitbake -g of the recipe, the packagegroup and the image`, (t) => {
+    const { env } = t.context;
+    const r = bitbake(env, m, ['-g', 'xtt-agent', 'packagegroup-xtt-agent', 'xtt-agent-image']);
+    ok(t, 'bitbake -g', r);
+    // -g writes into the build directory; the task graph names what the recipe needs.
+    const build = join(env.cache, `build-${m.name}`);
+    const list = readFileSync(join(build, 'pn-buildlist'), 'utf8').split('\n');
+    for (const pn of ['xtt-agent', 'packagegroup-xtt-agent', 'xtt-agent-image', 'nodejs', 'nodejs-native']) {
+      t.true(list.includes(pn), `${pn} not in the build list of ${m.machine}`);
+    }
+    const tasks = readFileSync(join(build, 'task-depends.dot'), 'utf8');
+    t.regex(tasks, /"xtt-agent\.do_prepare_recipe_sysroot" -> "nodejs-native\.do_populate_sysroot"/);
+  });
+
+  yoctoTest(`${m.machine}: fetch and unpack from the premirror (git mirror, npmsw), then bitbake -e`, (t) => {
+    const { env } = t.context;
+    ok(t, 'bitbake xtt-agent -c fetch', bitbake(env, m, ['xtt-agent', '-c', 'fetch']));
+    ok(t, 'bitbake xtt-agent -c unpack', bitbake(env, m, ['xtt-agent', '-c', 'unpack', '-f']));
+    const e = bitbake(env, m, ['-e', 'xtt-agent']);
+    ok(t, 'bitbake -e xtt-agent', e);
+    t.context.envs.set(m.name, e.output);
+    const workdir = bbVar(e.output, 'WORKDIR');
+    const head = git(['-C', env.src, 'rev-parse', 'HEAD']).trim();
+    t.is(bbVar(e.output, 'SRCREV'), head, 'SRCREV is the commit checked out where the layer sits');
+    t.true(existsSync(join(workdir, 'git', 'agent', 'main.ts')), 'the git source unpacked into S');
+    t.true(existsSync(join(workdir, 'npm', 'node_modules', 'yargs', 'package.json')), 'npmsw unpacked yargs');
+    t.true(
+      existsSync(join(workdir, 'npm', 'node_modules', 'esbuild-wasm', 'esbuild.wasm')),
+      'esbuild-wasm unpacked',
+    );
+  });
+
+  yoctoTest(`${m.machine}: the recipe's do_compile and do_install (bitbake -e) install the agent`, (t) => {
+    const { env } = t.context;
+    const e = t.context.envs.get(m.name);
+    if (!e) return t.fail('bitbake -e of the previous step missing');
+    const workdir = bbVar(e, 'WORKDIR');
+    const bindir = bbVar(e, 'bindir');
+    const libdir = bbVar(e, 'nonarch_libdir');
+    const unitdir = bbVar(e, 'systemd_system_unitdir');
+    // A scratch WORKDIR with the unpacked sources; the expanded task code points into it.
+    const scratch = join(env.cache, `scratch-${m.name}`);
+    rmSync(scratch, { recursive: true, force: true });
+    mkdirSync(scratch, { recursive: true });
+    for (const f of ['git', 'npm', '60-xtt-agent-tpm.rules'])
+      cpSync(join(workdir, f), join(scratch, f), { recursive: true });
+    const body = (name: string) => bbShellFunction(e, name).split(workdir).join(scratch);
+    const script = [
+      'set -e',
+      `mkdir -p '${scratch}/build' '${scratch}/image'`,
+      `cd '${scratch}/build'`,
+      `do_compile() {\n${body('do_compile')}\n}`,
+      `do_install() {\n${body('do_install')}\n}`,
+      'do_compile',
+      'do_install',
+    ].join('\n');
+    writeFileSync(join(scratch, 'tasks.sh'), script);
+    execFileSync('chown', ['-R', `${BB_USER}:`, scratch]);
+    const r = asBitbakeUser(env, `sh '${scratch}/tasks.sh'`, scratch);
+    ok(t, 'do_compile + do_install', r);
+    const d = join(scratch, 'image');
+
+    const agentDir = join(d, libdir, 'xtt-agent');
+    t.true(existsSync(join(agentDir, 'xtt-agent.js')), 'bundle installed');
+    const unit = readFileSync(join(d, unitdir, 'xtt-agent.service'), 'utf8');
+    const source = readFileSync(join(REPO, 'systemd', 'xtt-agent.service'), 'utf8');
+    const expected = source
+      .split('/usr/bin/node ')
+      .join(`${bindir}/node `)
+      .split('/usr/lib/xtt-agent/')
+      .join(`${libdir}/xtt-agent/`);
+    t.is(unit, expected, 'the unit is systemd/xtt-agent.service with the recipe paths');
+    t.regex(unit, new RegExp(`^ExecStart=${bindir}/node .* ${libdir}/xtt-agent/xtt-agent\\.js run$`, 'm'));
+    t.regex(
+      readFileSync(join(d, bindir, 'xtt-agent'), 'utf8'),
+      new RegExp(`exec ${bindir}/node ${libdir}/xtt-agent/xtt-agent\\.js`),
+    );
+
+    // koffi: only the target's prebuilt, for the target's machine and ELF class.
+    const koromix = join(agentDir, 'node_modules', '@koromix');
+    t.deepEqual(readdirSync(koromix), [m.koffiDir.split('/')[0]]);
+    const native = join(koromix, m.koffiDir, 'koffi.node');
+    const header = execFileSync('readelf', ['-h', native], { encoding: 'utf8' });
+    t.regex(header, m.elfMachine, `koffi.node machine:\n${header}`);
+    t.regex(header, new RegExp(`Class:\\s+${m.elfClass}`));
+    if (m.machine === 'qemuarm') t.regex(header, /hard-float ABI/, 'armhf koffi');
+
+    const config = JSON.parse(readFileSync(join(d, 'etc', 'xtt-agent', 'config.json'), 'utf8'));
+    t.deepEqual(config, {
+      server: { host: '10.0.2.2', port: 4444 },
+      interface: 'eth0',
+      tpm: '/dev/tpmrm0',
+      suite: 1,
+    });
+    t.true(existsSync(join(d, bbVar(e, 'nonarch_base_libdir'), 'udev', 'rules.d', '60-xtt-agent-tpm.rules')));
+    for (const f of ['sysusers.d', 'tmpfiles.d']) t.true(existsSync(join(d, libdir, f, 'xtt-agent.conf')), f);
+
+    if (m.machine === 'qemux86-64') {
+      // The host is x86-64 too: the installed bundle runs with koffi loaded.
+      const help = execFileSync('node', [join(agentDir, 'xtt-agent.js'), '--help'], { encoding: 'utf8' });
+      t.regex(help, /xtt-agent/);
+    }
+  });
+}
+
+yoctoTest('the x86-64 tree boots in the QEMU test image and provisions its identity', async (t) => {
+  t.timeout(40 * 60_000, 'image build, factory provisioning and a TCG boot');
+  const qemuMissing = missingRequirements(['qemu', 'swtpm', 'debootstrap']);
+  if (qemuMissing.length) {
+    if (process.env.CI) return t.fail(`cannot boot: ${qemuMissing.join('; ')}`);
+    t.log(`SKIP boot: ${qemuMissing.join('; ')}`);
+    return t.pass();
+  }
+  const tree = join(t.context.env.cache, `scratch-${X86.name}`, 'image');
+  if (!existsSync(join(tree, 'etc', 'xtt-agent', 'config.json')))
+    return t.fail('the qemux86-64 install step did not run');
+  const work = join(REPO, 'test', 'artifacts', 'yocto', `boot-${Date.now()}`);
+  mkdirSync(work, { recursive: true });
+  let passed = false;
+  const cleanups: (() => Promise<void>)[] = [];
+  t.teardown(async () => {
+    for (const c of cleanups.reverse()) await c();
+    if (passed) rmSync(work, { recursive: true, force: true });
+    else console.log(`test:yocto boot: logs kept in ${work}`);
+  });
+
+  const enfDir = join(work, 'enf');
+  await enf(enfDir, ['init']);
+  await enf(enfDir, ['network', 'add', '--name', 'yocto', '--prefix', 'fd00:e2e:5:1::/64']);
+  const batch = join(work, 'batch');
+  await factory(['create-batch', '--out', batch, '--name', 'yocto', '--size', '2']);
+  const tpm = join(work, 'tpm');
+  await provisionTpm(tpm, batch, join(enfDir, 'root_cert.bin'));
+  await enf(enfDir, ['batch', 'add', '--gpk-file', join(batch, 'gpk.bin'), '--basename-file',
+    join(batch, 'basename.bin'), '--name', 'yocto', '--network', 'yocto', '--size', '2']); // prettier-ignore
+  const server = await startServer(enfDir, join(work, 'enf-server.log'));
+  cleanups.push(() => server.stop());
+
+  // The recipe's config.json (10.0.2.2:4444, the QEMU default) is what the guest reads; only the
+  // port of this test's server comes from the kernel command line (the agent's environment).
+  const image = readImageManifest(await buildImage({ agentTree: tree, log: (l) => t.log(l) }));
+  t.true(image.agent);
+  const device = await Device.boot(image, {
+    name: 'xtt-yocto-1',
+    tpmStateDir: tpm,
+    runDir: join(work, 'dev-1'),
+    extraCmdline: `systemd.setenv=XTT_AGENT_SERVER_PORT=${server.port}`,
+  });
+  cleanups.push(() => device.stop());
+  const report = await device.readSelftest(600_000);
+  t.is(report.agentState, 'active', `agent READY (journal: ${report.agentJournal.join(' | ')})`);
+  const id = typeof report.agentStatus?.identity === 'string' ? report.agentStatus.identity : undefined;
+  t.truthy(id, 'status reports an identity');
+  t.true(
+    report.eth0Ipv6.some((a) => a.split('/')[0] === id),
+    `${id} on eth0 (${report.eth0Ipv6.join(', ')})`,
+  );
+  t.deepEqual(
+    (await listDevices(enfDir)).map((d) => d.identity),
+    [id],
+    'the server lists the device',
+  );
+  await device.powerOff();
+  passed = true;
+});
+
+yoctoTest('populate_lic: the agent licence and every shipped npm package licence', (t) => {
+  const { env, recipe } = t.context;
+  const r = bitbake(env, X86, ['-b', recipe, '-c', 'populate_lic', '-f']);
+  ok(t, 'bitbake -b xtt-agent_git.bb -c populate_lic', r);
+  const e = t.context.envs.get(X86.name);
+  if (!e) return t.fail('bitbake -e missing');
+  const licdir = join(bbVar(e, 'WORKDIR'), 'license-destdir', 'xtt-agent');
+  const files = readdirSync(licdir);
+  const expected = (bbVar(e, 'LIC_FILES_CHKSUM').match(/file:\/\//g) ?? []).length;
+  t.true(expected > 10, 'LIC_FILES_CHKSUM lists the npm packages');
+  t.true(files.length >= expected, `licence files ${files.join(', ')}`);
+  t.true(
+    files.includes('generic_ISC') && files.includes('generic_MIT') && files.includes('generic_Apache-2.0'),
+    files.join(', '),
+  );
+  t.is(
+    readFileSync(join(licdir, 'recipeinfo'), 'utf8').match(/^LICENSE: (.*)$/m)?.[1],
+    'Apache-2.0 & ISC & MIT',
+  );
+});
+
+const REFUSALS: Array<{ conf: Configuration; reason: RegExp }> = [
+  {
+    conf: { name: 'qemuriscv64', machine: 'qemuriscv64' },
+    reason: /riscv64-poky-linux.*not in COMPATIBLE_HOST/,
+  },
+  { conf: { name: 'qemuarmv5', machine: 'qemuarmv5' }, reason: /32-bit arm needs ARMv7 with hard float/ },
+  {
+    conf: { name: 'production', machine: 'genericx86-64' },
+    reason: /XTT_AGENT_SERVER is not set: set XTT_AGENT_SERVER = "host:port"/,
+  },
+  {
+    conf: { name: 'production', machine: 'genericx86-64', extra: 'XTT_AGENT_SERVER = "enf.example.com"' },
+    reason: /XTT_AGENT_SERVER must be HOST:PORT/,
+  },
+];
+for (const { conf, reason } of REFUSALS) {
+  yoctoTest(`refused at parse time: ${conf.machine}${conf.extra ? ` with ${conf.extra}` : ''}`, (t) => {
+    // -b parses the base configuration and this one recipe only: the refusal is a parse-time
+    // SkipRecipe, so a full parse of every recipe for this machine would show nothing more.
+    refused(t, conf.name, bitbake(t.context.env, conf, ['-b', t.context.recipe, '-c', 'fetch']), reason);
+  });
+}

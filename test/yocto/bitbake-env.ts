@@ -288,9 +288,9 @@ export function bitbake(env: YoctoEnv, conf: Configuration, args: string[]): Bit
   );
 }
 
-/** A variable's value from `bitbake -e` output (VAR="value" lines). */
+/** A variable's value from `bitbake -e` output (VAR="value" or export VAR="value" lines). */
 export function bbVar(envOutput: string, name: string): string {
-  const m = new RegExp(`^${name}="(.*)"$`, 'm').exec(envOutput);
+  const m = new RegExp(`^(?:export )?${name}="(.*)"$`, 'm').exec(envOutput);
   if (!m || m[1] === undefined) throw new Error(`bitbake -e printed no ${name}`);
   return m[1];
 }

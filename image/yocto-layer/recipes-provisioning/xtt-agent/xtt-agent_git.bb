@@ -114,7 +114,7 @@ SYSTEMD_AUTO_ENABLE:${PN} = "enable"
 do_configure[noexec] = "1"
 
 do_compile() {
-    # A copy of the sources with the npm packages beside them, so nothing is written into ${S}
+    # A copy of the sources with the npm packages beside them, so nothing is written into S
     # (under devtool modify, S is the developer's tree and may hold its own node_modules).
     rm -rf ${B}/src ${B}/xtt-agent
     mkdir -p ${B}/src

@@ -74,9 +74,11 @@ python __anonymous() {
 
     if d.getVar('TARGET_ARCH') == 'arm':
         tune = (d.getVar('TUNE_FEATURES') or '').split()
-        if 'callconvention-hard' not in tune or not any(t in tune for t in ('armv7a', 'armv7ve', 'armv8a')):
-            raise bb.parse.SkipRecipe('32-bit arm needs ARMv7 with hard float (koffi ships linux_armhf '
-                                      'only); TUNE_FEATURES here: %s' % ' '.join(tune))
+        # Tunes below ARMv7 name their architecture (armv4..armv6); ARMv7 ones often name only the
+        # core (cortexa15), so the check is by exclusion.
+        if 'callconvention-hard' not in tune or any(t in tune for t in ('armv4', 'armv5', 'armv6')):
+            raise bb.parse.SkipRecipe('32-bit arm needs ARMv7 or later with hard float (koffi ships '
+                                      'linux_armhf only); TUNE_FEATURES here: %s' % ' '.join(tune))
 
     server = d.getVar('XTT_AGENT_SERVER') or ''
     if not server:

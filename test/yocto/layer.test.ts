@@ -298,7 +298,10 @@ const REFUSALS: Array<{ conf: Configuration; reason: RegExp }> = [
     conf: { name: 'qemuriscv64', machine: 'qemuriscv64' },
     reason: /riscv64-poky-linux.*not in COMPATIBLE_HOST/,
   },
-  { conf: { name: 'qemuarmv5', machine: 'qemuarmv5' }, reason: /32-bit arm needs ARMv7 or later with hard float/ },
+  {
+    conf: { name: 'qemuarmv5', machine: 'qemuarmv5' },
+    reason: /32-bit arm needs ARMv7 or later with hard float/,
+  },
   {
     conf: { name: 'production', machine: 'genericx86-64' },
     reason: /XTT_AGENT_SERVER is not set: set XTT_AGENT_SERVER = "host:port"/,

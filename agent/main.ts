@@ -287,6 +287,7 @@ async function handoff(a: CommonArgs & { json: boolean; remove: boolean }): Prom
     });
     if (r.manager !== 'none') await waitForAddress(net, config.interface, state.identity, r.manager);
     else log.info(`no network manager takes ${cidr}: ${r.detail}`);
+    log.info(`handoff done (peak RSS ${peakRssMb()} MB)`);
     print(
       { ...r, address: cidr, interface: config.interface },
       `${cidr} on ${config.interface}: ${r.manager} (${r.detail})`,

@@ -34,9 +34,23 @@ export class InterfaceMissingError extends ZtpError {
 /** The stored state file exists but cannot be read back (corrupt, truncated, wrong version). */
 export class StateError extends ZtpError {
   readonly path: string;
-  constructor(path: string, reason: string, options?: { cause?: unknown }) {
-    super('STATE_CORRUPT', `state file ${path}: ${reason}`, options);
+  constructor(
+    path: string,
+    reason: string,
+    options?: { cause?: unknown; code?: 'STATE_CORRUPT' | 'STATE_EXISTS' },
+  ) {
+    super(options?.code ?? 'STATE_CORRUPT', `state file ${path}: ${reason}`, options);
     this.path = path;
+  }
+}
+
+/** Saving refused: an identity is already stored (the first one stored is the device's for life). */
+export class IdentityStoredError extends StateError {
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(path, 'an identity is already stored; refusing to replace it', {
+      ...options,
+      code: 'STATE_EXISTS',
+    });
   }
 }
 

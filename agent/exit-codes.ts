@@ -69,6 +69,8 @@ const BY_CODE: Record<string, ExitCode> = {
   BAD_SERVER_SIGNATURE: EXIT.SERVER_UNTRUSTED,
   INTERFACE_MISSING: EXIT.INTERFACE_MISSING,
   STATE_CORRUPT: EXIT.STATE_CORRUPT,
+  /** A save refused because an identity is stored (provision.ts handles it; not expected here). */
+  STATE_EXISTS: EXIT.STATE_CORRUPT,
   DAD_FAILED: EXIT.DAD_FAILED,
   NETLINK: EXIT.NETWORK,
   NETWORK_MANAGER: EXIT.NETWORK_MANAGER,

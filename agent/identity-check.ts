@@ -5,7 +5,7 @@
 // later start fail on it; the agent rejects it before storing and treats it as a refusal (the next
 // handshake may yield a usable one; our own server never assigns such addresses).
 import { ZtpError } from '../protocol/errors.ts';
-import { formatIpv6 } from './ipv6-text.ts';
+import { formatIpv6 } from '../protocol/util/ipv6.ts';
 
 export class UnusableIdentityError extends ZtpError {
   readonly identity: Uint8Array;

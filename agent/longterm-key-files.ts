@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ByteReader, concatBytes, u32be } from '../protocol/util/bytes.ts';
 import { P256_KEY_FILE_LENGTH } from '../protocol/xtt/certificates.ts';
 import { encodePublic, readPublic, readTpm2b, type EccPublic } from '../tpm/marshal.ts';
-import { AlreadyExistsError, createFileAtomically, readOptional } from './atomic-file.ts';
+import { AlreadyExistsError, createFileAtomically, readOptional } from '../common/fs-atomic.ts';
 import { StateError } from './errors.ts';
 
 export const TPM_KEY_FILE = 'longterm-key.tpm';

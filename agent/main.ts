@@ -24,7 +24,7 @@ import {
   type AttemptKeys,
   type HandshakeRunner,
 } from './identity-provisioner.ts';
-import { formatIpv6 } from './ipv6-text.ts';
+import { formatIpv6 } from '../protocol/util/ipv6.ts';
 import { stderrLogger, type Logger } from './logger.ts';
 import { LongtermKeyFiles } from './longterm-key-files.ts';
 import { RtnetlinkConfigurator } from './netlink/rtnetlink-configurator.ts';

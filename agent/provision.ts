@@ -20,10 +20,10 @@ import { ZtpError } from '../protocol/errors.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { Backoff, type BackoffPolicy } from './backoff.ts';
 import type { Clock } from './clock.ts';
-import { StateError } from './errors.ts';
+import { IdentityStoredError } from './errors.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { assertUsableIdentity } from './identity-check.ts';
-import { formatIpv6 } from './ipv6-text.ts';
+import { formatIpv6 } from '../protocol/util/ipv6.ts';
 import type { Logger } from './logger.ts';
 import type { AddressConfigurator, AddressWatch } from './netlink/address-configurator.ts';
 import type { Notifier } from './sd-notify.ts';
@@ -162,7 +162,7 @@ export async function runAgent(p: AgentPorts, o: AgentOptions, signal: AbortSign
       state = fresh;
     } catch (e) {
       // Another run stored first (two starts racing): the stored identity wins, by design.
-      if (!(e instanceof StateError) || !/already stored/.test(e.message)) throw e;
+      if (!(e instanceof IdentityStoredError)) throw e;
       state = (await p.store.load())!;
       p.log.warn('an identity was stored concurrently; using the stored one');
     }

@@ -3,9 +3,9 @@
 // Protocol: newline-separated KEY=VALUE assignments (READY=1, STATUS=..., WATCHDOG=1, STOPPING=1).
 // The service runs with NotifyAccess=main, so it must be this (the main) process that sends.
 // Notifications are best effort, as in libsystemd: a failure is reported to the caller, not thrown.
-import koffi from 'koffi';
 import { errnoName } from './netlink/constants.ts';
 import { HOST_LE } from './netlink/codec.ts';
+import { errno, libc } from './libc.ts';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -27,23 +27,6 @@ export interface SendResult {
   sent: boolean;
   /** Why not, when not sent (errno name or "NOTIFY_SOCKET unset"). */
   reason?: string;
-}
-
-interface Libc {
-  socket: (d: number, t: number, p: number) => number;
-  sendto: (fd: number, b: Uint8Array, n: number, f: number, a: Uint8Array, al: number) => number;
-  close: (fd: number) => number;
-}
-let libcCache: Libc | undefined;
-function libc(): Libc {
-  if (libcCache) return libcCache;
-  const lib = koffi.load('libc.so.6');
-  libcCache = {
-    socket: lib.func('int socket(int, int, int)'),
-    sendto: lib.func('long sendto(int, const void *, unsigned long, int, const void *, uint32_t)'),
-    close: lib.func('int close(int)'),
-  };
-  return libcCache;
 }
 
 /** struct sockaddr_un for `$NOTIFY_SOCKET`, and the length to pass (abstract names have no NUL). */
@@ -78,11 +61,11 @@ export function sdNotify(state: string, env: NodeJS.ProcessEnv = process.env): S
   const { addr, length } = encodeSockaddrUn(target);
   const c = libc();
   const fd = c.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return { sent: false, reason: errnoName(koffi.errno()) };
+  if (fd < 0) return { sent: false, reason: errnoName(errno()) };
   try {
     const msg = new TextEncoder().encode(state);
     const n = c.sendto(fd, msg, msg.length, MSG_NOSIGNAL, addr, length);
-    if (n < 0) return { sent: false, reason: errnoName(koffi.errno()) };
+    if (n < 0) return { sent: false, reason: errnoName(errno()) };
     return { sent: true };
   } finally {
     c.close(fd);

@@ -7,8 +7,8 @@
 // the identity is the device's for life. A file that exists but does not decode is a StateError
 // naming what is wrong, and it is left in place for a human to look at.
 import { join } from 'node:path';
-import { AlreadyExistsError, createFileAtomically, readOptional } from './atomic-file.ts';
-import { StateError } from './errors.ts';
+import { AlreadyExistsError, createFileAtomically, readOptional } from '../common/fs-atomic.ts';
+import { IdentityStoredError, StateError } from './errors.ts';
 
 export const STATE_FILE = 'state.json';
 const FORMAT_VERSION = 1;
@@ -106,9 +106,7 @@ export class FileStateStore implements StateStore {
       await createFileAtomically(this.dir, STATE_FILE, new TextEncoder().encode(encodeState(state)), 0o640);
     } catch (e) {
       if (e instanceof AlreadyExistsError) {
-        throw new StateError(this.path, 'an identity is already stored; refusing to replace it', {
-          cause: e,
-        });
+        throw new IdentityStoredError(this.path, { cause: e });
       }
       throw new StateError(this.path, `cannot store: ${(e as Error).message}`, { cause: e });
     }

@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
-import { writeNewFile } from './fs-atomic.ts';
+import { writeNewFile } from '../common/fs-atomic.ts';
 
 export const LOCK_FILE = 'manifest.lock';
 

@@ -16,7 +16,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { withBatchLock, LOCK_FILE } from './batch-lock.ts';
-import { writeAtomic, writeNewFile } from './fs-atomic.ts';
+import { writeAtomic, writeNewFile } from '../common/fs-atomic.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
 import { QR_GPK_LENGTH, QR_MAX_BASENAME_LENGTH, QR_MAX_NAME_LENGTH } from '../protocol/qr-payload.ts';
 

@@ -20,7 +20,7 @@ import type { Done } from './cli.ts';
 import { assessInventory, describeInventory, readInventory } from './device-state.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
 import { EXIT } from './exit-codes.ts';
-import { writeNewFile } from './fs-atomic.ts';
+import { writeNewFile } from '../common/fs-atomic.ts';
 import { PROVISION_STEPS, provisionDevice, type ProvisionStep } from './provision.ts';
 import { readRootCertificate } from './root-certs.ts';
 

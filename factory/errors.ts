@@ -25,6 +25,17 @@ export const FactoryErrorCode = {
 } as const;
 export type FactoryErrorCode = (typeof FactoryErrorCode)[keyof typeof FactoryErrorCode];
 
+/**
+ * A provisioning step failed after the TPM was changed: `cause` is the step's own error (its class
+ * and code decide the exit code); the message adds how to finish (run provision again).
+ */
+export class PartialProvisionError extends ZtpError {
+  declare readonly cause: ZtpError;
+  constructor(cause: ZtpError, hint: string) {
+    super(cause.code, cause.message + hint, { cause });
+  }
+}
+
 export class FactoryError extends ZtpError {
   readonly file: string | undefined;
   readonly field: string | undefined;

@@ -1,8 +1,9 @@
 // The documented exit codes of `xtt-factory` (../shared/STYLE.md "Errors": main.ts maps error codes
 // to an exit-code table). The same table is printed in factory/README.md; a unit test keeps the two in
 // step. Codes are stable: scripts on the production line branch on them.
-import { ZtpError } from '../protocol/errors.ts';
-import { FactoryErrorCode } from './errors.ts';
+import { CryptoError, ZtpError } from '../protocol/errors.ts';
+import { TpmLayerError } from '../tpm/errors.ts';
+import { FactoryErrorCode, PartialProvisionError } from './errors.ts';
 
 export const EXIT = {
   OK: 0,
@@ -44,12 +45,13 @@ const BY_CODE: Record<string, ExitCode> = {
 
 /** The exit code for an error thrown by a subcommand. */
 export function exitCodeFor(err: unknown): ExitCode {
+  if (err instanceof PartialProvisionError) return exitCodeFor(err.cause);
   if (err instanceof ZtpError) {
     const mapped = BY_CODE[err.code];
     if (mapped !== undefined) return mapped;
-    // TpmError (tpm/) and transport failures carry TPM_* codes.
-    if (err.code.startsWith('TPM')) return EXIT.TPM_ERROR;
-    if (err.name === 'CryptoError') return EXIT.VERIFY_FAILED;
+    // Every error of the tpm/ layer: response codes, transport, NV layout, keys.
+    if (err instanceof TpmLayerError) return EXIT.TPM_ERROR;
+    if (err instanceof CryptoError) return EXIT.VERIFY_FAILED;
   }
   return EXIT.INTERNAL;
 }

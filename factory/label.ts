@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { join } from 'node:path';
 import { encodeQrPayload } from '../protocol/qr-payload.ts';
-import { writeAtomic } from './fs-atomic.ts';
+import { writeAtomic } from '../common/fs-atomic.ts';
 import { drawText, GLYPH_ADVANCE, GLYPH_HEIGHT } from './label-font.ts';
 
 export const LABEL_FILES = { png: 'label.png', svg: 'label.svg', terminal: 'label.txt' } as const;

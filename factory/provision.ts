@@ -55,7 +55,7 @@ import {
   type ProvisionedObject,
   type TpmInventory,
 } from './device-state.ts';
-import { FactoryError, FactoryErrorCode } from './errors.ts';
+import { FactoryError, FactoryErrorCode, PartialProvisionError } from './errors.ts';
 
 export const PROVISION_STEPS = [
   'reserve-nv',
@@ -167,7 +167,7 @@ export async function provisionDevice(o: ProvisionOptions): Promise<ProvisionRep
         ...(err.field === undefined ? {} : { field: err.field }),
       });
     }
-    throw new ZtpError(err.code, err.message + hint, { cause: err });
+    throw new PartialProvisionError(err, hint);
   }
 }
 

@@ -29,7 +29,7 @@ import { generateP256PrivateKey, p256PublicKey } from '../protocol/xtt/ecdsa-p25
 import { equalBytes, wipe } from '../protocol/util/bytes.ts';
 import type { Rng } from '../protocol/util/rng.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
-import { writeNewFile } from './fs-atomic.ts';
+import { writeNewFile } from '../common/fs-atomic.ts';
 
 /** File names of the reference tool's examples (vectors' generation_commands). */
 export const ROOT_FILES = { keys: 'root_keys.asn1.bin', certificate: 'root_cert.bin' } as const;

@@ -19,7 +19,7 @@ import { checkInt, MAX_AUDIT_LIMIT } from './registry/validate.ts';
 
 async function batchByRef(r: Registry, ref: string): Promise<Batch> {
   const b = await r.findBatch(ref);
-  if (!b) throw new RegistryError('NOT_FOUND', `batch: no batch named or with gid '${ref}'`);
+  if (!b) throw new RegistryError('NOT_FOUND', `no batch named or with gid '${ref}'`, { field: 'batch' });
   return b;
 }
 
@@ -33,7 +33,7 @@ async function deviceByRef(r: Registry, ref: string, batch: string | undefined):
     const b = await batchByRef(r, batch);
     device = await r.getDevice(b.gid, fromHex(ref, 'device'));
   }
-  if (!device) throw new RegistryError('NOT_FOUND', `device: no device '${ref}'`);
+  if (!device) throw new RegistryError('NOT_FOUND', `no device '${ref}'`, { field: 'device' });
   return device;
 }
 

@@ -31,7 +31,8 @@ import {
 import { equalBytes } from '../protocol/util/bytes.ts';
 import type { Logger } from './log.ts';
 import type { PkiPolicy } from './pki-policy.ts';
-import { EndpointError, normaliseAddress, sourceKey } from './xtt-endpoint.ts';
+import { ListenError } from './errors.ts';
+import { normaliseAddress, sourceKey } from './xtt-endpoint.ts';
 
 export interface PkiEndpointOptions {
   host: string;
@@ -152,12 +153,7 @@ export class PkiEndpoint {
 
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(
-          new EndpointError(`cannot listen on [${this.opts.host}]:${this.opts.port}: ${err.message}`, {
-            cause: err,
-          }),
-        );
+      const onError = (err: Error) => reject(new ListenError(this.opts.host, this.opts.port, { cause: err }));
       this.server.once('error', onError);
       this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => {
         this.server.off('error', onError);

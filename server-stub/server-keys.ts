@@ -3,17 +3,9 @@
 // root_keys.asn1.bin (121 B SEC1, 0600; only when `init` made the root, move it offline after),
 // server_certificate.bin (169 B, root-signed), server_keys.asn1.bin (121 B SEC1, 0600).
 // `init` creates them or imports existing ones, checking that they belong together before writing.
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeNewFile } from '../common/fs-atomic.ts';
 import { ZtpError } from '../protocol/errors.ts';
 import { equalBytes } from '../protocol/util/bytes.ts';
 import type { Rng } from '../protocol/util/rng.ts';
@@ -55,17 +47,6 @@ export interface ServerKeyMaterial {
   serverCertificate: Uint8Array;
   /** Secret: the caller wipes serverKeys.privateKey when done. */
   serverKeys: P256KeyPair;
-}
-
-function writeNew(path: string, data: Uint8Array, mode: number): void {
-  const fd = openSync(path, 'wx', mode);
-  try {
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function readInput(path: string): Uint8Array {
@@ -128,14 +109,14 @@ export function createKeyMaterial(dir: string, rng: Rng): Record<keyof typeof KE
     const rootKeyFile = encodeP256KeyFile({ privateKey: rootPriv, publicKey: root.publicKey });
     const serverKeyFile = encodeP256KeyFile(material.serverKeys);
     try {
-      writeNew(paths.rootKeys, rootKeyFile, 0o600);
-      writeNew(paths.serverKeys, serverKeyFile, 0o600);
+      writeNewFile(paths.rootKeys, rootKeyFile, 0o600);
+      writeNewFile(paths.serverKeys, serverKeyFile, 0o600);
     } finally {
       rootKeyFile.fill(0);
       serverKeyFile.fill(0);
     }
-    writeNew(paths.rootCertificate, material.rootCertificate, 0o644);
-    writeNew(paths.serverCertificate, material.serverCertificate, 0o644);
+    writeNewFile(paths.rootCertificate, material.rootCertificate, 0o644);
+    writeNewFile(paths.serverCertificate, material.serverCertificate, 0o644);
     return paths;
   } finally {
     rootPriv.fill(0);
@@ -168,9 +149,9 @@ export function importKeyMaterial(
       serverCertificate: join(dir, KEY_FILES.serverCertificate),
       serverKeys: join(dir, KEY_FILES.serverKeys),
     };
-    writeNew(paths.serverKeys, keyFile, 0o600);
-    writeNew(paths.rootCertificate, rootCertificate, 0o644);
-    writeNew(paths.serverCertificate, serverCertificate, 0o644);
+    writeNewFile(paths.serverKeys, keyFile, 0o600);
+    writeNewFile(paths.rootCertificate, rootCertificate, 0o644);
+    writeNewFile(paths.serverCertificate, serverCertificate, 0o644);
     return paths;
   } finally {
     keyFile.fill(0);

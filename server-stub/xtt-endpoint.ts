@@ -12,13 +12,13 @@
 // IdentityPolicy. Until ClientAttest nothing is written to the registry.
 import { performance } from 'node:perf_hooks';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { ZtpError } from '../protocol/errors.ts';
 import { XttServerHandshake, type XttServer } from '../protocol/xtt/server.ts';
 import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import type { IdentityPolicy } from './identity-policy.ts';
 import type { Logger } from './log.ts';
 import type { VerifyRequest } from './verify-pool.ts';
 import type { ItemVerdict } from './verify-worker.ts';
+import { ListenError } from './errors.ts';
 
 /** DAA verification port (VerifyPool in production). */
 export interface DaaVerifier {
@@ -54,12 +54,6 @@ export interface EndpointDeps {
 export const MAX_BYTES_PER_CONNECTION = 2048;
 
 const ALREADY_LOGGED = new Set(['DAA_REJECTED', 'IDENTITY_REJECTED']);
-
-export class EndpointError extends ZtpError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('LISTEN', message, options);
-  }
-}
 
 export interface EndpointStats {
   accepted: number;
@@ -134,12 +128,7 @@ export class XttEndpoint {
 
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
-      const onError = (err: Error) =>
-        reject(
-          new EndpointError(`cannot listen on [${this.opts.host}]:${this.opts.port}: ${err.message}`, {
-            cause: err,
-          }),
-        );
+      const onError = (err: Error) => reject(new ListenError(this.opts.host, this.opts.port, { cause: err }));
       this.server.once('error', onError);
       this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => {
         this.server.off('error', onError);

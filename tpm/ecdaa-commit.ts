@@ -4,10 +4,10 @@
 // TPM2_Sign(digest c', scheme ECDAA, count = the commit counter) gives the TPM nonce n and
 // s = r + H(n || c')*d. Like the reference, a nonce shorter than 32 bytes restarts the pair (the
 // host hashes n as 32 bytes, the TPM as it is): up to 9 attempts in total.
-import { ZtpError } from '../protocol/errors.ts';
 import { bigIntToBytes, bytesToBigInt } from '../protocol/util/bytes.ts';
 import { decodeG1, type G1Point } from '../protocol/ecdaa/index.ts';
 import { commit } from './commands/commit.ts';
+import { TpmLayerError } from './errors.ts';
 import { sign } from './commands/sign.ts';
 import { TPM_ALG } from './constants.ts';
 import { isEmptyPoint, pointToSec1, type EccPoint } from './marshal.ts';
@@ -15,7 +15,7 @@ import type { Tpm } from './tpm.ts';
 
 export const MAX_COMMIT_ATTEMPTS = 9;
 
-export class EcdaaTpmError extends ZtpError {
+export class EcdaaTpmError extends TpmLayerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TPM_ECDAA', message, options);
   }

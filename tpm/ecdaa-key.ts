@@ -9,10 +9,10 @@ import { flushContext } from './commands/flush-context.ts';
 import { load } from './commands/load.ts';
 import { readPublic } from './commands/read-public.ts';
 import { TPM_ECC, TPM_RH_PLATFORM } from './constants.ts';
+import { TpmLayerError } from './errors.ts';
 import { evictPersistent, tryReadPublic } from './handles.ts';
 import { pointToSec1, type EccPublic } from './marshal.ts';
 import { XTPM_ECDAA_KEY_HANDLE } from './nv-layout.ts';
-import { ZtpError } from '../protocol/errors.ts';
 import { TEMPLATE_T1_STORAGE, TEMPLATE_T2_ECDAA } from './templates.ts';
 import type { Tpm } from './tpm.ts';
 
@@ -25,7 +25,7 @@ export interface EcdaaKeyInfo {
 
 function toInfo(handle: number, outPublic: EccPublic): EcdaaKeyInfo {
   if (outPublic.curveID !== TPM_ECC.TPM_ECC_BN_P256) {
-    throw new ZtpError('TPM_KEY', `object at 0x${handle.toString(16)} is not a BN_P256 key`);
+    throw new TpmLayerError('TPM_KEY', `object at 0x${handle.toString(16)} is not a BN_P256 key`);
   }
   return { handle, publicKey: pointToSec1(outPublic.unique), outPublic };
 }
@@ -41,7 +41,7 @@ export async function createEcdaaKey(
   const handle = opts.handle ?? XTPM_ECDAA_KEY_HANDLE;
   if (await tryReadPublic(tpm, handle)) {
     if (!opts.replace)
-      throw new ZtpError('TPM_KEY', `persistent handle 0x${handle.toString(16)} is already in use`);
+      throw new TpmLayerError('TPM_KEY', `persistent handle 0x${handle.toString(16)} is already in use`);
     await evictPersistent(tpm, handle);
   }
   const primary = await tpm.run(createPrimary(TPM_RH_PLATFORM, TEMPLATE_T1_STORAGE));

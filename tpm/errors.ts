@@ -159,11 +159,31 @@ export function describeResponseCode(rc: number): string {
   return `${d.name}${where} [0x${rc.toString(16).padStart(3, '0')}]`;
 }
 
+/** Stable codes of the tpm/ layer's errors; programs map them to exit codes. */
+export const TPM_ERROR_CODES = [
+  'TPM_RC',
+  'TPM_TRANSPORT',
+  'TPM_SPEC',
+  'TPM_ECDAA',
+  'TPM_NV_LAYOUT',
+  'TPM_KEY',
+  'TPM_SIGNATURE',
+] as const;
+export type TpmErrorCode = (typeof TPM_ERROR_CODES)[number];
+
+/** Base of every error of the tpm/ layer: programs match it by class and code. */
+export class TpmLayerError extends ZtpError {
+  declare readonly code: TpmErrorCode;
+  constructor(code: TpmErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
 /**
  * The TPM answered a command with a non-success response code. `code` is 'TPM_RC' for every such
  * error; `rcName` is the spec name, `rc` the raw value, `command` the command's spec name.
  */
-export class TpmError extends ZtpError {
+export class TpmError extends TpmLayerError {
   readonly command: string;
   readonly rc: number;
   readonly rcName: string;
@@ -183,7 +203,7 @@ export class TpmError extends ZtpError {
 }
 
 /** The transport failed (device missing, connection refused, short read, size mismatch). */
-export class TpmTransportError extends ZtpError {
+export class TpmTransportError extends TpmLayerError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('TPM_TRANSPORT', message, options);
   }

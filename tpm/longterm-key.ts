@@ -5,7 +5,6 @@
 // Deviation: r and s are left-padded to 32 bytes each (xtt copies the TPM2Bs unpadded, which would
 // corrupt the 64-byte signature on a TPM that returns a short r or s; surprise 8).
 import { sha256 } from '@noble/hashes/sha2.js';
-import { ZtpError } from '../protocol/errors.ts';
 import { concatBytes } from '../protocol/util/bytes.ts';
 import { create } from './commands/create.ts';
 import { createPrimary } from './commands/create-primary.ts';
@@ -14,6 +13,7 @@ import { flushContext } from './commands/flush-context.ts';
 import { load } from './commands/load.ts';
 import { sign } from './commands/sign.ts';
 import { TPM_ALG, TPM_RH_OWNER } from './constants.ts';
+import { TpmLayerError } from './errors.ts';
 import { tryReadPublic } from './handles.ts';
 import { pointToSec1, type EccPublic } from './marshal.ts';
 import { XTPM_SRK_HANDLE } from './nv-layout.ts';
@@ -42,7 +42,7 @@ export interface LongtermKeyBlob {
 
 /** r or s of an ECDSA signature left-padded to 32 bytes. */
 export function pad32(b: Uint8Array, what: string): Uint8Array {
-  if (b.length > 32) throw new ZtpError('TPM_SIGNATURE', `${what} is ${b.length} bytes, more than 32`);
+  if (b.length > 32) throw new TpmLayerError('TPM_SIGNATURE', `${what} is ${b.length} bytes, more than 32`);
   const out = new Uint8Array(32);
   out.set(b, 32 - b.length);
   return out;

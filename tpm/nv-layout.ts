@@ -5,13 +5,13 @@
 // read the whole object in one NV_Read, like the reference client (xtpm_read_object). Objects
 // larger than TPM_PT_NV_BUFFER_MAX (1024 on swtpm; every object here is at most 260 bytes) are
 // split into several commands instead of failing.
-import { ZtpError } from '../protocol/errors.ts';
 import { concatBytes } from '../protocol/util/bytes.ts';
 import { nvDefineSpace } from './commands/nv-define-space.ts';
 import { nvRead } from './commands/nv-read.ts';
 import { nvUndefineSpace } from './commands/nv-undefine-space.ts';
 import { nvWrite } from './commands/nv-write.ts';
 import { TPM_ALG, TPM_RH_OWNER, TPMA_NV } from './constants.ts';
+import { TpmLayerError } from './errors.ts';
 import { tryNvReadPublic } from './handles.ts';
 import type { NvPublic } from './marshal.ts';
 import type { Tpm } from './tpm.ts';
@@ -40,7 +40,7 @@ export const NV_ATTRIBUTES =
 /** Chunk size for NV_Read/NV_Write when an object exceeds one command (TPM_PT_NV_BUFFER_MAX). */
 export const NV_CHUNK = 1024;
 
-export class NvLayoutError extends ZtpError {
+export class NvLayoutError extends TpmLayerError {
   constructor(message: string) {
     super('TPM_NV_LAYOUT', message);
   }

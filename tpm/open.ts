@@ -1,12 +1,12 @@
 // Turns a TPM spec string into a transport: a device path ("/dev/tpmrm0", "/dev/tpm0") or
 // "swtpm:HOST:PORT" (control port PORT+1) / "swtpm:HOST:PORT:CTRLPORT". IPv6 hosts go in brackets.
-import { ZtpError } from '../protocol/errors.ts';
+import { TpmLayerError } from './errors.ts';
 import { DeviceTransport } from './transport/device.ts';
 import { SwtpmTransport } from './transport/swtpm.ts';
 import type { TpmTransport } from './transport/transport.ts';
 import { Tpm, type TpmOptions } from './tpm.ts';
 
-export class TpmSpecError extends ZtpError {
+export class TpmSpecError extends TpmLayerError {
   constructor(spec: string, reason: string) {
     super('TPM_SPEC', `bad TPM spec "${spec}": ${reason}`);
   }

@@ -35,6 +35,7 @@ import {
 } from './constants.ts';
 import { decodeLinkMessage, encodeGetLinkByName } from './link.ts';
 import type { NetlinkTransport } from './socket.ts';
+import { SerialQueue } from '../../protocol/util/serial-queue.ts';
 
 /** Duplicate address detection reported a conflict: another node uses this address. */
 export class DadFailedError extends ZtpError {
@@ -48,7 +49,7 @@ const REQUEST_TIMEOUT_MS = 5000;
 export class RtnetlinkConfigurator implements AddressConfigurator {
   private seq = Math.floor(Date.now() / 1000) >>> 0;
   private requests: NetlinkTransport | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private readonly watches = new Set<AddressWatch>();
 
   constructor(private readonly openSocket: (groups: number) => NetlinkTransport) {}
@@ -88,9 +89,7 @@ export class RtnetlinkConfigurator implements AddressConfigurator {
         }
       }
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.queue.run(run);
   }
 
   async findInterface(name: string): Promise<number> {
@@ -246,7 +245,7 @@ export class RtnetlinkConfigurator implements AddressConfigurator {
 
   async close(): Promise<void> {
     for (const w of [...this.watches]) await w.close();
-    await this.queue;
+    await this.queue.run(() => undefined);
     await this.requests?.close();
     this.requests = undefined;
   }

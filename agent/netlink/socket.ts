@@ -4,10 +4,10 @@
 // (MSG_DONTWAIT); when nothing is queued we run poll(2) on koffi's worker thread (`.async`) over
 // the netlink fd and a self-pipe. close() writes to the self-pipe so a pending poll returns at
 // once, and only then closes the fds (no fd-reuse race with a poll still in flight).
-import koffi from 'koffi';
 import { NetlinkError } from '../errors.ts';
 import { AF_NETLINK, EAGAIN, EINTR, NETLINK_ROUTE, errnoName } from './constants.ts';
 import { HOST_LE } from './codec.ts';
+import { errno as lastErrno, libc } from '../libc.ts';
 
 const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
@@ -31,38 +31,8 @@ export interface NetlinkTransport {
   close(): Promise<void>;
 }
 
-interface Libc {
-  socket: (d: number, t: number, p: number) => number;
-  bind: (fd: number, addr: Uint8Array, len: number) => number;
-  sendto: (fd: number, buf: Uint8Array, len: number, flags: number, addr: Uint8Array, alen: number) => number;
-  recv: (fd: number, buf: Uint8Array, len: number, flags: number) => number;
-  poll: { async: (...args: unknown[]) => void };
-  pipe2: (fds: Int32Array, flags: number) => number;
-  write: (fd: number, buf: Uint8Array, len: number) => number;
-  close: (fd: number) => number;
-  setsockopt: (fd: number, level: number, name: number, val: Int32Array, len: number) => number;
-}
-
-let libcCache: Libc | undefined;
-function libc(): Libc {
-  if (libcCache) return libcCache;
-  const lib = koffi.load('libc.so.6');
-  libcCache = {
-    socket: lib.func('int socket(int, int, int)'),
-    bind: lib.func('int bind(int, const void *, uint32_t)'),
-    sendto: lib.func('long sendto(int, const void *, unsigned long, int, const void *, uint32_t)'),
-    recv: lib.func('long recv(int, void *, unsigned long, int)'),
-    poll: lib.func('int poll(void *, unsigned long, int)'),
-    pipe2: lib.func('int pipe2(_Out_ int *, int)'),
-    write: lib.func('long write(int, const void *, unsigned long)'),
-    close: lib.func('int close(int)'),
-    setsockopt: lib.func('int setsockopt(int, int, int, const void *, uint32_t)'),
-  };
-  return libcCache;
-}
-
 function fail(operation: string): never {
-  const errno = koffi.errno();
+  const errno = lastErrno();
   throw new NetlinkError(operation, errno, errnoName(errno));
 }
 
@@ -89,7 +59,7 @@ export class KoffiNetlinkSocket implements NetlinkTransport {
     const fd = c.socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
     if (fd < 0) fail('socket(AF_NETLINK)');
     if (c.bind(fd, sockaddrNl(groups), SOCKADDR_NL_LEN) < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       c.close(fd);
       throw new NetlinkError('bind(AF_NETLINK)', errno, errnoName(errno));
     }
@@ -97,7 +67,7 @@ export class KoffiNetlinkSocket implements NetlinkTransport {
     c.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, new Int32Array([1 << 20]), 4);
     const pipe = new Int32Array(2);
     if (c.pipe2(pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       c.close(fd);
       throw new NetlinkError('pipe2', errno, errnoName(errno));
     }
@@ -118,7 +88,7 @@ export class KoffiNetlinkSocket implements NetlinkTransport {
   private tryRecv(): Uint8Array | undefined {
     const n = libc().recv(this.fd, this.buf, this.buf.length, MSG_DONTWAIT | MSG_TRUNC);
     if (n < 0) {
-      const errno = koffi.errno();
+      const errno = lastErrno();
       if (errno === EAGAIN || errno === EINTR) return undefined;
       throw new NetlinkError('recv(netlink)', errno, errnoName(errno));
     }

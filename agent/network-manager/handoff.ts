@@ -11,7 +11,7 @@ import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/prom
 import { dirname, join } from 'node:path';
 import type { NetworkManagerChoice, NetworkPersistence } from '../config.ts';
 import { NetworkManagerError } from '../errors.ts';
-import { formatIpv6 } from '../ipv6-text.ts';
+import { formatIpv6 } from '../../protocol/util/ipv6.ts';
 import type { Logger } from '../logger.ts';
 import { chooseManager, type ManagerDecision, type ManagerFacts } from './choose.ts';
 import type { CommandRunner } from './command-runner.ts';

@@ -45,6 +45,7 @@ import {
 } from './messages.ts';
 import type { DaaSigner, LongtermSigner } from './signers.ts';
 import { aeadNonce, suiteOps } from './suite-ops.ts';
+import { SerialQueue } from '../util/serial-queue.ts';
 
 export interface ClientConfig {
   suite: SuiteSpec;
@@ -84,7 +85,7 @@ export class XttClient {
   readonly #cfg: ClientConfig;
   readonly #requestedId: Uint8Array;
   readonly #framer = new MessageFramer({ expect: [MsgType.ServerInitAndAttest, MsgType.Error] });
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #steps = new SerialQueue();
   #state: State = { at: 'new' };
 
   constructor(cfg: ClientConfig) {
@@ -112,12 +113,7 @@ export class XttClient {
   /** Feeds bytes read from the server. Never throws for anything the peer sends. */
   receive(chunk: Uint8Array): Promise<ClientStep> {
     // Steps may be async (a TPM signs); overlapping calls are queued so bytes are consumed in order.
-    const run = this.#tail.then(() => this.#receive(chunk));
-    this.#tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.#steps.run(() => this.#receive(chunk));
   }
 
   async #receive(chunk: Uint8Array): Promise<ClientStep> {

@@ -45,6 +45,7 @@ import {
 import type { ServerPolicy, ServerSigner } from './signers.ts';
 import { aeadNonce, suiteOps } from './suite-ops.ts';
 import { concatBytes } from '../util/bytes.ts';
+import { SerialQueue } from '../util/serial-queue.ts';
 
 export interface ServerConfig {
   /** The 169-byte server certificate (root-signed), sent inside ServerInitAndAttest. */
@@ -93,7 +94,7 @@ type State =
 export class XttServerHandshake {
   readonly #cfg: Readonly<ServerConfig>;
   readonly #framer = new MessageFramer({ expect: [MsgType.ClientInit, MsgType.Error] });
-  #tail: Promise<unknown> = Promise.resolve();
+  readonly #steps = new SerialQueue();
   #state: State = { at: 'awaitClientInit' };
 
   constructor(cfg: Readonly<ServerConfig>) {
@@ -108,12 +109,7 @@ export class XttServerHandshake {
   /** Feeds bytes from the client. Never throws for anything the peer sends. */
   receive(chunk: Uint8Array): Promise<ServerStep> {
     // Steps may be async (a TPM signs); overlapping calls are queued so bytes are consumed in order.
-    const run = this.#tail.then(() => this.#receive(chunk));
-    this.#tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.#steps.run(() => this.#receive(chunk));
   }
 
   async #receive(chunk: Uint8Array): Promise<ServerStep> {

@@ -43,7 +43,7 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError('VALIDATION', err.message, err.field, { cause: err });
   if (err instanceof DecodeError) return new ApiError('DECODE', err.message, err.field, { cause: err });
   if (err instanceof RegistryError) {
-    const field = /^([a-zA-Z.]+):/.exec(err.message)?.[1];
+    const field = err.field;
     if (err.code === 'NOT_FOUND') return new ApiError('NOT_FOUND', err.message, field, { cause: err });
     if (err.code === 'CONFLICT') return new ApiError('CONFLICT', err.message, field, { cause: err });
     if (err.code === 'VALIDATION') return new ApiError('VALIDATION', err.message, field, { cause: err });

@@ -1,6 +1,7 @@
 // Public surface of the management interface (issue 7): the HTTP(S) server and the pieces callers
 // and tests need.
-export { startManagementServer, buildRouter, ManagementListenError } from './management-server.ts';
+export { startManagementServer, buildRouter } from './management-server.ts';
+export { ListenError } from '../errors.ts';
 export type { ManagementServer, ManagementServerOptions } from './management-server.ts';
 export { TokenAuthenticator, MIN_TOKEN_LENGTH } from './auth.ts';
 export { API_ERRORS, ApiError, type ApiErrorCode } from './errors.ts';

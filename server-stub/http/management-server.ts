@@ -17,6 +17,7 @@ import type { Logger } from '../log.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { TokenAuthenticator, WWW_AUTHENTICATE } from './auth.ts';
 import type { ApiContext } from './context.ts';
+import { ListenError } from '../errors.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
 import { EventHub } from './events.ts';
 import { OPENAPI } from './openapi.ts';
@@ -43,13 +44,6 @@ export interface ManagementServerOptions {
   isMetricsPublic?: boolean;
   /** Audit polling interval for live events (ms); default 500. */
   eventPollMs?: number;
-}
-
-/** The management listener could not bind (address in use, permission): enf-server's LISTEN exit code. */
-export class ManagementListenError extends ZtpError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('LISTEN', message, options);
-  }
 }
 
 /** A --tls-cert or --tls-key file cannot be read or is not a usable PEM pair (bad-input exit code). */
@@ -142,7 +136,7 @@ function sendJson(res: ServerResponse, status: number, body: unknown, isHead = f
 
 /**
  * Reads every input (tokens, TLS files) before anything starts, then listens. On any failure it
- * throws with nothing left running (TokenFileError/TlsFileError: bad input, ManagementListenError).
+ * throws with nothing left running (TokenFileError/TlsFileError: bad input, ListenError).
  */
 export async function startManagementServer(opts: ManagementServerOptions): Promise<ManagementServer> {
   const auth = opts.tokenFile
@@ -205,14 +199,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error) => {
       events.close();
-      reject(
-        new ManagementListenError(
-          `cannot listen on [${opts.host ?? '127.0.0.1'}]:${opts.port}: ${err.message}`,
-          {
-            cause: err,
-          },
-        ),
-      );
+      reject(new ListenError(opts.host ?? '127.0.0.1', opts.port, { cause: err }));
     };
     server.once('error', onError);
     server.listen({ host: opts.host ?? '127.0.0.1', port: opts.port }, () => {

@@ -12,18 +12,22 @@ export const REGISTRY_ERROR_CODES = {
 } as const;
 export type RegistryErrorCode = (typeof REGISTRY_ERROR_CODES)[keyof typeof REGISTRY_ERROR_CODES];
 
-/** A registry operation failed: unknown record, uniqueness conflict, storage failure. */
+/**
+ * A registry operation failed: unknown record, uniqueness conflict, storage failure. `field` names
+ * the input at fault when there is one (the message then starts with it: "network.name: ...").
+ */
 export class RegistryError extends ZtpError {
-  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown }) {
-    super(code, message, options);
+  readonly field: string | undefined;
+  constructor(code: RegistryErrorCode, message: string, options?: { cause?: unknown; field?: string }) {
+    super(code, options?.field === undefined ? message : `${options.field}: ${message}`, options);
+    this.field = options?.field;
   }
 }
 
 /** An input was refused before touching storage; `field` names it (e.g. "network.prefix"). */
 export class ValidationError extends RegistryError {
-  readonly field: string;
+  declare readonly field: string;
   constructor(field: string, reason: string, options?: { cause?: unknown }) {
-    super('VALIDATION', `${field}: ${reason}`, options);
-    this.field = field;
+    super('VALIDATION', reason, { ...options, field });
   }
 }

@@ -1,6 +1,10 @@
 // IPv6 text <-> bytes for network prefixes and identities: strict parsing of RFC 4291 section 2.2
-// text (no zone ids, no embedded IPv4 in prefixes) and canonical output per RFC 5952 section 4.
+// text (no zone ids, no embedded IPv4 in prefixes); canonical output per RFC 5952 section 4 is
+// protocol/util/ipv6.ts, shared with the agent.
+import { formatIpv6 } from '../../protocol/util/ipv6.ts';
 import { ValidationError } from './errors.ts';
+
+export { formatIpv6 };
 
 /** Parse an IPv6 address in text form into 16 bytes; `field` names the input in errors. */
 export function parseIpv6(text: string, field: string): Uint8Array {
@@ -46,31 +50,6 @@ export function parseIpv6(text: string, field: string): Uint8Array {
     out[2 * i + 1] = w & 0xff;
   });
   return out;
-}
-
-/** Canonical RFC 5952 text: lower case, no leading zeros, the longest run (>= 2) of zeros as '::'. */
-export function formatIpv6(addr: Uint8Array): string {
-  if (addr.length !== 16) throw new RangeError(`IPv6 address must be 16 bytes, got ${addr.length}`);
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push((addr[2 * i]! << 8) | addr[2 * i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = words.map((w) => w.toString(16));
-  if (bestLen < 2) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
 /** Parse "2001:db8:1:2::/64" into its 8 prefix bytes; host bits must be zero, length must be 64. */

@@ -220,10 +220,13 @@ export class SqlRegistry implements Registry {
     const name = checkName(input?.name, 'network.name');
     const prefix = parsePrefix64(input.prefix, 'network.prefix');
     return this.driver.run('write', 'network add', async (c) => {
-      if (await networkByRef(c, name)) throw new RegistryError('CONFLICT', `network.name: '${name}' exists`);
+      if (await networkByRef(c, name))
+        throw new RegistryError('CONFLICT', `'${name}' exists`, { field: 'network.name' });
       const clash = await c.get('SELECT name FROM networks WHERE prefix = ?', [toBuffer(prefix)]);
       if (clash) {
-        throw new RegistryError('CONFLICT', `network.prefix: already used by '${String(clash.name)}'`);
+        throw new RegistryError('CONFLICT', `already used by '${String(clash.name)}'`, {
+          field: 'network.prefix',
+        });
       }
       const r = await c.get('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?) RETURNING *', [
         name,
@@ -249,9 +252,9 @@ export class SqlRegistry implements Registry {
     const r = checkNetworkRef(ref, 'network');
     return this.driver.run('write', 'network delete', async (c) => {
       const net = await networkByRef(c, r);
-      if (!net) throw new RegistryError('NOT_FOUND', `network: no network '${r}'`);
+      if (!net) throw new RegistryError('NOT_FOUND', `no network '${r}'`, { field: 'network' });
       if (await c.get('SELECT 1 FROM batches WHERE network_id = ? LIMIT 1', [net.id])) {
-        throw new RegistryError('CONFLICT', `network: '${net.name}' still has batches`);
+        throw new RegistryError('CONFLICT', `'${net.name}' still has batches`, { field: 'network' });
       }
       await c.run('DELETE FROM networks WHERE id = ?', [net.id]);
       return net;
@@ -269,10 +272,12 @@ export class SqlRegistry implements Registry {
         networkId = net.id;
       }
       if (await c.get('SELECT 1 FROM batches WHERE gid = ?', [toBuffer(gid)])) {
-        throw new RegistryError('CONFLICT', 'batch.gpk: this GPK and basename are already registered');
+        throw new RegistryError('CONFLICT', 'this GPK and basename are already registered', {
+          field: 'batch.gpk',
+        });
       }
       if (await c.get('SELECT 1 FROM batches WHERE name = ?', [input.name])) {
-        throw new RegistryError('CONFLICT', `batch.name: '${input.name}' exists`);
+        throw new RegistryError('CONFLICT', `'${input.name}' exists`, { field: 'batch.name' });
       }
       const r = await c.get(
         `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)

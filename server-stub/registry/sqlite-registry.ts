@@ -23,6 +23,7 @@ import type { Row } from './rows.ts';
 import { systemClock, type Clock } from './registry.ts';
 import { MIGRATIONS, pendingMigrations, type Migration } from './schema.ts';
 import { SqlRegistry } from './sql-registry.ts';
+import { SerialQueue } from '../../protocol/util/serial-queue.ts';
 
 export interface SqliteRegistryOptions {
   clock?: Clock;
@@ -111,7 +112,7 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
 /** The SQL driver over one better-sqlite3 connection: a serial queue, BEGIN IMMEDIATE, group commit. */
 class SqliteDriver implements SqlDriver {
   readonly dialect = SQLITE_DIALECT;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new SerialQueue();
   private isClosed = false;
   /** The open group transaction, if any (see the file comment). */
   private group: CommitGroup | undefined;
@@ -159,9 +160,7 @@ class SqliteDriver implements SqlDriver {
         storageError(err, what);
       }
     };
-    const p = this.queue.then(run, run);
-    this.queue = p.catch(() => undefined);
-    return p;
+    return this.queue.run(run);
   }
 
   /**
@@ -241,8 +240,8 @@ class SqliteDriver implements SqlDriver {
           this.group = { members: [] };
           // Commit once this turn's queued transactions have run: the commit queues behind them.
           setImmediate(() => {
-            const p = this.queue.then(() => this.commitGroup());
-            this.queue = p.catch(() => undefined); // commitGroup hands its errors to the members
+            // commitGroup hands its errors to the members.
+            this.queue.run(() => this.commitGroup()).catch(() => undefined);
           });
         }
         const group = this.group;

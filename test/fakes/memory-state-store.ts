@@ -1,6 +1,6 @@
 // StateStore in memory with the file store's rules (no replacement of a stored identity), plus
 // switches to simulate a corrupt file and a crash during save.
-import { StateError } from '../../agent/errors.ts';
+import { IdentityStoredError, StateError } from '../../agent/errors.ts';
 import type { StateStore, StoredIdentity } from '../../agent/state-store.ts';
 
 export class MemoryStateStore implements StateStore {
@@ -20,8 +20,7 @@ export class MemoryStateStore implements StateStore {
       this.crashOnSave = undefined;
       throw e;
     }
-    if (this.state)
-      throw new StateError('/mem/state.json', 'an identity is already stored; refusing to replace it');
+    if (this.state) throw new IdentityStoredError('/mem/state.json');
     this.saves++;
     this.state = s;
   }

@@ -4,10 +4,12 @@
 // write, one read, then the header's size must equal the bytes read. One command in flight.
 import { open, type FileHandle } from 'node:fs/promises';
 import { TpmTransportError } from '../errors.ts';
-import { CommandQueue, MAX_RESPONSE_SIZE, type TpmTransport } from './transport.ts';
+import { SerialQueue } from '../../protocol/util/serial-queue.ts';
+import { MAX_RESPONSE_SIZE, type TpmTransport } from './transport.ts';
 
 export class DeviceTransport implements TpmTransport {
-  private readonly queue = new CommandQueue();
+  /** One command in flight. */
+  private readonly queue = new SerialQueue();
   private closed = false;
 
   private constructor(

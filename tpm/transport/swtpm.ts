@@ -6,7 +6,8 @@
 import { connect, type Socket } from 'node:net';
 import { TpmTransportError } from '../errors.ts';
 import { checkResponseFrame } from './device.ts';
-import { CommandQueue, MAX_RESPONSE_SIZE, type TpmTransport } from './transport.ts';
+import { SerialQueue } from '../../protocol/util/serial-queue.ts';
+import { MAX_RESPONSE_SIZE, type TpmTransport } from './transport.ts';
 
 export const CMD_INIT = 2;
 export const CMD_SHUTDOWN = 3;
@@ -66,7 +67,8 @@ function exchange(
 
 export class SwtpmTransport implements TpmTransport {
   readonly description: string;
-  private readonly queue = new CommandQueue();
+  /** One command in flight. */
+  private readonly queue = new SerialQueue();
   private readonly ctrlPort: number;
   private readonly timeoutMs: number;
   private closed = false;

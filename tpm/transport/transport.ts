@@ -12,13 +12,3 @@ export interface TpmTransport {
 
 /** Largest response any TPM 2.0 sends here (TPM_PT_MAX_RESPONSE_SIZE is 4096 on swtpm and chips). */
 export const MAX_RESPONSE_SIZE = 8192;
-
-/** Serializes calls so that one command is in flight at a time. */
-export class CommandQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.tail.then(fn);
-    this.tail = next.catch(() => undefined);
-    return next;
-  }
-}

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { closeBatch, createBatch, openBatch } from '../../../factory/batch.ts';
 import { provisionDevice } from '../../../factory/provision.ts';
 import { EXIT } from '../../../agent/exit-codes.ts';
-import { formatIpv6 } from '../../../agent/ipv6-text.ts';
+import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 import { FileStateStore } from '../../../agent/state-store.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from '../../../agent/exit-codes.ts';
-import { formatIpv6 } from '../../../agent/ipv6-text.ts';
+import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 import { FileStateStore } from '../../../agent/state-store.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';

@@ -1,4 +1,4 @@
-// Tests for agent/exit-codes.ts and agent/ipv6-text.ts.
+// Tests for agent/exit-codes.ts and protocol/util/ipv6.ts (the RFC 5952 text the agent logs).
 import test from 'ava';
 import { EXIT, PERMANENT_EXIT_CODES, exitCodeFor } from '../../../agent/exit-codes.ts';
 import {
@@ -9,7 +9,7 @@ import {
   TimeoutError,
 } from '../../../agent/errors.ts';
 import { ProtocolError, ZtpError } from '../../../protocol/errors.ts';
-import { formatIpv6 } from '../../../agent/ipv6-text.ts';
+import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 
 test('each documented failure maps to its exit code', (t) => {
   t.is(exitCodeFor(new ConfigError('suite', 'bad')), EXIT.CONFIG);

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { breakStale, LOCK_FILE, withBatchLock } from '../../../factory/batch-lock.ts';
-import { writeAtomic, writeNewFile } from '../../../factory/fs-atomic.ts';
+import { writeAtomic, writeNewFile } from '../../../common/fs-atomic.ts';
 
 function tmp(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'batch-lock-'));

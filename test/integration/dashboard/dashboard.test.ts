@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { formatIpv6 } from '../../../server-stub/registry/ipv6.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
@@ -22,7 +23,9 @@ const MAIN = fileURLToPath(new URL('../../../server-stub/main.ts', import.meta.u
 
 /** `enf-server start` as a real process with the management listener; ports read from its log. */
 async function startStack(dir: string) {
+  // What `enf-server init` leaves: key material and an empty registry (start creates none).
   createKeyMaterial(dir, systemRng);
+  await SqliteRegistry.open(join(dir, 'registry.sqlite')).close();
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `# dashboard test\n${TOKEN}\n`, { mode: 0o600 });
   const proc = spawn(

@@ -52,7 +52,14 @@ function storageError(err: unknown, what: string): never {
 
 /** `PRAGMA quick_check`: throws STORAGE naming the first problem SQLite reports. */
 function checkIntegrity(db: Database.Database, path: string): void {
-  const rows = db.pragma('quick_check(3)') as { quick_check: string }[];
+  let rows: { quick_check: string }[];
+  try {
+    rows = db.pragma('quick_check(3)') as { quick_check: string }[];
+  } catch (err) {
+    // Damage that stops the check itself (SQLITE_CORRUPT, SQLITE_NOTADB) is reported the same way.
+    if (!(err instanceof Database.SqliteError) || !/^SQLITE_(CORRUPT|NOTADB)/.test(err.code)) throw err;
+    rows = [{ quick_check: err.message }];
+  }
   // One row may hold several lines ("*** in database main ***\nTree 9 page 9: ..."): keep one line each.
   const problems = rows
     .flatMap((r) => r.quick_check.split('\n'))

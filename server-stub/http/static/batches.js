@@ -141,8 +141,8 @@ export async function renderBatches(main) {
         ...(name.value ? { name: name.value } : {}),
         ...(network.value ? { network: network.value } : {}),
       });
-      say(`Batch ${b.name} registered${b.network ? ` on ${b.network}` : ''}.`);
       await renderBatches(main);
+      say(`Batch ${b.name} registered${b.network ? ` on ${b.network}` : ''}.`);
     } catch (err) {
       fail(err);
     }
@@ -165,8 +165,8 @@ export async function renderBatches(main) {
       if (!pick.value) return say('Pick a network first.', true);
       try {
         await api('PUT', `/api/v1/batches/${b.gid}/network`, { network: pick.value });
-        say(`Batch ${b.name} now belongs to ${pick.value}.`);
         await renderBatches(main);
+        say(`Batch ${b.name} now belongs to ${pick.value}.`);
       } catch (err) {
         fail(err);
       }
@@ -209,8 +209,8 @@ export async function renderBatches(main) {
                     return;
                   try {
                     await api('POST', `/api/v1/batches/${b.gid}/revoke`);
-                    say(`Batch ${b.name} revoked.`);
                     await renderBatches(main);
+                    say(`Batch ${b.name} revoked.`);
                   } catch (err) {
                     fail(err);
                   }

@@ -24,8 +24,8 @@ export async function renderNetworks(main) {
     ev.preventDefault();
     try {
       const n = await api('POST', '/api/v1/networks', { name: name.value, prefix: prefix.value });
-      say(`Network ${n.name} created (${n.prefix}).`);
       await renderNetworks(main);
+      say(`Network ${n.name} created (${n.prefix}).`);
     } catch (err) {
       fail(err);
     }
@@ -57,8 +57,8 @@ export async function renderNetworks(main) {
                 return;
               try {
                 await api('DELETE', `/api/v1/networks/${n.id}`);
-                say(`Network ${n.name} deleted.`);
                 await renderNetworks(main);
+                say(`Network ${n.name} deleted.`);
               } catch (err) {
                 fail(err);
               }

@@ -39,13 +39,18 @@ interface Run {
   json: unknown;
 }
 
+/** process.env without ENF_SERVER_* (an empty ENF_SERVER_DIR is refused as a likely mistake). */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENF_SERVER_')));
+}
+
 /** The real enf-server CLI with --json; `env` adds to a clean environment for ENF_SERVER_*. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       ['--import', 'tsx', MAIN, '--json', ...args],
-      { env: { ...process.env, ENF_SERVER_DIR: '', ENF_SERVER_REGISTRY_URL: '', ...env } },
+      { env: { ...cleanEnv(), ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         let json: unknown;

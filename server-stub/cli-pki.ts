@@ -17,6 +17,7 @@ import { RegistryError, ValidationError } from './registry/errors.ts';
 import { formatIpv6, parseIpv6 } from './registry/ipv6.ts';
 import { KeyMaterialError } from './server-keys.ts';
 import type { CaRecord, CertDevice, PkiRegistry } from './registry/pki-registry.ts';
+import { caView, certDeviceView } from './http/views.ts';
 
 const MAX_PKI_FILE = 1 << 20;
 
@@ -61,45 +62,6 @@ async function certDeviceByRef(p: PkiRegistry, ref: string): Promise<CertDevice>
   const d = await p.getCertDeviceByIdentity(parseIpv6(ref, 'device'));
   if (!d) throw new RegistryError('NOT_FOUND', `device: no certificate device '${ref}'`);
   return d;
-}
-
-export function caView(
-  c: CaRecord & Partial<{ devices: number; crlEntries: number }>,
-): Record<string, unknown> {
-  return {
-    id: c.id,
-    name: c.name,
-    fingerprint: c.fingerprint,
-    subject: c.subject,
-    notBefore: new Date(c.notBefore).toISOString(),
-    notAfter: new Date(c.notAfter).toISOString(),
-    networkId: c.networkId,
-    maxDevices: c.maxDevices,
-    status: c.status,
-    verified: c.isVerified,
-    ...(c.devices !== undefined ? { devices: c.devices, crlEntries: c.crlEntries } : {}),
-  };
-}
-
-export function certDeviceView(d: CertDevice): Record<string, unknown> {
-  return {
-    identity: formatIpv6(d.identity),
-    caId: d.caId,
-    subject: d.subject,
-    issuer: d.issuer,
-    serial: d.serial,
-    fingerprint: d.fingerprint,
-    keyFingerprint: d.keyFingerprint,
-    notBefore: new Date(d.notBefore).toISOString(),
-    notAfter: new Date(d.notAfter).toISOString(),
-    method: d.method,
-    status: d.status,
-    allowRekey: d.allowRekey,
-    firstEnrolledAt: new Date(d.firstEnrolledAt).toISOString(),
-    lastEnrolledAt: new Date(d.lastEnrolledAt).toISOString(),
-    enrollCount: d.enrollCount,
-    lastSource: d.lastSource,
-  };
 }
 
 export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {

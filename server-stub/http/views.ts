@@ -1,8 +1,10 @@
 // JSON representations of registry records for the management API (the shapes openapi.json
 // describes): byte fields as lower-case hex (gid, pseudonym, keys) or base64 (GPK, basename),
-// identities and prefixes as canonical IPv6 text (RFC 5952), times as ISO 8601 UTC strings.
+// identities and prefixes as canonical IPv6 text (RFC 5952), times as ISO 8601 UTC strings,
+// certificate fingerprints as lower-case hex SHA-256. The CLI's --json prints the same shapes.
 import { toHex } from '../../protocol/util/bytes.ts';
 import { formatIpv6, formatPrefix64 } from '../registry/ipv6.ts';
+import type { CaRecord, CaSummary, CertDevice } from '../registry/pki-registry.ts';
 import type { AuditEntry, Batch, BatchSummary, Device, Network } from '../registry/registry.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -90,4 +92,52 @@ export function sourcesView(history: readonly AuditEntry[]) {
   return [...byAddress.values()]
     .sort((a, b) => b.lastSeenAt - a.lastSeenAt)
     .map((s) => ({ ...s, lastSeenAt: iso(s.lastSeenAt) }));
+}
+
+/** A registered CA (enrollment group of the PKI option); with its counts when listed. */
+export function caView(c: CaRecord | CaSummary) {
+  return {
+    id: c.id,
+    name: c.name,
+    fingerprint: c.fingerprint,
+    subject: c.subject,
+    notBefore: iso(c.notBefore),
+    notAfter: iso(c.notAfter),
+    networkId: c.networkId,
+    maxDevices: c.maxDevices,
+    status: c.status,
+    verified: c.isVerified,
+    createdAt: iso(c.createdAt),
+    ...('devices' in c
+      ? {
+          devices: c.devices,
+          revokedDevices: c.revokedDevices,
+          crlEntries: c.crlEntries,
+          crlThisUpdate: c.crlThisUpdate === null ? null : iso(c.crlThisUpdate),
+        }
+      : {}),
+  };
+}
+
+/** A certificate device with the facts of the certificate it last enrolled with. */
+export function certDeviceView(d: CertDevice) {
+  return {
+    identity: formatIpv6(d.identity),
+    caId: d.caId,
+    networkId: d.networkId,
+    subject: d.subject,
+    issuer: d.issuer,
+    serial: d.serial,
+    fingerprint: d.fingerprint,
+    keyFingerprint: d.keyFingerprint,
+    notBefore: iso(d.notBefore),
+    notAfter: iso(d.notAfter),
+    method: d.method,
+    status: d.status,
+    allowRekey: d.allowRekey,
+    firstEnrolledAt: iso(d.firstEnrolledAt),
+    lastEnrolledAt: iso(d.lastEnrolledAt),
+    enrollCount: d.enrollCount,
+    lastSource: d.lastSource,
+  };
 }

@@ -75,3 +75,10 @@ export class NetworkManagerError extends ZtpError {
     this.manager = manager;
   }
 }
+
+/** A command needs the stored identity, and this device has none yet (`handoff`). */
+export class NotProvisionedError extends ZtpError {
+  constructor(stateDir: string, what: string) {
+    super('NOT_PROVISIONED', `not provisioned (state directory ${stateDir}): ${what}`);
+  }
+}

@@ -1,43 +1,34 @@
-// The documented exit-code table of `xtt-agent` (also in agent/README.md and the root README).
+// The documented exit-code table of `xtt-agent`: --help prints it (common/cli.ts); agent/README.md
+// has the same lines (a unit test keeps them in step) and the root README a summary.
 // systemd/xtt-agent.service lists the permanent failures in RestartPreventExitStatus= so that a
 // revoked device or a broken configuration does not restart in a loop.
+import { exitCodes, type ExitTable } from '../common/cli.ts';
 import { ZtpError } from '../protocol/errors.ts';
 
-export const EXIT = {
-  OK: 0,
-  /** An unexpected internal error (a bug): the message says what. */
-  INTERNAL: 1,
-  /** Bad command line (unknown flag, missing argument). */
-  USAGE: 2,
-  /** Invalid configuration: the message names the setting. */
-  CONFIG: 3,
-  /** No TPM: the device (e.g. /dev/tpmrm0) or swtpm socket cannot be opened. */
-  NO_TPM: 4,
-  /** The TPM lacks the factory provisioning (NV objects or the ECDAA key are missing). */
-  TPM_NOT_PROVISIONED: 5,
-  /**
-   * The server refused the device (batch unknown or not associated with a network, revoked). `run`
-   * retries refusals instead of exiting (provision.ts), so it no longer exits with 6; the number
-   * keeps its meaning and classifies refusals.
-   */
-  SERVER_REFUSED: 6,
-  /** The server's certificate does not chain to the root certificate. */
-  SERVER_UNTRUSTED: 7,
-  /** The configured network interface does not exist. */
-  INTERFACE_MISSING: 8,
-  /** The state file exists but is corrupt; it is left in place for inspection. */
-  STATE_CORRUPT: 9,
-  /** `status`: this device has no identity yet. */
-  NOT_PROVISIONED: 10,
-  /** Duplicate address detection found the identity in use by another node. */
-  DAD_FAILED: 11,
-  /** Netlink refused the address (e.g. EPERM without CAP_NET_ADMIN), or DAD did not finish in time. */
-  NETWORK: 12,
-  /** The TPM failed a command in a way that is not a provisioning gap. */
-  TPM_FAILURE: 13,
-  /** The network manager (networkd, NetworkManager) did not take the identity address (`handoff`). */
-  NETWORK_MANAGER: 14,
-} as const;
+export const EXIT_TABLE = {
+  OK: { code: 0, meaning: 'ok (stopped by SIGTERM)' },
+  INTERNAL: { code: 1, meaning: 'internal error' },
+  USAGE: { code: 2, meaning: 'usage error' },
+  CONFIG: { code: 3, meaning: 'configuration error (message names the setting)' },
+  NO_TPM: { code: 4, meaning: 'no TPM (device or swtpm socket cannot be opened)' },
+  TPM_NOT_PROVISIONED: { code: 5, meaning: 'TPM not provisioned (NV objects or ECDAA key missing)' },
+  // `run` retries refusals instead of exiting (provision.ts); the number keeps its meaning and
+  // classifies refusals.
+  SERVER_REFUSED: { code: 6, meaning: 'reserved: server refusals are retried, never an exit' },
+  SERVER_UNTRUSTED: { code: 7, meaning: 'server certificate does not chain to the root' },
+  INTERFACE_MISSING: { code: 8, meaning: 'network interface missing' },
+  STATE_CORRUPT: { code: 9, meaning: 'state file corrupt (left in place)' },
+  NOT_PROVISIONED: { code: 10, meaning: '`status`: not provisioned yet' },
+  DAD_FAILED: { code: 11, meaning: 'duplicate address detected' },
+  NETWORK: { code: 12, meaning: 'netlink refused the address (e.g. EPERM), or DAD did not finish in time' },
+  TPM_FAILURE: { code: 13, meaning: 'TPM command failed' },
+  NETWORK_MANAGER: {
+    code: 14,
+    meaning:
+      '`handoff`: the network manager did not take the address (not running when forced, a command failed, address not there after it)',
+  },
+} as const satisfies ExitTable;
+export const EXIT = exitCodes(EXIT_TABLE);
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /** Codes that retrying cannot fix (systemd RestartPreventExitStatus=). */
@@ -52,6 +43,7 @@ export const PERMANENT_EXIT_CODES: readonly ExitCode[] = [
 
 /** Error `code` (ZtpError.code of any layer) -> exit code. */
 const BY_CODE: Record<string, ExitCode> = {
+  USAGE: EXIT.USAGE,
   CONFIG: EXIT.CONFIG,
   TPM_SPEC: EXIT.CONFIG,
   TPM_TRANSPORT: EXIT.NO_TPM,
@@ -72,6 +64,7 @@ const BY_CODE: Record<string, ExitCode> = {
   /** A save refused because an identity is stored (provision.ts handles it; not expected here). */
   STATE_EXISTS: EXIT.STATE_CORRUPT,
   DAD_FAILED: EXIT.DAD_FAILED,
+  NOT_PROVISIONED: EXIT.NOT_PROVISIONED,
   NETLINK: EXIT.NETWORK,
   NETWORK_MANAGER: EXIT.NETWORK_MANAGER,
   /** Duplicate address detection did not finish in time (link down, no carrier). */

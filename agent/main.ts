@@ -1,7 +1,8 @@
 // xtt-agent entry point: the only place that builds real adapters (STYLE.md "Boundaries"):
 // FileStateStore, RtnetlinkConfigurator over koffi netlink sockets, SdNotifier, the system clock
 // and CSPRNG, a journal-aware stderr logger, and the provisioner (keys + XTT over TCP).
-// Maps every failure to the exit-code table in agent/exit-codes.ts.
+// The command line (cli.ts, common/cli.ts) maps every failure to the exit-code table in
+// agent/exit-codes.ts.
 //
 // Keys: TPM mode (tpm/: NV layout, ECDAA signer, long-term key) or development mode (the
 // reference's credential files); the handshake runs over TCP (agent/xtt-tcp-client.ts). Method pki:
@@ -14,10 +15,11 @@ import { TpmDaaSigner } from '../tpm/ecdaa-signer.ts';
 import { TpmLongtermKey, ensureSrk } from '../tpm/longterm-key.ts';
 import { readDeviceObjects } from '../tpm/nv-layout.ts';
 import { openTpm } from '../tpm/open.ts';
+import type { CommandResult } from '../common/cli.ts';
 import { runCli, type CommonArgs } from './cli.ts';
 import { systemClock } from './clock.ts';
 import { loadConfig, loadLocalConfig, type AgentConfig } from './config.ts';
-import { EXIT, exitCodeFor, type ExitCode } from './exit-codes.ts';
+import { EXIT } from './exit-codes.ts';
 import {
   devModeKeys,
   makeProvisionIdentity,
@@ -31,7 +33,7 @@ import { RtnetlinkConfigurator } from './netlink/rtnetlink-configurator.ts';
 import type { AddressConfigurator } from './netlink/address-configurator.ts';
 import { execCommandRunner } from './network-manager/command-runner.ts';
 import { HOST_PATHS, handOff, takeBack, type HandoffHost } from './network-manager/handoff.ts';
-import { NetworkManagerError } from './errors.ts';
+import { NetworkManagerError, NotProvisionedError } from './errors.ts';
 import { KoffiNetlinkSocket } from './netlink/socket.ts';
 import { makePkiProvisionIdentity } from './pki-provisioner.ts';
 import { runAgent, type ProvisionedIdentity } from './provision.ts';
@@ -117,7 +119,7 @@ function xttProvisionIdentity(
   });
 }
 
-async function run(a: CommonArgs): Promise<ExitCode> {
+async function run(a: CommonArgs): Promise<CommandResult> {
   const log: Logger = stderrLogger({ journal: process.env.JOURNAL_STREAM !== undefined, verbose: a.verbose });
   const notifier = new SdNotifier(process.env, (what, why) => log.warn(`sd_notify ${what} failed: ${why}`));
   const net = new RtnetlinkConfigurator((groups) => new KoffiNetlinkSocket(groups));
@@ -168,70 +170,61 @@ async function run(a: CommonArgs): Promise<ExitCode> {
       },
       ac.signal,
     );
-    log.info(`ready: ${formatIpv6(agent.state.identity)}/${config.prefixLength} on ${config.interface}`);
+    const identity = `${formatIpv6(agent.state.identity)}/${config.prefixLength}`;
+    log.info(`ready: ${identity} on ${config.interface}`);
+    const result = {
+      human: '',
+      json: { identity, interface: config.interface, watching: agent.isWatching },
+    };
     // Without the watcher the process ends here: the network manager keeps the address
     // (`xtt-agent handoff`), and the unit stays active through RemainAfterExit=.
     if (!agent.isWatching) {
       log.info(`run done (peak RSS ${peakRssMb()} MB); no watcher: nothing of the agent stays resident`);
-      return EXIT.OK;
+      return result;
     }
     await stopped;
     await agent.stop();
-    return EXIT.OK;
+    return result;
   } catch (e) {
     if (ac.signal.aborted) {
       notifier.stopping();
-      return EXIT.OK;
+      return { human: '', json: { stopped: true } };
     }
-    const code = exitCodeFor(e);
-    log.error(describe(e));
     notifier.status(`failed: ${describe(e)}`);
-    return code;
+    throw e; // the command line prints it and exits with its code
   } finally {
     await net.close();
   }
 }
 
-async function status(a: CommonArgs & { json: boolean }): Promise<ExitCode> {
-  try {
-    // Local state only: status works without a server or interface configured.
-    const config = loadLocalConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
-    const state = await new FileStateStore(config.stateDir).load();
-    if (!state) {
-      if (a.json)
-        process.stdout.write(
-          JSON.stringify({
-            provisioned: false,
-            interface: config.interface ?? null,
-            server: config.server ?? null,
-          }) + '\n',
-        );
-      else process.stdout.write(`not provisioned (state directory ${config.stateDir})\n`);
-      return EXIT.NOT_PROVISIONED;
-    }
-    const out = {
-      provisioned: true,
-      identity: formatIpv6(state.identity),
-      prefixLength: config.prefixLength,
-      interface: config.interface ?? null,
-      server: state.server,
-      provisionedAt: state.provisionedAt.toISOString(),
-      hasCertificate: state.certificate !== undefined,
+async function status(a: CommonArgs): Promise<CommandResult> {
+  // Local state only: status works without a server or interface configured.
+  const config = loadLocalConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
+  const state = await new FileStateStore(config.stateDir).load();
+  if (!state) {
+    return {
+      human: `not provisioned (state directory ${config.stateDir})`,
+      json: { provisioned: false, interface: config.interface ?? null, server: config.server ?? null },
+      exitCode: EXIT.NOT_PROVISIONED,
     };
-    if (a.json) process.stdout.write(JSON.stringify(out) + '\n');
-    else {
-      process.stdout.write(
-        `identity:       ${out.identity}/${out.prefixLength}\n` +
-          `interface:      ${out.interface ?? '(not configured)'}\n` +
-          `server:         ${out.server}\n` +
-          `provisioned-at: ${out.provisionedAt}\n`,
-      );
-    }
-    return EXIT.OK;
-  } catch (e) {
-    process.stderr.write(`xtt-agent: ${describe(e)}\n`);
-    return exitCodeFor(e);
   }
+  const out = {
+    provisioned: true,
+    identity: formatIpv6(state.identity),
+    prefixLength: config.prefixLength,
+    interface: config.interface ?? null,
+    server: state.server,
+    provisionedAt: state.provisionedAt.toISOString(),
+    hasCertificate: state.certificate !== undefined,
+  };
+  return {
+    human:
+      `identity:       ${out.identity}/${out.prefixLength}\n` +
+      `interface:      ${out.interface ?? '(not configured)'}\n` +
+      `server:         ${out.server}\n` +
+      `provisioned-at: ${out.provisionedAt}`,
+    json: out,
+  };
 }
 
 /** How long the manager may take to (re)configure the address after the handoff. */
@@ -255,11 +248,9 @@ async function waitForAddress(
   }
 }
 
-async function handoff(a: CommonArgs & { json: boolean; remove: boolean }): Promise<ExitCode> {
+async function handoff(a: CommonArgs & { remove: boolean }): Promise<CommandResult> {
   const log: Logger = stderrLogger({ journal: process.env.JOURNAL_STREAM !== undefined, verbose: a.verbose });
   const net = new RtnetlinkConfigurator((groups) => new KoffiNetlinkSocket(groups));
-  const print = (json: object, text: string) =>
-    process.stdout.write(a.json ? JSON.stringify(json) + '\n' : text + '\n');
   try {
     const config = loadConfig({ ...(a.config ? { file: a.config } : {}), flags: a.settings });
     const state = await new FileStateStore(config.stateDir).load();
@@ -267,16 +258,12 @@ async function handoff(a: CommonArgs & { json: boolean; remove: boolean }): Prom
     const cidr = state ? `${formatIpv6(state.identity)}/${config.prefixLength}` : undefined;
     if (a.remove) {
       const removed = await takeBack(host, config.interface, cidr);
-      print(
-        { removed },
-        removed.length > 0 ? removed.map((r) => `removed ${r}`).join('\n') : 'nothing to remove',
-      );
-      return EXIT.OK;
+      return {
+        human: removed.length > 0 ? removed.map((r) => `removed ${r}`).join('\n') : 'nothing to remove',
+        json: { removed },
+      };
     }
-    if (!state) {
-      log.error(`not provisioned (state directory ${config.stateDir}): nothing to hand off`);
-      return EXIT.NOT_PROVISIONED;
-    }
+    if (!state) throw new NotProvisionedError(config.stateDir, 'nothing to hand off');
     const r = await handOff(host, {
       choice: config.network.manager,
       persist: config.network.persist,
@@ -288,33 +275,22 @@ async function handoff(a: CommonArgs & { json: boolean; remove: boolean }): Prom
     if (r.manager !== 'none') await waitForAddress(net, config.interface, state.identity, r.manager);
     else log.info(`no network manager takes ${cidr}: ${r.detail}`);
     log.info(`handoff done (peak RSS ${peakRssMb()} MB)`);
-    print(
-      { ...r, address: cidr, interface: config.interface },
-      `${cidr} on ${config.interface}: ${r.manager} (${r.detail})`,
-    );
-    return EXIT.OK;
-  } catch (e) {
-    log.error(describe(e));
-    return exitCodeFor(e);
+    return {
+      human: `${cidr} on ${config.interface}: ${r.manager} (${r.detail})`,
+      json: { ...r, address: cidr, interface: config.interface },
+    };
   } finally {
     await net.close();
   }
 }
 
-export async function main(args: string[]): Promise<ExitCode> {
-  return runCli(
-    args,
-    { run, status, handoff },
-    { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) },
-  );
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`xtt-agent: internal error: ${describe(e)}\n`);
-    process.exitCode = EXIT.INTERNAL;
+// Under systemd stderr is the journal: the command line's error line gets priority err (sd-daemon(3)).
+const isJournal = process.env.JOURNAL_STREAM !== undefined;
+process.exitCode = await runCli(
+  process.argv.slice(2),
+  { run, status, handoff },
+  {
+    stdout: (t) => process.stdout.write(t),
+    stderr: (t) => process.stderr.write(isJournal ? t.replace(/^(?=.)/gm, '<3>') : t),
   },
 );

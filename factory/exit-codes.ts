@@ -1,32 +1,32 @@
 // The documented exit codes of `xtt-factory` (../shared/STYLE.md "Errors": main.ts maps error codes
-// to an exit-code table). The same table is printed in factory/README.md; a unit test keeps the two in
-// step. Codes are stable: scripts on the production line branch on them.
+// to an exit-code table). --help prints this table (common/cli.ts); factory/README.md has the same
+// lines, and a unit test keeps the two in step. Codes are stable: scripts on the production line branch on them.
+import { exitCodes, type ExitTable } from '../common/cli.ts';
 import { CryptoError, ZtpError } from '../protocol/errors.ts';
 import { TpmLayerError } from '../tpm/errors.ts';
 import { FactoryErrorCode, PartialProvisionError } from './errors.ts';
 
-export const EXIT = {
-  OK: 0,
-  /** Unexpected failure (a bug, or an error without a documented code). */
-  INTERNAL: 1,
-  USAGE: 2,
-  /** Refused to overwrite an existing batch, root or server certificate. */
-  EXISTS: 3,
-  /** Batch directory or key file missing, malformed or inconsistent (the message names file and field). */
-  BATCH_CORRUPT: 4,
-  /** The batch is locked by another provisioning, or has issued its declared size. */
-  BATCH_UNAVAILABLE: 5,
-  /** TPM unreachable or a TPM command failed. */
-  TPM_ERROR: 6,
-  /** Preflight failed: the TPM cannot hold this provisioning (no ECDAA/BN_P256, no NV room). */
-  TPM_UNSUITABLE: 7,
-  /** The TPM is already provisioned; nothing was changed (use --force to replace). */
-  ALREADY_PROVISIONED: 8,
-  /** The TPM holds objects at the reference handles that this batch did not write (use --force). */
-  TPM_FOREIGN_STATE: 9,
-  /** A credential, join proof or certificate signature failed to verify. */
-  VERIFY_FAILED: 10,
-} as const;
+export const EXIT_TABLE = {
+  OK: { code: 0, meaning: 'success' },
+  INTERNAL: { code: 1, meaning: 'internal error (a bug)' },
+  USAGE: { code: 2, meaning: 'usage error' },
+  EXISTS: { code: 3, meaning: 'refused to overwrite an existing batch, root or server certificate' },
+  BATCH_CORRUPT: {
+    code: 4,
+    meaning: 'batch or key file missing, malformed or inconsistent (message names file and field)',
+  },
+  BATCH_UNAVAILABLE: { code: 5, meaning: 'batch locked by another provisioning, or batch full' },
+  TPM_ERROR: { code: 6, meaning: 'TPM unreachable or a TPM command failed' },
+  TPM_UNSUITABLE: { code: 7, meaning: 'TPM unsuitable: preflight failed or no NV room; nothing changed' },
+  ALREADY_PROVISIONED: { code: 8, meaning: 'TPM already provisioned; nothing changed (use --force)' },
+  TPM_FOREIGN_STATE: {
+    code: 9,
+    meaning:
+      'TPM holds objects at the reference handles this batch did not write; nothing changed (use --force)',
+  },
+  VERIFY_FAILED: { code: 10, meaning: 'a credential, join proof or certificate signature did not verify' },
+} as const satisfies ExitTable;
+export const EXIT = exitCodes(EXIT_TABLE);
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const BY_CODE: Record<string, ExitCode> = {

@@ -1,6 +1,7 @@
-// The `enf-server` command line (issue 5 "Operator commands"): a yargs program with --json and --help
-// on every command. Handlers return a CommandResult (text for operators, one JSON document for
-// scripts); errors are thrown typed and main.ts maps them to exit-codes.ts. The state directory
+// The `enf-server` command line: its commands (init, start, network, batch, device, audit, ca) on the
+// shared runtime (common/cli.ts: --help, --version, --json, the result and error format, exit codes
+// at the end of every --help). Handlers return a CommandResult (text for operators, one JSON document
+// for scripts); errors are thrown typed and exit-codes.ts maps them. The state directory
 // (--dir, $ENF_SERVER_DIR, default /var/lib/enf-server) holds registry.sqlite and the key files.
 // With --registry-url postgres://... ($ENF_SERVER_REGISTRY_URL) every command that opens the registry
 // (init, start, network, batch, device, audit) uses that PostgreSQL database instead of the file, so
@@ -8,8 +9,15 @@
 import cluster from 'node:cluster';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import yargs, { type Argv } from 'yargs';
-import { ZtpError } from '../protocol/errors.ts';
+import type { Argv } from 'yargs';
+import {
+  runProgram,
+  UsageError,
+  type CliIo,
+  type CliProgram,
+  type Done,
+  type GlobalArgs as CommonArgs,
+} from '../common/cli.ts';
 import { systemRng, type Rng } from '../protocol/util/rng.ts';
 import { registerPkiCommands } from './cli-pki.ts';
 import { registerRegistryCommands } from './cli-registry.ts';
@@ -18,22 +26,15 @@ import { PostgresRegistry } from './registry/postgres-registry.ts';
 import { RegistryError } from './registry/errors.ts';
 import type { Registry } from './registry/registry.ts';
 import { SqliteRegistry, type SqliteRegistryOptions } from './registry/sqlite-registry.ts';
+import { EXIT_TABLE, exitCodeFor } from './exit-codes.ts';
 import { createKeyMaterial, importKeyMaterial } from './server-keys.ts';
+
+export { UsageError } from '../common/cli.ts';
+export type { CliIo, CommandResult, Done } from '../common/cli.ts';
 
 export const DEFAULT_DIR = '/var/lib/enf-server';
 export const REGISTRY_FILE = 'registry.sqlite';
 export const REGISTRY_URL_ENV = 'ENF_SERVER_REGISTRY_URL';
-
-export interface CommandResult {
-  human: string;
-  /** Never holds secret bytes. */
-  json: unknown;
-}
-
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-}
 
 /** What the `start` command runs; main.ts passes the real endpoint, tests may pass another. */
 export type StartServer = (opts: StartOptions) => Promise<void>;
@@ -63,20 +64,11 @@ export interface CliDeps {
   start?: StartServer;
 }
 
-export class UsageError extends ZtpError {
-  constructor(message: string) {
-    super('USAGE', message);
-  }
-}
-
-export interface GlobalArgs {
-  json: boolean;
+export interface GlobalArgs extends CommonArgs {
   dir: string;
   /** --registry-url / $ENF_SERVER_REGISTRY_URL; empty or absent: SQLite in `dir`. */
   'registry-url'?: string | undefined;
 }
-
-export type Done = (r: CommandResult) => void;
 
 /**
  * An empty state directory would resolve against the working directory: refuse it, naming where the
@@ -295,61 +287,38 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
   );
 }
 
-export function buildCli(argv: string[], done: Done, deps: CliDeps = {}): Argv<GlobalArgs> {
-  const y = yargs(argv)
-    .scriptName('enf-server')
-    .usage(
-      '$0 <command> [options]\n\nThe ENF reference server: XTT endpoint, registry of networks, batches and devices, audit.',
-    )
-    .option('json', { type: 'boolean', default: false, describe: 'print one JSON document (machine output)' })
-    .option('dir', {
-      type: 'string',
-      default: process.env.ENF_SERVER_DIR ?? DEFAULT_DIR,
-      defaultDescription: `$ENF_SERVER_DIR, else ${DEFAULT_DIR}`,
-      describe: 'state directory (registry.sqlite, certificates, keys); env ENF_SERVER_DIR',
-    })
-    .middleware((a) => checkDir(a.dir as string, argv))
-    .option('registry-url', {
-      type: 'string',
-      default: process.env[REGISTRY_URL_ENV] || undefined,
-      defaultDescription: `$${REGISTRY_URL_ENV}, else SQLite in --dir`,
-      describe: 'shared PostgreSQL registry, postgres://user:password@host:port/database',
-    })
-    .strict()
-    .demandCommand(1, 'name a command (see --help)')
-    .recommendCommands()
-    .help()
-    .alias('h', 'help')
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110))
-    .exitProcess(false)
-    .fail((msg, err) => {
-      if (err) throw err;
-      throw new UsageError(msg);
-    }) as unknown as Argv<GlobalArgs>;
-  registerInit(y, done, deps.rng ?? systemRng);
-  registerStart(y, done, deps.start);
-  registerRegistryCommands(y, done);
-  registerPkiCommands(y, done);
-  return y;
+/** The program: the state directory and registry options, and every command. */
+export function serverProgram(argv: readonly string[], deps: CliDeps = {}): CliProgram {
+  return {
+    name: 'enf-server',
+    description: 'The ENF reference server: XTT endpoint, registry of networks, batches and devices, audit.',
+    readme: 'server-stub/README.md',
+    exitTable: EXIT_TABLE,
+    exitCodeFor,
+    register(base, done) {
+      const y = base
+        .option('dir', {
+          type: 'string',
+          default: process.env.ENF_SERVER_DIR ?? DEFAULT_DIR,
+          defaultDescription: `$ENF_SERVER_DIR, else ${DEFAULT_DIR}`,
+          describe: 'state directory (registry.sqlite, certificates, keys); env ENF_SERVER_DIR',
+        })
+        .middleware((a) => checkDir(a.dir as string, argv))
+        .option('registry-url', {
+          type: 'string',
+          default: process.env[REGISTRY_URL_ENV] || undefined,
+          defaultDescription: `$${REGISTRY_URL_ENV}, else SQLite in --dir`,
+          describe: 'shared PostgreSQL registry, postgres://user:password@host:port/database',
+        }) as unknown as Argv<GlobalArgs>;
+      registerInit(y, done, deps.rng ?? systemRng);
+      registerStart(y, done, deps.start);
+      registerRegistryCommands(y, done);
+      registerPkiCommands(y, done);
+    },
+  };
 }
 
-/** Runs the program; prints the result (or help). Throws typed errors for main.ts to map. */
-export async function runCli(argv: string[], io: CliIo, deps: CliDeps = {}): Promise<{ json: boolean }> {
-  let result: CommandResult | undefined;
-  let helpText = '';
-  let failure: unknown;
-  const json = argv.includes('--json');
-  const y = buildCli(argv, (r) => (result = r), deps);
-  await y.parseAsync(argv, {}, (err, _argv, output) => {
-    if (err) failure = err;
-    helpText = output;
-  });
-  if (failure !== undefined) throw failure;
-  if (helpText) io.stdout(helpText.endsWith('\n') ? helpText : `${helpText}\n`);
-  if (result) {
-    const text = json ? JSON.stringify(result.json, null, 2) : result.human;
-    io.stdout(text.endsWith('\n') ? text : `${text}\n`);
-  }
-  return { json };
+/** Runs the program on its arguments; returns the exit code. */
+export function runCli(argv: string[], io: CliIo, deps: CliDeps = {}): Promise<number> {
+  return runProgram(serverProgram(argv, deps), argv, io);
 }

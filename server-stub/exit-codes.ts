@@ -1,27 +1,29 @@
 // The documented exit codes of `enf-server` (../shared/STYLE.md "Errors": main.ts maps error codes to
-// an exit-code table). The same table is in server-stub/README.md; a unit test keeps them in step.
+// an exit-code table). --help prints this table (common/cli.ts); server-stub/README.md has the same
+// lines, and a unit test keeps them in step.
 // Codes are stable: operators' scripts branch on them.
+import { exitCodes, type ExitTable } from '../common/cli.ts';
 import { ZtpError } from '../protocol/errors.ts';
 
-export const EXIT = {
-  OK: 0,
-  /** Unexpected failure (a bug, or an error without a documented code). */
-  INTERNAL: 1,
-  /** Bad command line or an invalid value (the message names the field). */
-  USAGE: 2,
-  /** The named network, batch or device does not exist. */
-  NOT_FOUND: 3,
-  /** The name, prefix, GPK or identity is already taken, or the key files already exist. */
-  CONFLICT: 4,
-  /** The registry is missing, empty or damaged, cannot be opened or written, or its schema is newer. */
-  REGISTRY: 5,
-  /** An input (GPK file, QR text or image, certificate, key, API token or TLS file) is malformed. */
-  BAD_INPUT: 6,
-  /** Key material missing or unusable (run `enf-server init`). */
-  KEYS: 7,
-  /** The endpoint could not listen (address in use, permission). */
-  LISTEN: 8,
-} as const;
+export const EXIT_TABLE = {
+  OK: { code: 0, meaning: 'done' },
+  INTERNAL: { code: 1, meaning: 'unexpected failure (a bug)' },
+  USAGE: { code: 2, meaning: 'bad command line or invalid value (the message names the field)' },
+  NOT_FOUND: { code: 3, meaning: 'the named network, batch or device does not exist' },
+  CONFLICT: { code: 4, meaning: 'name, prefix, GPK or identity already taken, or key files already exist' },
+  REGISTRY: {
+    code: 5,
+    meaning:
+      'registry missing, empty, damaged, cannot be opened or written, or its schema is newer than this program',
+  },
+  BAD_INPUT: {
+    code: 6,
+    meaning: 'malformed GPK file, QR text or image, certificate, key, API token or TLS file',
+  },
+  KEYS: { code: 7, meaning: 'key material missing or inconsistent (run `enf-server init`)' },
+  LISTEN: { code: 8, meaning: 'the XTT endpoint or the management listener could not listen' },
+} as const satisfies ExitTable;
+export const EXIT = exitCodes(EXIT_TABLE);
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const BY_CODE: Record<string, ExitCode> = {

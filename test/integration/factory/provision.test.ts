@@ -173,7 +173,9 @@ test.serial(
     const again = await provision(sw);
     t.is(again.code, EXIT.ALREADY_PROVISIONED);
     t.regex(again.stderr, /already provisioned for batch "it-lot".*nothing changed/);
-    t.like(JSON.parse(again.stdout), { error: { code: 'ALREADY_PROVISIONED' } });
+    t.like(JSON.parse(again.stderr), {
+      error: { code: 'ALREADY_PROVISIONED', exitCode: EXIT.ALREADY_PROVISIONED },
+    });
     writeRoot(join(work, 'root2'), createRoot(systemRng));
     const otherRoot = await factory([
       'provision',

@@ -371,5 +371,5 @@ test('every command answers --help; unknown commands and missing state are usage
     ),
   );
   t.is(emptyEnv.code, 2);
-  t.regex(emptyEnv.stderr, /^enf-server: ENF_SERVER_DIR is set but empty; /);
+  t.regex(emptyEnv.stderr, /^enf-server: USAGE: ENF_SERVER_DIR is set but empty; /);
 });

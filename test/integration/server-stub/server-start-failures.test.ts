@@ -112,7 +112,7 @@ for (const processes of [1, 2]) {
     ]);
     held.server.close();
     t.is(r.code, 8, r.stderr);
-    t.regex(r.stderr, /enf-server: cannot listen on \[127\.0\.0\.1\]:\d+: .*EADDRINUSE/);
+    t.regex(r.stderr, /enf-server: LISTEN: cannot listen on \[127\.0\.0\.1\]:\d+: .*EADDRINUSE/);
     t.false(/server\.listening/.test(r.stderr), 'the XTT endpoint did not start serving');
   });
 

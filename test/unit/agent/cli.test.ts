@@ -2,27 +2,28 @@
 // settings, --help on every command, usage errors as exit 2, handler exit codes passed through.
 import test from 'ava';
 import { runCli, type CliHandlers, type CommonArgs } from '../../../agent/cli.ts';
-import { EXIT } from '../../../agent/exit-codes.ts';
+import { EXIT, EXIT_TABLE } from '../../../agent/exit-codes.ts';
+import { ConfigError } from '../../../agent/errors.ts';
 
 function harness(runCode: number = EXIT.OK) {
-  const calls: { cmd: string; args: CommonArgs & { json?: boolean; remove?: boolean } }[] = [];
+  const calls: { cmd: string; args: CommonArgs & { remove?: boolean } }[] = [];
   const out: string[] = [];
   const err: string[] = [];
   const h: CliHandlers = {
     run: async (a) => {
       calls.push({ cmd: 'run', args: a });
-      return runCode as typeof EXIT.OK;
+      return { human: '', json: { ran: true }, exitCode: runCode };
     },
     status: async (a) => {
       calls.push({ cmd: 'status', args: a });
-      return EXIT.NOT_PROVISIONED;
+      return { human: 'not provisioned', json: { provisioned: false }, exitCode: EXIT.NOT_PROVISIONED };
     },
     handoff: async (a) => {
       calls.push({ cmd: 'handoff', args: a });
-      return EXIT.NETWORK_MANAGER;
+      throw new ConfigError('network.manager', 'must be one of auto, networkd, networkmanager, none');
     },
   };
-  const io = { out: (s: string) => out.push(s), err: (s: string) => err.push(s) };
+  const io = { stdout: (s: string) => out.push(s), stderr: (s: string) => err.push(s) };
   return { calls, out, err, cli: (args: string[]) => runCli(args, h, io) };
 }
 
@@ -66,15 +67,37 @@ test('`handoff --remove` and the network settings reach the handoff handler', as
     '--network-persist',
     'persistent',
   ]);
-  t.is(code, EXIT.NETWORK_MANAGER);
+  t.is(code, EXIT.CONFIG, 'a thrown error ends with its exit code');
+  t.regex(x.err.join(''), /^xtt-agent: CONFIG: config network\.manager: must be one of /);
   t.like(x.calls[0], { cmd: 'handoff', args: { remove: true, json: false } });
   t.deepEqual(x.calls[0]!.args.settings, { 'network.manager': 'networkd', 'network.persist': 'persistent' });
 });
 
-test('`status --json` reaches the status handler', async (t) => {
+test('`status --json` reaches the status handler; its result is one JSON document, its code the exit code', async (t) => {
   const x = harness();
   t.is(await x.cli(['status', '--json']), EXIT.NOT_PROVISIONED);
   t.like(x.calls[0], { cmd: 'status', args: { json: true } });
+  t.deepEqual(JSON.parse(x.out.join('')), { provisioned: false });
+  const human = harness();
+  await human.cli(['status']);
+  t.is(human.out.join(''), 'not provisioned\n');
+});
+
+test('--json errors: one JSON line on stderr with code, message, exit code and field', async (t) => {
+  const x = harness();
+  t.is(await x.cli(['handoff', '--json']), EXIT.CONFIG);
+  t.deepEqual(JSON.parse(x.err.join('')), {
+    error: {
+      code: 'CONFIG',
+      message: 'config network.manager: must be one of auto, networkd, networkmanager, none',
+      exitCode: EXIT.CONFIG,
+      field: 'network.manager',
+    },
+  });
+  const usage = harness();
+  t.is(await usage.cli(['--bogus', '--json']), EXIT.USAGE);
+  t.like(JSON.parse(usage.err.join('')), { error: { code: 'USAGE', exitCode: EXIT.USAGE } });
+  t.deepEqual(usage.out, []);
 });
 
 test('--help on the program and on each command prints usage with the exit-code table; no handler runs', async (t) => {
@@ -84,7 +107,8 @@ test('--help on the program and on each command prints usage with the exit-code 
     t.deepEqual(x.calls, []);
     const text = x.out.join('');
     t.regex(text, /xtt-agent/);
-    t.regex(text, /5 TPM not provisioned/);
+    for (const { code, meaning } of Object.values(EXIT_TABLE)) t.true(text.includes(`${code}  ${meaning}`));
+    t.regex(text, /Documentation: agent\/README\.md\n$/);
   }
   const x = harness();
   await x.cli(['status', '--help']);
@@ -96,7 +120,7 @@ test('usage errors: unknown flag, unknown command, bad number: exit 2 and no han
     const x = harness();
     t.is(await x.cli(args), EXIT.USAGE, args.join(' '));
     t.deepEqual(x.calls, []);
-    t.regex(x.err.join(''), /Unknown|Run 'xtt-agent --help'/);
+    t.regex(x.err.join(''), /^xtt-agent: USAGE: .*\nRun 'xtt-agent --help' for usage\.\n$/);
   }
 });
 

@@ -99,7 +99,8 @@ test('exit codes: usage 2, existing batch 3, corrupt batch 4; --json error docum
   t.is((await factory('create-batch', '--out', join(dir, 'b'))).code, 0);
   const exists = await factory('create-batch', '--out', join(dir, 'b'), '--json');
   t.is(exists.code, EXIT.EXISTS);
-  t.like(JSON.parse(exists.stdout), { error: { code: 'EXISTS', exitCode: EXIT.EXISTS } });
+  t.like(JSON.parse(exists.stderr), { error: { code: 'EXISTS', exitCode: EXIT.EXISTS } });
+  t.is(exists.stdout, '', 'with --json stdout holds only a result');
   const missing = await factory('label', '--batch', join(dir, 'nothing'));
   t.is(missing.code, EXIT.BATCH_CORRUPT);
   t.regex(missing.stderr, /BATCH_CORRUPT: .*manifest\.json: \(file\): batch directory does not exist/);

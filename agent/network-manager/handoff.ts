@@ -7,7 +7,7 @@
 // takeBack() undoes it for a factory reset: every drop-in named DROPIN_NAME in both networkd
 // directories, and the address on NetworkManager's active connection.
 import { constants as fsc } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { NetworkManagerChoice, NetworkPersistence } from '../config.ts';
 import { NetworkManagerError } from '../errors.ts';
@@ -107,13 +107,30 @@ export async function gatherFacts(host: HandoffHost, ifname: string): Promise<Ma
   return facts;
 }
 
-/** Replaces `path` atomically (temp, fsync, rename, fsync dir); world-readable for networkd. */
+/** Modes networkd needs: it runs as User=systemd-network and skips what it cannot read. */
+const DROPIN_DIR_MODE = 0o755;
+const DROPIN_FILE_MODE = 0o644;
+
+/**
+ * Replaces `path` atomically (temp, fsync, rename, fsync dir), world-readable for networkd. The
+ * modes are set explicitly: mkdir() and open() apply the process umask, and the unit's UMask=0077
+ * holds for ExecStartPost=+ too, which left /run/systemd/network 0700 and the drop-in 0600, so
+ * networkd (not root) silently skipped both and dropped the identity at its next reconfiguration.
+ * Directories that already existed keep their modes (they are the image's).
+ */
 async function writeReplacing(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const firstCreated = await mkdir(dir, { recursive: true, mode: DROPIN_DIR_MODE });
+  if (firstCreated !== undefined) {
+    for (let d = dir; ; d = dirname(d)) {
+      await chmod(d, DROPIN_DIR_MODE);
+      if (d === firstCreated || d === dirname(d)) break;
+    }
+  }
   const temp = join(dir, `.${DROPIN_NAME}.tmp-${process.pid}`);
-  const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o644);
+  const fh = await open(temp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, DROPIN_FILE_MODE);
   try {
+    await fh.chmod(DROPIN_FILE_MODE);
     await fh.writeFile(text);
     await fh.sync();
   } finally {

@@ -2,9 +2,18 @@
 // (sysfs ifindex, networkd link state, /run and /etc networkd directories): what is detected, what
 // is written where, when networkd is reloaded, the nmcli sequence, failures, and takeBack().
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NetworkManagerError } from '../../../../agent/errors.ts';
 import {
   gatherFacts,
@@ -64,6 +73,28 @@ test('networkd: drop-in under /run for the matching .network, one reload, unchan
   h.runner.calls.length = 0;
   t.like(await handOff(h, req), { manager: 'networkd', changed: false });
   t.false(h.runner.calls.includes('networkctl reload'), 'no reload when nothing changed');
+});
+
+test.serial("networkd: readable by networkd (systemd-network) under the unit's UMask=0077", async (t) => {
+  // The unit's UMask=0077 also holds for ExecStartPost=+: created directories must still be 0755
+  // and the drop-in 0644, else networkd skips them and drops the identity when it reconfigures.
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  mkdirSync(h.networkd.persistent, { mode: 0o750 });
+  chmodSync(h.networkd.persistent, 0o750);
+  const before = process.umask(0o077);
+  t.teardown(() => process.umask(before));
+  await handOff(h, req);
+  await handOff(h, { ...req, address: ID.map((b, i) => (i === 15 ? 8 : b)) });
+  const mode = (p: string) => statSync(p).mode & 0o7777;
+  t.is(mode(h.networkd.runtime), 0o755, 'created base directory');
+  t.is(mode(dirname(runtimeDropIn(h))), 0o755, 'created .network.d directory');
+  t.is(mode(runtimeDropIn(h)), 0o644, 'drop-in, also when replaced');
+  t.regex(readFileSync(runtimeDropIn(h), 'utf8'), /^Address=fd00:e2e:1:2::8\/64$/m);
+  await handOff(h, { ...req, persist: 'persistent' });
+  t.is(mode(h.networkd.persistent), 0o750, 'an existing directory keeps its mode');
+  t.is(mode(dirname(persistentDropIn(h))), 0o755);
+  t.is(mode(persistentDropIn(h)), 0o644);
 });
 
 test('networkd: persistent goes to /etc and removes a runtime copy left from before', async (t) => {

@@ -7,7 +7,7 @@
 // takeBack() undoes it for a factory reset: every drop-in named DROPIN_NAME in both networkd
 // directories, and the address on NetworkManager's active connection.
 import { constants as fsc } from 'node:fs';
-import { chmod, mkdir, open, readFile, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { NetworkManagerChoice, NetworkPersistence } from '../config.ts';
 import { NetworkManagerError } from '../errors.ts';
@@ -15,6 +15,7 @@ import { formatIpv6 } from '../../protocol/util/ipv6.ts';
 import type { Logger } from '../logger.ts';
 import { chooseManager, type ManagerDecision, type ManagerFacts } from './choose.ts';
 import type { CommandRunner } from './command-runner.ts';
+import { firstDenied, parseAccount, type NodeMode } from './file-access.ts';
 import {
   DROPIN_NAME,
   NETWORKD_DIRS,
@@ -41,6 +42,8 @@ export interface HandoffHost {
   /** /run/systemd/netif/links: networkd's per-link state, by ifindex */
   netifLinks: string;
   networkd: NetworkdDirs;
+  /** /etc: passwd and group, for the account networkd reads its configuration as */
+  etc: string;
   log: Logger;
 }
 
@@ -48,6 +51,7 @@ export const HOST_PATHS = {
   sysClassNet: '/sys/class/net',
   netifLinks: '/run/systemd/netif/links',
   networkd: NETWORKD_DIRS,
+  etc: '/etc',
 } as const;
 
 export interface HandoffRequest {
@@ -109,6 +113,8 @@ export async function gatherFacts(host: HandoffHost, ifname: string): Promise<Ma
 
 /** Modes networkd needs: it runs as User=systemd-network and skips what it cannot read. */
 const DROPIN_DIR_MODE = 0o755;
+/** systemd-networkd.service's User=. */
+const NETWORKD_USER = 'systemd-network';
 const DROPIN_FILE_MODE = 0o644;
 
 /**
@@ -150,6 +156,49 @@ async function writeReplacing(path: string, text: string): Promise<void> {
   }
 }
 
+async function modeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).mode & 0o7777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Fails (exit 14) unless systemd-networkd's account can read the drop-in through every directory
+ * above it: networkd skips an unreadable drop-in without an error and would drop the identity at
+ * its next reconfiguration, while the address the agent put there itself hides that until then.
+ * An image without that account (networkd from elsewhere) is not checked.
+ */
+async function assertNetworkdCanRead(host: HandoffHost, path: string): Promise<void> {
+  const passwd = await readText(join(host.etc, 'passwd'));
+  const account =
+    passwd === undefined
+      ? undefined
+      : parseAccount(NETWORKD_USER, passwd, (await readText(join(host.etc, 'group'))) ?? '');
+  if (!account) {
+    host.log.debug(`no ${NETWORKD_USER} account in ${host.etc}/passwd: drop-in access not checked`);
+    return;
+  }
+  const chain: NodeMode[] = [];
+  for (let p = path; ; p = dirname(p)) {
+    const st = await stat(p);
+    chain.unshift({ path: p, mode: st.mode, uid: st.uid, gid: st.gid });
+    if (p === dirname(p)) break;
+  }
+  const denied = firstDenied(account, chain);
+  if (denied) {
+    const mode = (denied.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new NetworkManagerError(
+      'networkd',
+      `systemd-networkd reads its configuration as ${NETWORKD_USER}, which cannot ` +
+        `${denied.path === path ? 'read' : 'search'} ${denied.path} (mode ${mode}, owner ` +
+        `${denied.uid}:${denied.gid}): networkd would ignore ${path}`,
+    );
+  }
+}
+
 export async function handOff(host: HandoffHost, req: HandoffRequest): Promise<HandoffResult> {
   const decision = chooseManager(req.choice, await gatherFacts(host, req.ifname), req.ifname);
   const text = formatIpv6(req.address);
@@ -165,7 +214,7 @@ export async function handOff(host: HandoffHost, req: HandoffRequest): Promise<H
     );
     const wanted = renderDropIn({ address: text, prefixLen: req.prefixLen, nodad: req.nodad });
     let changed = false;
-    if ((await readText(path)) !== wanted) {
+    if ((await readText(path)) !== wanted || (await modeOf(path)) !== DROPIN_FILE_MODE) {
       await writeReplacing(path, wanted);
       changed = true;
     }
@@ -173,6 +222,7 @@ export async function handOff(host: HandoffHost, req: HandoffRequest): Promise<H
       await rm(other);
       changed = true;
     }
+    await assertNetworkdCanRead(host, path);
     if (changed) await mustRun(host, 'networkd', 'networkctl', ['reload']);
     host.log.info(`${cidr} handed to systemd-networkd: ${path}${changed ? ' (reloaded)' : ' (unchanged)'}`);
     return { manager: 'networkd', changed, detail: path };

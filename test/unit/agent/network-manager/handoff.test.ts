@@ -4,6 +4,7 @@
 import test from 'ava';
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -29,6 +30,7 @@ const ID = new Uint8Array(Buffer.from('fd000e2e000100020000000000000007', 'hex')
 const CIDR = 'fd00:e2e:1:2::7/64';
 const UUID = '3c0e1b8a-5b8e-4d5e-9b3a-2f1f1e2d3c4b';
 const NETWORKD_ACTIVE = 'systemctl is-active --quiet systemd-networkd.service';
+const NETWORKD_PASSWD = 'systemd-network:x:998:998:systemd Network Management:/:/usr/sbin/nologin\n';
 const NM_ACTIVE = 'systemctl is-active --quiet NetworkManager.service';
 const req: HandoffRequest = {
   choice: 'auto',
@@ -47,8 +49,14 @@ function host(t: { teardown: (f: () => void) => void }, opts: { networkFile?: st
     sysClassNet: join(root, 'sys'),
     netifLinks: join(root, 'netif'),
     networkd: { runtime: join(root, 'run'), persistent: join(root, 'etc') },
+    etc: join(root, 'etc-files'),
     log: new RecordingLogger(),
   };
+  // networkd's account (uid/gid 998), for the check that networkd can read the drop-in.
+  chmodSync(root, 0o755);
+  mkdirSync(h.etc);
+  writeFileSync(join(h.etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n' + NETWORKD_PASSWD);
+  writeFileSync(join(h.etc, 'group'), 'root:x:0:\nsystemd-network:x:998:\n');
   mkdirSync(join(h.sysClassNet, 'eth0'), { recursive: true });
   writeFileSync(join(h.sysClassNet, 'eth0', 'ifindex'), '2\n');
   mkdirSync(h.netifLinks);
@@ -82,6 +90,7 @@ test.serial("networkd: readable by networkd (systemd-network) under the unit's U
   h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
   mkdirSync(h.networkd.persistent, { mode: 0o750 });
   chmodSync(h.networkd.persistent, 0o750);
+  chownSync(h.networkd.persistent, 0, 998); // networkd reads it through its group
   const before = process.umask(0o077);
   t.teardown(() => process.umask(before));
   await handOff(h, req);
@@ -95,6 +104,43 @@ test.serial("networkd: readable by networkd (systemd-network) under the unit's U
   t.is(mode(h.networkd.persistent), 0o750, 'an existing directory keeps its mode');
   t.is(mode(dirname(persistentDropIn(h))), 0o755);
   t.is(mode(persistentDropIn(h)), 0o644);
+});
+
+test('networkd: a drop-in networkd cannot read is refused, named, and not reloaded', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  const dir = dirname(runtimeDropIn(h));
+  mkdirSync(dir, { recursive: true });
+  chmodSync(h.networkd.runtime, 0o755);
+  chmodSync(dir, 0o700); // an existing directory keeps its mode, so this one stays unreadable
+  await t.throwsAsync(handOff(h, req), {
+    instanceOf: NetworkManagerError,
+    message: `networkd: systemd-networkd reads its configuration as systemd-network, which cannot search ${dir} (mode 0700, owner 0:0): networkd would ignore ${runtimeDropIn(h)}`,
+  });
+  t.false(h.runner.calls.includes('networkctl reload'));
+
+  chmodSync(dir, 0o750);
+  chownSync(dir, 0, 998); // readable through networkd's group
+  t.like(await handOff(h, req), { manager: 'networkd', changed: false });
+});
+
+test('networkd: same text with a mode networkd cannot read is rewritten 0644 and reloaded', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  await handOff(h, req);
+  chmodSync(runtimeDropIn(h), 0o600);
+  h.runner.calls.length = 0;
+  t.like(await handOff(h, req), { manager: 'networkd', changed: true });
+  t.is(statSync(runtimeDropIn(h)).mode & 0o7777, 0o644);
+  t.true(h.runner.calls.includes('networkctl reload'));
+});
+
+test('networkd: without a systemd-network account the access check is left out', async (t) => {
+  const h = host(t, { networkFile: '/etc/systemd/network/20-wired.network' });
+  h.runner.answer(NETWORKD_ACTIVE, {}).answer('networkctl reload', {});
+  writeFileSync(join(h.etc, 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
+  mkdirSync(dirname(runtimeDropIn(h)), { recursive: true, mode: 0o700 });
+  t.like(await handOff(h, req), { manager: 'networkd', changed: true });
 });
 
 test('networkd: persistent goes to /etc and removes a runtime copy left from before', async (t) => {

@@ -201,6 +201,20 @@ export class Metrics {
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     ),
   );
+  readonly pkiEnrollmentsTotal = this.registry.register(
+    new Counter(
+      'enf_pki_enrollments_total',
+      'PKI enrollments (certificate from a registered CA) finished, by outcome.',
+      ['outcome'],
+    ),
+  );
+  readonly pkiEnrollmentDuration = this.registry.register(
+    new Histogram(
+      'enf_pki_enrollment_duration_seconds',
+      'Time from accepting a PKI enrollment connection to its end (TLS handshake included).',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+  );
   readonly verifyBatchSizes = this.registry.register(
     new Histogram(
       'enf_verify_batch_size',
@@ -212,11 +226,17 @@ export class Metrics {
     new Gauge('enf_verify_queue_depth', 'DAA verification requests waiting for a worker.'),
   );
   readonly devicesByStatus = this.registry.register(
-    new Gauge('enf_devices', 'Registered devices, by status.', ['status']),
+    new Gauge('enf_devices', 'Registered DAA (batch) devices, by status.', ['status']),
+  );
+  readonly certDevicesByStatus = this.registry.register(
+    new Gauge('enf_pki_devices', 'Registered certificate devices (PKI option), by status.', ['status']),
   );
 
   constructor() {
-    for (const outcome of HANDSHAKE_OUTCOMES) this.handshakesTotal.inc({ outcome }, 0);
+    for (const outcome of HANDSHAKE_OUTCOMES) {
+      this.handshakesTotal.inc({ outcome }, 0);
+      this.pkiEnrollmentsTotal.inc({ outcome }, 0);
+    }
     this.verifyQueueDepth.set({}, 0);
   }
 
@@ -226,6 +246,19 @@ export class Metrics {
     }
     this.handshakesTotal.inc({ outcome });
     if (Number.isFinite(seconds) && seconds >= 0) this.handshakeDuration.observe({}, seconds);
+  }
+
+  /** A PKI enrollment ended (outcomes as for handshakes); kept apart from the XTT figures. */
+  pkiEnrollmentFinished(outcome: HandshakeOutcome, seconds: number): void {
+    if (!(HANDSHAKE_OUTCOMES as readonly string[]).includes(outcome)) {
+      throw new RangeError(`unknown enrollment outcome '${String(outcome)}'`);
+    }
+    this.pkiEnrollmentsTotal.inc({ outcome });
+    if (Number.isFinite(seconds) && seconds >= 0) this.pkiEnrollmentDuration.observe({}, seconds);
+  }
+
+  certDeviceCounts(byStatus: Readonly<Record<string, number>>): void {
+    for (const [status, n] of Object.entries(byStatus)) this.certDevicesByStatus.set({ status }, n);
   }
 
   verifyBatch(size: number): void {

@@ -67,8 +67,11 @@ function startPki(
         maxConnections: opts.maxConnections,
         maxPerSource: opts.maxPerSource,
       },
-      // counted with the XTT handshakes in the metrics (same outcomes)
-      { policy, logger, onEnrollment: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds) },
+      {
+        policy,
+        logger,
+        onEnrollment: (outcome, seconds) => metrics.pkiEnrollmentFinished(outcome, seconds),
+      },
     );
     return { endpoint };
   } catch (cause) {
@@ -261,7 +264,12 @@ async function runServer(
   // fails before the XTT port ever opens.
   const http = await unlessStopped(
     stop,
-    startManagementFromArgs(opts.management ?? {}, { registry, metrics, logger }),
+    startManagementFromArgs(opts.management ?? {}, {
+      registry,
+      metrics,
+      logger,
+      caVerificationIdentity: keys.serverCertificate,
+    }),
     async (h) => h?.close(),
   );
   if (stop.isRequested) return;

@@ -119,7 +119,7 @@ export function checkManagementArgs(a: ManagementArgs) {
 /** Starts the management listener when --http-port is given; undefined otherwise. */
 export async function startManagementFromArgs(
   a: ManagementArgs,
-  deps: { registry: Registry; metrics?: Metrics; logger?: Logger },
+  deps: { registry: Registry; metrics?: Metrics; logger?: Logger; caVerificationIdentity?: Uint8Array },
 ): Promise<ManagementServer | undefined> {
   const checked = checkManagementArgs(a);
   if (!checked) return undefined;

@@ -10,4 +10,6 @@ export interface ApiContext {
   events: EventHub;
   metrics: Metrics | undefined;
   logger: Logger | undefined;
+  /** What CA registration codes are bound to: the XTT server certificate (one per deployment). */
+  caVerificationIdentity: Uint8Array | undefined;
 }

@@ -25,6 +25,7 @@ import type { Registry } from '../registry/registry.ts';
 import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
+import { addPkiRoutes } from './routes-pki.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
 
 export interface ManagementServerOptions {
@@ -42,6 +43,8 @@ export interface ManagementServerOptions {
   tls?: { certFile: string; keyFile: string };
   /** Serve /metrics without a token (for scrapers on a trusted network); default false. */
   isMetricsPublic?: boolean;
+  /** The server certificate CA registration codes are bound to (enf-server ca registration-code). */
+  caVerificationIdentity?: Uint8Array;
   /** Audit polling interval for live events (ms); default 500. */
   eventPollMs?: number;
 }
@@ -87,6 +90,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
   const router = new Router();
   addNetworkRoutes(router, ctx);
   addDeviceRoutes(router, ctx);
+  addPkiRoutes(router, ctx);
   router.add({
     method: 'GET',
     path: '/api/v1/events',
@@ -112,6 +116,10 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
       const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
       const all = batches.reduce((n, b) => n + b.devices, 0);
       ctx.metrics.deviceCounts({ active: all - revoked, revoked });
+      const cas = await ctx.registry.pki.listCas();
+      const certRevoked = cas.reduce((n, c) => n + c.revokedDevices, 0);
+      const certAll = cas.reduce((n, c) => n + c.devices, 0);
+      ctx.metrics.certDeviceCounts({ active: certAll - certRevoked, revoked: certRevoked });
       await ctx.metrics.collect();
       const body = ctx.metrics.expose();
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
@@ -148,7 +156,13 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     onError: (err) => opts.logger?.warn('http.events.poll-failed', { msg: (err as Error).message }),
   });
   await events.start();
-  const ctx: ApiContext = { registry: opts.registry, events, metrics: opts.metrics, logger: opts.logger };
+  const ctx: ApiContext = {
+    registry: opts.registry,
+    events,
+    metrics: opts.metrics,
+    logger: opts.logger,
+    caVerificationIdentity: opts.caVerificationIdentity,
+  };
   const router = buildRouter(ctx, opts.isMetricsPublic ?? false);
   const statics = new StaticFiles();
 

@@ -20,6 +20,7 @@ const page = (item: string): Schema =>
 const list = (item: string): Schema => obj({ items: { type: 'array', items: ref(item) } });
 
 const deviceProps: Record<string, Schema> = {
+  kind: str({ enum: ['daa'] }),
   id: hexOf(32),
   identity: str(),
   batch: str(),
@@ -32,6 +33,59 @@ const deviceProps: Record<string, Schema> = {
   lastHandshakeAt: time,
   handshakeCount: { type: 'integer', minimum: 1 },
   lastSource: nullable(str()),
+};
+
+const certificateFacts: Record<string, Schema> = {
+  subject: str(),
+  issuer: str(),
+  serial: str({ pattern: '^[0-9A-F]+$', description: 'upper-case hex' }),
+  fingerprint: hexOf(64),
+  notBefore: time,
+  notAfter: time,
+};
+const certDeviceProps: Record<string, Schema> = {
+  kind: str({ enum: ['certificate'] }),
+  id: hexOf(32),
+  identity: str(),
+  ca: str({ description: 'name of the CA it last enrolled under' }),
+  status: str({ enum: ['active', 'revoked'] }),
+  allowRekey: { type: 'boolean' },
+  firstHandshakeAt: time,
+  lastHandshakeAt: time,
+  handshakeCount: { type: 'integer', minimum: 1 },
+  lastSource: nullable(str()),
+  certificate: ref('CertDevice'),
+};
+const sourcesProps: Record<string, Schema> = {
+  sources: {
+    type: 'array',
+    items: obj({
+      address: str(),
+      lastSeenAt: time,
+      count: { type: 'integer' },
+      geolocation: nullable(str()),
+    }),
+  },
+  geolocation: nullable(str()),
+};
+const caProps: Record<string, Schema> = {
+  id: { type: 'integer', minimum: 1 },
+  name: str(),
+  fingerprint: hexOf(64),
+  subject: str(),
+  notBefore: time,
+  notAfter: time,
+  networkId: { type: 'integer', minimum: 1 },
+  maxDevices: nullable({ type: 'integer', minimum: 1 }),
+  status: str({ enum: ['active', 'revoked'] }),
+  verified: { type: 'boolean', description: 'possession of the CA key was proven' },
+  createdAt: time,
+};
+const caCounts: Record<string, Schema> = {
+  devices: { type: 'integer', minimum: 0 },
+  revokedDevices: { type: 'integer', minimum: 0 },
+  crlEntries: { type: 'integer', minimum: 0 },
+  crlThisUpdate: nullable(time),
 };
 
 const schemas: Record<string, Schema> = {
@@ -92,20 +146,50 @@ const schemas: Record<string, Schema> = {
     basename: str({ contentEncoding: 'base64' }),
     gpk: str({ contentEncoding: 'base64' }),
   }),
-  Device: obj(deviceProps),
-  DeviceDetail: obj({
-    ...deviceProps,
-    sources: {
-      type: 'array',
-      items: obj({
-        address: str(),
-        lastSeenAt: time,
-        count: { type: 'integer' },
-        geolocation: nullable(str()),
-      }),
-    },
-    geolocation: nullable(str()),
+  Device: {
+    description:
+      "kind 'daa': provisioned by XTT in a batch; kind 'certificate': enrolled by a CA's certificate",
+    oneOf: [obj(deviceProps), obj(certDeviceProps)],
+  },
+  DeviceDetail: {
+    oneOf: [obj({ ...deviceProps, ...sourcesProps }), obj({ ...certDeviceProps, ...sourcesProps })],
+  },
+  CertDevice: obj({
+    identity: str(),
+    caId: { type: 'integer', minimum: 1 },
+    networkId: { type: 'integer', minimum: 1 },
+    ...certificateFacts,
+    keyFingerprint: hexOf(64),
+    method: str({ enum: ['tls-client-certificate', 'signed-challenge'] }),
+    status: str({ enum: ['active', 'revoked'] }),
+    allowRekey: { type: 'boolean' },
+    firstEnrolledAt: time,
+    lastEnrolledAt: time,
+    enrollCount: { type: 'integer', minimum: 1 },
+    lastSource: nullable(str()),
   }),
+  Ca: obj({ ...caProps, ...caCounts }),
+  NewCa: obj(
+    {
+      certificate: str({ description: 'CA certificate (root or intermediate): PEM or base64 DER' }),
+      network: { oneOf: [str(), { type: 'integer' }] },
+      name: str({ description: 'default: the subject CN' }),
+      maxDevices: nullable({ type: 'integer', minimum: 1 }),
+      verificationCertificate: str({
+        description: 'a certificate the CA issued with the registration code as its CN (PEM or base64 DER)',
+      }),
+      unverified: { type: 'boolean', description: 'register without proof of the CA key' },
+    },
+    ['certificate', 'network'],
+  ),
+  RegistrationCode: obj({ registrationCode: hexOf(32), fingerprint: hexOf(64) }),
+  CrlUpload: obj({
+    replaced: { type: 'boolean' },
+    entries: { type: 'integer', minimum: 0 },
+    thisUpdate: time,
+    ca: ref('Ca'),
+  }),
+  CaList: list('Ca'),
   AuditEntry: obj({
     id: { type: 'integer' },
     at: time,
@@ -118,6 +202,16 @@ const schemas: Record<string, Schema> = {
     reason: str(),
     geolocation: nullable(str()),
     identity: nullable(str()),
+    method: str({ enum: ['xtt', 'pki'] }),
+    pki: nullable(
+      obj({
+        caId: nullable({ type: 'integer' }),
+        subject: nullable(str()),
+        serial: nullable(str()),
+        fingerprint: nullable(hexOf(64)),
+        keyFingerprint: nullable(hexOf(64)),
+      }),
+    ),
   }),
   NetworkList: list('Network'),
   BatchList: list('Batch'),
@@ -160,6 +254,8 @@ const pageQ = [
 const NET = param('network', 'network name or id');
 const BATCH = param('batch', 'batch name or hex gid');
 const DEVICE = param('device', 'identity: 32 hex digits or IPv6 text');
+const CA = param('ca', 'CA name, id or certificate fingerprint');
+const conflict = { '409': { $ref: '#/components/responses/Error' } };
 const image = {
   required: true,
   content: Object.fromEntries(
@@ -173,7 +269,7 @@ export const OPENAPI = {
     title: 'ENF server management API',
     version: '1.0.0',
     description:
-      'Networks, batches, devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}.',
+      'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}.',
   },
   security: [{ bearer: [] }],
   paths: {
@@ -250,9 +346,11 @@ export const OPENAPI = {
     },
     '/api/v1/devices': {
       get: {
-        summary: 'List devices',
+        summary: 'List devices: DAA devices, then certificate devices',
         parameters: [
-          query('batch', 'batch name or hex gid'),
+          query('kind', 'daa or certificate', str({ enum: ['daa', 'certificate'] })),
+          query('batch', 'batch name or hex gid (DAA devices only)'),
+          query('ca', 'CA name, id or fingerprint (certificate devices only)'),
           query('status', 'active or revoked', str({ enum: ['active', 'revoked'] })),
           timeQ('since', 'first handshake at or after'),
           timeQ('until', 'first handshake before'),
@@ -298,15 +396,52 @@ export const OPENAPI = {
             'provisioned, refused or failed',
             str({ enum: ['provisioned', 'refused', 'failed'] }),
           ),
+          query('method', 'xtt (handshakes) or pki (enrollments)', str({ enum: ['xtt', 'pki'] })),
           query('device', 'device identity'),
           ...pageQ,
         ],
         responses: json('AuditPage'),
       },
     },
+    '/api/v1/cas': {
+      get: { summary: 'List registered CAs (PKI enrollment groups) with counts', responses: json('CaList') },
+      post: {
+        summary: 'Register a CA with a network, with proof of its key (or unverified: true)',
+        requestBody: body('NewCa'),
+        responses: {
+          ...json('Ca', '201', 'Created'),
+          ...conflict,
+          '501': { $ref: '#/components/responses/Error' },
+        },
+      },
+    },
+    '/api/v1/cas/registration-code': {
+      post: {
+        summary: 'The CN a verification certificate from this CA must carry (registers nothing)',
+        requestBody: body(obj({ certificate: str({ description: 'PEM or base64 DER' }) })),
+        responses: { ...json('RegistrationCode'), '501': { $ref: '#/components/responses/Error' } },
+      },
+    },
+    '/api/v1/cas/{ca}': {
+      parameters: [CA],
+      get: { summary: 'Show a CA with counts', responses: json('Ca') },
+    },
+    '/api/v1/cas/{ca}/revoke': {
+      parameters: [CA],
+      post: { summary: 'Revoke a CA: every device it certified is refused', responses: json('Ca') },
+    },
+    '/api/v1/cas/{ca}/crl': {
+      parameters: [CA],
+      put: {
+        summary:
+          "Upload the CA's CRL (PEM or base64 DER), signed by the CA and not older than the stored one",
+        requestBody: body(obj({ crl: str() })),
+        responses: { ...json('CrlUpload'), ...conflict },
+      },
+    },
     '/api/v1/events': {
       get: {
-        summary: 'Live events (server-sent events): audit, device, batch',
+        summary: 'Live events (server-sent events): audit, device, batch, ca',
         responses: {
           '200': { description: 'event stream', content: { 'text/event-stream': { schema: str() } } },
           '401': errors['401'],

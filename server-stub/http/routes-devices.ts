@@ -1,7 +1,9 @@
 // Management API: devices and the audit (issue 7 "HTTP API"). Lists page with an opaque cursor
 // (base64url of the last item's key) and refuse unknown query parameters. A device is addressed by
 // its identity: 32 hex digits or IPv6 text. Its history is the audit filtered by its pseudonym; its
-// source addresses and geolocation come from that history.
+// source addresses and geolocation come from that history. Certificate devices of the PKI option
+// are listed and addressed the same way (kind 'certificate', their history by identity).
+import type { CertDevice } from '../registry/pki-registry.ts';
 import { DEVICE_STATUSES, AUDIT_OUTCOMES, type AuditFilter, type Device } from '../registry/registry.ts';
 import { parseIpv6 } from '../registry/ipv6.ts';
 import { enumParam, int, onlyKeys, onlyParams, readJsonObject, timeParam } from './body.ts';
@@ -9,10 +11,14 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import type { Router } from './router.ts';
 import { findBatch } from './routes-networks.ts';
-import { auditView, deviceView, sourcesView } from './views.ts';
+import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
 
 const API = '/api/v1';
 export const DEFAULT_PAGE = 100;
+/** 'daa': provisioned by an XTT handshake in a batch; 'certificate': enrolled by a CA's certificate. */
+export const DEVICE_KINDS = ['daa', 'certificate'] as const;
+/** Audit rows: XTT handshakes or PKI enrollments. */
+export const AUDIT_METHODS = ['xtt', 'pki'] as const;
 export const MAX_PAGE = 1000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -40,10 +46,41 @@ function identityParam(v: string): Uint8Array {
   }
 }
 
-async function findDevice(ctx: ApiContext, ref: string): Promise<Device> {
-  const d = await ctx.registry.getDeviceByIdentity(identityParam(ref));
-  if (!d) throw new ApiError('NOT_FOUND', `device '${ref}' not found`, 'device');
-  return d;
+/** A DAA device or a certificate device by identity. */
+async function findAnyDevice(
+  ctx: ApiContext,
+  ref: string,
+): Promise<{ daa: Device; cert?: undefined } | { daa?: undefined; cert: CertDevice }> {
+  const identity = identityParam(ref);
+  const daa = await ctx.registry.getDeviceByIdentity(identity);
+  if (daa) return { daa };
+  const cert = await ctx.registry.pki.getCertDeviceByIdentity(identity);
+  if (cert) return { cert };
+  throw new ApiError('NOT_FOUND', `device '${ref}' not found`, 'device');
+}
+
+async function caNames(ctx: ApiContext): Promise<Map<number, string>> {
+  return new Map((await ctx.registry.pki.listCas()).map((c) => [c.id, c.name]));
+}
+
+async function findCaId(ctx: ApiContext, ref: string): Promise<number> {
+  const ca = await ctx.registry.pki.findCa(ref);
+  if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
+  return ca.id;
+}
+
+async function certDeviceDetail(ctx: ApiContext, d: CertDevice) {
+  const history = await ctx.registry.queryAudit({ identity: d.identity, method: 'pki', limit: MAX_PAGE });
+  return {
+    ...certDeviceListView(d, await caNames(ctx)),
+    sources: sourcesView(history),
+    geolocation: history.find((e) => e.geolocation !== null)?.geolocation ?? null,
+  };
+}
+
+async function anyDeviceDetail(ctx: ApiContext, ref: string) {
+  const d = await findAnyDevice(ctx, ref);
+  return d.daa ? deviceDetail(ctx, d.daa) : certDeviceDetail(ctx, d.cert);
 }
 
 async function batchNames(ctx: ApiContext): Promise<Map<string, string>> {
@@ -70,7 +107,8 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/devices`,
     isAuthenticated: true,
     handler: async ({ query }) => {
-      onlyParams(query, ['batch', 'status', 'since', 'until', 'seenSince', 'limit', 'cursor']);
+      onlyParams(query, ['kind', 'batch', 'ca', 'status', 'since', 'until', 'seenSince', 'limit', 'cursor']);
+      let kind = enumParam(query, 'kind', DEVICE_KINDS);
       const status = enumParam(query, 'status', DEVICE_STATUSES);
       const since = timeParam(query, 'since');
       const until = timeParam(query, 'until');
@@ -78,29 +116,57 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const limit = limitParam(query);
       const after = decodeCursor('d', query.get('cursor'));
       const batchRef = query.get('batch');
+      const caRef = query.get('ca');
+      if (batchRef !== null && caRef !== null)
+        throw new ApiError('VALIDATION', 'ca: a device has a batch or a CA, not both', 'ca');
+      if (batchRef !== null && kind === 'certificate')
+        throw new ApiError('VALIDATION', 'batch: certificate devices have no batch', 'batch');
+      if (caRef !== null && kind === 'daa')
+        throw new ApiError('VALIDATION', 'ca: DAA devices have no CA', 'ca');
       const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef)).gid;
-      const all = (
-        await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) })
-      ).filter(
-        (d) =>
-          (since === undefined || d.firstHandshakeAt >= since) &&
-          (until === undefined || d.firstHandshakeAt < until) &&
-          (seenSince === undefined || d.lastHandshakeAt >= seenSince),
-      );
+      const caId = caRef === null ? undefined : await findCaId(ctx, caRef);
+      if (gid) kind = 'daa';
+      if (caId !== undefined) kind = 'certificate';
+      const isWanted = (first: number, last: number) =>
+        (since === undefined || first >= since) &&
+        (until === undefined || first < until) &&
+        (seenSince === undefined || last >= seenSince);
+      const daa =
+        kind === 'certificate'
+          ? []
+          : (
+              await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) })
+            ).filter((d) => isWanted(d.firstHandshakeAt, d.lastHandshakeAt));
+      const certs =
+        kind === 'daa'
+          ? []
+          : (
+              await ctx.registry.pki.listCertDevices({
+                ...(caId !== undefined ? { caId } : {}),
+                ...(status ? { status } : {}),
+              })
+            ).filter((d) => isWanted(d.firstEnrolledAt, d.lastEnrolledAt));
+      // DAA devices first, then certificate devices: the cursor is the last identity shown.
+      const all: ({ daa: Device; cert?: undefined } | { daa?: undefined; cert: CertDevice })[] = [
+        ...daa.map((d) => ({ daa: d })),
+        ...certs.map((d) => ({ cert: d })),
+      ];
+      const idOf = (x: (typeof all)[number]) => hex(x.daa ? x.daa.identity : x.cert.identity);
       let start = 0;
       if (after !== undefined) {
-        const i = all.findIndex((d) => hex(d.identity) === after);
+        const i = all.findIndex((x) => idOf(x) === after);
         if (i < 0) throw new ApiError('VALIDATION', 'cursor: no longer matches this filter', 'cursor');
         start = i + 1;
       }
       const page = all.slice(start, start + limit);
       const names = await batchNames(ctx);
+      const cas = certs.length ? await caNames(ctx) : new Map<number, string>();
       const isMore = start + limit < all.length;
       return {
         status: 200,
         body: {
-          items: page.map((d) => deviceView(d, names)),
-          nextCursor: isMore ? encodeCursor('d', hex(page[page.length - 1]!.identity)) : null,
+          items: page.map((x) => (x.daa ? deviceView(x.daa, names) : certDeviceListView(x.cert, cas))),
+          nextCursor: isMore ? encodeCursor('d', idOf(page[page.length - 1]!)) : null,
         },
       };
     },
@@ -109,10 +175,7 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/devices/{device}`,
     isAuthenticated: true,
-    handler: async ({ params }) => ({
-      status: 200,
-      body: await deviceDetail(ctx, await findDevice(ctx, params.device!)),
-    }),
+    handler: async ({ params }) => ({ status: 200, body: await anyDeviceDetail(ctx, params.device!) }),
   });
   router.add({
     method: 'GET',
@@ -120,12 +183,13 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     isAuthenticated: true,
     handler: async ({ params, query }) => {
       onlyParams(query, ['limit', 'cursor']);
-      const d = await findDevice(ctx, params.device!);
+      const d = await findAnyDevice(ctx, params.device!);
       const limit = limitParam(query);
       const before = decodeCursor('a', query.get('cursor'));
       return auditPage(ctx, {
-        gid: d.gid,
-        pseudonym: d.pseudonym,
+        ...(d.daa
+          ? { gid: d.daa.gid, pseudonym: d.daa.pseudonym }
+          : { identity: d.cert.identity, method: 'pki' as const }),
         limit,
         ...(before ? { beforeId: Number(before) } : {}),
       });
@@ -136,10 +200,11 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/devices/{device}/revoke`,
     isAuthenticated: true,
     handler: async ({ params }) => {
-      const d = await findDevice(ctx, params.device!);
-      await ctx.registry.revokeDevice(d.gid, d.pseudonym);
-      ctx.events.publish('device', { id: hex(d.identity), status: 'revoked' });
-      return { status: 200, body: await deviceDetail(ctx, await findDevice(ctx, params.device!)) };
+      const d = await findAnyDevice(ctx, params.device!);
+      if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym);
+      else await ctx.registry.pki.revokeCertDevice(d.cert.id);
+      ctx.events.publish('device', { id: hex(identityParam(params.device!)), status: 'revoked' });
+      return { status: 200, body: await anyDeviceDetail(ctx, params.device!) };
     },
   });
   router.add({
@@ -151,10 +216,11 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       onlyKeys(body, ['allow']);
       if (typeof body.allow !== 'boolean')
         throw new ApiError('VALIDATION', 'allow: must be true or false', 'allow');
-      const d = await findDevice(ctx, params.device!);
-      await ctx.registry.setAllowRekey(d.gid, d.pseudonym, body.allow);
-      ctx.events.publish('device', { id: hex(d.identity), allowRekey: body.allow });
-      return { status: 200, body: await deviceDetail(ctx, await findDevice(ctx, params.device!)) };
+      const d = await findAnyDevice(ctx, params.device!);
+      if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, body.allow);
+      else await ctx.registry.pki.setCertDeviceAllowRekey(d.cert.id, body.allow);
+      ctx.events.publish('device', { id: hex(identityParam(params.device!)), allowRekey: body.allow });
+      return { status: 200, body: await anyDeviceDetail(ctx, params.device!) };
     },
   });
 
@@ -163,7 +229,8 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/audit`,
     isAuthenticated: true,
     handler: async ({ query }) => {
-      onlyParams(query, ['since', 'until', 'batch', 'outcome', 'device', 'limit', 'cursor']);
+      onlyParams(query, ['since', 'until', 'batch', 'outcome', 'method', 'device', 'limit', 'cursor']);
+      const method = enumParam(query, 'method', AUDIT_METHODS);
       const since = timeParam(query, 'since');
       const until = timeParam(query, 'until');
       const outcome = enumParam(query, 'outcome', AUDIT_OUTCOMES);
@@ -172,14 +239,16 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const batchRef = query.get('batch');
       const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef)).gid;
       const deviceRef = query.get('device');
-      const device = deviceRef === null ? undefined : await findDevice(ctx, deviceRef);
+      const device = deviceRef === null ? undefined : await findAnyDevice(ctx, deviceRef);
       return auditPage(ctx, {
         limit,
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
         ...(outcome ? { outcome } : {}),
         ...(gid ? { gid } : {}),
-        ...(device ? { gid: device.gid, pseudonym: device.pseudonym } : {}),
+        ...(method ? { method } : {}),
+        ...(device?.daa ? { gid: device.daa.gid, pseudonym: device.daa.pseudonym } : {}),
+        ...(device?.cert ? { identity: device.cert.identity, method: 'pki' as const } : {}),
         ...(before ? { beforeId: Number(before) } : {}),
       });
     },

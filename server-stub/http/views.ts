@@ -35,6 +35,7 @@ export function batchView(b: Batch | BatchSummary, networks: ReadonlyMap<number,
 export function deviceView(d: Device, batchNames: ReadonlyMap<string, string>) {
   const gid = toHex(d.gid);
   return {
+    kind: 'daa' as const,
     id: toHex(d.identity),
     identity: formatIpv6(d.identity),
     batch: batchNames.get(gid) ?? gid,
@@ -63,6 +64,8 @@ export function auditView(e: AuditEntry) {
     reason: e.reason,
     geolocation: e.geolocation,
     identity: e.identity ? formatIpv6(e.identity) : null,
+    method: e.pki ? ('pki' as const) : ('xtt' as const),
+    pki: e.pki ?? null,
   };
 }
 
@@ -139,5 +142,25 @@ export function certDeviceView(d: CertDevice) {
     lastEnrolledAt: iso(d.lastEnrolledAt),
     enrollCount: d.enrollCount,
     lastSource: d.lastSource,
+  };
+}
+
+/**
+ * A certificate device in the device list beside DAA devices: the fields both kinds share (times
+ * named as for handshakes: an enrollment is the PKI option's handshake) and the certificate.
+ */
+export function certDeviceListView(d: CertDevice, caNames: ReadonlyMap<number, string>) {
+  return {
+    kind: 'certificate' as const,
+    id: toHex(d.identity),
+    identity: formatIpv6(d.identity),
+    ca: caNames.get(d.caId) ?? String(d.caId),
+    status: d.status,
+    allowRekey: d.allowRekey,
+    firstHandshakeAt: iso(d.firstEnrolledAt),
+    lastHandshakeAt: iso(d.lastEnrolledAt),
+    handshakeCount: d.enrollCount,
+    lastSource: d.lastSource,
+    certificate: certDeviceView(d),
   };
 }

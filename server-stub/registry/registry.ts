@@ -123,6 +123,10 @@ export interface AuditFilter {
   gid?: Uint8Array;
   pseudonym?: Uint8Array;
   outcome?: AuditOutcome;
+  /** Only entries that handed out (or re-applied) this identity. */
+  identity?: Uint8Array;
+  /** Only XTT handshakes or only PKI enrollments. */
+  method?: 'xtt' | 'pki';
   /** Only entries with id below this: the cursor of the next page (the previous page's last id). */
   beforeId?: number;
   /**

@@ -419,6 +419,8 @@ export class SqlRegistry implements Registry {
       f.pseudonym !== undefined && ['pseudonym = ?', toBuffer(f.pseudonym)],
       f.outcome !== undefined && ['outcome = ?', f.outcome],
       f.beforeId !== undefined && ['id < ?', f.beforeId],
+      f.identity !== undefined && ['identity = ?', toBuffer(f.identity)],
+      f.method !== undefined && ["COALESCE(method, 'xtt') = ?", f.method],
     ]);
     const sql = `SELECT * FROM audit ${w.sql} ORDER BY id DESC LIMIT ?`;
     return this.driver.run('read', 'audit query', async (c) =>

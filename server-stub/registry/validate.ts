@@ -156,4 +156,8 @@ export function checkAuditFilter(f: AuditFilter): void {
   if (f.until !== undefined) checkInt(f.until, 'filter.until', 0, Number.MAX_SAFE_INTEGER);
   if (f.pseudonym !== undefined) checkPseudonym(f.pseudonym, 'filter.pseudonym');
   if (f.beforeId !== undefined) checkInt(f.beforeId, 'filter.beforeId', 1, Number.MAX_SAFE_INTEGER);
+  if (f.identity !== undefined) checkBytes(f.identity, 'filter.identity', 16);
+  if (f.method !== undefined && f.method !== 'xtt' && f.method !== 'pki') {
+    throw new ValidationError('filter.method', 'must be xtt or pki');
+  }
 }

@@ -124,3 +124,19 @@ test('Metrics: collectors sample values at exposition time; a failing one is ski
   await m.collect();
   t.true(m.expose().includes('enf_verify_queue_depth 7'));
 });
+
+test('Metrics: PKI enrollments and certificate devices are counted apart from XTT handshakes', (t) => {
+  const m = new Metrics();
+  t.true(m.expose().includes('enf_pki_enrollments_total{outcome="refused"} 0'));
+  m.pkiEnrollmentFinished('provisioned', 0.03);
+  m.pkiEnrollmentFinished('refused', 0.002);
+  m.certDeviceCounts({ active: 2, revoked: 0 });
+  const text = m.expose();
+  t.true(text.includes('enf_pki_enrollments_total{outcome="provisioned"} 1'));
+  t.true(text.includes('enf_pki_enrollments_total{outcome="refused"} 1'));
+  t.true(text.includes('enf_pki_enrollment_duration_seconds_count 2'));
+  t.true(text.includes('enf_pki_devices{status="active"} 2'));
+  t.true(text.includes('enf_handshakes_total{outcome="provisioned"} 0'));
+  t.notRegex(text, /^enf_handshake_duration_seconds_count [1-9]/m);
+  t.throws(() => m.pkiEnrollmentFinished('bogus' as 'refused', 1), { instanceOf: RangeError });
+});

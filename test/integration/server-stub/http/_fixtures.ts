@@ -16,6 +16,8 @@ import { Metrics } from '../../../../server-stub/metrics.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 
 export const TOKEN = 'test-token-0123456789abcdef';
+/** Stands in for the server certificate that CA registration codes are bound to. */
+export const CA_VERIFICATION_IDENTITY = new TextEncoder().encode('test deployment identity');
 
 export function freshGpk(): Uint8Array {
   return encodeGroupPublicKey(createIssuer(systemRng).publicKey.gpk);
@@ -74,6 +76,7 @@ export async function startApi(registry?: Registry): Promise<ApiFixture> {
     host: '127.0.0.1',
     port: 0,
     tokens: [new TextEncoder().encode(TOKEN)],
+    caVerificationIdentity: CA_VERIFICATION_IDENTITY,
     eventPollMs: 100,
   });
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {

@@ -3,7 +3,11 @@
 // against the schema documented for its path, method and status, and the test fails if an operation
 // with a JSON response was not exercised.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { parseCertificate } from '../../../../protocol/pki/certificate.ts';
 import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
+import { PkiPolicy } from '../../../../server-stub/pki-policy.ts';
+import { issue, makeCrl, makeRoot } from '../../../helpers/openssl-ca.ts';
 import { OPENAPI } from '../../../../server-stub/http/openapi.ts';
 import { validate } from '../../../unit/server-stub/http/_schema.ts';
 import { freshGpk, labelPng, startApi } from './_fixtures.ts';
@@ -84,6 +88,41 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('GET', '/api/v1/devices/{device}/history', { device });
     await call('PUT', '/api/v1/devices/{device}/allow-rekey', { device }, { allow: true });
     await call('POST', '/api/v1/devices/{device}/revoke', { device });
+    // PKI option: a CA, a certificate device beside the DAA one, its CRL, its revocation.
+    const root = makeRoot(f.dir, 'acme-root');
+    const rootPem = readFileSync(root.certPath, 'utf8');
+    await call('POST', '/api/v1/cas/registration-code', {}, { certificate: rootPem });
+    await call('POST', '/api/v1/cas', {}, { certificate: rootPem, network: 'plant-a' });
+    await call('POST', '/api/v1/cas', {}, { certificate: rootPem, network: 'plant-a', unverified: true });
+    await call('GET', '/api/v1/cas', {});
+    await call('GET', '/api/v1/cas/{ca}', { ca: 'acme-root' });
+    const leaf = issue(root, f.dir, 'gw-1');
+    const pki = new PkiPolicy(f.registry.pki, parseCertificate, { clock: { now: Date.now } });
+    const enrolled = await pki.enroll({
+      leaf: parseCertificate(leaf.der),
+      intermediates: [],
+      method: 'signed-challenge',
+      source: { address: '192.0.2.3', port: 9 },
+    });
+    t.true(enrolled.ok);
+    const mixed = await call('GET', '/api/v1/devices', {});
+    t.deepEqual(
+      mixed.json.items.map((d: { kind: string }) => d.kind),
+      ['daa', 'certificate'],
+    );
+    const certDevice = mixed.json.items[1].id as string;
+    await call('GET', '/api/v1/devices/{device}', { device: certDevice });
+    await call('GET', '/api/v1/devices/{device}/history', { device: certDevice });
+    await call('POST', '/api/v1/devices/{device}/revoke', { device: certDevice });
+    const crl = makeCrl(root);
+    await call(
+      'PUT',
+      '/api/v1/cas/{ca}/crl',
+      { ca: 'acme-root' },
+      { crl: readFileSync(crl.pemPath, 'utf8') },
+    );
+    await call('PUT', '/api/v1/cas/{ca}/crl', { ca: 'acme-root' }, { crl: 'nope' });
+    await call('POST', '/api/v1/cas/{ca}/revoke', { ca: 'acme-root' });
     await call('GET', '/api/v1/audit', {});
     await call('GET', '/api/v1/audit?outcome=nope', {});
     await call('POST', '/api/v1/batches/{batch}/revoke', { batch: 'lot-2' });

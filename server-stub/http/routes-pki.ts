@@ -1,0 +1,205 @@
+// Management API: the PKI option's enrollment groups (server-stub/README.md, "PKI enrollment"). An
+// operator registers a CA certificate (root or intermediate, PEM or base64 DER) with one network,
+// proving possession of the CA key as AWS IoT verification certificates do: the registration code
+// (protocol/pki/ca-verification.ts) is the CN of a certificate the CA signs; `unverified: true`
+// registers without that proof, as `enf-server ca add --unverified`. CRLs the CA signed are uploaded
+// the same way. Every input is parsed and checked before the registry is called, so a refused
+// request changes nothing; errors name the member that was wrong.
+import { checkVerificationCertificate, registrationCode } from '../../protocol/pki/ca-verification.ts';
+import { parseCertificate, pemToDerList, type Certificate } from '../../protocol/pki/certificate.ts';
+import { checkCrlIssuedBy, CrlError, parseCrl } from '../../protocol/pki/crl.ts';
+import type { CaRecord, CaSummary } from '../registry/pki-registry.ts';
+import { checkName } from '../registry/validate.ts';
+import { base64Bytes, int, onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
+import type { ApiContext } from './context.ts';
+import { ApiError } from './errors.ts';
+import type { Router } from './router.ts';
+import { networkRef } from './routes-networks.ts';
+import { caView } from './views.ts';
+
+const API = '/api/v1';
+
+/** A PEM block with `label`, or base64 DER: the bytes of one certificate or CRL. */
+function derMember(body: Record<string, unknown>, key: string, label: string): Uint8Array {
+  const text = str(body, key, true);
+  if (text.includes('-----BEGIN')) {
+    let der: Uint8Array | undefined;
+    try {
+      der = pemToDerList(text, label)[0];
+    } catch (cause) {
+      throw new ApiError('VALIDATION', `${key}: not valid PEM`, key, { cause });
+    }
+    if (!der) throw new ApiError('VALIDATION', `${key}: holds no PEM ${label}`, key);
+    return der;
+  }
+  return base64Bytes(text.replace(/\s+/g, ''), key);
+}
+
+function certMember(body: Record<string, unknown>, key: string, what: string): Certificate {
+  const der = derMember(body, key, 'CERTIFICATE');
+  try {
+    return parseCertificate(der);
+  } catch (cause) {
+    throw new ApiError('VALIDATION', `${key}: not an X.509 ${what} certificate`, key, { cause });
+  }
+}
+
+/** The deployment's identity registration codes are bound to (the server certificate). */
+function verificationIdentity(ctx: ApiContext): Uint8Array {
+  if (!ctx.caVerificationIdentity) {
+    throw new ApiError('NOT_IMPLEMENTED', 'this server has no identity for CA registration codes');
+  }
+  return ctx.caVerificationIdentity;
+}
+
+/** A CA by id, name or fingerprint, with its counts. */
+async function findCa(ctx: ApiContext, ref: string): Promise<CaSummary> {
+  const rec = await ctx.registry.pki.findCa(ref);
+  const ca = rec && (await ctx.registry.pki.listCas()).find((c) => c.id === rec.id);
+  if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
+  return ca;
+}
+
+async function summary(ctx: ApiContext, rec: CaRecord) {
+  return caView((await ctx.registry.pki.listCas()).find((c) => c.id === rec.id) ?? rec);
+}
+
+export function addPkiRoutes(router: Router, ctx: ApiContext): void {
+  router.add({
+    method: 'GET',
+    path: `${API}/cas`,
+    isAuthenticated: true,
+    handler: async ({ query }) => {
+      onlyParams(query, []);
+      return { status: 200, body: { items: (await ctx.registry.pki.listCas()).map(caView) } };
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/cas/registration-code`,
+    isAuthenticated: true,
+    handler: async ({ req }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, ['certificate']);
+      const ca = certMember(body, 'certificate', 'CA');
+      const code = registrationCode(verificationIdentity(ctx), ca.fingerprint);
+      return { status: 200, body: { registrationCode: code, fingerprint: ca.fingerprint } };
+    },
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/cas`,
+    isAuthenticated: true,
+    handler: async ({ req }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, [
+        'certificate',
+        'network',
+        'name',
+        'maxDevices',
+        'verificationCertificate',
+        'unverified',
+      ]);
+      const ca = certMember(body, 'certificate', 'CA');
+      if (!ca.isCa) {
+        throw new ApiError(
+          'VALIDATION',
+          `certificate: ${ca.subject} is not a CA certificate (basicConstraints cA)`,
+          'certificate',
+        );
+      }
+      const network = networkRef(body.network, 'network');
+      const maxDevices =
+        body.maxDevices === undefined || body.maxDevices === null
+          ? null
+          : int(body.maxDevices, 'maxDevices', 1, Number.MAX_SAFE_INTEGER);
+      if (body.unverified !== undefined && typeof body.unverified !== 'boolean') {
+        throw new ApiError('VALIDATION', 'unverified: must be true or false', 'unverified');
+      }
+      const isUnverified = body.unverified === true;
+      const hasProof = body.verificationCertificate !== undefined && body.verificationCertificate !== null;
+      if (hasProof === isUnverified) {
+        throw new ApiError(
+          'VALIDATION',
+          'verificationCertificate: give a certificate the CA issued for the registration code, or unverified: true',
+          'verificationCertificate',
+        );
+      }
+      if (hasProof) {
+        const v = certMember(body, 'verificationCertificate', 'verification');
+        const code = registrationCode(verificationIdentity(ctx), ca.fingerprint);
+        const why = checkVerificationCertificate(ca, v, code, Date.now());
+        if (why) {
+          throw new ApiError(
+            'VALIDATION',
+            `verificationCertificate: does not prove the CA key: ${why}`,
+            'verificationCertificate',
+          );
+        }
+      }
+      const rawName = str(body, 'name', false);
+      const name = rawName ?? /(?:^|\n)CN=([^\n]*)/.exec(ca.subject)?.[1];
+      if (name === undefined)
+        throw new ApiError('VALIDATION', 'name: required (the CA subject has no CN)', 'name');
+      checkName(name, 'name');
+      if (!(await ctx.registry.getNetwork(network))) {
+        throw new ApiError('VALIDATION', `network: no network '${network}'`, 'network');
+      }
+      let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network, maxDevices });
+      if (hasProof) rec = await ctx.registry.pki.markCaVerified(rec.id);
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status });
+      return { status: 201, body: await summary(ctx, rec) };
+    },
+  });
+  router.add({
+    method: 'GET',
+    path: `${API}/cas/{ca}`,
+    isAuthenticated: true,
+    handler: async ({ params }) => ({ status: 200, body: caView(await findCa(ctx, params.ca!)) }),
+  });
+  router.add({
+    method: 'POST',
+    path: `${API}/cas/{ca}/revoke`,
+    isAuthenticated: true,
+    handler: async ({ params }) => {
+      const ca = await findCa(ctx, params.ca!);
+      const rec = await ctx.registry.pki.revokeCa(ca.id);
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status });
+      return { status: 200, body: await summary(ctx, rec) };
+    },
+  });
+  router.add({
+    method: 'PUT',
+    path: `${API}/cas/{ca}/crl`,
+    isAuthenticated: true,
+    handler: async ({ req, params }) => {
+      const body = await readJsonObject(req);
+      onlyKeys(body, ['crl']);
+      const der = derMember(body, 'crl', 'X509 CRL');
+      const ca = await findCa(ctx, params.ca!);
+      let crl;
+      try {
+        crl = parseCrl(der);
+        checkCrlIssuedBy(crl, parseCertificate(ca.der));
+      } catch (cause) {
+        const why = cause instanceof CrlError ? cause.message : `not a CRL: ${(cause as Error).message}`;
+        throw new ApiError('VALIDATION', `crl: ${why}`, 'crl', { cause });
+      }
+      const res = await ctx.registry.pki.putCrl(ca.id, {
+        der: crl.der,
+        thisUpdate: crl.thisUpdate,
+        nextUpdate: crl.nextUpdate ?? null,
+        serials: [...crl.revokedSerials],
+      });
+      return {
+        status: 200,
+        body: {
+          replaced: res.replaced,
+          entries: res.entries,
+          thisUpdate: new Date(crl.thisUpdate).toISOString(),
+          ca: await summary(ctx, ca),
+        },
+      };
+    },
+  });
+}

@@ -2,6 +2,7 @@
 // heading on navigation, the current section marked with aria-current.
 import { token } from './api.js';
 import { renderBatches } from './batches.js';
+import { renderCas } from './cas.js';
 import { renderDevice, renderDevices } from './devices.js';
 import { renderAudit, renderNetworks } from './pages.js';
 import { el, fail, say } from './ui.js';
@@ -49,6 +50,7 @@ async function route() {
   }
   try {
     if (page === 'networks') await renderNetworks(main);
+    else if (page === 'cas') await renderCas(main);
     else if (page === 'devices') cleanup = await renderDevices(main);
     else if (page === 'device' && arg) await renderDevice(main, decodeURIComponent(arg));
     else if (page === 'audit') await renderAudit(main);

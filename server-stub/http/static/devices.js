@@ -1,12 +1,15 @@
 // Devices page (with live arrival from the event stream) and one device's page (identity,
 // pseudonym, handshakes, source addresses, geolocation, history; revoke and allow re-key).
+// Certificate devices (PKI option) show their CA and certificate instead of batch and pseudonym.
 import { api, listen } from './api.js';
 import { badge, confirmAction, el, fail, say, short, table, when } from './ui.js';
+
+const origin = (d) => (d.kind === 'certificate' ? `CA ${d.ca}` : `batch ${d.batch}`);
 
 async function revoke(d, after) {
   const ok = await confirmAction(
     `Revoke device ${d.identity}?`,
-    `Device ${d.identity} of batch ${d.batch} will be refused at its next handshake.`,
+    `Device ${d.identity} of ${origin(d)} will be refused at its next handshake.`,
     'Revoke device',
   );
   if (!ok) return say('Revocation cancelled.');
@@ -50,7 +53,7 @@ export async function renderDevices(main) {
         'tr',
         { class: isNew ? 'fresh' : undefined, 'data-id': d.id },
         el('th', { scope: 'row' }, el('a', { href: `#device/${d.id}` }, d.identity)),
-        el('td', {}, d.batch),
+        el('td', {}, d.kind === 'certificate' ? `CA ${d.ca}` : d.batch),
         el('td', {}, badge(d.status)),
         el('td', {}, when(d.firstHandshakeAt)),
         el('td', {}, when(d.lastHandshakeAt)),
@@ -81,7 +84,7 @@ export async function renderDevices(main) {
             `${rows.length} devices`,
             [
               'Identity',
-              'Batch',
+              'Batch or CA',
               'Status',
               'First handshake',
               'Last handshake',
@@ -138,9 +141,21 @@ export async function renderDevice(main, id) {
   const facts = [
     ['Identity', d.identity],
     ['Status', badge(d.status)],
-    ['Batch', d.batch],
-    ['Pseudonym', el('span', { class: 'mono' }, d.pseudonym)],
-    ['Long-term key', el('span', { class: 'mono' }, short(d.longtermPublicKey, 40))],
+    ...(d.kind === 'certificate'
+      ? [
+          ['CA', d.ca],
+          ['Subject', d.certificate.subject],
+          ['Issuer', d.certificate.issuer],
+          ['Serial', el('span', { class: 'mono' }, d.certificate.serial)],
+          ['Fingerprint', el('span', { class: 'mono' }, d.certificate.fingerprint)],
+          ['Valid', `${when(d.certificate.notBefore)} to ${when(d.certificate.notAfter)}`],
+          ['Proof of key', d.certificate.method],
+        ]
+      : [
+          ['Batch', d.batch],
+          ['Pseudonym', el('span', { class: 'mono' }, d.pseudonym)],
+          ['Long-term key', el('span', { class: 'mono' }, short(d.longtermPublicKey, 40))],
+        ]),
     ['First handshake', when(d.firstHandshakeAt)],
     ['Last handshake', when(d.lastHandshakeAt)],
     ['Handshakes', String(d.handshakeCount)],

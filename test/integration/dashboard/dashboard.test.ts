@@ -2,7 +2,9 @@
 // real `enf-server start` process on loopback (temp state directory, SQLite registry, DAA
 // verification workers, the XTT endpoint and the management listener), a network created and a batch registered from a QR label image through
 // the UI, a device appearing live after a real XTT handshake (software keys), revoked through the UI
-// with its confirmation dialog, and the next handshake refused. Screenshots: test/artifacts/dashboard/.
+// with its confirmation dialog, and the next handshake refused. The CAs page of the PKI option: a CA
+// made by openssl registered with proof of its key (refused first without it), its CRL uploaded,
+// revoked through its confirmation dialog. Screenshots: test/artifacts/dashboard/.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts
 import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
+import { issue, makeCrl, makeRoot, revoke } from '../../helpers/openssl-ca.ts';
 import { labelPng, TOKEN } from '../server-stub/http/_fixtures.ts';
 import { handshake, makeGroup, TestDevice } from '../server-stub/_xtt-devices.ts';
 
@@ -191,6 +194,96 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
     await browser?.close();
     t.is(await stack.close(), 0, 'enf-server stops cleanly on SIGTERM');
     t.notRegex(stack.log(), new RegExp(TOKEN), 'the API token is never logged');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('CAs page: register a CA with proof of its key, upload its CRL, revoke it', async (t) => {
+  t.timeout(600_000);
+  const dir = mkdtempSync(join(tmpdir(), 'enf-dashboard-ca-'));
+  const stack = await startStack(dir);
+  const cas = async () =>
+    (
+      (await (
+        await fetch(`${stack.url}/api/v1/cas`, { headers: { authorization: `Bearer ${TOKEN}` } })
+      ).json()) as { items: { name: string; status: string; verified: boolean; crlEntries: number }[] }
+    ).items;
+  let browser: Browser | undefined;
+  try {
+    browser = await startBrowser('dashboard-ca');
+    const { page } = browser;
+    await page.goto(stack.url);
+    await page.getByLabel('API token').fill(TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Register a batch' }).waitFor();
+    await page.getByRole('link', { name: 'Networks' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('plant-b');
+    await page.getByLabel('IPv6 /64 prefix').fill('2001:db8:bb:1::/64');
+    await page.getByRole('button', { name: 'Create network' }).click();
+    await page.getByRole('row', { name: /plant-b/ }).waitFor();
+
+    const root = makeRoot(dir, 'acme-root');
+    await page.getByRole('link', { name: 'CAs' }).click();
+    await page.getByRole('heading', { name: 'Register a CA' }).waitFor();
+    await page.getByText('No CAs yet.').waitFor();
+    await page.getByLabel('Or choose the CA certificate file').setInputFiles(root.certPath);
+    t.regex(await page.getByLabel('CA certificate (PEM)').inputValue(), /BEGIN CERTIFICATE/);
+
+    // Without proof and without saying so: refused, naming the field; nothing stored.
+    await page.getByRole('button', { name: 'Register CA' }).click();
+    await page.getByRole('status').filter({ hasText: '(verificationCertificate)' }).waitFor();
+    t.deepEqual(await cas(), []);
+
+    // The registration code, a verification certificate the CA signs for it, registration.
+    await page.getByRole('button', { name: 'Get registration code' }).click();
+    await page.getByRole('status').filter({ hasText: 'Registration code' }).waitFor();
+    const code = ((await page.locator('#ca-code').textContent()) ?? '').trim();
+    t.regex(code, /^[0-9a-f]{32}$/);
+    const proof = issue(root, join(dir, 'proof'), code, { ext: 'basicConstraints=CA:false' });
+    await page.getByLabel('Or choose the verification certificate file').setInputFiles(proof.certPath);
+    await page.getByLabel('Device quota').fill('25');
+    await browser.screenshot('ca-1-form');
+    await page.getByRole('button', { name: 'Register CA' }).click();
+    const row = page.getByRole('row', { name: /acme-root/ });
+    await row.waitFor();
+    t.regex((await row.textContent()) ?? '', /CN=acme-root.*plant-b.*active.*yes.*0 \(0 revoked\)/);
+    t.like((await cas())[0], { name: 'acme-root', status: 'active', verified: true });
+    await browser.screenshot('ca-2-registered');
+
+    // Its CRL.
+    const leaf = issue(root, dir, 'gw-9');
+    revoke(root, leaf);
+    const crl = makeCrl(root);
+    await page.getByLabel('CRL for CA acme-root').setInputFiles(crl.pemPath);
+    await page.getByText('CRL for acme-root: 1 revoked serial(s).').waitFor();
+    t.is((await cas())[0]!.crlEntries, 1);
+
+    // Revoke: cancel first (nothing changes), then confirm.
+    await page.getByRole('button', { name: 'Revoke CA acme-root' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Revoke CA acme-root?' });
+    await dialog.waitFor();
+    await browser.screenshot('ca-3-revoke-confirmation');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    t.is((await cas())[0]!.status, 'active');
+    await page.getByRole('button', { name: 'Revoke CA acme-root' }).click();
+    await dialog.getByRole('button', { name: 'Revoke CA' }).click();
+    await page.getByText('CA acme-root revoked.').waitFor();
+    t.is((await cas())[0]!.status, 'revoked');
+    t.regex((await page.getByRole('row', { name: /acme-root/ }).textContent()) ?? '', /revoked/);
+    // The one refused registration is the only failed request.
+    t.deepEqual(
+      browser.console.filter((l) => l.startsWith('error') || l.startsWith('pageerror')),
+      ['error: Failed to load resource: the server responded with a status of 400 (Bad Request)'],
+    );
+  } catch (err) {
+    if (browser) {
+      await browser.screenshot('ca-failure').catch(() => undefined);
+      t.log(browser.console.join('\n'));
+    }
+    throw err;
+  } finally {
+    await browser?.close();
+    t.is(await stack.close(), 0, 'enf-server stops cleanly on SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -74,7 +74,8 @@ test.serial('a full batch refuses a new device and leaves its TPM untouched', as
     '--json',
   ]);
   t.is(r.code, EXIT.BATCH_UNAVAILABLE, r.stderr);
-  t.regex(r.stderr, /BATCH_FULL: batch "tiny" has issued all 1 credentials; nothing changed/);
+  t.like(JSON.parse(r.stderr), { error: { code: 'BATCH_FULL', exitCode: EXIT.BATCH_UNAVAILABLE } });
+  t.regex(JSON.parse(r.stderr).error.message, /^batch "tiny" has issued all 1 credentials; nothing changed/);
   t.is(await withTpm(second, async (tpm) => assessInventory(await readInventory(tpm)).state), 'empty');
   t.is(readManifest(dir).issued, 1);
   // The device already in the batch can still be re-provisioned with --force? No: a new key is a

@@ -172,7 +172,10 @@ test.serial(
     const issued = readManifest(batchDir).issued;
     const again = await provision(sw);
     t.is(again.code, EXIT.ALREADY_PROVISIONED);
-    t.regex(again.stderr, /already provisioned for batch "it-lot".*nothing changed/);
+    t.regex(
+      JSON.parse(again.stderr).error.message,
+      /already provisioned for batch "it-lot".*nothing changed/,
+    );
     t.like(JSON.parse(again.stderr), {
       error: { code: 'ALREADY_PROVISIONED', exitCode: EXIT.ALREADY_PROVISIONED },
     });
@@ -205,7 +208,8 @@ test.serial('a TPM with full NV is reported clearly and left unchanged', async (
   t.true(filled > 0);
   const r = await provision(sw);
   t.is(r.code, EXIT.TPM_UNSUITABLE, r.stderr);
-  t.regex(r.stderr, /TPM_UNSUITABLE: .*no (NV )?room.*nothing changed/);
+  t.like(JSON.parse(r.stderr), { error: { code: 'TPM_UNSUITABLE', exitCode: EXIT.TPM_UNSUITABLE } });
+  t.regex(JSON.parse(r.stderr).error.message, /no (NV )?room.*nothing changed/);
   const s = await state(sw);
   t.is(s.state, 'empty', 'no key persisted and none of our indices left defined');
 });

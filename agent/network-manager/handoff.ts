@@ -28,7 +28,10 @@ import {
   ACTIVE_CONNECTIONS_ARGS,
   addAddressArgs,
   connectionIpv6Args,
+  deviceStateArgs,
+  NM_DEVICE_STATE_ACTIVATED,
   parseActiveConnection,
+  parseDeviceState,
   parseConnectionIpv6,
   reapplyArgs,
   removeAddressArgs,
@@ -45,6 +48,8 @@ export interface HandoffHost {
   /** /etc: passwd and group, for the account networkd reads its configuration as */
   etc: string;
   log: Logger;
+  /** Waits between looks at NetworkManager's device state (tests pass one that returns at once). */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export const HOST_PATHS = {
@@ -199,6 +204,35 @@ async function assertNetworkdCanRead(host: HandoffHost, path: string): Promise<v
   }
 }
 
+/** Looks at the device state every ACTIVATION_POLL_MS, ACTIVATION_POLLS times at most (3 min). */
+const ACTIVATION_POLL_MS = 2_000;
+const ACTIVATION_POLLS = 90;
+
+/**
+ * `nmcli device reapply` once the device is activated. At boot the agent can be READY while
+ * NetworkManager is still activating the connection (DHCP), and reapply refuses a device that is
+ * not activated; the changed profile alone would only count from the next activation.
+ */
+async function reapplyWhenActivated(host: HandoffHost, ifname: string): Promise<void> {
+  const sleep = host.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let poll = 0; ; poll++) {
+    const r = await host.runner.run('nmcli', deviceStateArgs(ifname));
+    const state = r.status === 0 ? parseDeviceState(r.stdout) : undefined;
+    if (state === NM_DEVICE_STATE_ACTIVATED) break;
+    const seen = r.status === 0 ? r.stdout.trim() : r.stderr.trim();
+    if (poll >= ACTIVATION_POLLS) {
+      throw new NetworkManagerError(
+        'networkmanager',
+        `${ifname} not activated ${(ACTIVATION_POLLS * ACTIVATION_POLL_MS) / 1000} s after the ` +
+          `connection change (device state: ${seen || 'unknown'}), so it cannot be reapplied`,
+      );
+    }
+    if (poll === 0) host.log.info(`waiting for NetworkManager to activate ${ifname} (${seen || 'unknown'})`);
+    await sleep(ACTIVATION_POLL_MS);
+  }
+  await mustRun(host, 'networkmanager', 'nmcli', reapplyArgs(ifname));
+}
+
 export async function handOff(host: HandoffHost, req: HandoffRequest): Promise<HandoffResult> {
   const decision = chooseManager(req.choice, await gatherFacts(host, req.ifname), req.ifname);
   const text = formatIpv6(req.address);
@@ -235,7 +269,7 @@ export async function handOff(host: HandoffHost, req: HandoffRequest): Promise<H
   const modify = addAddressArgs(uuid, cidr, current, req.persist);
   if (modify) {
     await mustRun(host, 'networkmanager', 'nmcli', modify);
-    await mustRun(host, 'networkmanager', 'nmcli', reapplyArgs(req.ifname));
+    await reapplyWhenActivated(host, req.ifname);
   }
   host.log.info(
     `${cidr} handed to NetworkManager: connection ${uuid}${modify ? ' (reapplied)' : ' (unchanged)'}`,
@@ -278,7 +312,7 @@ export async function takeBack(
     const modify = removeAddressArgs(uuid, cidr, current);
     if (modify) {
       await mustRun(host, 'networkmanager', 'nmcli', modify);
-      await mustRun(host, 'networkmanager', 'nmcli', reapplyArgs(ifname));
+      await reapplyWhenActivated(host, ifname);
       removed.push(`NetworkManager connection ${uuid}: ${cidr}`);
     }
   }

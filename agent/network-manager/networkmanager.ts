@@ -18,8 +18,9 @@ export function parseActiveConnection(terse: string, ifname: string): string | u
 
 export const ACTIVE_CONNECTIONS_ARGS = ['-t', '-f', 'UUID,DEVICE', 'connection', 'show', '--active'];
 
+/** `--escape no`: terse output would otherwise write each ':' of an IPv6 address as '\:'. */
 export function connectionIpv6Args(uuid: string): string[] {
-  return ['-t', '-g', 'ipv6.method,ipv6.addresses', 'connection', 'show', 'uuid', uuid];
+  return ['-t', '-e', 'no', '-g', 'ipv6.method,ipv6.addresses', 'connection', 'show', 'uuid', uuid];
 }
 
 export interface ConnectionIpv6 {
@@ -32,7 +33,9 @@ export function parseConnectionIpv6(text: string): ConnectionIpv6 {
   const [method = '', addresses = ''] = text.split('\n');
   return {
     method: method.trim(),
+    // An nmcli that escaped anyway ('fd00\:1\:\:7/64') reads the same.
     addresses: addresses
+      .replace(/\\:/g, ':')
       .split(/[,\s]+/)
       .map((a) => a.trim())
       .filter((a) => a.length > 0),
@@ -71,4 +74,18 @@ export function removeAddressArgs(uuid: string, cidr: string, current: Connectio
 
 export function reapplyArgs(ifname: string): string[] {
   return ['device', 'reapply', ifname];
+}
+
+/** `nmcli -t -g GENERAL.STATE device show IFNAME`: e.g. `100 (connected)`. */
+export function deviceStateArgs(ifname: string): string[] {
+  return ['-t', '-g', 'GENERAL.STATE', 'device', 'show', ifname];
+}
+
+/** NM_DEVICE_STATE_ACTIVATED: only an activated device can reapply a changed connection. */
+export const NM_DEVICE_STATE_ACTIVATED = 100;
+
+/** The numeric NMDeviceState at the start of deviceStateArgs' answer, or undefined. */
+export function parseDeviceState(text: string): number | undefined {
+  const m = /^\s*(\d+)/.exec(text);
+  return m ? Number(m[1]) : undefined;
 }

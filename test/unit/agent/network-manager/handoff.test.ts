@@ -32,6 +32,7 @@ const UUID = '3c0e1b8a-5b8e-4d5e-9b3a-2f1f1e2d3c4b';
 const NETWORKD_ACTIVE = 'systemctl is-active --quiet systemd-networkd.service';
 const NETWORKD_PASSWD = 'systemd-network:x:998:998:systemd Network Management:/:/usr/sbin/nologin\n';
 const NM_ACTIVE = 'systemctl is-active --quiet NetworkManager.service';
+const NM_STATE = 'nmcli -t -g GENERAL.STATE device show eth0';
 const req: HandoffRequest = {
   choice: 'auto',
   persist: 'runtime',
@@ -43,14 +44,17 @@ const req: HandoffRequest = {
 
 function host(t: { teardown: (f: () => void) => void }, opts: { networkFile?: string } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'xtt-handoff-'));
+  const sleeps: number[] = [];
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const h: HandoffHost & { runner: FakeCommandRunner } = {
+  const h: HandoffHost & { runner: FakeCommandRunner; sleeps: number[] } = {
     runner: new FakeCommandRunner(),
+    sleeps,
     sysClassNet: join(root, 'sys'),
     netifLinks: join(root, 'netif'),
     networkd: { runtime: join(root, 'run'), persistent: join(root, 'etc') },
     etc: join(root, 'etc-files'),
     log: new RecordingLogger(),
+    sleep: async (ms) => void sleeps.push(ms),
   };
   // networkd's account (uid/gid 998), for the check that networkd can read the drop-in.
   chmodSync(root, 0o755);
@@ -169,15 +173,59 @@ test('NetworkManager: temporary +ipv6.addresses on the active connection, then r
   h.runner
     .answer(NM_ACTIVE, {})
     .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
-    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, { stdout: 'auto\n\n' })
+    .answer(`nmcli -t -e no -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+      stdout: 'auto\n\n',
+    })
     .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {})
+    .answer(NM_STATE, { stdout: '100 (connected)\n' })
     .answer('nmcli device reapply eth0', {});
   t.deepEqual(await handOff(h, req), { manager: 'networkmanager', changed: true, detail: UUID });
-  t.deepEqual(h.runner.calls.slice(-2), [
+  t.deepEqual(h.runner.calls.slice(-3), [
     `nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`,
+    NM_STATE,
     'nmcli device reapply eth0',
   ]);
+  t.deepEqual(h.sleeps, [], 'activated already: no wait');
   t.false(existsSync(h.networkd.runtime), 'nothing written for networkd');
+});
+
+test('NetworkManager: a device still activating is reapplied once activated', async (t) => {
+  const h = host(t);
+  h.runner
+    .answer(NM_ACTIVE, {})
+    .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
+    .answer(`nmcli -t -e no -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+      stdout: 'auto\n\n',
+    })
+    .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {})
+    .answerInTurn(NM_STATE, [
+      { stdout: '70 (connecting (getting IP configuration))\n' },
+      { stdout: '70 (connecting (getting IP configuration))\n' },
+      { stdout: '100 (connected)\n' },
+    ])
+    .answer('nmcli device reapply eth0', {});
+  t.is((await handOff(h, req)).manager, 'networkmanager');
+  t.is(h.sleeps.length, 2, 'waited twice');
+  t.is(h.runner.calls.filter((c) => c === 'nmcli device reapply eth0').length, 1);
+  t.is(h.runner.calls.at(-1), 'nmcli device reapply eth0', 'reapplied only after activation');
+});
+
+test('NetworkManager: a device that never activates is exit-14 material naming its state, not reapplied', async (t) => {
+  const h = host(t);
+  h.runner
+    .answer(NM_ACTIVE, {})
+    .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
+    .answer(`nmcli -t -e no -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+      stdout: 'auto\n\n',
+    })
+    .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {})
+    .answer(NM_STATE, { stdout: '20 (unavailable)\n' });
+  await t.throwsAsync(handOff(h, req), {
+    instanceOf: NetworkManagerError,
+    message: /eth0 not activated 180 s after the connection change \(device state: 20 \(unavailable\)\)/,
+  });
+  t.false(h.runner.calls.includes('nmcli device reapply eth0'));
+  t.true(h.sleeps.length > 0);
 });
 
 test("NetworkManager: a refused modify is exit-14 material with nmcli's message", async (t) => {
@@ -185,7 +233,9 @@ test("NetworkManager: a refused modify is exit-14 material with nmcli's message"
   h.runner
     .answer(NM_ACTIVE, {})
     .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
-    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, { stdout: 'auto\n\n' })
+    .answer(`nmcli -t -e no -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+      stdout: 'auto\n\n',
+    })
     .answer(`nmcli connection modify --temporary uuid ${UUID} +ipv6.addresses ${CIDR}`, {
       status: 1,
       stderr: 'Error: Failed to modify connection: Insufficient privileges.\n',
@@ -225,10 +275,11 @@ test('takeBack removes the drop-ins in both directories and the NetworkManager a
   h.runner
     .answer(NM_ACTIVE, {})
     .answer('nmcli -t -f UUID,DEVICE connection show --active', { stdout: `${UUID}:eth0\n` })
-    .answer(`nmcli -t -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
+    .answer(`nmcli -t -e no -g ipv6.method,ipv6.addresses connection show uuid ${UUID}`, {
       stdout: `auto\n${CIDR}\n`,
     })
     .answer(`nmcli connection modify uuid ${UUID} -ipv6.addresses ${CIDR}`, {})
+    .answer(NM_STATE, { stdout: '100 (connected)\n' })
     .answer('nmcli device reapply eth0', {});
   h.runner.calls.length = 0;
   const removed = await takeBack(h, 'eth0', CIDR);

@@ -4,7 +4,10 @@ import test from 'ava';
 import {
   addAddressArgs,
   parseActiveConnection,
+  connectionIpv6Args,
+  deviceStateArgs,
   parseConnectionIpv6,
+  parseDeviceState,
   reapplyArgs,
   removeAddressArgs,
 } from '../../../../agent/network-manager/networkmanager.ts';
@@ -27,6 +30,27 @@ test('parseConnectionIpv6: method line, then addresses in either separator style
     addresses: ['fd00::1/64', CIDR],
   });
   t.deepEqual(parseConnectionIpv6(`auto\n${CIDR},fd00::9/64`).addresses, [CIDR, 'fd00::9/64']);
+  // Asked for with --escape no; an nmcli that escapes ':' anyway reads the same.
+  t.deepEqual(connectionIpv6Args('u'), [
+    '-t',
+    '-e',
+    'no',
+    '-g',
+    'ipv6.method,ipv6.addresses',
+    'connection',
+    'show',
+    'uuid',
+    'u',
+  ]);
+  t.deepEqual(parseConnectionIpv6('auto\nfd00\\:e2e\\:1\\:2\\:\\:7/64\n').addresses, [CIDR]);
+});
+
+test('parseDeviceState: the NMDeviceState number, or undefined', (t) => {
+  t.is(parseDeviceState('100 (connected)\n'), 100);
+  t.is(parseDeviceState('70 (connecting (getting IP configuration))'), 70);
+  t.is(parseDeviceState(''), undefined);
+  t.is(parseDeviceState('connected'), undefined);
+  t.deepEqual(deviceStateArgs('eth0'), ['-t', '-g', 'GENERAL.STATE', 'device', 'show', 'eth0']);
 });
 
 test('addAddressArgs: temporary at runtime, stored when persistent, nothing when already there', (t) => {

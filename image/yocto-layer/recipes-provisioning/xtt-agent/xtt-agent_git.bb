@@ -35,6 +35,15 @@ B = "${WORKDIR}/build"
 DEPENDS = "nodejs-native"
 RDEPENDS:${PN} = "nodejs"
 
+# The network manager that keeps the identity after READY=1 (agent/README.md, "After READY=1: who
+# keeps the address"; the agent detects which one runs). networkd: part of systemd's main package
+# in scarthgap (systemd's PACKAGECONFIG networkd, on by default) with systemd-conf's
+# 80-wired.network for the Ethernet interfaces. networkmanager: NetworkManager and nmcli, the
+# client the handoff runs (meta-networking's networkmanager recipe), for images that run it.
+PACKAGECONFIG ??= "networkd"
+PACKAGECONFIG[networkd] = ",,,systemd-conf"
+PACKAGECONFIG[networkmanager] = ",,,networkmanager networkmanager-nmcli"
+
 # koffi (the FFI module for netlink) ships prebuilt N-API binaries; the recipe serves the
 # architectures it has glibc builds for that meta-oe's nodejs also builds: x86-64, aarch64 and
 # 32-bit arm with hard float (linux_armhf, ARMv7). No musl: koffi's musl builds exist only for x64

@@ -6,7 +6,8 @@
 # factory-provisioned swtpm is attached and an enf-server is reachable, the device provisions its
 # identity at boot: the service is active (Type=notify, READY=1 only once the address is on the
 # interface), `xtt-agent status --json` reports an identity, and that IPv6 address is on the
-# configured interface. See the layer's README for TEST_QEMUPARAMS (swtpm) and XTT_TEST_SERVER.
+# configured interface; after a systemd-networkd restart the address is back (networkd keeps it, the
+# agent has ended). See the layer's README for TEST_QEMUPARAMS (swtpm) and XTT_TEST_SERVER.
 
 import json
 import time
@@ -76,6 +77,34 @@ class XttAgentTest(OERuntimeTestCase):
         self.assertTrue(identity, msg='no identity in status: %s\n%s' % (info, self.diagnosis()))
         addrs = self.run_ok('ip -6 addr show dev eth0', 'addresses')
         self.assertIn(identity.split('/')[0], addrs, msg='identity %s not on eth0:\n%s' % (identity, addrs))
+
+    @OETestDepends(['xtt_agent.XttAgentTest.test_provisioning'])
+    def test_address_after_networkd_restart(self):
+        # After READY=1 the agent has ended and systemd-networkd keeps the identity as its own
+        # configuration (the handoff's drop-in). Restarting networkd after the address was
+        # removed must bring it back, with nothing of the agent running.
+        status, _ = self.target.run('systemctl is-active systemd-networkd.service')
+        if status != 0:
+            self.skipTest('systemd-networkd is not running (an image with PACKAGECONFIG networkmanager?)')
+        identity = json.loads(self.run_ok('xtt-agent status --json', 'status'))['identity'].split('/')[0]
+        self.run_ok("journalctl -b -u xtt-agent.service -o cat | grep -F '%s/' | grep -F 'handed to systemd-networkd'"
+                    % identity, 'handoff to networkd')
+        cidr = self.run_ok("ip -6 -o addr show dev eth0 | awk '{print $4}' | grep -F '%s/'" % identity,
+                           'identity on eth0').strip()
+        self.run_ok('ip -6 addr del %s dev eth0' % cidr, 'delete the address')
+        self.run_ok('systemctl restart systemd-networkd.service', 'restart networkd')
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            status, addrs = self.target.run('ip -6 addr show dev eth0')
+            if ' %s/' % identity in addrs:
+                break
+            time.sleep(5)
+        else:
+            self.fail('identity %s not back on eth0 after a networkd restart:\n%s\n%s'
+                      % (identity, addrs, self.diagnosis()))
+        procs = self.run_ok('systemctl show -P MainPID xtt-agent.service', 'main pid')
+        self.assertEqual(procs.strip(), '0', msg='the agent is still running after READY=1')
+        self.assertEqual(self.run_ok('systemctl is-active xtt-agent.service', 'unit').strip(), 'active')
 
     def diagnosis(self):
         """What the unit said (STATUS=, journal) and what the agent's state says, for a failure."""

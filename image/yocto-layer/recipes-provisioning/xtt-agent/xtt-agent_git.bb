@@ -40,7 +40,8 @@ RDEPENDS:${PN} = "nodejs"
 # in scarthgap (systemd's PACKAGECONFIG networkd, on by default) with systemd-conf's
 # 80-wired.network for the Ethernet interfaces. networkmanager: NetworkManager and nmcli, the
 # client the handoff runs (meta-networking's networkmanager recipe), for images that run it.
-PACKAGECONFIG ??= "networkd"
+# networkd only by default with DISTRO_FEATURES systemd: systemd-conf needs it (and usrmerge).
+PACKAGECONFIG ??= "${@bb.utils.contains('DISTRO_FEATURES', 'systemd', 'networkd', '', d)}"
 PACKAGECONFIG[networkd] = ",,,systemd-conf"
 PACKAGECONFIG[networkmanager] = ",,,networkmanager networkmanager-nmcli"
 

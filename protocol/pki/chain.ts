@@ -67,6 +67,19 @@ export function isIssuedBy(child: Certificate, parent: Certificate): boolean {
   }
 }
 
+/**
+ * Signed by its own key under its own name. Unlike isIssuedBy, KeyUsage is not consulted: a device
+ * certificate made with `openssl req -x509` and leaf extensions (no keyCertSign) is self-signed too,
+ * and says so in the audit rather than unknown-ca.
+ */
+function isSelfSigned(c: Certificate): boolean {
+  try {
+    return c.subject === c.issuer && c.x509.verify(c.publicKey);
+  } catch {
+    return false;
+  }
+}
+
 export function verifyChain<A>(input: ChainInput<A>): ChainVerdict<A> {
   const maxLength = input.maxLength ?? DEFAULT_MAX_CHAIN_LENGTH;
   const path: Certificate[] = [input.leaf];
@@ -78,7 +91,7 @@ export function verifyChain<A>(input: ChainInput<A>): ChainVerdict<A> {
     if (anchor) break;
     const i = unused.findIndex((c) => isIssuedBy(current, c));
     if (i < 0) {
-      if (path.length === 1 && isIssuedBy(current, current)) {
+      if (path.length === 1 && isSelfSigned(current)) {
         return { ok: false, reason: 'self-signed', detail: `${current.subject} signed itself` };
       }
       return { ok: false, reason: 'unknown-ca', detail: `no registered CA issued ${current.issuer}` };

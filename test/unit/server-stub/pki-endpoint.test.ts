@@ -26,7 +26,16 @@ import { memoryLogger } from '../../../server-stub/log.ts';
 import { PkiEndpoint } from '../../../server-stub/pki-endpoint.ts';
 import { PkiPolicy } from '../../../server-stub/pki-policy.ts';
 import { MemoryPkiRegistry } from '../../fakes/memory-pki-registry.ts';
-import { EXT, issue, issueCa, makeCrl, makeRoot, revoke, type IssuedCert } from '../../helpers/openssl-ca.ts';
+import {
+  EXT,
+  issue,
+  issueCa,
+  makeCrl,
+  makeRoot,
+  revoke,
+  type IssuedCert,
+  type TestCa,
+} from '../../helpers/openssl-ca.ts';
 
 const base = mkdtempSync(join(tmpdir(), 'pki-endpoint-'));
 const serverCa = makeRoot(base, 'server-ca');
@@ -229,6 +238,41 @@ const refusals: [string, () => PkiCredentials, string][] = [
         }),
       ),
     'certificate-expired',
+  ],
+  [
+    'not yet valid',
+    () =>
+      tlsCreds(
+        issue(inter, base, 'future', {
+          notBefore: new Date(Date.now() + 9e7),
+          notAfter: new Date(Date.now() + 9e8),
+        }),
+      ),
+    'certificate-not-yet-valid',
+  ],
+  [
+    'self-signed',
+    () => {
+      const self = makeRoot(base, 'self-signed-leaf', EXT.leaf);
+      return { chain: [self.der], tls: { key: readFileSync(self.keyPath), cert: self.pem } };
+    },
+    'self-signed',
+  ],
+  [
+    'chain too long',
+    () => {
+      // leaf, four more intermediates, the customer's issuing CA and its root: 7 > 5
+      let ca: TestCa = inter;
+      const deep: TestCa[] = [];
+      for (let i = 1; i <= 4; i++) deep.unshift((ca = issueCa(ca, base, `deep-${i}`)));
+      const leaf = issue(ca, base, 'deep-leaf');
+      const below = [...deep, inter];
+      return {
+        chain: [leaf.der, ...below.map((c) => c.der)],
+        tls: { key: readFileSync(leaf.keyPath), cert: [leaf, ...below].map((c) => c.pem).join('') },
+      };
+    },
+    'chain-too-long',
   ],
 ];
 for (const [title, creds, reason] of refusals) {

@@ -125,6 +125,13 @@ test('refused: a self-signed leaf -> self-signed', (t) => {
   if (!v.ok) t.is(v.reason, 'self-signed');
 });
 
+test('refused: a self-signed leaf without keyCertSign (leaf extensions) -> self-signed', (t) => {
+  const self = makeRoot(base, 'self-signed-leaf', EXT.leaf);
+  const v = check(self, {}, []);
+  t.false(v.ok);
+  if (!v.ok) t.is(v.reason, 'self-signed');
+});
+
 test('refused: the intermediate missing from what the device sent -> unknown-ca', (t) => {
   const v = check(issue(inter, base, 'no-inter'), {}, []);
   t.false(v.ok);

@@ -51,6 +51,10 @@ export async function startBrowser(artifactDir: string, opts: BrowserOptions = {
     ],
     viewport: { width: 1280, height: 860 },
   });
+  // CI may run at load 10 on 2 cores: Playwright's 30 s default for a wait or a click is a timing
+  // assumption, not a check. Every wait here is for an event the test expects; a generous bound
+  // only decides how long a real failure takes to report.
+  context.setDefaultTimeout(180_000);
   const page = context.pages()[0] ?? (await context.newPage());
   const console: string[] = [];
   page.on('console', (m) => console.push(`${m.type()}: ${m.text()}`));

@@ -66,6 +66,39 @@ XTT_AGENT_SERVER_QEMU:qemuall = "10.0.2.2:4444"
 XTT_AGENT_INTERFACE ??= "eth0"
 XTT_AGENT_SUITE ??= "1"
 XTT_AGENT_TPM ??= "/dev/tpmrm0"
+# The provisioning method: "xtt" (DAA batch membership with the TPM's ECDAA key) or "pki" (a
+# certificate from the customer's CA, server-stub/README.md "PKI enrollment"). For pki the device
+# certificate and the server's TLS CA are files on the device (put there per device, e.g. by the
+# factory); the key is the P-256 key in the TPM at XTT_AGENT_PKI_TPM_HANDLE (xtt-factory pki-key),
+# or a PEM file when XTT_AGENT_PKI_KEY names one. XTT_AGENT_SERVER is then the server's PKI port.
+XTT_AGENT_METHOD ??= "xtt"
+XTT_AGENT_PKI_CERT ??= "${sysconfdir}/xtt-agent/device.pem"
+XTT_AGENT_PKI_SERVER_CA ??= "${sysconfdir}/xtt-agent/server-ca.pem"
+XTT_AGENT_PKI_KEY ??= ""
+XTT_AGENT_PKI_TPM_HANDLE ??= "0x81010010"
+XTT_AGENT_PKI_SERVER_NAME ??= ""
+
+# /etc/xtt-agent/config.json as one line of JSON (the values are checked at parse time below).
+def xtt_agent_config_json(d):
+    import json
+    config = {
+        'server': {'host': d.getVar('XTT_AGENT_SERVER_HOST'), 'port': int(d.getVar('XTT_AGENT_SERVER_PORT'))},
+        'interface': d.getVar('XTT_AGENT_INTERFACE'),
+        'tpm': d.getVar('XTT_AGENT_TPM'),
+        'suite': int(d.getVar('XTT_AGENT_SUITE')),
+    }
+    if d.getVar('XTT_AGENT_METHOD') == 'pki':
+        del config['suite']
+        pki = {'cert': d.getVar('XTT_AGENT_PKI_CERT'), 'serverCa': d.getVar('XTT_AGENT_PKI_SERVER_CA')}
+        if d.getVar('XTT_AGENT_PKI_KEY'):
+            pki['key'] = d.getVar('XTT_AGENT_PKI_KEY')
+        else:
+            pki['tpmHandle'] = d.getVar('XTT_AGENT_PKI_TPM_HANDLE')
+        if d.getVar('XTT_AGENT_PKI_SERVER_NAME'):
+            pki['serverName'] = d.getVar('XTT_AGENT_PKI_SERVER_NAME')
+        config['method'] = 'pki'
+        config['pki'] = pki
+    return json.dumps(config)
 
 def xtt_agent_checkout_rev(d):
     import bb.process
@@ -106,6 +139,21 @@ python __anonymous() {
     if not re.fullmatch(r'/[A-Za-z0-9_./-]+', d.getVar('XTT_AGENT_TPM') or ''):
         raise bb.parse.SkipRecipe('XTT_AGENT_TPM must be an absolute device path, got "%s"'
                                   % d.getVar('XTT_AGENT_TPM'))
+    method = d.getVar('XTT_AGENT_METHOD')
+    if method not in ('xtt', 'pki'):
+        raise bb.parse.SkipRecipe('XTT_AGENT_METHOD must be xtt or pki, got "%s"' % method)
+    if method == 'pki':
+        for v in ('XTT_AGENT_PKI_CERT', 'XTT_AGENT_PKI_SERVER_CA') + (
+                ('XTT_AGENT_PKI_KEY',) if d.getVar('XTT_AGENT_PKI_KEY') else ()):
+            if not re.fullmatch(r'/[A-Za-z0-9_./-]+', d.getVar(v) or ''):
+                raise bb.parse.SkipRecipe('%s must be an absolute path on the device, got "%s"' % (v, d.getVar(v)))
+        handle = d.getVar('XTT_AGENT_PKI_TPM_HANDLE') or ''
+        if not re.fullmatch(r'0x81[0-7][0-9A-Fa-f]{5}', handle):
+            raise bb.parse.SkipRecipe('XTT_AGENT_PKI_TPM_HANDLE must be an owner persistent handle '
+                                      '0x81000000..0x817fffff, got "%s"' % handle)
+        if not re.fullmatch(r'[A-Za-z0-9.:-]*', d.getVar('XTT_AGENT_PKI_SERVER_NAME') or ''):
+            raise bb.parse.SkipRecipe('XTT_AGENT_PKI_SERVER_NAME must be a host name or address, got "%s"'
+                                      % d.getVar('XTT_AGENT_PKI_SERVER_NAME'))
     host = m.group(1).strip('[]')
     d.setVar('XTT_AGENT_SERVER_HOST', host)
     d.setVar('XTT_AGENT_SERVER_PORT', str(int(m.group(2))))
@@ -136,9 +184,7 @@ do_compile() {
     node ${B}/src/scripts/build.mjs --wasm --arch ${KOFFI_ARCH} --out ${B}/xtt-agent
 
     # /etc/xtt-agent/config.json from the ODM's variables (checked at parse time above).
-    printf '{\n  "server": { "host": "%s", "port": %s },\n  "interface": "%s",\n  "tpm": "%s",\n  "suite": %s\n}\n' \
-        "${XTT_AGENT_SERVER_HOST}" "${XTT_AGENT_SERVER_PORT}" "${XTT_AGENT_INTERFACE}" \
-        "${XTT_AGENT_TPM}" "${XTT_AGENT_SUITE}" > ${B}/config.json
+    printf '%s\n' '${@xtt_agent_config_json(d)}' > ${B}/config.json
 }
 
 do_install() {

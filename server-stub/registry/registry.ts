@@ -18,8 +18,16 @@ export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
 export const AUDIT_OUTCOMES = ['provisioned', 'refused', 'failed'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
+/** A tenant: networks, batches, their devices and their audit belong to exactly one. */
+export interface Organization {
+  id: number;
+  name: string;
+  createdAt: number;
+}
+
 export interface Network {
   id: number;
+  organizationId: number;
   name: string;
   /** The first 8 bytes of the network's IPv6 /64 prefix. */
   prefix: Uint8Array;
@@ -41,6 +49,8 @@ export interface NewBatch {
 export interface Batch {
   /** Group id: SHA-256(gpk || basename), as xtt 0.12 computes it. */
   gid: Uint8Array;
+  /** The owning organization; a gid belongs to at most one. */
+  organizationId: number;
   gpk: Uint8Array;
   basename: Uint8Array;
   name: string;
@@ -156,33 +166,51 @@ export interface RegistryTx {
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
 }
 
+/**
+ * The registry port. Management methods take an optional last argument `org`, an organization id:
+ * given, the method sees only that organization's objects (another's look absent: undefined or
+ * NOT_FOUND, never a different error), resolves names inside it and creates objects in it. Omitted
+ * (the handshake path, the CLI, a server-wide token), ids and gids reach every organization, lists
+ * span them all, and names resolve in, and new objects go to, the default organization.
+ */
 export interface Registry {
   /** Enrollment by the customer's CA: CAs, CRLs, certificate devices (pki-registry.ts). */
   readonly pki: PkiRegistry;
-  addNetwork(input: { name: string; prefix: string }): Promise<Network>;
-  listNetworks(): Promise<Network[]>;
+  addOrganization(input: { name: string }): Promise<Organization>;
+  listOrganizations(): Promise<Organization[]>;
   /** By name or numeric id. */
-  getNetwork(ref: string | number): Promise<Network | undefined>;
+  getOrganization(ref: string | number): Promise<Organization | undefined>;
+
+  addNetwork(input: { name: string; prefix: string }, org?: number): Promise<Network>;
+  listNetworks(org?: number): Promise<Network[]>;
+  /** By name or numeric id. */
+  getNetwork(ref: string | number, org?: number): Promise<Network | undefined>;
   /** Delete a network no batch refers to; RegistryError NOT_FOUND if missing, CONFLICT if in use. */
-  deleteNetwork(ref: string | number): Promise<Network>;
+  deleteNetwork(ref: string | number, org?: number): Promise<Network>;
 
-  addBatch(input: NewBatch): Promise<Batch>;
-  getBatch(gid: Uint8Array): Promise<Batch | undefined>;
+  /** In `org`, else in the network's organization, else in the default one. */
+  addBatch(input: NewBatch, org?: number): Promise<Batch>;
+  getBatch(gid: Uint8Array, org?: number): Promise<Batch | undefined>;
   /** By name or by hex gid. */
-  findBatch(ref: string): Promise<Batch | undefined>;
-  listBatches(): Promise<BatchSummary[]>;
-  setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch>;
-  revokeBatch(gid: Uint8Array): Promise<Batch>;
+  findBatch(ref: string, org?: number): Promise<Batch | undefined>;
+  listBatches(org?: number): Promise<BatchSummary[]>;
+  /** The network is looked up in the batch's organization. */
+  setBatchNetwork(gid: Uint8Array, network: string | number, org?: number): Promise<Batch>;
+  revokeBatch(gid: Uint8Array, org?: number): Promise<Batch>;
 
-  getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined>;
-  getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined>;
-  listDevices(filter?: DeviceFilter): Promise<Device[]>;
-  revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device>;
-  setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device>;
+  getDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device | undefined>;
+  getDeviceByIdentity(identity: Uint8Array, org?: number): Promise<Device | undefined>;
+  listDevices(filter?: DeviceFilter, org?: number): Promise<Device[]>;
+  revokeDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device>;
+  setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean, org?: number): Promise<Device>;
 
   appendAudit(entry: AuditInput): Promise<AuditEntry>;
-  /** Newest first, filtered, at most `limit`; no window: any page is reachable by cursor. */
-  queryAudit(filter?: AuditFilter): Promise<AuditEntry[]>;
+  /**
+   * Newest first, filtered, at most `limit`; no window: any page is reachable by cursor. With `org`,
+   * only the entries of its batches and of its networks' CAs (a handshake that never named a known
+   * batch belongs to no organization and shows only unscoped).
+   */
+  queryAudit(filter?: AuditFilter, org?: number): Promise<AuditEntry[]>;
 
   /**
    * Run `fn` in one exclusive write transaction (SQLite: BEGIN IMMEDIATE). Commits when `fn`

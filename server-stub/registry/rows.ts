@@ -11,6 +11,7 @@ import type {
   Device,
   DeviceStatus,
   Network,
+  Organization,
 } from './registry.ts';
 
 export type Row = Record<string, unknown>;
@@ -31,13 +32,24 @@ function bytesOrNull(v: unknown): Uint8Array | null {
 
 const isTrue = (v: unknown): boolean => v === true || Number(v) === 1;
 
+export function rowToOrganization(r: Row): Organization {
+  return { id: Number(r.id), name: String(r.name), createdAt: Number(r.created_at) };
+}
+
 export function rowToNetwork(r: Row): Network {
-  return { id: Number(r.id), name: String(r.name), prefix: bytes(r.prefix), createdAt: Number(r.created_at) };
+  return {
+    id: Number(r.id),
+    organizationId: Number(r.organization_id),
+    name: String(r.name),
+    prefix: bytes(r.prefix),
+    createdAt: Number(r.created_at),
+  };
 }
 
 export function rowToBatch(r: Row): Batch {
   return {
     gid: bytes(r.gid),
+    organizationId: Number(r.organization_id),
     gpk: bytes(r.gpk),
     basename: bytes(r.basename),
     name: String(r.name),

@@ -9,7 +9,16 @@ import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import type { PkiRegistry } from './pki-registry.ts';
 import { SqlPkiRegistry } from './sql-pki-registry.ts';
-import { rowToAudit, rowToBatch, rowToDevice, rowToNetwork, toBuffer, type Row } from './rows.ts';
+import {
+  rowToAudit,
+  rowToBatch,
+  rowToDevice,
+  rowToNetwork,
+  rowToOrganization,
+  toBuffer,
+  type Row,
+} from './rows.ts';
+import { DEFAULT_ORGANIZATION_ID } from './schema.ts';
 import type {
   AuditEntry,
   AuditFilter,
@@ -22,6 +31,7 @@ import type {
   Network,
   NewBatch,
   NewDevice,
+  Organization,
   Registry,
   RegistryTx,
 } from './registry.ts';
@@ -31,6 +41,7 @@ import {
   checkBytes,
   checkDeviceFilter,
   checkGid,
+  checkInt,
   checkLongtermKey,
   checkName,
   checkNetworkRef,
@@ -42,6 +53,18 @@ import {
 } from './validate.ts';
 
 const DEVICE_KEY = 'WHERE gid = ? AND pseudonym = ?';
+/** Rows of one organization's batches (devices, audit), with its id as the one parameter. */
+const IN_ORG_BATCHES = 'gid IN (SELECT gid FROM batches WHERE organization_id = ?)';
+
+/** An optional organization scope (registry.ts): undefined, or a positive integer id. */
+function checkOrg(org: number | undefined): number | undefined {
+  return org === undefined ? undefined : checkInt(org, 'organization', 1, Number.MAX_SAFE_INTEGER);
+}
+
+/** ` AND <column> = ?` and its argument when scoped, nothing when not. */
+function scoped(column: string, org: number | undefined): { sql: string; args: unknown[] } {
+  return org === undefined ? { sql: '', args: [] } : { sql: ` AND ${column} = ?`, args: [org] };
+}
 
 /** A WHERE clause from optional conditions, each with one `?` and its value. */
 function where(conds: readonly (readonly [string, unknown] | false)[]): { sql: string; args: unknown[] } {
@@ -52,23 +75,48 @@ function where(conds: readonly (readonly [string, unknown] | false)[]): { sql: s
   };
 }
 
-async function networkByRef(c: SqlConn, ref: string | number): Promise<Network | undefined> {
-  const r = await c.get(`SELECT * FROM networks WHERE ${typeof ref === 'number' ? 'id' : 'name'} = ?`, [ref]);
+/** By id (in `org` when scoped), or by name (in `org`, else the default organization). */
+async function networkByRef(c: SqlConn, ref: string | number, org?: number): Promise<Network | undefined> {
+  const r =
+    typeof ref === 'number'
+      ? await c.get(`SELECT * FROM networks WHERE id = ?${scoped('organization_id', org).sql}`, [
+          ref,
+          ...scoped('organization_id', org).args,
+        ])
+      : await c.get('SELECT * FROM networks WHERE name = ? AND organization_id = ?', [
+          ref,
+          org ?? DEFAULT_ORGANIZATION_ID,
+        ]);
   return r ? rowToNetwork(r) : undefined;
 }
 
-async function batchByGid(c: SqlConn, gid: Uint8Array): Promise<Batch | undefined> {
-  const r = await c.get('SELECT * FROM batches WHERE gid = ?', [toBuffer(gid)]);
+async function batchByGid(c: SqlConn, gid: Uint8Array, org?: number): Promise<Batch | undefined> {
+  const s = scoped('organization_id', org);
+  const r = await c.get(`SELECT * FROM batches WHERE gid = ?${s.sql}`, [toBuffer(gid), ...s.args]);
   return r ? rowToBatch(r) : undefined;
 }
 
-async function deviceByKey(c: SqlConn, gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
-  const r = await c.get(`SELECT * FROM devices ${DEVICE_KEY}`, [toBuffer(gid), toBuffer(pseudonym)]);
+async function deviceByKey(
+  c: SqlConn,
+  gid: Uint8Array,
+  pseudonym: Uint8Array,
+  org?: number,
+): Promise<Device | undefined> {
+  const s = org === undefined ? '' : ` AND ${IN_ORG_BATCHES}`;
+  const r = await c.get(`SELECT * FROM devices ${DEVICE_KEY}${s}`, [
+    toBuffer(gid),
+    toBuffer(pseudonym),
+    ...(org === undefined ? [] : [org]),
+  ]);
   return r ? rowToDevice(r) : undefined;
 }
 
-async function deviceByIdentity(c: SqlConn, identity: Uint8Array): Promise<Device | undefined> {
-  const r = await c.get('SELECT * FROM devices WHERE identity = ?', [toBuffer(identity)]);
+async function deviceByIdentity(c: SqlConn, identity: Uint8Array, org?: number): Promise<Device | undefined> {
+  const s = org === undefined ? '' : ` AND ${IN_ORG_BATCHES}`;
+  const r = await c.get(`SELECT * FROM devices WHERE identity = ?${s}`, [
+    toBuffer(identity),
+    ...(org === undefined ? [] : [org]),
+  ]);
   return r ? rowToDevice(r) : undefined;
 }
 
@@ -216,42 +264,88 @@ export class SqlRegistry implements Registry {
     this.pki = new SqlPkiRegistry(driver, clock);
   }
 
-  async addNetwork(input: { name: string; prefix: string }): Promise<Network> {
-    const name = checkName(input?.name, 'network.name');
-    const prefix = parsePrefix64(input.prefix, 'network.prefix');
-    return this.driver.run('write', 'network add', async (c) => {
-      if (await networkByRef(c, name))
-        throw new RegistryError('CONFLICT', `'${name}' exists`, { field: 'network.name' });
-      const clash = await c.get('SELECT name FROM networks WHERE prefix = ?', [toBuffer(prefix)]);
-      if (clash) {
-        throw new RegistryError('CONFLICT', `already used by '${String(clash.name)}'`, {
-          field: 'network.prefix',
-        });
+  async addOrganization(input: { name: string }): Promise<Organization> {
+    const name = checkName(input?.name, 'organization.name');
+    return this.driver.run('write', 'organization add', async (c) => {
+      if (await c.get('SELECT 1 FROM organizations WHERE name = ?', [name])) {
+        throw new RegistryError('CONFLICT', `'${name}' exists`, { field: 'organization.name' });
       }
-      const r = await c.get('INSERT INTO networks (name, prefix, created_at) VALUES (?, ?, ?) RETURNING *', [
+      const r = await c.get('INSERT INTO organizations (name, created_at) VALUES (?, ?) RETURNING *', [
         name,
-        toBuffer(prefix),
         this.clock.now(),
       ]);
+      return rowToOrganization(r!);
+    });
+  }
+
+  async listOrganizations(): Promise<Organization[]> {
+    return this.driver.run('read', 'organization list', async (c) =>
+      (await c.all('SELECT * FROM organizations ORDER BY id')).map(rowToOrganization),
+    );
+  }
+
+  async getOrganization(ref: string | number): Promise<Organization | undefined> {
+    const r = checkNetworkRef(ref, 'organization');
+    return this.driver.run('read', 'organization get', async (c) => {
+      const row = await c.get(
+        `SELECT * FROM organizations WHERE ${typeof r === 'number' ? 'id' : 'name'} = ?`,
+        [r],
+      );
+      return row ? rowToOrganization(row) : undefined;
+    });
+  }
+
+  /** The organization new objects go to; NOT_FOUND (field organization) if it does not exist. */
+  private async targetOrg(c: SqlConn, org: number | undefined): Promise<number> {
+    const id = org ?? DEFAULT_ORGANIZATION_ID;
+    if (!(await c.get('SELECT 1 FROM organizations WHERE id = ?', [id]))) {
+      throw new RegistryError('NOT_FOUND', `no organization ${id}`, { field: 'organization' });
+    }
+    return id;
+  }
+
+  async addNetwork(input: { name: string; prefix: string }, org?: number): Promise<Network> {
+    const name = checkName(input?.name, 'network.name');
+    const prefix = parsePrefix64(input.prefix, 'network.prefix');
+    checkOrg(org);
+    return this.driver.run('write', 'network add', async (c) => {
+      const orgId = await this.targetOrg(c, org);
+      if (await networkByRef(c, name, orgId))
+        throw new RegistryError('CONFLICT', `'${name}' exists`, { field: 'network.name' });
+      // Prefixes are unique across organizations (identities are); another's network stays unnamed.
+      const clash = await c.get('SELECT name, organization_id FROM networks WHERE prefix = ?', [
+        toBuffer(prefix),
+      ]);
+      if (clash) {
+        const by = Number(clash.organization_id) === orgId ? `'${String(clash.name)}'` : 'another network';
+        throw new RegistryError('CONFLICT', `already used by ${by}`, { field: 'network.prefix' });
+      }
+      const r = await c.get(
+        'INSERT INTO networks (name, prefix, created_at, organization_id) VALUES (?, ?, ?, ?) RETURNING *',
+        [name, toBuffer(prefix), this.clock.now(), orgId],
+      );
       return rowToNetwork(r!);
     });
   }
 
-  async listNetworks(): Promise<Network[]> {
+  async listNetworks(org?: number): Promise<Network[]> {
+    const w = where([checkOrg(org) !== undefined && ['organization_id = ?', org]]);
     return this.driver.run('read', 'network list', async (c) =>
-      (await c.all('SELECT * FROM networks ORDER BY id')).map(rowToNetwork),
+      (await c.all(`SELECT * FROM networks ${w.sql} ORDER BY id`, w.args)).map(rowToNetwork),
     );
   }
 
-  async getNetwork(ref: string | number): Promise<Network | undefined> {
+  async getNetwork(ref: string | number, org?: number): Promise<Network | undefined> {
     const r = checkNetworkRef(ref, 'network');
-    return this.driver.run('read', 'network get', (c) => networkByRef(c, r));
+    checkOrg(org);
+    return this.driver.run('read', 'network get', (c) => networkByRef(c, r, org));
   }
 
-  async deleteNetwork(ref: string | number): Promise<Network> {
+  async deleteNetwork(ref: string | number, org?: number): Promise<Network> {
     const r = checkNetworkRef(ref, 'network');
+    checkOrg(org);
     return this.driver.run('write', 'network delete', async (c) => {
-      const net = await networkByRef(c, r);
+      const net = await networkByRef(c, r, org);
       if (!net) throw new RegistryError('NOT_FOUND', `no network '${r}'`, { field: 'network' });
       if (await c.get('SELECT 1 FROM batches WHERE network_id = ? LIMIT 1', [net.id])) {
         throw new RegistryError('CONFLICT', `'${net.name}' still has batches`, { field: 'network' });
@@ -261,27 +355,32 @@ export class SqlRegistry implements Registry {
     });
   }
 
-  async addBatch(input: NewBatch): Promise<Batch> {
+  async addBatch(input: NewBatch, org?: number): Promise<Batch> {
     checkNewBatch(input);
+    checkOrg(org);
     const gid = sha256(concatBytes(input.gpk, input.basename));
     return this.driver.run('write', 'batch add', async (c) => {
       let networkId: number | null = null;
+      let orgId = org;
       if (input.network !== undefined) {
-        const net = await networkByRef(c, input.network);
+        const net = await networkByRef(c, input.network, org);
         if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
         networkId = net.id;
+        orgId = net.organizationId;
       }
+      orgId = await this.targetOrg(c, orgId);
+      // A gid belongs to at most one organization; the answer is the same whoever holds it.
       if (await c.get('SELECT 1 FROM batches WHERE gid = ?', [toBuffer(gid)])) {
         throw new RegistryError('CONFLICT', 'this GPK and basename are already registered', {
           field: 'batch.gpk',
         });
       }
-      if (await c.get('SELECT 1 FROM batches WHERE name = ?', [input.name])) {
+      if (await c.get('SELECT 1 FROM batches WHERE name = ? AND organization_id = ?', [input.name, orgId])) {
         throw new RegistryError('CONFLICT', `'${input.name}' exists`, { field: 'batch.name' });
       }
       const r = await c.get(
-        `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'active', ?) RETURNING *`,
+        `INSERT INTO batches (gid, gpk, basename, name, network_id, size, status, created_at, organization_id)
+         VALUES (?, ?, ?, ?, ?, ?, 'active', ?, ?) RETURNING *`,
         [
           toBuffer(gid),
           toBuffer(input.gpk),
@@ -290,38 +389,46 @@ export class SqlRegistry implements Registry {
           networkId,
           input.size,
           this.clock.now(),
+          orgId,
         ],
       );
       return rowToBatch(r!);
     });
   }
 
-  async getBatch(gid: Uint8Array): Promise<Batch | undefined> {
+  async getBatch(gid: Uint8Array, org?: number): Promise<Batch | undefined> {
     checkGid(gid);
-    return this.driver.run('read', 'batch get', (c) => batchByGid(c, gid));
+    checkOrg(org);
+    return this.driver.run('read', 'batch get', (c) => batchByGid(c, gid, org));
   }
 
-  async findBatch(ref: string): Promise<Batch | undefined> {
+  async findBatch(ref: string, org?: number): Promise<Batch | undefined> {
     if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError('batch', 'empty reference');
+    checkOrg(org);
     if (/^[0-9a-fA-F]{64}$/.test(ref)) {
-      const byGid = await this.getBatch(fromHex(ref, 'batch'));
+      const byGid = await this.getBatch(fromHex(ref, 'batch'), org);
       if (byGid) return byGid;
     }
     const name = checkName(ref, 'batch');
     return this.driver.run('read', 'batch find', async (c) => {
-      const r = await c.get('SELECT * FROM batches WHERE name = ?', [name]);
+      const r = await c.get('SELECT * FROM batches WHERE name = ? AND organization_id = ?', [
+        name,
+        org ?? DEFAULT_ORGANIZATION_ID,
+      ]);
       return r ? rowToBatch(r) : undefined;
     });
   }
 
-  async listBatches(): Promise<BatchSummary[]> {
+  async listBatches(org?: number): Promise<BatchSummary[]> {
     const revoked = this.driver.dialect.countIf("d.status = 'revoked'");
+    const w = where([checkOrg(org) !== undefined && ['b.organization_id = ?', org]]);
     return this.driver.run('read', 'batch list', async (c) =>
       (
         await c.all(
           `SELECT b.*, COUNT(d.pseudonym) AS devices, ${revoked} AS revoked_devices
-           FROM batches b LEFT JOIN devices d ON d.gid = b.gid
+           FROM batches b LEFT JOIN devices d ON d.gid = b.gid ${w.sql}
            GROUP BY b.gid ORDER BY b.created_at, b.name`,
+          w.args,
         )
       ).map((r: Row) => ({
         ...rowToBatch(r),
@@ -331,88 +438,131 @@ export class SqlRegistry implements Registry {
     );
   }
 
-  /** One UPDATE of a batch by gid (its last parameter), returning the updated row. */
-  private updateBatch(gid: Uint8Array, what: string, sql: string, args: unknown[]): Promise<Batch> {
+  /** One UPDATE of a batch by gid (and organization when scoped), returning the updated row. */
+  private updateBatch(
+    gid: Uint8Array,
+    org: number | undefined,
+    what: string,
+    sql: string,
+    args: unknown[],
+  ): Promise<Batch> {
+    const s = scoped('organization_id', org);
     return this.driver.run('write', what, async (c) => {
-      const r = await c.get(`${sql} WHERE gid = ? RETURNING *`, [...args, toBuffer(gid)]);
+      const r = await c.get(`${sql} WHERE gid = ?${s.sql} RETURNING *`, [...args, toBuffer(gid), ...s.args]);
       if (!r) throw new RegistryError('NOT_FOUND', `${what}: no batch with this gid`);
       return rowToBatch(r);
     });
   }
 
-  async setBatchNetwork(gid: Uint8Array, network: string | number): Promise<Batch> {
+  async setBatchNetwork(gid: Uint8Array, network: string | number, org?: number): Promise<Batch> {
     checkGid(gid);
+    checkOrg(org);
     const ref = checkNetworkRef(network, 'batch.network');
-    const net = await this.getNetwork(ref);
-    if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
-    return this.updateBatch(gid, 'batch assign', 'UPDATE batches SET network_id = ?', [net.id]);
+    return this.driver.run('write', 'batch assign', async (c) => {
+      const batch = await batchByGid(c, gid, org);
+      if (!batch) throw new RegistryError('NOT_FOUND', 'batch assign: no batch with this gid');
+      // Only a network of the batch's own organization: a batch never crosses organizations.
+      const net = await networkByRef(c, ref, batch.organizationId);
+      if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
+      const r = await c.get('UPDATE batches SET network_id = ? WHERE gid = ? RETURNING *', [
+        net.id,
+        toBuffer(gid),
+      ]);
+      return rowToBatch(r!);
+    });
   }
 
-  async revokeBatch(gid: Uint8Array): Promise<Batch> {
+  async revokeBatch(gid: Uint8Array, org?: number): Promise<Batch> {
     checkGid(gid);
-    return this.updateBatch(gid, 'batch revoke', "UPDATE batches SET status = 'revoked'", []);
+    checkOrg(org);
+    return this.updateBatch(gid, org, 'batch revoke', "UPDATE batches SET status = 'revoked'", []);
   }
 
-  async getDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device | undefined> {
+  async getDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device | undefined> {
     checkGid(gid);
     checkPseudonym(pseudonym);
-    return this.driver.run('read', 'device get', (c) => deviceByKey(c, gid, pseudonym));
+    checkOrg(org);
+    return this.driver.run('read', 'device get', (c) => deviceByKey(c, gid, pseudonym, org));
   }
 
-  async getDeviceByIdentity(identity: Uint8Array): Promise<Device | undefined> {
+  async getDeviceByIdentity(identity: Uint8Array, org?: number): Promise<Device | undefined> {
     checkBytes(identity, 'identity', IDENTITY_LENGTH);
-    return this.driver.run('read', 'device get', (c) => deviceByIdentity(c, identity));
+    checkOrg(org);
+    return this.driver.run('read', 'device get', (c) => deviceByIdentity(c, identity, org));
   }
 
-  async listDevices(filter: DeviceFilter = {}): Promise<Device[]> {
+  async listDevices(filter: DeviceFilter = {}, org?: number): Promise<Device[]> {
     checkDeviceFilter(filter);
     const w = where([
       filter.gid !== undefined && ['gid = ?', toBuffer(filter.gid)],
       filter.status !== undefined && ['status = ?', filter.status],
+      checkOrg(org) !== undefined && [IN_ORG_BATCHES, org],
     ]);
     const sql = `SELECT * FROM devices ${w.sql} ORDER BY first_handshake_at, identity`;
     return this.driver.run('read', 'device list', async (c) => (await c.all(sql, w.args)).map(rowToDevice));
   }
 
-  /** One UPDATE of a device by (gid, pseudonym), its last parameters, returning the updated row. */
+  /** One UPDATE of a device by (gid, pseudonym) (and organization when scoped), returning the row. */
   private updateDevice(
     gid: Uint8Array,
     pseudonym: Uint8Array,
+    org: number | undefined,
     what: string,
     sql: string,
     args: unknown[],
   ): Promise<Device> {
     checkGid(gid);
     checkPseudonym(pseudonym);
+    checkOrg(org);
+    const s = org === undefined ? '' : ` AND ${IN_ORG_BATCHES}`;
     return this.driver.run('write', what, async (c) => {
-      const r = await c.get(`${sql} ${DEVICE_KEY} RETURNING *`, [
+      const r = await c.get(`${sql} ${DEVICE_KEY}${s} RETURNING *`, [
         ...args,
         toBuffer(gid),
         toBuffer(pseudonym),
+        ...(org === undefined ? [] : [org]),
       ]);
       if (!r) throw new RegistryError('NOT_FOUND', `${what}: no such device in this batch`);
       return rowToDevice(r);
     });
   }
 
-  async revokeDevice(gid: Uint8Array, pseudonym: Uint8Array): Promise<Device> {
-    return this.updateDevice(gid, pseudonym, 'device revoke', "UPDATE devices SET status = 'revoked'", []);
+  async revokeDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device> {
+    return this.updateDevice(
+      gid,
+      pseudonym,
+      org,
+      'device revoke',
+      "UPDATE devices SET status = 'revoked'",
+      [],
+    );
   }
 
-  async setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean): Promise<Device> {
+  async setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean, org?: number): Promise<Device> {
     if (typeof allow !== 'boolean') throw new ValidationError('allowRekey', 'not a boolean');
-    return this.updateDevice(gid, pseudonym, 'device allow-rekey', 'UPDATE devices SET allow_rekey = ?', [
-      allow,
-    ]);
+    return this.updateDevice(
+      gid,
+      pseudonym,
+      org,
+      'device allow-rekey',
+      'UPDATE devices SET allow_rekey = ?',
+      [allow],
+    );
   }
 
   async appendAudit(entry: AuditInput): Promise<AuditEntry> {
     return this.driver.run('write', 'audit append', (c) => insertAudit(c, this.clock, entry));
   }
 
-  async queryAudit(f: AuditFilter = {}): Promise<AuditEntry[]> {
+  async queryAudit(f: AuditFilter = {}, org?: number): Promise<AuditEntry[]> {
     checkAuditFilter(f);
+    checkOrg(org);
     const w = where([
+      org !== undefined && [
+        `(${IN_ORG_BATCHES} OR ca_id IN (SELECT c.id FROM cas c JOIN networks n ON n.id = c.network_id
+                                         WHERE n.organization_id = ?))`,
+        org,
+      ],
       f.since !== undefined && ['at >= ?', f.since],
       f.until !== undefined && ['at < ?', f.until],
       f.gid !== undefined && ['gid = ?', toBuffer(f.gid)],
@@ -422,9 +572,11 @@ export class SqlRegistry implements Registry {
       f.identity !== undefined && ['identity = ?', toBuffer(f.identity)],
       f.method !== undefined && ["COALESCE(method, 'xtt') = ?", f.method],
     ]);
+    // The organization condition has two placeholders, both its id.
+    const args = org === undefined ? w.args : [org, ...w.args];
     const sql = `SELECT * FROM audit ${w.sql} ORDER BY id DESC LIMIT ?`;
     return this.driver.run('read', 'audit query', async (c) =>
-      (await c.all(sql, [...w.args, f.limit ?? 100])).map(rowToAudit),
+      (await c.all(sql, [...args, f.limit ?? 100])).map(rowToAudit),
     );
   }
 

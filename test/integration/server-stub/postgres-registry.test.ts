@@ -13,6 +13,7 @@ import { MIGRATIONS } from '../../../server-stub/registry/schema.ts';
 import { migratePg, PostgresRegistry } from '../../../server-stub/registry/postgres-registry.ts';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.ts';
 import { expectedSchema, readPostgresSchema } from '../../helpers/registry-schema.ts';
+import { comparable, pgPlaceholders, V3_ROWS, V3_TABLES } from '../../helpers/registry-v3-seed.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import {
   registrySuite,
@@ -222,6 +223,57 @@ test('postgres: the live schema is the one description (schema.ts), as on SQLite
     } finally {
       await c.end();
     }
+  }
+});
+
+test('postgres: a version 3 registry with data migrates to organizations: nothing lost, all in the default organization', async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const connection = await (await pgServer()).createDatabase();
+  const c = new pg.Client(connection);
+  await c.connect();
+  try {
+    await migratePg(
+      c,
+      MIGRATIONS.filter((m) => m.version <= 3),
+    );
+    for (const { sql, args } of V3_ROWS) await c.query(pgPlaceholders(sql), args);
+    // The seed names its ids; the program's own rows take them from the identity sequences.
+    for (const table of ['networks', 'cas', 'cert_devices']) {
+      await c.query(
+        `SELECT setval(pg_get_serial_sequence('${table}', 'id'), (SELECT MAX(id) FROM ${table}))`,
+      );
+    }
+    const dump = async () => {
+      const out: Record<string, unknown[]> = {};
+      for (const table of V3_TABLES) {
+        // Every table's rows in a stable order: by all columns as text.
+        const { rows } = await c.query(`SELECT * FROM ${table} t ORDER BY t::text`);
+        out[table] = rows.map(comparable);
+      }
+      return out;
+    };
+    const before = await dump();
+    const r = await PostgresRegistry.open({ connection });
+    try {
+      t.deepEqual(
+        (await r.listOrganizations()).map((o) => [o.id, o.name]),
+        [[1, 'default']],
+      );
+      t.deepEqual(
+        [...(await r.listNetworks()), ...(await r.listBatches())].map((x) => x.organizationId),
+        [1, 1, 1, 1],
+      );
+      t.deepEqual(await dump(), before);
+      t.deepEqual(await readPostgresSchema(c), expectedSchema('postgres'));
+      // The migrated registry keeps working: the identity continues after the default organization.
+      const acme = await r.addOrganization({ name: 'acme' });
+      t.is(acme.id, 2);
+      t.is((await r.addNetwork({ name: 'plant-a', prefix: '2001:db8:77::/64' }, acme.id)).organizationId, 2);
+    } finally {
+      await r.close();
+    }
+  } finally {
+    await c.end();
   }
 });
 

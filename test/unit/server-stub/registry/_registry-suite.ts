@@ -10,6 +10,7 @@ import { RegistryError, ValidationError } from '../../../../server-stub/registry
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { registryManagementSuite } from './_registry-suite-management.ts';
+import { registryOrganizationSuite } from './_registry-suite-orgs.ts';
 import { registryPkiSuite } from './_registry-suite-pki.ts';
 
 /** A fresh, empty store; `open` may be called several times for several connections to it. */
@@ -382,4 +383,5 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
 
   registryManagementSuite(test, name, factory, { testGpk, pseudonym, snapshot });
   registryPkiSuite(test, name, factory, snapshot);
+  registryOrganizationSuite(test, name, factory, { testGpk, pseudonym, ltKey, request, snapshot });
 }

@@ -9,6 +9,7 @@ import { RegistryError } from '../../../../server-stub/registry/errors.ts';
 import { MIGRATIONS } from '../../../../server-stub/registry/schema.ts';
 import { migrateSqlite, SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 import { expectedSchema, readSqliteSchema } from '../../../helpers/registry-schema.ts';
+import { comparable, sqliteArgs, V3_ROWS, V3_TABLES } from '../../../helpers/registry-v3-seed.ts';
 import { registrySuite, snapshot, testGpk, type RegistryFactory } from './_registry-suite.ts';
 
 function tempFile(): { file: string; dir: string } {
@@ -68,6 +69,58 @@ test('sqlite: the live schema is the one description (schema.ts), also after upg
   db2.close();
   rmSync(dir, { recursive: true, force: true });
   rmSync(fresh.dir, { recursive: true, force: true });
+});
+
+test('sqlite: a version 3 registry with data migrates to organizations: nothing lost, all in the default organization', async (t) => {
+  const { dir, file } = tempFile();
+  const old = new Database(file);
+  old.pragma('foreign_keys = ON');
+  migrateSqlite(
+    old,
+    MIGRATIONS.filter((m) => m.version <= 3),
+  );
+  for (const { sql, args } of V3_ROWS) old.prepare(sql).run(...sqliteArgs(args));
+  const dump = (db: Database.Database) =>
+    Object.fromEntries(
+      V3_TABLES.map((table) => [
+        table,
+        (db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[]).map(
+          comparable,
+        ),
+      ]),
+    );
+  const before = dump(old);
+  old.close();
+  const r = SqliteRegistry.open(file);
+  t.deepEqual(
+    (await r.listOrganizations()).map((o) => [o.id, o.name]),
+    [[1, 'default']],
+  );
+  t.deepEqual(
+    [...(await r.listNetworks()), ...(await r.listBatches())].map((x) => x.organizationId),
+    [1, 1, 1, 1],
+  );
+  t.is((await r.getDeviceByIdentity(new Uint8Array(16).fill(0x20), 1))?.handshakeCount, 2);
+  await r.close();
+  const db = new Database(file);
+  t.deepEqual(dump(db), before);
+  t.deepEqual(
+    db
+      .prepare('SELECT DISTINCT organization_id FROM networks UNION SELECT organization_id FROM batches')
+      .pluck()
+      .all(),
+    [1],
+  );
+  t.deepEqual(db.pragma('foreign_key_check'), []);
+  t.deepEqual(readSqliteSchema(db), expectedSchema('sqlite'));
+  db.close();
+  // The migrated registry keeps working: a second organization may reuse the names.
+  const again = SqliteRegistry.open(file);
+  const acme = await again.addOrganization({ name: 'acme' });
+  t.is(acme.id, 2);
+  t.is((await again.addNetwork({ name: 'plant-a', prefix: '2001:db8:77::/64' }, acme.id)).organizationId, 2);
+  await again.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('sqlite: the audit table refuses updates and deletes', async (t) => {

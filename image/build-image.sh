@@ -6,7 +6,11 @@
 # (no loop mount), a Debian kernel and a busybox initramfs.
 #
 #   build-image.sh [--no-agent] [--bundle DIR] [--systemd-dir DIR] [--server HOST:PORT]
-#                  [--agent-tree DIR] [--cache DIR] [--size 1G]
+#                  [--agent-tree DIR] [--cache DIR] [--size 1G] [--network networkd|networkmanager]
+#
+# --network picks the network manager the guest runs on eth0 (DHCP for IPv4): systemd-networkd
+# (default) or NetworkManager (Debian's network-manager package, one keyfile profile for eth0), so
+# the agent's handoff to each manager is tested on a real one.
 #
 # Prints the image directory on its last line: rootfs.ext4, vmlinuz, initrd.img, manifest.json.
 # Everything is cached under --cache (default .cache/image): the debootstrap rootfs by a hash of its
@@ -26,6 +30,7 @@ size=1G
 suite=bookworm
 mirror=http://deb.debian.org/debian
 include=systemd,systemd-sysv,iproute2,udev,dbus,tpm-udev
+network=networkd
 modules=(virtio_pci virtio_blk virtio_net crc32c_generic ext4 button evdev)
 
 die() {
@@ -61,6 +66,7 @@ while [ $# -gt 0 ]; do
     --server) server=$2 ;;
     --cache) cache=$2 ;;
     --size) size=$2 ;;
+    --network) network=$2 ;;
     *) die "unknown option $1" ;;
   esac
   shift 2
@@ -71,6 +77,13 @@ for cmd in debootstrap busybox cpio mkfs.ext4 apt-get dpkg gzip readelf sha256su
   command -v "$cmd" >/dev/null || die "$cmd not found (apt-get install debootstrap busybox-static cpio e2fsprogs binutils)"
 done
 [[ $server =~ ^[^:]+:[0-9]+$ ]] || die "--server must be HOST:PORT, got $server"
+case $network in
+  networkd) ;;
+  # debootstrap does not resolve virtual packages: polkitd (a dependency) needs logind, which
+  # libpam-systemd provides.
+  networkmanager) include=$include,network-manager,libpam-systemd ;;
+  *) die "--network must be networkd or networkmanager, got $network" ;;
+esac
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 
@@ -135,7 +148,7 @@ elif [ $agent = 1 ]; then
     "$systemd_dir/xtt-agent.tmpfiles.conf")
 fi
 for f in "${inputs[@]}"; do [ -f "$f" ] || die "input missing: $f"; done
-image_key=$(hash_str "$base_key $kver $agent ${agent_tree:+tree} $server $size ${modules[*]} $(hash_files "${inputs[@]}")")
+image_key=$(hash_str "$base_key $kver $agent ${agent_tree:+tree} $server $network $size ${modules[*]} $(hash_files "${inputs[@]}")")
 out=$cache/images/$image_key
 if [ -f "$out/manifest.json" ]; then
   log "cached image $out"
@@ -187,9 +200,22 @@ echo xtt-device >"$root/etc/hostname"
 printf '/dev/vda / ext4 defaults 0 1\n' >"$root/etc/fstab"
 chroot "$root" passwd -d root >/dev/null # test image: root logs in on the serial console
 ln -sf /usr/lib/systemd/system/multi-user.target "$root/etc/systemd/system/default.target"
-install -D -m 0644 "$here/guest/20-wired.network" "$root/etc/systemd/network/20-wired.network"
-ln -sf /usr/lib/systemd/system/systemd-networkd.service \
-  "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+if [ "$network" = networkd ]; then
+  install -D -m 0644 "$here/guest/20-wired.network" "$root/etc/systemd/network/20-wired.network"
+  ln -sf /usr/lib/systemd/system/systemd-networkd.service \
+    "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+else
+  # NetworkManager (enabled by its package's postinst) with one profile for eth0, as an image
+  # would ship it; keyfiles must be root-only or NetworkManager ignores them. networkd stays off.
+  install -D -m 0600 "$here/guest/eth0.nmconnection" "$root/etc/NetworkManager/system-connections/eth0.nmconnection"
+  rm -f "$root/etc/systemd/system/multi-user.target.wants/systemd-networkd.service"
+  [ -e "$root/lib/systemd/system/NetworkManager.service" ] || [ -e "$root/usr/lib/systemd/system/NetworkManager.service" ] ||
+    die "NetworkManager.service missing in the rootfs"
+  ln -sf /lib/systemd/system/NetworkManager.service \
+    "$root/etc/systemd/system/multi-user.target.wants/NetworkManager.service"
+  # Not waited for by anything in the guest; saves a unit start under TCG.
+  ln -sf /dev/null "$root/etc/systemd/system/NetworkManager-wait-online.service"
+fi
 install -D -m 0644 "$here/guest/selftest.mjs" "$root/usr/lib/xtt-image/selftest.mjs"
 install -m 0644 "$here/guest/xtt-image-selftest.service" "$root/usr/lib/systemd/system/"
 ln -sf /usr/lib/systemd/system/xtt-image-selftest.service \
@@ -250,6 +276,7 @@ cat >"$out.tmp/manifest.json" <<EOF
   "kernel": "$kver",
   "node": "$("$node_bin" -v)",
   "agent": $([ $agent = 1 ] && echo true || echo false),
+  "network": "$network",
   "server": "$server",
   "rootfs": "rootfs.ext4",
   "vmlinuz": "vmlinuz",

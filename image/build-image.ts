@@ -18,6 +18,8 @@ export interface BuildImageOptions {
   /** The enf-server as the guest sees it, HOST:PORT (default 10.0.2.2:4444). */
   readonly server?: string;
   readonly cacheDir?: string;
+  /** The network manager the guest runs on eth0 (default networkd). */
+  readonly network?: 'networkd' | 'networkmanager';
   readonly log?: (line: string) => void;
 }
 
@@ -29,6 +31,7 @@ export function buildImageArgs(opts: BuildImageOptions): string[] {
   if (opts.systemdDir !== undefined) args.push('--systemd-dir', opts.systemdDir);
   if (opts.server !== undefined) args.push('--server', opts.server);
   if (opts.cacheDir !== undefined) args.push('--cache', opts.cacheDir);
+  if (opts.network !== undefined) args.push('--network', opts.network);
   return args;
 }
 

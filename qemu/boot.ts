@@ -20,6 +20,8 @@ export interface ImageManifest {
   readonly kernel: string;
   readonly node: string;
   readonly agent: boolean;
+  /** The network manager on eth0: networkd or networkmanager (build-image.sh --network). */
+  readonly network: 'networkd' | 'networkmanager';
   readonly server: string;
   readonly rootfs: string;
   readonly vmlinuz: string;
@@ -37,12 +39,17 @@ export function readImageManifest(dir: string): ImageManifest {
     return v;
   };
   if (typeof raw.agent !== 'boolean') throw new Error(`${path}: field agent missing or not a boolean`);
+  // Images built before --network existed ran networkd.
+  const network = raw.network ?? 'networkd';
+  if (network !== 'networkd' && network !== 'networkmanager')
+    throw new Error(`${path}: field network must be networkd or networkmanager`);
   const abs = (k: string): string => resolve(dir, str(k));
   return {
     dir: resolve(dir),
     kernel: str('kernel'),
     node: str('node'),
     agent: raw.agent,
+    network,
     server: str('server'),
     rootfs: abs('rootfs'),
     vmlinuz: abs('vmlinuz'),

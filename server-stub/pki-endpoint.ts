@@ -32,7 +32,7 @@ import { equalBytes } from '../protocol/util/bytes.ts';
 import type { Logger } from './log.ts';
 import type { PkiPolicy } from './pki-policy.ts';
 import { ListenError } from './errors.ts';
-import { normaliseAddress, sourceKey } from './xtt-endpoint.ts';
+import { LISTEN_BACKLOG, normaliseAddress, sourceKey } from './xtt-endpoint.ts';
 
 export interface PkiEndpointOptions {
   host: string;
@@ -155,11 +155,16 @@ export class PkiEndpoint {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new ListenError(this.opts.host, this.opts.port, { cause: err }));
       this.server.once('error', onError);
-      this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.deps.logger.error('pki.endpoint-error', { msg: err.message }));
-        resolve(this.server.address() as AddressInfo);
-      });
+      this.server.listen(
+        { host: this.opts.host, port: this.opts.port, ipv6Only: false, backlog: LISTEN_BACKLOG },
+        () => {
+          this.server.off('error', onError);
+          this.server.on('error', (err) =>
+            this.deps.logger.error('pki.endpoint-error', { msg: err.message }),
+          );
+          resolve(this.server.address() as AddressInfo);
+        },
+      );
     });
   }
 

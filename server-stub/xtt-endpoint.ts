@@ -52,6 +52,12 @@ export interface EndpointDeps {
 
 /** A client sends ClientInit (70 B) and Identity_ClientAttest (750 B): anything past this is abuse. */
 export const MAX_BYTES_PER_CONNECTION = 2048;
+/**
+ * Listen backlog of the device endpoints (the kernel caps it at net.core.somaxconn). Node's default,
+ * 511, overflows when a thousand peers connect at once: the kernel then drops SYNs, and a real
+ * device's connect waits for its SYN retransmit (1 s, then 3 s) although the server is idle.
+ */
+export const LISTEN_BACKLOG = 4096;
 
 const ALREADY_LOGGED = new Set(['DAA_REJECTED', 'IDENTITY_REJECTED']);
 
@@ -130,11 +136,14 @@ export class XttEndpoint {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new ListenError(this.opts.host, this.opts.port, { cause: err }));
       this.server.once('error', onError);
-      this.server.listen({ host: this.opts.host, port: this.opts.port, ipv6Only: false }, () => {
-        this.server.off('error', onError);
-        this.server.on('error', (err) => this.deps.logger.error('endpoint.error', { msg: err.message }));
-        resolve(this.server.address() as AddressInfo);
-      });
+      this.server.listen(
+        { host: this.opts.host, port: this.opts.port, ipv6Only: false, backlog: LISTEN_BACKLOG },
+        () => {
+          this.server.off('error', onError);
+          this.server.on('error', (err) => this.deps.logger.error('endpoint.error', { msg: err.message }));
+          resolve(this.server.address() as AddressInfo);
+        },
+      );
     });
   }
 

@@ -15,10 +15,13 @@ export class ZtpError extends Error {
 export class DecodeError extends ZtpError {
   readonly field: string;
   readonly offset: number;
+  /** What was wrong, without the field and offset (for messages that name a file instead). */
+  readonly reason: string;
   constructor(field: string, offset: number, reason: string, options?: { cause?: unknown }) {
     super('DECODE', `${field} at offset ${offset}: ${reason}`, options);
     this.field = field;
     this.offset = offset;
+    this.reason = reason;
   }
 }
 

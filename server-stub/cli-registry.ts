@@ -5,7 +5,7 @@ import type { Argv } from 'yargs';
 import { fromHex, toHex } from '../protocol/util/bytes.ts';
 import { auditView, batchView, deviceView, networkView, short, table } from './cli-format.ts';
 import { UsageError, withRegistry, type Done, type GlobalArgs } from './cli.ts';
-import { gpkFromFile, labelFromImage, labelFromText, readInputFile } from './gpk-input.ts';
+import { gpkFromFile, labelFromImage, labelFromTextArgument, readInputFile } from './gpk-input.ts';
 import { RegistryError, ValidationError } from './registry/errors.ts';
 import { formatIpv6, formatPrefix64, parseIpv6 } from './registry/ipv6.ts';
 import {
@@ -94,8 +94,15 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         (c) =>
           c
             .option('gpk-file', { type: 'string', describe: 'raw group public key (258 B)' })
-            .option('qr-text', { type: 'string', describe: 'the text of the QR label (XTT1:...)' })
-            .option('qr-image', { type: 'string', describe: 'a photo or scan of the QR label (PNG or JPEG)' })
+            .option('qr-text', {
+              type: 'string',
+              describe:
+                "the QR label's text (XTT1:...), or @FILE: a file holding it or the factory's label.txt",
+            })
+            .option('qr-image', {
+              type: 'string',
+              describe: "the QR label as an image: a PNG or JPEG photo or scan, or the factory's label.svg",
+            })
             .conflicts({ 'gpk-file': ['qr-text', 'qr-image'], 'qr-text': 'qr-image' })
             .option('basename', { type: 'string', describe: 'basename text (with --gpk-file)' })
             .option('basename-file', {
@@ -123,7 +130,9 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
             } else if (a['qr-text'] !== undefined || a['qr-image'] !== undefined) {
               if (a.basename !== undefined || a['basename-file'])
                 throw new UsageError('the QR label carries the basename');
-              const label = a['qr-image'] ? labelFromImage(a['qr-image']) : labelFromText(a['qr-text']!);
+              const label = a['qr-image']
+                ? labelFromImage(a['qr-image'])
+                : labelFromTextArgument(a['qr-text']!);
               gpk = label.gpk;
               basename = label.basename;
               name ??= label.name;

@@ -1,6 +1,10 @@
 // Where `enf-server batch add` gets a batch's group public key: a raw GPK file (ecdaa 1.0 wire form,
-// 258 bytes), the text of the box's QR label (protocol/qr-payload.ts), or a photo/scan of the label
-// as PNG or JPEG (decoded with pngjs or jpeg-js, scanned with jsQR). An image is measured from its
+// 258 bytes), the text of the box's QR label (protocol/qr-payload.ts; `@FILE` reads it from a file,
+// also the factory's label.txt), or an image of the label: a PNG or JPEG photo or scan (decoded with
+// pngjs or jpeg-js) or the factory's label.svg (label-raster.ts), scanned with jsQR. Errors about a
+// file name the file as given and say plainly what is wrong with it: not an image this program
+// reads, an unreadable (damaged) image, too many pixels, no QR code found, or a QR code that is not
+// an XTT batch label; decoder internals stay in the error's cause. An image is measured from its
 // header (image-header.ts) before anything is decoded, so a small file declaring a huge image is
 // refused without allocating it; the management API decodes in a worker (qr-scan.ts). The GPK is
 // always checked by protocol/ecdaa's strict decoder (points on FP256BN, in G2) before the registry
@@ -12,7 +16,8 @@ import { PNG } from 'pngjs';
 import { decodeGroupPublicKey } from '../protocol/ecdaa/index.ts';
 import { DecodeError, ZtpError } from '../protocol/errors.ts';
 import { decodeQrPayload, type BatchLabel } from '../protocol/qr-payload.ts';
-import { checkImageHeader, MAX_IMAGE_PIXELS, type ImageFormat } from './image-header.ts';
+import { checkImageHeader, isJpeg, MAX_IMAGE_PIXELS, type ImageFormat } from './image-header.ts';
+import { rasterizeLabelSvg, rasterizeLabelText } from './label-raster.ts';
 
 export type { ImageFormat } from './image-header.ts';
 
@@ -45,16 +50,24 @@ function decodeImage(image: Uint8Array, source: string, format?: ImageFormat): R
         maxMemoryUsageInMB: 512,
       });
     } catch (cause) {
-      throw new DecodeError(`${source}.jpeg`, 0, `not a readable JPEG (${(cause as Error).message})`, {
-        cause,
-      });
+      throw new DecodeError(
+        `${source}.jpeg`,
+        0,
+        'not a readable JPEG (the image data is damaged or cut short)',
+        {
+          cause,
+        },
+      );
     }
   }
   let img: PNG;
   try {
     img = PNG.sync.read(buf);
   } catch (cause) {
-    throw new DecodeError(`${source}.png`, 0, `not a readable PNG (${(cause as Error).message})`, { cause });
+    // pngjs's own messages describe its stream internals, not the file: kept as the cause only.
+    throw new DecodeError(`${source}.png`, 0, 'not a readable PNG (the image data is damaged or cut short)', {
+      cause,
+    });
   }
   if (img.width !== header.width || img.height !== header.height) {
     throw new DecodeError(`${source}.png`, 16, 'decoded size differs from the IHDR header');
@@ -76,7 +89,16 @@ export function readInputFile(path: string, maxBytes: number): Uint8Array {
   try {
     data = readFileSync(path);
   } catch (cause) {
-    throw new InputFileError(path, 'cannot read', { cause });
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : 'cannot read';
+    throw new InputFileError(path, why, { cause });
   }
   if (data.length > maxBytes) throw new InputFileError(path, `larger than ${maxBytes} bytes`);
   return new Uint8Array(data);
@@ -99,20 +121,24 @@ export function checkGpk(gpk: Uint8Array, source: string): Uint8Array {
   return gpk;
 }
 
-/** The label text inside a PNG or JPEG image of the QR code. */
-export function scanQrImage(image: Uint8Array, source: string, format?: ImageFormat): string {
-  const img = decodeImage(image, source, format);
+/** The text of the QR code in RGBA pixels; `field` names the image in a DecodeError. */
+function scanPixels(img: Rgba, field: string): string {
   const hit = jsQR(
     new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length),
     img.width,
     img.height,
   );
-  if (!hit) throw new DecodeError(`${source}.qr`, 0, 'no QR code found in the image');
+  if (!hit) throw new DecodeError(field, 0, 'no QR code found in the image');
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(hit.binaryData));
   } catch (cause) {
-    throw new DecodeError(`${source}.qr`, 0, 'QR code does not hold UTF-8 text', { cause });
+    throw new DecodeError(field, 0, 'the QR code does not hold text (not an XTT batch label)', { cause });
   }
+}
+
+/** The label text inside a PNG or JPEG image of the QR code. */
+export function scanQrImage(image: Uint8Array, source: string, format?: ImageFormat): string {
+  return scanPixels(decodeImage(image, source, format), `${source}.qr`);
 }
 
 /** Decodes label text and checks its GPK. */
@@ -122,8 +148,91 @@ export function labelFromText(text: string): BatchLabel {
   return label;
 }
 
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
+const isPng = (b: Uint8Array): boolean => PNG_MAGIC.every((x, i) => b[i] === x);
+/** An SVG document: optional BOM, XML declaration or comments, then an <svg> element early on. */
+const isSvg = (b: Uint8Array): boolean =>
+  /^(?:\uFEFF)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--[\s\S]*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg\b/.test(
+    new TextDecoder().decode(b.subarray(0, 4096)),
+  );
+
+/** The label in text: the QR code's text decoded and its GPK checked; `file` names the source. */
+function labelOf(text: string, file: string): BatchLabel {
+  try {
+    return labelFromText(text);
+  } catch (cause) {
+    if (cause instanceof DecodeError && cause.field.startsWith('QrPayload')) {
+      throw new InputFileError(file, `the QR code is not an XTT batch label (${cause.reason})`, { cause });
+    }
+    throw cause;
+  }
+}
+
+/** Runs a scan step; a DecodeError becomes an InputFileError naming `file` with its plain reason. */
+function inFile<T>(file: string, step: () => T): T {
+  try {
+    return step();
+  } catch (cause) {
+    if (cause instanceof DecodeError) throw new InputFileError(file, cause.reason, { cause });
+    throw cause;
+  }
+}
+
+/**
+ * `batch add --qr-image FILE`: a PNG or JPEG photo or scan of the label, or the factory's
+ * label.svg. Errors name FILE as given.
+ */
 export function labelFromImage(path: string): BatchLabel {
-  return labelFromText(scanQrImage(readInputFile(path, MAX_IMAGE_BYTES), path));
+  const bytes = readInputFile(path, MAX_IMAGE_BYTES);
+  let text: string;
+  if (isPng(bytes) || isJpeg(bytes)) {
+    text = inFile(path, () => scanQrImage(bytes, 'image', isJpeg(bytes) ? 'jpeg' : 'png'));
+  } else if (isSvg(bytes)) {
+    const img = rasterizeLabelSvg(new TextDecoder().decode(bytes));
+    if (typeof img === 'string') throw new InputFileError(path, `not a label SVG of xtt-factory: ${img}`);
+    text = inFile(path, () => scanPixels(img, 'image.qr'));
+  } else if (isLabelArt(bytes)) {
+    throw new InputFileError(path, 'the terminal label (label.txt): give it as --qr-text @FILE');
+  } else {
+    throw new InputFileError(
+      path,
+      'not an image this program reads: give a PNG or JPEG photo or scan of the label, or the label.svg of xtt-factory',
+    );
+  }
+  return labelOf(text, path);
+}
+
+/** Text that draws a QR code in block characters (the factory's label.txt). */
+const isLabelArt = (b: Uint8Array): boolean =>
+  b.length <= 64 * 1024 && /[█▀▄]/.test(new TextDecoder().decode(b));
+
+/**
+ * `batch add --qr-text VALUE`: the label text itself, or `@FILE`: a file holding the label text
+ * (XTT1:...) or the factory's label.txt (the code drawn in block characters, read by its QR code).
+ */
+export function labelFromTextArgument(value: string): BatchLabel {
+  if (!value.startsWith('@')) return labelFromText(value);
+  const path = value.slice(1);
+  if (path === '') throw new InputFileError('@', 'give a file name after @');
+  const bytes = readInputFile(path, 64 * 1024);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch (cause) {
+    throw new InputFileError(path, 'not a text file (give an image with --qr-image)', { cause });
+  }
+  if (text.trim().startsWith('XTT1:')) return labelOf(text.trim(), path);
+  const img = rasterizeLabelText(text);
+  if (typeof img === 'string') {
+    throw new InputFileError(
+      path,
+      `neither the label text (XTT1:...) nor the label.txt of xtt-factory: ${img}`,
+    );
+  }
+  return labelOf(
+    inFile(path, () => scanPixels(img, 'label.txt')),
+    path,
+  );
 }
 
 export function gpkFromFile(path: string): Uint8Array {

@@ -159,6 +159,17 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
     basename: Buffer.from('OTHER').toString('hex'),
   });
 
+  // --qr-text @FILE: the label text from a file (the factory's label.txt is read by its drawn code:
+  // test/unit/server-stub/gpk-input.test.ts).
+  const atFile = join(tmp, 'label-text');
+  writeFileSync(
+    atFile,
+    `${encodeQrPayload({ gpk: GPK, basename: new TextEncoder().encode('ATFILE'), name: 'lot-at' })}\n`,
+  );
+  const fromAtFile = await cli(dir, 'batch', 'add', '--qr-text', `@${atFile}`, '--size', '1');
+  t.is(fromAtFile.code, 0, fromAtFile.stderr);
+  t.like(fromAtFile.json as object, { name: 'lot-at', basename: Buffer.from('ATFILE').toString('hex') });
+
   const png = join(tmp, 'label.png');
   const imgPayload = encodeQrPayload({
     gpk: GPK,
@@ -216,7 +227,13 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   t.is((badGpk.json as { error: { field: string } }).error.field, 'batch.gpk');
   t.is((await cli(dir, 'batch', 'add', '--qr-text', payload.slice(0, 100), '--size', '1')).code, 6);
   copyFileSync(GPK_FILE, join(tmp, 'not-a.png'));
-  t.is((await cli(dir, 'batch', 'add', '--qr-image', join(tmp, 'not-a.png'), '--size', '1')).code, 6);
+  const notImage = await cli(dir, 'batch', 'add', '--qr-image', join(tmp, 'not-a.png'), '--size', '1');
+  t.is(notImage.code, 6);
+  t.like((notImage.json as { error: object }).error, {
+    code: 'INPUT_FILE',
+    file: join(tmp, 'not-a.png'),
+    message: `${join(tmp, 'not-a.png')}: not an image this program reads: give a PNG or JPEG photo or scan of the label, or the label.svg of xtt-factory`,
+  });
   t.is(
     (
       await cli(
@@ -241,6 +258,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   t.deepEqual((list.json as { name: string }[]).map((b) => b.name).sort(), [
     'from-photo',
     'lot-1',
+    'lot-at',
     'lot-photo',
     'lot-qr',
   ]);

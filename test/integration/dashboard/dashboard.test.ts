@@ -14,6 +14,7 @@ import { systemRng } from '../../../protocol/util/rng.ts';
 import { formatIpv6 } from '../../../server-stub/registry/ipv6.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import type { Locator } from 'playwright-core';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { issue, makeCrl, makeRoot, revoke } from '../../helpers/openssl-ca.ts';
@@ -198,6 +199,14 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
   }
 });
 
+/** Waits until a form field's value matches (the page fills some fields asynchronously). */
+async function untilValue(field: Locator, re: RegExp, boundMs = 180_000): Promise<void> {
+  for (let waited = 0; !re.test(await field.inputValue()); waited += 100) {
+    if (waited >= boundMs) throw new Error(`field value never matched ${re}: ${await field.inputValue()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 test('CAs page: register a CA with proof of its key, upload its CRL, revoke it', async (t) => {
   t.timeout(600_000);
   const dir = mkdtempSync(join(tmpdir(), 'enf-dashboard-ca-'));
@@ -227,6 +236,8 @@ test('CAs page: register a CA with proof of its key, upload its CRL, revoke it',
     await page.getByRole('heading', { name: 'Register a CA' }).waitFor();
     await page.getByText('No CAs yet.').waitFor();
     await page.getByLabel('Or choose the CA certificate file').setInputFiles(root.certPath);
+    // The page reads the chosen file asynchronously (FileReader) into the text field.
+    await untilValue(page.getByLabel('CA certificate (PEM)'), /BEGIN CERTIFICATE/);
     t.regex(await page.getByLabel('CA certificate (PEM)').inputValue(), /BEGIN CERTIFICATE/);
 
     // Without proof and without saying so: refused, naming the field; nothing stored.
@@ -241,6 +252,7 @@ test('CAs page: register a CA with proof of its key, upload its CRL, revoke it',
     t.regex(code, /^[0-9a-f]{32}$/);
     const proof = issue(root, join(dir, 'proof'), code, { ext: 'basicConstraints=CA:false' });
     await page.getByLabel('Or choose the verification certificate file').setInputFiles(proof.certPath);
+    await untilValue(page.getByLabel('Verification certificate (PEM)'), /BEGIN CERTIFICATE/);
     await page.getByLabel('Device quota').fill('25');
     await browser.screenshot('ca-1-form');
     await page.getByRole('button', { name: 'Register CA' }).click();

@@ -119,6 +119,12 @@ function xttProvisionIdentity(
   });
 }
 
+/** Why a PKI enrollment may be refused (the server's audit has the exact reason). */
+const PKI_REFUSAL_HINT = {
+  log: 'its CA may not be registered with a network yet, or the certificate is not accepted (validity, usage, CRL) or revoked',
+  status: 'CA not registered yet, certificate not accepted, or revoked',
+};
+
 async function run(a: CommonArgs): Promise<CommandResult> {
   const log: Logger = stderrLogger({ journal: process.env.JOURNAL_STREAM !== undefined, verbose: a.verbose });
   const notifier = new SdNotifier(process.env, (what, why) => log.warn(`sd_notify ${what} failed: ${why}`));
@@ -167,6 +173,7 @@ async function run(a: CommonArgs): Promise<CommandResult> {
         backoff: config.backoff,
         refusedBackoffMaxMs: config.backoff.refusedMaxMs,
         watch: config.watch,
+        ...(config.pki ? { refusalHint: PKI_REFUSAL_HINT } : {}),
       },
       ac.signal,
     );

@@ -58,7 +58,17 @@ export interface AgentOptions {
   refusedBackoffMaxMs?: number;
   /** Keep watching the address after READY=1 (the agent stays resident). */
   watch: boolean;
+  /**
+   * Why the server may refuse, for the log and STATUS=; default the XTT path's (batch not yet
+   * associated with a network, or revoked). Method pki says it of its CA and certificate.
+   */
+  refusalHint?: { log: string; status: string };
 }
+
+const XTT_REFUSAL_HINT = {
+  log: 'its batch may not be associated with a network yet, or the batch or device is revoked',
+  status: 'batch not associated with a network yet, or revoked',
+};
 
 export interface RunningAgent {
   state: StoredIdentity;
@@ -106,6 +116,7 @@ async function provisionWithRetries(
   const backoff = new Backoff(o.backoff, p.rng, p.clock);
   const refusedMaxMs = Math.max(o.backoff.initialMs, o.refusedBackoffMaxMs ?? DEFAULT_REFUSED_BACKOFF_MAX_MS);
   let refusals = 0;
+  const hint = o.refusalHint ?? XTT_REFUSAL_HINT;
   for (let attempt = 1; ; attempt++) {
     p.notifier.status(`provisioning: handshake with ${o.server} (attempt ${attempt})`);
     try {
@@ -123,10 +134,10 @@ async function provisionWithRetries(
         refusals++;
         p.log.warn(
           `attempt ${attempt}: server ${o.server} refused this device (${describe(e)}; ${refusals} refusals so far): ` +
-            `its batch may not be associated with a network yet, or the batch or device is revoked; retrying in ${delay} ms`,
+            `${hint.log}; retrying in ${delay} ms`,
         );
         p.notifier.status(
-          `provisioning: server refused this device (${refusals}x; batch not associated with a network yet, or revoked), ${retry}`,
+          `provisioning: server refused this device (${refusals}x; ${hint.status}), ${retry}`,
         );
       } else {
         p.log.warn(`attempt ${attempt} failed (${describe(e)}); retrying in ${delay} ms`);

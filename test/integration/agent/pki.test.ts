@@ -302,6 +302,13 @@ test.serial(
     t.deepEqual(ipv6Addresses(w.ns, w.ns.ifname), []);
     t.is(await new FileStateStore(stateDir).load(), undefined);
     t.false(w.notify.seen.some((m) => m.startsWith('READY=1')));
+    t.true(
+      w.notify.seen.some((m) =>
+        m.includes('3x; CA not registered yet, certificate not accepted, or revoked'),
+      ),
+      'STATUS= speaks of the CA and certificate, not of a batch',
+    );
+    t.regex(agent.output(), /its CA may not be registered with a network yet/);
     const seen = await registryView(w);
     t.is(seen.devices.length, 0, 'no device recorded');
     t.true(seen.audit.length >= 3);

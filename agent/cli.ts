@@ -33,6 +33,44 @@ export interface CliHandlers {
   handoff(a: CommonArgs & { remove: boolean }): Promise<CommandResult>;
 }
 
+/**
+ * One line per setting for --help: what it does and its default. No yargs `default`: a flag's value
+ * must stay absent when not given, or it would override the config file and the environment.
+ */
+export const SETTING_HELP: Readonly<Record<string, string>> = {
+  'server.host': 'enf-server host name or address (required)',
+  'server.port': "enf-server's XTT port (default 4444; its PKI port with --method pki)",
+  interface: 'network interface that gets the identity, e.g. eth0 (required)',
+  prefixLength: 'prefix length the address is configured with (default 64)',
+  nodad: 'skip IPv6 duplicate address detection (default false)',
+  tpm: 'TPM: a device path or swtpm:HOST:PORT[:CTRLPORT] (default /dev/tpmrm0)',
+  suite: 'XTT suite 1-4 (default 1: X25519, ECDSA P-256, ChaCha20-Poly1305, SHA-512)',
+  'timeouts.connectMs': 'TCP connect timeout per attempt, ms (default 10000)',
+  'timeouts.handshakeMs': 'whole-handshake timeout per attempt, ms (default 30000)',
+  'timeouts.dadMs': 'wait for duplicate address detection, ms (default 10000)',
+  'backoff.initialMs': 'first retry delay after a failed attempt, ms (default 1000)',
+  'backoff.maxMs': 'longest retry delay while the server is unreachable, ms (default 300000)',
+  'backoff.refusedMaxMs': 'longest retry delay while the server refuses the device, ms (default 3600000)',
+  stateDir: 'state directory (default $STATE_DIRECTORY, else /var/lib/xtt-agent)',
+  'network.manager':
+    'who keeps the address after READY=1: auto, networkd, networkmanager, none (default auto)',
+  'network.persist':
+    "handoff: runtime (until reboot) or persistent (the manager's stored config) (default runtime)",
+  watch: 'with manager none: stay resident and put the address back after flushes (default false)',
+  'dev.dir': 'development mode: a directory of the reference client files instead of a TPM (default: off)',
+  'dev.gpk': 'development mode: daa_gpk.bin (default: in --dev-dir)',
+  'dev.credential': 'development mode: daa_cred.bin (default: in --dev-dir)',
+  'dev.secretKey': 'development mode: daa_secretkey.bin (default: in --dev-dir)',
+  'dev.basename': 'development mode: basename.bin (default: in --dev-dir)',
+  'dev.rootCert': 'development mode: root_cert.bin, 81 bytes (default: in --dev-dir)',
+  method: 'xtt (a DAA batch) or pki (a certificate from the customer CA) (default xtt)',
+  'pki.cert': 'method pki: PEM device certificate and intermediates',
+  'pki.key': 'method pki: PEM private key (default: the TPM key at pki.tpmHandle)',
+  'pki.tpmHandle': 'method pki: persistent TPM handle of the device key (default 0x81010010)',
+  'pki.serverCa': "method pki: PEM CA of the server's TLS certificate",
+  'pki.serverName': "method pki: name the server's certificate must have (default server.host)",
+};
+
 function settingOptions(): Record<
   string,
   { type: 'string' | 'number' | 'boolean'; describe: string; group: string }
@@ -41,7 +79,11 @@ function settingOptions(): Record<
   for (const s of SETTINGS) {
     const type =
       s.kind === 'string' || s.kind === 'enum' ? 'string' : s.kind === 'bool' ? 'boolean' : 'number';
-    out[flagName(s.key)] = { type, describe: `setting ${s.key}`, group: 'Settings:' };
+    out[flagName(s.key)] = {
+      type,
+      describe: `${SETTING_HELP[s.key] ?? s.key}; setting ${s.key}`,
+      group: 'Settings:',
+    };
   }
   return out;
 }

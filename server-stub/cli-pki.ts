@@ -201,7 +201,10 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (o) =>
           o
             .option('ca', { type: 'string', describe: 'only this CA (name, id or fingerprint)' })
-            .option('status', { choices: ['active', 'revoked'] as const }),
+            .option('status', {
+              choices: ['active', 'revoked'] as const,
+              describe: 'only devices with this status (default: all)',
+            }),
         (a) =>
           withRegistry(a, async (r) => {
             const caId = a.ca ? (await caByRef(r.pki, a.ca)).id : undefined;

@@ -56,11 +56,17 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
         'add',
         'add a network',
         (c) =>
-          c.option('name', { type: 'string', demandOption: true }).option('prefix', {
-            type: 'string',
-            demandOption: true,
-            describe: 'an IPv6 /64, e.g. 2001:db8:1:2::/64',
-          }),
+          c
+            .option('name', {
+              type: 'string',
+              demandOption: true,
+              describe: 'network name: 1-64 letters, digits, . _ - (starting with a letter or digit)',
+            })
+            .option('prefix', {
+              type: 'string',
+              demandOption: true,
+              describe: 'an IPv6 /64, e.g. 2001:db8:1:2::/64',
+            }),
         (a) =>
           withRegistry(a, async (r) => {
             const net = await r.addNetwork({ name: a.name, prefix: a.prefix });
@@ -166,7 +172,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         (c) =>
           c
             .positional('batch', { type: 'string', demandOption: true })
-            .option('network', { type: 'string', demandOption: true }),
+            .option('network', { type: 'string', demandOption: true, describe: 'network name or id' }),
         (a) =>
           withRegistry(a, async (r) => {
             const b = await batchByRef(r, a.batch);
@@ -233,9 +239,11 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
         'list',
         'list devices',
         (c) =>
-          c
-            .option('batch', { type: 'string', describe: 'batch name or gid' })
-            .option('status', { type: 'string', choices: DEVICE_STATUSES }),
+          c.option('batch', { type: 'string', describe: 'batch name or gid' }).option('status', {
+            type: 'string',
+            choices: DEVICE_STATUSES,
+            describe: 'only devices with this status (default: all)',
+          }),
         (a) =>
           withRegistry(a, async (r) => {
             const batches = await r.listBatches();
@@ -277,7 +285,12 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
       .command(
         'allow-rekey <device>',
         'let this device return once with a new long-term key (--off to withdraw)',
-        (c) => deviceArg(c).option('off', { type: 'boolean', default: false }),
+        (c) =>
+          deviceArg(c).option('off', {
+            type: 'boolean',
+            default: false,
+            describe: 'withdraw an allowance not yet used',
+          }),
         (a) =>
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
@@ -300,8 +313,16 @@ function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
       c
         .option('since', { type: 'string', describe: 'ISO 8601 time or a duration back (30m, 2h, 7d)' })
         .option('batch', { type: 'string', describe: 'batch name or gid' })
-        .option('outcome', { type: 'string', choices: AUDIT_OUTCOMES })
-        .option('limit', { type: 'number', default: 100 }),
+        .option('outcome', {
+          type: 'string',
+          choices: AUDIT_OUTCOMES,
+          describe: 'only this outcome (default: all)',
+        })
+        .option('limit', {
+          type: 'number',
+          default: 100,
+          describe: 'at most this many entries, newest first',
+        }),
     (a) =>
       withRegistry(a, async (r) => {
         const limit = checkInt(a.limit, 'filter.limit', 1, MAX_AUDIT_LIMIT);

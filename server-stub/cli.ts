@@ -208,7 +208,7 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
           default: '::',
           describe: 'address to listen on (:: for IPv6 and IPv4)',
         })
-        .option('port', { type: 'number', default: 4444 })
+        .option('port', { type: 'number', default: 4444, describe: 'XTT port (0: any free port, logged)' })
         .option('max-connections', {
           type: 'number',
           default: 1024,

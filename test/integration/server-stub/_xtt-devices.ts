@@ -66,7 +66,7 @@ export function handshake(
   port: number,
   device: TestDevice,
   rootCertificate: Uint8Array,
-  opts: { suite?: SuiteSpec; requestedId?: Uint8Array; host?: string } = {},
+  opts: { suite?: SuiteSpec; requestedId?: Uint8Array; host?: string; localAddress?: string } = {},
 ): Promise<HandshakeOutcome> {
   const client = new XttClient({
     suite: opts.suite ?? 1,
@@ -77,7 +77,11 @@ export function handshake(
     ...(opts.requestedId ? { requestedId: opts.requestedId } : {}),
   });
   return new Promise((resolve) => {
-    const sock = connect({ host: opts.host ?? '127.0.0.1', port });
+    const sock = connect({
+      host: opts.host ?? '127.0.0.1',
+      port,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    });
     let settled = false;
     let chain = Promise.resolve();
     const settle = (o: HandshakeOutcome) => {

@@ -2,6 +2,9 @@
 // stream, `event:`/`data:` lines, blank-line separated, `:` comments as keep-alives). New audit
 // entries are found by polling the registry, so handshakes served by any enf-server sharing the
 // registry (PostgreSQL) show up too; changes made through this API are published directly.
+// Each listener sees one organization's events (its token's) or, as a superadmin, all: an audit entry
+// belongs to its batch's organization; one without a known batch (a handshake that failed before
+// naming one, a PKI enrollment) only reaches server-wide listeners.
 import type { ServerResponse } from 'node:http';
 import type { AuditEntry, Registry } from '../registry/registry.ts';
 import { auditView } from './views.ts';
@@ -17,7 +20,10 @@ export interface EventHubOptions {
 }
 
 export class EventHub {
-  private readonly subscribers = new Set<ServerResponse>();
+  /** Each listener with its organization (undefined: every organization). */
+  private readonly subscribers = new Map<ServerResponse, number | undefined>();
+  /** Batch gid (hex) -> organization id; a batch never changes organization. */
+  private readonly batchOrgs = new Map<string, number | undefined>();
   private lastId = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -45,7 +51,7 @@ export class EventHub {
   }
 
   /** Attach an SSE response; false when full (the caller answers 503). */
-  async subscribe(res: ServerResponse): Promise<boolean> {
+  async subscribe(res: ServerResponse, org?: number): Promise<boolean> {
     if (this.subscribers.size >= MAX_SUBSCRIBERS || !this.isStarted) return false;
     // Nobody was listening: what happened meanwhile is history, not news.
     if (!this.timer) await this.start();
@@ -56,20 +62,24 @@ export class EventHub {
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\nretry: 2000\n\n');
-    this.subscribers.add(res);
+    this.subscribers.set(res, org);
     res.on('close', () => {
       this.subscribers.delete(res);
       if (this.subscribers.size === 0) this.stopTimers();
     });
     if (!this.timer) {
       this.timer = setInterval(() => void this.poll(), this.opts.pollMs ?? 500);
-      this.keepAlive = setInterval(() => this.broadcast(': keep-alive\n\n'), this.opts.keepAliveMs ?? 15_000);
+      this.keepAlive = setInterval(
+        () => this.broadcast(': keep-alive\n\n', null),
+        this.opts.keepAliveMs ?? 15_000,
+      );
     }
     return true;
   }
 
-  publish(event: string, data: unknown): void {
-    this.broadcast(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  /** Send to the listeners of `org` and the server-wide ones (`org` undefined: server-wide only). */
+  publish(event: string, data: unknown, org: number | undefined): void {
+    this.broadcast(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, org);
   }
 
   /** Look for audit entries newer than the last one announced. */
@@ -79,7 +89,7 @@ export class EventHub {
     try {
       const rows = await this.registry.queryAudit({ since: this.lastAt, limit: 1000 });
       const fresh = rows.filter((e) => e.id > this.lastId).sort((a, b) => a.id - b.id);
-      for (const e of fresh) this.announce(e);
+      for (const e of fresh) this.announce(e, await this.orgOf(e));
     } catch (err) {
       this.opts.onError?.(err);
     } finally {
@@ -87,14 +97,29 @@ export class EventHub {
     }
   }
 
-  private announce(e: AuditEntry): void {
-    this.lastId = Math.max(this.lastId, e.id);
-    this.lastAt = Math.max(this.lastAt, e.at);
-    this.broadcast(`id: ${e.id}\nevent: audit\ndata: ${JSON.stringify(auditView(e))}\n\n`);
+  private async orgOf(e: AuditEntry): Promise<number | undefined> {
+    if (e.gid === null || e.pki) return undefined;
+    const key = Buffer.from(e.gid).toString('hex');
+    if (!this.batchOrgs.has(key)) {
+      const b = await this.registry.getBatch(e.gid);
+      // An unknown gid may be registered later: not remembered.
+      if (!b) return undefined;
+      this.batchOrgs.set(key, b.organizationId);
+    }
+    return this.batchOrgs.get(key);
   }
 
-  private broadcast(text: string): void {
-    for (const res of this.subscribers) res.write(text);
+  private announce(e: AuditEntry, org: number | undefined): void {
+    this.lastId = Math.max(this.lastId, e.id);
+    this.lastAt = Math.max(this.lastAt, e.at);
+    this.broadcast(`id: ${e.id}\nevent: audit\ndata: ${JSON.stringify(auditView(e))}\n\n`, org);
+  }
+
+  /** To every server-wide listener, and to those of `org` when it is given; `null`: to all. */
+  private broadcast(text: string, org: number | undefined | null): void {
+    for (const [res, own] of this.subscribers) {
+      if (org === null || own === undefined || own === org) res.write(text);
+    }
   }
 
   private stopTimers(): void {
@@ -106,7 +131,7 @@ export class EventHub {
 
   close(): void {
     this.stopTimers();
-    for (const res of this.subscribers) res.end();
+    for (const res of this.subscribers.keys()) res.end();
     this.subscribers.clear();
   }
 }

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
 import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
-import { TokenAuthenticator, WWW_AUTHENTICATE } from './auth.ts';
+import { TokenAuthenticator, WWW_AUTHENTICATE, type TokenGrant } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { ListenError } from '../errors.ts';
 import { ApiError, errorBody, toApiError } from './errors.ts';
@@ -26,6 +26,7 @@ import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
 import { addPkiRoutes } from './routes-pki.ts';
+import { allows, type Principal, type Role } from './roles.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
 
 export interface ManagementServerOptions {
@@ -36,8 +37,11 @@ export interface ManagementServerOptions {
   host?: string;
   /** 0 picks a free port. */
   port: number;
-  /** Bearer tokens (secrets, bytes) or a file with one per line; one of the two is required. */
-  tokens?: readonly Uint8Array[];
+  /**
+   * Bearer tokens (secrets, bytes: superadmins; or grants bound to an organization and role) or a
+   * file with one per line; one of the two is required.
+   */
+  tokens?: readonly (Uint8Array | TokenGrant)[];
   tokenFile?: string;
   /** PEM certificate chain and key files: serve HTTPS instead of HTTP. */
   tls?: { certFile: string; keyFile: string };
@@ -82,7 +86,7 @@ export interface ManagementServer {
   port: number;
   url: string;
   /** The route table (method, path template), for the OpenAPI cross-check. */
-  routes: { method: string; path: string; isAuthenticated: boolean }[];
+  routes: { method: string; path: string; isAuthenticated: boolean; role: Role }[];
   close(): Promise<void>;
 }
 
@@ -95,8 +99,10 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
     method: 'GET',
     path: '/api/v1/events',
     isAuthenticated: true,
-    handler: async ({ res }) => {
-      if (!(await ctx.events.subscribe(res))) throw new ApiError('UNAVAILABLE', 'too many event listeners');
+    role: 'viewer',
+    handler: async ({ res, principal }) => {
+      if (!(await ctx.events.subscribe(res, principal?.org)))
+        throw new ApiError('UNAVAILABLE', 'too many event listeners');
       return undefined;
     },
   });
@@ -104,12 +110,15 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
     method: 'GET',
     path: '/api/v1/openapi.json',
     isAuthenticated: false,
+    role: 'viewer',
     handler: async () => ({ status: 200, body: OPENAPI }),
   });
   router.add({
     method: 'GET',
     path: '/metrics',
     isAuthenticated: !isMetricsPublic,
+    // Server-wide figures (every organization's devices and handshakes): superadmin tokens only.
+    role: 'superadmin',
     handler: async ({ res }) => {
       if (!ctx.metrics) throw new ApiError('NOT_FOUND', 'metrics are not enabled');
       const batches = await ctx.registry.listBatches();
@@ -151,6 +160,7 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     ? TokenAuthenticator.fromFile(opts.tokenFile)
     : new TokenAuthenticator(opts.tokens ?? []);
   const tls = opts.tls ? loadTls(opts.tls) : undefined;
+  await auth.resolve(opts.registry);
   const events = new EventHub(opts.registry, {
     ...(opts.eventPollMs !== undefined ? { pollMs: opts.eventPollMs } : {}),
     onError: (err) => opts.logger?.warn('http.events.poll-failed', { msg: (err as Error).message }),
@@ -177,8 +187,14 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     if ((method === 'GET' || method === 'HEAD') && statics.serve(url.pathname, res, method === 'HEAD'))
       return;
     const { route, params } = router.match(method, url.pathname);
-    if (route.isAuthenticated) auth.check(req);
-    const result = await route.handler({ req, res, params, query: url.searchParams });
+    let principal: Principal | undefined;
+    if (route.isAuthenticated) {
+      principal = auth.check(req);
+      if (!allows(principal.role, route.role)) {
+        throw new ApiError('FORBIDDEN', `this token's role (${principal.role}) may not do this`);
+      }
+    }
+    const result = await route.handler({ req, res, params, query: url.searchParams, principal });
     if (result) sendJson(res, result.status, result.body, method === 'HEAD');
   };
 

@@ -2,6 +2,7 @@
 // to keep the schemas short; test/unit/server-stub/http/openapi.test.ts checks that its paths and
 // methods equal the router's table both ways and that real responses match the schemas.
 import { API_ERRORS } from './errors.ts';
+import type { Role } from './roles.ts';
 
 type Schema = Record<string, unknown>;
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
@@ -263,13 +264,13 @@ const image = {
   ),
 };
 
-export const OPENAPI = {
+const DOCUMENT = {
   openapi: '3.1.0',
   info: {
     title: 'ENF server management API',
     version: '1.0.0',
     description:
-      'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}.',
+      'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}. Each operation names the least role its token needs in x-required-role (viewer < operator < admin < superadmin); a weaker token gets 403 FORBIDDEN. A token bound to an organization sees only that organization: another\'s objects answer 404 as if they did not exist.',
   },
   security: [{ bearer: [] }],
   paths: {
@@ -477,3 +478,46 @@ export const OPENAPI = {
     schemas,
   },
 } as const;
+
+/** The least role of each operation (the router declares the same; a test holds them equal). */
+const ROLES_BY_OPERATION: Record<string, Role> = {
+  'get /api/v1/networks': 'viewer',
+  'post /api/v1/networks': 'operator',
+  'get /api/v1/networks/{network}': 'viewer',
+  'delete /api/v1/networks/{network}': 'operator',
+  'get /api/v1/batches': 'viewer',
+  'post /api/v1/batches': 'operator',
+  'post /api/v1/batches/from-image': 'operator',
+  'post /api/v1/labels/scan': 'operator',
+  'get /api/v1/batches/{batch}': 'viewer',
+  'put /api/v1/batches/{batch}/network': 'operator',
+  'post /api/v1/batches/{batch}/revoke': 'operator',
+  'get /api/v1/devices': 'viewer',
+  'get /api/v1/devices/{device}': 'viewer',
+  'get /api/v1/devices/{device}/history': 'viewer',
+  'post /api/v1/devices/{device}/revoke': 'operator',
+  'put /api/v1/devices/{device}/allow-rekey': 'operator',
+  'get /api/v1/audit': 'viewer',
+  'get /api/v1/events': 'viewer',
+  'get /metrics': 'superadmin',
+};
+
+/** DOCUMENT with x-required-role and a 403 answer on every operation that takes a token. */
+function withRoles<T extends { paths: object }>(doc: T): T {
+  const out = structuredClone(doc) as T & { paths: Record<string, Record<string, Record<string, unknown>>> };
+  for (const [path, item] of Object.entries(out.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (method === 'parameters' || (Array.isArray(op.security) && op.security.length === 0)) continue;
+      // CA operations (PKI option): not yet scoped to organizations, so server-wide tokens only.
+      const role =
+        ROLES_BY_OPERATION[`${method} ${path}`] ??
+        (path.startsWith('/api/v1/cas') ? 'superadmin' : undefined);
+      if (!role) throw new Error(`openapi: no role for ${method} ${path}`);
+      op['x-required-role'] = role;
+      op.responses = { ...(op.responses as object), '403': { $ref: '#/components/responses/Error' } };
+    }
+  }
+  return out;
+}
+
+export const OPENAPI = withRoles(DOCUMENT);

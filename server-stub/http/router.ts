@@ -3,6 +3,7 @@
 // Matching is exact per segment; a known path with another method answers METHOD_NOT_ALLOWED.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors.ts';
+import type { Principal, Role } from './roles.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -11,7 +12,12 @@ export interface RequestContext {
   res: ServerResponse;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** Who the request acts as; undefined on routes that need no token. */
+  principal: Principal | undefined;
 }
+
+/** The organization scope of a request (registry.ts `org`): undefined means every organization. */
+export const orgOf = (r: RequestContext): number | undefined => r.principal?.org;
 
 /** What a handler returns: a JSON body with a status, or `undefined` when it wrote the response. */
 export type HandlerResult = { status: number; body: unknown } | undefined;
@@ -23,6 +29,8 @@ export interface Route {
   path: string;
   /** Whether the bearer token is required (everything but the dashboard's static files). */
   isAuthenticated: boolean;
+  /** The least role a token needs (roles.ts); a weaker one gets FORBIDDEN. */
+  role: Role;
   handler: Handler;
 }
 
@@ -44,8 +52,13 @@ export class Router {
   }
 
   /** Method and path template of every route, for the OpenAPI cross-check. */
-  get table(): { method: Method; path: string; isAuthenticated: boolean }[] {
-    return this.compiled.map(({ method, path, isAuthenticated }) => ({ method, path, isAuthenticated }));
+  get table(): { method: Method; path: string; isAuthenticated: boolean; role: Role }[] {
+    return this.compiled.map(({ method, path, isAuthenticated, role }) => ({
+      method,
+      path,
+      isAuthenticated,
+      role,
+    }));
   }
 
   /** The route for a request path; throws NOT_FOUND or METHOD_NOT_ALLOWED. */

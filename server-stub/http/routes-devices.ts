@@ -9,7 +9,7 @@ import { parseIpv6 } from '../registry/ipv6.ts';
 import { enumParam, int, onlyKeys, onlyParams, readJsonObject, timeParam } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import type { Router } from './router.ts';
+import { orgOf, type Router } from './router.ts';
 import { findBatch } from './routes-networks.ts';
 import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
 
@@ -46,15 +46,20 @@ function identityParam(v: string): Uint8Array {
   }
 }
 
+// `org` everywhere below: the request's organization scope (router.ts orgOf). Certificate devices
+// and CAs are not yet scoped to organizations: an organization's token sees none of them (the CA
+// routes are superadmin-only), so another organization's never show.
+
 /** A DAA device or a certificate device by identity. */
 async function findAnyDevice(
   ctx: ApiContext,
   ref: string,
+  org: number | undefined,
 ): Promise<{ daa: Device; cert?: undefined } | { daa?: undefined; cert: CertDevice }> {
   const identity = identityParam(ref);
-  const daa = await ctx.registry.getDeviceByIdentity(identity);
+  const daa = await ctx.registry.getDeviceByIdentity(identity, org);
   if (daa) return { daa };
-  const cert = await ctx.registry.pki.getCertDeviceByIdentity(identity);
+  const cert = org === undefined ? await ctx.registry.pki.getCertDeviceByIdentity(identity) : undefined;
   if (cert) return { cert };
   throw new ApiError('NOT_FOUND', `device '${ref}' not found`, 'device');
 }
@@ -63,8 +68,8 @@ async function caNames(ctx: ApiContext): Promise<Map<number, string>> {
   return new Map((await ctx.registry.pki.listCas()).map((c) => [c.id, c.name]));
 }
 
-async function findCaId(ctx: ApiContext, ref: string): Promise<number> {
-  const ca = await ctx.registry.pki.findCa(ref);
+async function findCaId(ctx: ApiContext, ref: string, org: number | undefined): Promise<number> {
+  const ca = org === undefined ? await ctx.registry.pki.findCa(ref) : undefined;
   if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
   return ca.id;
 }
@@ -78,13 +83,18 @@ async function certDeviceDetail(ctx: ApiContext, d: CertDevice) {
   };
 }
 
-async function anyDeviceDetail(ctx: ApiContext, ref: string) {
-  const d = await findAnyDevice(ctx, ref);
-  return d.daa ? deviceDetail(ctx, d.daa) : certDeviceDetail(ctx, d.cert);
+async function anyDeviceDetail(ctx: ApiContext, ref: string, org: number | undefined) {
+  const d = await findAnyDevice(ctx, ref, org);
+  return d.daa ? deviceDetail(ctx, d.daa, org) : certDeviceDetail(ctx, d.cert);
 }
 
-async function batchNames(ctx: ApiContext): Promise<Map<string, string>> {
-  return new Map((await ctx.registry.listBatches()).map((b) => [hex(b.gid), b.name]));
+async function batchNames(ctx: ApiContext, org: number | undefined): Promise<Map<string, string>> {
+  return new Map((await ctx.registry.listBatches(org)).map((b) => [hex(b.gid), b.name]));
+}
+
+/** The organization a device's events go to (its batch's); undefined for certificate devices. */
+async function deviceOrg(ctx: ApiContext, d: { daa?: Device | undefined }): Promise<number | undefined> {
+  return d.daa ? (await ctx.registry.getBatch(d.daa.gid))?.organizationId : undefined;
 }
 
 function limitParam(q: URLSearchParams): number {
@@ -92,10 +102,10 @@ function limitParam(q: URLSearchParams): number {
   return v === null ? DEFAULT_PAGE : int(v, 'limit', 1, MAX_PAGE);
 }
 
-async function deviceDetail(ctx: ApiContext, d: Device) {
-  const history = await ctx.registry.queryAudit({ gid: d.gid, pseudonym: d.pseudonym, limit: MAX_PAGE });
+async function deviceDetail(ctx: ApiContext, d: Device, org: number | undefined) {
+  const history = await ctx.registry.queryAudit({ gid: d.gid, pseudonym: d.pseudonym, limit: MAX_PAGE }, org);
   return {
-    ...deviceView(d, await batchNames(ctx)),
+    ...deviceView(d, await batchNames(ctx, org)),
     sources: sourcesView(history),
     geolocation: history.find((e) => e.geolocation !== null)?.geolocation ?? null,
   };
@@ -106,7 +116,10 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/devices`,
     isAuthenticated: true,
-    handler: async ({ query }) => {
+    role: 'viewer',
+    handler: async (r) => {
+      const { query } = r;
+      const org = orgOf(r);
       onlyParams(query, ['kind', 'batch', 'ca', 'status', 'since', 'until', 'seenSince', 'limit', 'cursor']);
       let kind = enumParam(query, 'kind', DEVICE_KINDS);
       const status = enumParam(query, 'status', DEVICE_STATUSES);
@@ -123,8 +136,8 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
         throw new ApiError('VALIDATION', 'batch: certificate devices have no batch', 'batch');
       if (caRef !== null && kind === 'daa')
         throw new ApiError('VALIDATION', 'ca: DAA devices have no CA', 'ca');
-      const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef)).gid;
-      const caId = caRef === null ? undefined : await findCaId(ctx, caRef);
+      const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef, org)).gid;
+      const caId = caRef === null ? undefined : await findCaId(ctx, caRef, org);
       if (gid) kind = 'daa';
       if (caId !== undefined) kind = 'certificate';
       const isWanted = (first: number, last: number) =>
@@ -135,10 +148,10 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
         kind === 'certificate'
           ? []
           : (
-              await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) })
+              await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) }, org)
             ).filter((d) => isWanted(d.firstHandshakeAt, d.lastHandshakeAt));
       const certs =
-        kind === 'daa'
+        kind === 'daa' || org !== undefined
           ? []
           : (
               await ctx.registry.pki.listCertDevices({
@@ -159,7 +172,7 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
         start = i + 1;
       }
       const page = all.slice(start, start + limit);
-      const names = await batchNames(ctx);
+      const names = await batchNames(ctx, org);
       const cas = certs.length ? await caNames(ctx) : new Map<number, string>();
       const isMore = start + limit < all.length;
       return {
@@ -175,52 +188,71 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/devices/{device}`,
     isAuthenticated: true,
-    handler: async ({ params }) => ({ status: 200, body: await anyDeviceDetail(ctx, params.device!) }),
+    role: 'viewer',
+    handler: async (r) => ({ status: 200, body: await anyDeviceDetail(ctx, r.params.device!, orgOf(r)) }),
   });
   router.add({
     method: 'GET',
     path: `${API}/devices/{device}/history`,
     isAuthenticated: true,
-    handler: async ({ params, query }) => {
+    role: 'viewer',
+    handler: async (r) => {
+      const { params, query } = r;
       onlyParams(query, ['limit', 'cursor']);
-      const d = await findAnyDevice(ctx, params.device!);
+      const d = await findAnyDevice(ctx, params.device!, orgOf(r));
       const limit = limitParam(query);
       const before = decodeCursor('a', query.get('cursor'));
-      return auditPage(ctx, {
-        ...(d.daa
-          ? { gid: d.daa.gid, pseudonym: d.daa.pseudonym }
-          : { identity: d.cert.identity, method: 'pki' as const }),
-        limit,
-        ...(before ? { beforeId: Number(before) } : {}),
-      });
+      return auditPage(
+        ctx,
+        {
+          ...(d.daa
+            ? { gid: d.daa.gid, pseudonym: d.daa.pseudonym }
+            : { identity: d.cert.identity, method: 'pki' as const }),
+          limit,
+          ...(before ? { beforeId: Number(before) } : {}),
+        },
+        orgOf(r),
+      );
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/devices/{device}/revoke`,
     isAuthenticated: true,
-    handler: async ({ params }) => {
-      const d = await findAnyDevice(ctx, params.device!);
-      if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym);
+    role: 'operator',
+    handler: async (r) => {
+      const { params } = r;
+      const d = await findAnyDevice(ctx, params.device!, orgOf(r));
+      if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym, orgOf(r));
       else await ctx.registry.pki.revokeCertDevice(d.cert.id);
-      ctx.events.publish('device', { id: hex(identityParam(params.device!)), status: 'revoked' });
-      return { status: 200, body: await anyDeviceDetail(ctx, params.device!) };
+      ctx.events.publish(
+        'device',
+        { id: hex(identityParam(params.device!)), status: 'revoked' },
+        await deviceOrg(ctx, d),
+      );
+      return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },
   });
   router.add({
     method: 'PUT',
     path: `${API}/devices/{device}/allow-rekey`,
     isAuthenticated: true,
-    handler: async ({ req, params }) => {
+    role: 'operator',
+    handler: async (r) => {
+      const { req, params } = r;
       const body = await readJsonObject(req);
       onlyKeys(body, ['allow']);
       if (typeof body.allow !== 'boolean')
         throw new ApiError('VALIDATION', 'allow: must be true or false', 'allow');
-      const d = await findAnyDevice(ctx, params.device!);
-      if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, body.allow);
+      const d = await findAnyDevice(ctx, params.device!, orgOf(r));
+      if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, body.allow, orgOf(r));
       else await ctx.registry.pki.setCertDeviceAllowRekey(d.cert.id, body.allow);
-      ctx.events.publish('device', { id: hex(identityParam(params.device!)), allowRekey: body.allow });
-      return { status: 200, body: await anyDeviceDetail(ctx, params.device!) };
+      ctx.events.publish(
+        'device',
+        { id: hex(identityParam(params.device!)), allowRekey: body.allow },
+        await deviceOrg(ctx, d),
+      );
+      return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },
   });
 
@@ -228,7 +260,10 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/audit`,
     isAuthenticated: true,
-    handler: async ({ query }) => {
+    role: 'viewer',
+    handler: async (r) => {
+      const { query } = r;
+      const org = orgOf(r);
       onlyParams(query, ['since', 'until', 'batch', 'outcome', 'method', 'device', 'limit', 'cursor']);
       const method = enumParam(query, 'method', AUDIT_METHODS);
       const since = timeParam(query, 'since');
@@ -237,27 +272,31 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const limit = limitParam(query);
       const before = decodeCursor('a', query.get('cursor'));
       const batchRef = query.get('batch');
-      const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef)).gid;
+      const gid = batchRef === null ? undefined : (await findBatch(ctx, batchRef, org)).gid;
       const deviceRef = query.get('device');
-      const device = deviceRef === null ? undefined : await findAnyDevice(ctx, deviceRef);
-      return auditPage(ctx, {
-        limit,
-        ...(since !== undefined ? { since } : {}),
-        ...(until !== undefined ? { until } : {}),
-        ...(outcome ? { outcome } : {}),
-        ...(gid ? { gid } : {}),
-        ...(method ? { method } : {}),
-        ...(device?.daa ? { gid: device.daa.gid, pseudonym: device.daa.pseudonym } : {}),
-        ...(device?.cert ? { identity: device.cert.identity, method: 'pki' as const } : {}),
-        ...(before ? { beforeId: Number(before) } : {}),
-      });
+      const device = deviceRef === null ? undefined : await findAnyDevice(ctx, deviceRef, org);
+      return auditPage(
+        ctx,
+        {
+          limit,
+          ...(since !== undefined ? { since } : {}),
+          ...(until !== undefined ? { until } : {}),
+          ...(outcome ? { outcome } : {}),
+          ...(gid ? { gid } : {}),
+          ...(method ? { method } : {}),
+          ...(device?.daa ? { gid: device.daa.gid, pseudonym: device.daa.pseudonym } : {}),
+          ...(device?.cert ? { identity: device.cert.identity, method: 'pki' as const } : {}),
+          ...(before ? { beforeId: Number(before) } : {}),
+        },
+        org,
+      );
     },
   });
 }
 
-async function auditPage(ctx: ApiContext, f: AuditFilter & { limit: number }) {
+async function auditPage(ctx: ApiContext, f: AuditFilter & { limit: number }, org: number | undefined) {
   // One extra row says whether another page exists.
-  const rows = await ctx.registry.queryAudit({ ...f, limit: f.limit + 1 });
+  const rows = await ctx.registry.queryAudit({ ...f, limit: f.limit + 1 }, org);
   const page = rows.slice(0, f.limit);
   return {
     status: 200,

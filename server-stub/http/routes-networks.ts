@@ -22,7 +22,7 @@ import {
 } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import type { Router } from './router.ts';
+import { orgOf, type Router } from './router.ts';
 import { batchView, networkView } from './views.ts';
 
 const API = '/api/v1';
@@ -30,8 +30,10 @@ const API = '/api/v1';
 export const LABEL_IMAGE_TYPES = ['image/png', 'image/jpeg'] as const;
 const imageFormat = (mediaType: string): ImageFormat => (mediaType === 'image/jpeg' ? 'jpeg' : 'png');
 
-async function networkMap(ctx: ApiContext): Promise<Map<number, Network>> {
-  return new Map((await ctx.registry.listNetworks()).map((n) => [n.id, n]));
+// `org` everywhere below: the request's organization scope (router.ts orgOf); another
+// organization's networks and batches are not found, as if they did not exist.
+async function networkMap(ctx: ApiContext, org: number | undefined): Promise<Map<number, Network>> {
+  return new Map((await ctx.registry.listNetworks(org)).map((n) => [n.id, n]));
 }
 
 /** "12" is an id, anything else a name (names may not be all digits). */
@@ -42,14 +44,19 @@ export function networkRef(v: unknown, field: string): string | number {
   return /^[0-9]+$/.test(v) ? int(v, field, 1, Number.MAX_SAFE_INTEGER) : v;
 }
 
-async function findNetwork(ctx: ApiContext, ref: string): Promise<Network> {
-  const n = await ctx.registry.getNetwork(networkRef(ref, 'network'));
+async function findNetwork(ctx: ApiContext, ref: string, org: number | undefined): Promise<Network> {
+  const n = await ctx.registry.getNetwork(networkRef(ref, 'network'), org);
   if (!n) throw new ApiError('NOT_FOUND', `network '${ref}' not found`, 'network');
   return n;
 }
 
-export async function findBatch(ctx: ApiContext, ref: string, field = 'batch'): Promise<Batch> {
-  const b = await ctx.registry.findBatch(ref).catch((err: unknown) => {
+export async function findBatch(
+  ctx: ApiContext,
+  ref: string,
+  org: number | undefined,
+  field = 'batch',
+): Promise<Batch> {
+  const b = await ctx.registry.findBatch(ref, org).catch((err: unknown) => {
     if (!(err instanceof ValidationError)) throw err;
     throw new ApiError('VALIDATION', `${field}: not a batch name or hex gid`, field, { cause: err });
   });
@@ -57,12 +64,12 @@ export async function findBatch(ctx: ApiContext, ref: string, field = 'batch'): 
   return b;
 }
 
-async function batchSummary(ctx: ApiContext, gid: Uint8Array) {
+async function batchSummary(ctx: ApiContext, gid: Uint8Array, org: number | undefined) {
   const hex = Buffer.from(gid).toString('hex');
-  const all = await ctx.registry.listBatches();
+  const all = await ctx.registry.listBatches(org);
   const b = all.find((x) => Buffer.from(x.gid).toString('hex') === hex);
   if (!b) throw new ApiError('NOT_FOUND', 'batch not found', 'batch');
-  return batchView(b, await networkMap(ctx));
+  return batchView(b, await networkMap(ctx, org));
 }
 
 /** Size, network and optional name shared by the three ways to register a batch. */
@@ -77,13 +84,13 @@ function batchOptions(get: (k: string) => unknown, label: { name: string } | und
   return { size, name, ...(network !== undefined ? { network } : {}) };
 }
 
-async function addBatch(ctx: ApiContext, input: NewBatch) {
-  if (input.network !== undefined && !(await ctx.registry.getNetwork(input.network))) {
+async function addBatch(ctx: ApiContext, input: NewBatch, org: number | undefined) {
+  if (input.network !== undefined && !(await ctx.registry.getNetwork(input.network, org))) {
     throw new ApiError('VALIDATION', `network: no network '${input.network}'`, 'network');
   }
-  const b = await ctx.registry.addBatch(input);
-  ctx.events.publish('batch', { gid: Buffer.from(b.gid).toString('hex'), name: b.name });
-  return { status: 201, body: await batchSummary(ctx, b.gid) };
+  const b = await ctx.registry.addBatch(input, org);
+  ctx.events.publish('batch', { gid: Buffer.from(b.gid).toString('hex'), name: b.name }, b.organizationId);
+  return { status: 201, body: await batchSummary(ctx, b.gid, org) };
 }
 
 export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
@@ -91,21 +98,23 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/networks`,
     isAuthenticated: true,
-    handler: async ({ query }) => {
-      onlyParams(query, []);
-      return { status: 200, body: { items: (await ctx.registry.listNetworks()).map(networkView) } };
+    role: 'viewer',
+    handler: async (r) => {
+      onlyParams(r.query, []);
+      return { status: 200, body: { items: (await ctx.registry.listNetworks(orgOf(r))).map(networkView) } };
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/networks`,
     isAuthenticated: true,
-    handler: async ({ req }) => {
-      const body = await readJsonObject(req);
+    role: 'operator',
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
       onlyKeys(body, ['name', 'prefix']);
       const name = checkName(str(body, 'name', true), 'name');
       const prefix = str(body, 'prefix', true);
-      const n = await ctx.registry.addNetwork({ name, prefix });
+      const n = await ctx.registry.addNetwork({ name, prefix }, orgOf(r));
       return { status: 201, body: networkView(n) };
     },
   });
@@ -113,20 +122,22 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/networks/{network}`,
     isAuthenticated: true,
-    handler: async ({ params }) => ({
+    role: 'viewer',
+    handler: async (r) => ({
       status: 200,
-      body: networkView(await findNetwork(ctx, params.network!)),
+      body: networkView(await findNetwork(ctx, r.params.network!, orgOf(r))),
     }),
   });
   router.add({
     method: 'DELETE',
     path: `${API}/networks/{network}`,
     isAuthenticated: true,
-    handler: async ({ params }) => {
-      const n = await findNetwork(ctx, params.network!);
-      const isUsed = (await ctx.registry.listBatches()).some((b) => b.networkId === n.id);
+    role: 'operator',
+    handler: async (r) => {
+      const n = await findNetwork(ctx, r.params.network!, orgOf(r));
+      const isUsed = (await ctx.registry.listBatches(n.organizationId)).some((b) => b.networkId === n.id);
       if (isUsed) throw new ApiError('CONFLICT', `network '${n.name}' still has batches`, 'network');
-      return { status: 200, body: networkView(await ctx.registry.deleteNetwork(n.id)) };
+      return { status: 200, body: networkView(await ctx.registry.deleteNetwork(n.id, orgOf(r))) };
     },
   });
 
@@ -134,12 +145,13 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/batches`,
     isAuthenticated: true,
-    handler: async ({ query }) => {
-      onlyParams(query, []);
-      const nets = await networkMap(ctx);
+    role: 'viewer',
+    handler: async (r) => {
+      onlyParams(r.query, []);
+      const nets = await networkMap(ctx, orgOf(r));
       return {
         status: 200,
-        body: { items: (await ctx.registry.listBatches()).map((b) => batchView(b, nets)) },
+        body: { items: (await ctx.registry.listBatches(orgOf(r))).map((b) => batchView(b, nets)) },
       };
     },
   });
@@ -147,8 +159,9 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     method: 'POST',
     path: `${API}/batches`,
     isAuthenticated: true,
-    handler: async ({ req }) => {
-      const body = await readJsonObject(req);
+    role: 'operator',
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
       onlyKeys(body, ['gpk', 'basename', 'qr', 'name', 'size', 'network']);
       if ((body.qr === undefined) === (body.gpk === undefined)) {
         throw new ApiError('VALIDATION', 'qr: give either qr (label text) or gpk and basename', 'qr');
@@ -158,31 +171,35 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
           throw new ApiError('VALIDATION', 'basename: comes from the QR label', 'basename');
         const label = labelFromText(str(body, 'qr', true));
         const opts = batchOptions((k) => body[k], label);
-        return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
+        return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, orgOf(r));
       }
       const gpk = checkGpk(base64Bytes(body.gpk, 'gpk'), 'gpk');
       const basename = base64Bytes(body.basename, 'basename');
-      return addBatch(ctx, { gpk, basename, ...batchOptions((k) => body[k], undefined) });
+      return addBatch(ctx, { gpk, basename, ...batchOptions((k) => body[k], undefined) }, orgOf(r));
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/batches/from-image`,
     isAuthenticated: true,
-    handler: async ({ req, query }) => {
+    role: 'operator',
+    handler: async (r) => {
+      const { req, query } = r;
       onlyParams(query, ['size', 'network', 'name']);
       const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
       const label = labelFromText(
         await scanQrImageOffThread(await readBody(req, MAX_IMAGE_BYTES), 'label', format),
       );
       const opts = batchOptions((k) => query.get(k) ?? undefined, label);
-      return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts });
+      return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, orgOf(r));
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/labels/scan`,
     isAuthenticated: true,
+    // Reads a label to register its batch: part of the operator's work, changes nothing.
+    role: 'operator',
     handler: async ({ req, query }) => {
       onlyParams(query, []);
       const format = imageFormat(requireMediaType(req, LABEL_IMAGE_TYPES));
@@ -203,39 +220,42 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/batches/{batch}`,
     isAuthenticated: true,
-    handler: async ({ params }) => ({
+    role: 'viewer',
+    handler: async (r) => ({
       status: 200,
-      body: await batchSummary(ctx, (await findBatch(ctx, params.batch!)).gid),
+      body: await batchSummary(ctx, (await findBatch(ctx, r.params.batch!, orgOf(r))).gid, orgOf(r)),
     }),
   });
   router.add({
     method: 'PUT',
     path: `${API}/batches/{batch}/network`,
     isAuthenticated: true,
-    handler: async ({ req, params }) => {
-      const body = await readJsonObject(req);
+    role: 'operator',
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
       onlyKeys(body, ['network']);
       const ref = networkRef(body.network, 'network');
-      const b = await findBatch(ctx, params.batch!);
-      if (!(await ctx.registry.getNetwork(ref)))
+      const b = await findBatch(ctx, r.params.batch!, orgOf(r));
+      if (!(await ctx.registry.getNetwork(ref, b.organizationId)))
         throw new ApiError('VALIDATION', `network: no network '${ref}'`, 'network');
-      await ctx.registry.setBatchNetwork(b.gid, ref);
-      return { status: 200, body: await batchSummary(ctx, b.gid) };
+      await ctx.registry.setBatchNetwork(b.gid, ref, orgOf(r));
+      return { status: 200, body: await batchSummary(ctx, b.gid, orgOf(r)) };
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/batches/{batch}/revoke`,
     isAuthenticated: true,
-    handler: async ({ params }) => {
-      const b = await findBatch(ctx, params.batch!);
-      await ctx.registry.revokeBatch(b.gid);
-      ctx.events.publish('batch', {
-        gid: Buffer.from(b.gid).toString('hex'),
-        name: b.name,
-        status: 'revoked',
-      });
-      return { status: 200, body: await batchSummary(ctx, b.gid) };
+    role: 'operator',
+    handler: async (r) => {
+      const b = await findBatch(ctx, r.params.batch!, orgOf(r));
+      await ctx.registry.revokeBatch(b.gid, orgOf(r));
+      ctx.events.publish(
+        'batch',
+        { gid: Buffer.from(b.gid).toString('hex'), name: b.name, status: 'revoked' },
+        b.organizationId,
+      );
+      return { status: 200, body: await batchSummary(ctx, b.gid, orgOf(r)) };
     },
   });
 }

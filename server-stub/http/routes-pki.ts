@@ -17,6 +17,8 @@ import type { Router } from './router.ts';
 import { networkRef } from './routes-networks.ts';
 import { caView } from './views.ts';
 
+/** CAs are not yet scoped to organizations: their routes take server-wide (superadmin) tokens only. */
+const PKI_ROLE = 'superadmin' as const;
 const API = '/api/v1';
 
 /** A PEM block with `label`, or base64 DER: the bytes of one certificate or CRL. */
@@ -69,6 +71,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/cas`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ query }) => {
       onlyParams(query, []);
       return { status: 200, body: { items: (await ctx.registry.pki.listCas()).map(caView) } };
@@ -78,6 +81,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'POST',
     path: `${API}/cas/registration-code`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ req }) => {
       const body = await readJsonObject(req);
       onlyKeys(body, ['certificate']);
@@ -90,6 +94,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'POST',
     path: `${API}/cas`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ req }) => {
       const body = await readJsonObject(req);
       onlyKeys(body, [
@@ -147,7 +152,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
       }
       let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network, maxDevices });
       if (hasProof) rec = await ctx.registry.pki.markCaVerified(rec.id);
-      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status });
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
       return { status: 201, body: await summary(ctx, rec) };
     },
   });
@@ -155,16 +160,18 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/cas/{ca}`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ params }) => ({ status: 200, body: caView(await findCa(ctx, params.ca!)) }),
   });
   router.add({
     method: 'POST',
     path: `${API}/cas/{ca}/revoke`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ params }) => {
       const ca = await findCa(ctx, params.ca!);
       const rec = await ctx.registry.pki.revokeCa(ca.id);
-      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status });
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
       return { status: 200, body: await summary(ctx, rec) };
     },
   });
@@ -172,6 +179,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'PUT',
     path: `${API}/cas/{ca}/crl`,
     isAuthenticated: true,
+    role: PKI_ROLE,
     handler: async ({ req, params }) => {
       const body = await readJsonObject(req);
       onlyKeys(body, ['crl']);

@@ -88,3 +88,16 @@ test('the schema checker accepts conforming shapes and names the path of a misma
   t.is(validate(doc, { $ref: '#/components/schemas/NewBatch' }, { qr: 'x', size: 1 }).length, 0);
   t.is(validate(doc, { $ref: '#/components/schemas/NewBatch' }, { size: 1 }).length, 1);
 });
+
+test('each operation documents the role its route declares, and 403 with it', (t) => {
+  for (const r of buildRouter({} as ApiContext, false).table.filter((x) => x.isAuthenticated)) {
+    const op = doc.paths[r.path][r.method.toLowerCase()];
+    t.is(op['x-required-role'], r.role, `${r.method} ${r.path}`);
+    t.truthy(op.responses['403'], `${r.method} ${r.path} documents 403`);
+  }
+  // Reading never needs more than viewer; changing needs at least operator.
+  for (const r of router.table.filter((x) => x.isAuthenticated && x.path.startsWith('/api/v1/'))) {
+    if (r.method === 'GET') t.true(['viewer', 'superadmin'].includes(r.role), `${r.method} ${r.path}`);
+    else t.not(r.role, 'viewer', `${r.method} ${r.path}`);
+  }
+});

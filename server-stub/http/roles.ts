@@ -1,0 +1,23 @@
+// Roles of the management API and what a request acts as. Each route declares the least role it
+// needs (router.ts); a token (auth.ts) is bound to one organization and one role, or is server-wide
+// (superadmin: every organization, the PKI routes and /metrics, whose figures span all of them).
+// viewer: read; operator: networks, batches, associate, revoke, allow-rekey; admin: the
+// organization's users, tokens and settings (nothing routed yet); superadmin: server-wide.
+
+export const ROLES = ['viewer', 'operator', 'admin', 'superadmin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Who a request acts as: its role, and its organization's id (undefined: every organization). */
+export interface Principal {
+  role: Role;
+  org: number | undefined;
+}
+
+/** Whether `have` includes everything `need` may do (the roles are ordered). */
+export function allows(have: Role, need: Role): boolean {
+  return ROLES.indexOf(have) >= ROLES.indexOf(need);
+}
+
+export function isRole(v: string): v is Role {
+  return (ROLES as readonly string[]).includes(v);
+}

@@ -5,6 +5,7 @@ import type { Argv } from 'yargs';
 import { fromHex, toHex } from '../protocol/util/bytes.ts';
 import { auditView, batchView, deviceView, networkView, short, table } from './cli-format.ts';
 import { UsageError, withRegistry, type Done, type GlobalArgs } from './cli.ts';
+import { organizationId, registerOrg } from './cli-org.ts';
 import { gpkFromFile, labelFromImage, labelFromTextArgument, readInputFile } from './gpk-input.ts';
 import { RegistryError, ValidationError } from './registry/errors.ts';
 import { formatIpv6, formatPrefix64, parseIpv6 } from './registry/ipv6.ts';
@@ -66,10 +67,12 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
               type: 'string',
               demandOption: true,
               describe: 'an IPv6 /64, e.g. 2001:db8:1:2::/64',
-            }),
+            })
+            .option('org', { type: 'string', describe: 'the organization owning it (default: default)' }),
         (a) =>
           withRegistry(a, async (r) => {
-            const net = await r.addNetwork({ name: a.name, prefix: a.prefix });
+            const org = a.org === undefined ? undefined : await organizationId(r, a.org);
+            const net = await r.addNetwork({ name: a.name, prefix: a.prefix }, org);
             done({
               human: `network ${net.name} ${formatPrefix64(net.prefix)} (id ${net.id})`,
               json: networkView(net),
@@ -347,6 +350,7 @@ function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
 }
 
 export function registerRegistryCommands(y: Argv<GlobalArgs>, done: Done): void {
+  registerOrg(y, done);
   registerNetwork(y, done);
   registerBatch(y, done);
   registerDevice(y, done);

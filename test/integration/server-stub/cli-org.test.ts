@@ -1,0 +1,83 @@
+// The real `enf-server` program with --json: `org add|list` and `network add --org`; an unknown
+// organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing.
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+interface Run {
+  code: number;
+  stderr: string;
+  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+function cli(dir: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'server-stub/main.ts', '--dir', dir, '--json', ...args],
+      { env: { ...process.env, ENF_SERVER_DIR: '' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        let json: unknown;
+        try {
+          json = JSON.parse(code === 0 ? stdout : stderr);
+        } catch {
+          json = undefined;
+        }
+        resolve({ code, stderr, json });
+      },
+    );
+  });
+}
+
+test('org add and list; network add --org puts the network in it; an unknown organization is NOT_FOUND', async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const dir = mkdtempSync(join(tmpdir(), 'enf-cli-org-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is((await cli(dir, 'init')).code, 0);
+  const added = await cli(dir, 'org', 'add', '--name', 'acme');
+  t.is(added.code, 0, added.stderr);
+  t.like(added.json, { id: 2, name: 'acme' });
+  const dup = await cli(dir, 'org', 'add', '--name', 'acme');
+  t.is(dup.json?.error?.code, 'CONFLICT');
+  const list = await cli(dir, 'org', 'list');
+  t.deepEqual(
+    list.json.map((o: { name: string }) => o.name),
+    ['default', 'acme'],
+  );
+  // The same network name in two organizations.
+  t.is((await cli(dir, 'network', 'add', '--name', 'plant', '--prefix', '2001:db8:1::/64')).code, 0);
+  const inAcme = await cli(
+    dir,
+    'network',
+    'add',
+    '--name',
+    'plant',
+    '--prefix',
+    '2001:db8:2::/64',
+    '--org',
+    'acme',
+  );
+  t.is(inAcme.code, 0, inAcme.stderr);
+  const missing = await cli(
+    dir,
+    'network',
+    'add',
+    '--name',
+    'x',
+    '--prefix',
+    '2001:db8:3::/64',
+    '--org',
+    'nobody',
+  );
+  t.is(missing.code, 3);
+  t.is(missing.json?.error?.code, 'NOT_FOUND');
+  t.regex(missing.json?.error?.message, /org/);
+  const nets = await cli(dir, 'network', 'list');
+  t.deepEqual(
+    nets.json.map((n: { name: string; prefix: string }) => `${n.name} ${n.prefix}`),
+    ['plant 2001:db8:1::/64', 'plant 2001:db8:2::/64'],
+  );
+});

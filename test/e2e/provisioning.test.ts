@@ -1,7 +1,9 @@
 // End-to-end zero-touch provisioning under QEMU (issue 10, "End-to-end test"): a batch made with
 // xtt-factory, swtpm TPMs provisioned over TCP by `xtt-factory provision`, enf-server on the host
-// with the batch associated with a network, and guests of the image built with the agent
-// (image/build-image.sh, installed by image/install.sh) booting with those TPMs:
+// with the batch associated with a network, and guests of the QEMU test image (image/build-image.sh)
+// carrying exactly the tree the Yocto recipe installs for qemux86-64 (its do_compile and
+// do_install, expanded by real BitBake: test/yocto/bitbake-env.ts recipeTreeX86), booting with
+// those TPMs:
 //   - two devices reach READY, each has its identity on eth0 inside the guest, and the server lists
 //     both with distinct identities in the network;
 //   - after READY=1 nothing of the agent stays resident, and systemd-networkd keeps the identity
@@ -18,10 +20,11 @@ import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
-import { buildBundle, enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
+import { enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
 import { agentProcesses, guestSh, waitForIdentity } from './guest-network.ts';
 
-const test = suiteRequires('e2e provisioning', ['root', 'qemu', 'swtpm', 'debootstrap']);
+const test = suiteRequires('e2e provisioning', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
 
 const PREFIX = 'fd00:e2e:1:2';
 /** The agent's drop-in for the image's .network (image/guest/20-wired.network). */
@@ -84,9 +87,10 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
   const server = await startServer(enfDir, join(work, 'enf-server.log'));
   cleanups.push(() => server.stop());
 
-  // The image with the agent; the guest's port comes from the kernel command line (systemd.setenv).
-  const bundle = buildBundle(join(work, 'bundle'));
-  const image = readImageManifest(await buildImage({ bundleDir: bundle, log: (l) => t.log(l) }));
+  // The image with the agent as the layer installs it (config.json: the recipe's QEMU default
+  // 10.0.2.2:4444); only the port of this test's server comes from the kernel command line.
+  const tree = recipeTreeX86('e2e-qemux86-64');
+  const image = readImageManifest(await buildImage({ agentTree: tree, log: (l) => t.log(l) }));
   t.true(image.agent);
   const spec = (n: number, keepDisk = false): DeviceSpec => ({
     name: `xtt-dev-${n}`,

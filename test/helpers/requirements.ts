@@ -4,8 +4,10 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { yoctoMissing } from '../yocto/bitbake-env.ts';
 
-export type Requirement = 'root' | 'swtpm' | 'qemu' | 'postgres' | 'chromium' | 'netns' | 'debootstrap';
+export type Requirement =
+  'root' | 'swtpm' | 'qemu' | 'postgres' | 'chromium' | 'netns' | 'debootstrap' | 'yocto';
 
 function hasCommand(cmd: string): boolean {
   try {
@@ -32,6 +34,8 @@ const checks: Record<Requirement, () => string | undefined> = {
   netns: () => (hasCommand('ip') ? undefined : 'iproute2 not installed (apt-get install iproute2)'),
   debootstrap: () =>
     hasCommand('debootstrap') ? undefined : 'debootstrap not installed (apt-get install debootstrap)',
+  // BitBake on ../shared/yocto: the QEMU e2e boots the tree the Yocto recipe installs.
+  yocto: () => yoctoMissing(),
 };
 
 /** Reasons the requirements are not met (empty when all are). */

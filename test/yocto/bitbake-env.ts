@@ -12,7 +12,16 @@
 // the bitbake user can read it wherever the clone lives.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -300,4 +309,72 @@ export function bbShellFunction(envOutput: string, name: string): string {
   const m = new RegExp(`^${name}\\(\\) \\{\\n([\\s\\S]*?)\\n\\}$`, 'm').exec(envOutput);
   if (!m || m[1] === undefined) throw new Error(`bitbake -e printed no shell function ${name}`);
   return m[1];
+}
+
+export interface InstalledTree {
+  /** The task code's exit status and output. */
+  result: BitbakeResult;
+  /** The scratch WORKDIR. */
+  scratch: string;
+  /** Its image/ directory: what do_install put into ${D}. */
+  image: string;
+}
+
+/**
+ * Runs the recipe's own do_compile and do_install, as `bitbake -e xtt-agent` (envOutput) expands
+ * them, as the bitbake user in a scratch copy of WORKDIR (the unpacked git and npm sources and the
+ * udev rule), with the host's node standing in for nodejs-native. S is copied only when it lies
+ * in WORKDIR: under `devtool modify` it is the workspace's source tree (externalsrc), which the
+ * task code then reads in place, as BitBake would.
+ */
+export function installRecipeTree(env: YoctoEnv, envOutput: string, scratchName: string): InstalledTree {
+  const workdir = bbVar(envOutput, 'WORKDIR');
+  const s = bbVar(envOutput, 'S');
+  const scratch = join(env.cache, scratchName);
+  rmSync(scratch, { recursive: true, force: true });
+  mkdirSync(scratch, { recursive: true });
+  for (const f of readdirSync(workdir)) {
+    // The sources and files of SRC_URI; not BitBake's own temp/, build/, image/ or package dirs.
+    if (['npm', '60-xtt-agent-tpm.rules'].includes(f) || join(workdir, f) === s)
+      cpSync(join(workdir, f), join(scratch, f), { recursive: true });
+  }
+  const body = (name: string): string => bbShellFunction(envOutput, name).split(workdir).join(scratch);
+  const script = [
+    'set -e',
+    `mkdir -p '${scratch}/build' '${scratch}/image'`,
+    `cd '${scratch}/build'`,
+    `do_compile() {\n${body('do_compile')}\n}`,
+    `do_install() {\n${body('do_install')}\n}`,
+    'do_compile',
+    'do_install',
+  ].join('\n');
+  writeFileSync(join(scratch, 'tasks.sh'), script);
+  run('chown', ['-R', `${BB_USER}:`, scratch]);
+  const result = asBitbakeUser(env, `sh '${scratch}/tasks.sh'`, scratch);
+  return { result, scratch, image: join(scratch, 'image') };
+}
+
+/**
+ * The x86-64 tree the layer installs, for the QEMU e2e tests: `bitbake -b` of the recipe (the base
+ * configuration and this recipe only, so no full parse) unpacks the sources from the premirror,
+ * `bitbake -b -e` expands the tasks, and installRecipeTree runs them. Throws with BitBake's output
+ * when a step fails.
+ */
+export function recipeTreeX86(scratchName: string): string {
+  const env = prepareYocto();
+  const conf: Configuration = { name: 'qemux86-64', machine: 'qemux86-64' };
+  const recipe = join(env.layer, 'recipes-provisioning', 'xtt-agent', 'xtt-agent_git.bb');
+  const step = (args: string[]): string => {
+    const r = bitbake(env, conf, args);
+    if (r.code !== 0)
+      throw new Error(`bitbake ${args.join(' ')} exited ${r.code}:\n${r.output.slice(-4000)}`);
+    return r.output;
+  };
+  step(['-b', recipe, '-c', 'unpack', '-f']);
+  const tree = installRecipeTree(env, step(['-b', recipe, '-e']), scratchName);
+  if (tree.result.code !== 0)
+    throw new Error(
+      `do_compile + do_install exited ${tree.result.code}:\n${tree.result.output.slice(-4000)}`,
+    );
+  return tree.image;
 }

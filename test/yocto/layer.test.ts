@@ -6,24 +6,20 @@
 // tools built from source, which is impossible offline: the recipe's own do_compile and
 // do_install, as `bitbake -e` expands them, run on the unpacked sources with the host's node, and
 // the installed tree is checked per machine (unit paths, koffi's ELF machine, config.json). The
-// x86-64 tree then boots in the project's QEMU test image (image/build-image.sh --agent-tree) with
-// a factory-provisioned swtpm and provisions its identity against enf-server on the host.
+// same code (installRecipeTree) makes the x86-64 tree the QEMU e2e tests boot
+// (test/e2e/provisioning.test.ts). `devtool modify` is checked as far as it runs offline (last).
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { buildImage } from '../../image/build-image.ts';
-import { Device, readImageManifest } from '../../qemu/boot.ts';
-import { enf, factory, listDevices, provisionTpm, startServer } from '../e2e/fleet.ts';
-import { missingRequirements } from '../helpers/requirements.ts';
 import {
   asBitbakeUser,
-  bbShellFunction,
   bbVar,
   bitbake,
+  buildDir,
   git,
-  BB_USER,
+  installRecipeTree,
   type BitbakeResult,
   type Configuration,
   prepareYocto,
@@ -132,31 +128,12 @@ for (const m of MACHINES) {
     const { env } = t.context;
     const e = t.context.envs.get(m.name);
     if (!e) return t.fail('bitbake -e of the previous step missing');
-    const workdir = bbVar(e, 'WORKDIR');
     const bindir = bbVar(e, 'bindir');
     const libdir = bbVar(e, 'nonarch_libdir');
     const unitdir = bbVar(e, 'systemd_system_unitdir');
     // A scratch WORKDIR with the unpacked sources; the expanded task code points into it.
-    const scratch = join(env.cache, `scratch-${m.name}`);
-    rmSync(scratch, { recursive: true, force: true });
-    mkdirSync(scratch, { recursive: true });
-    for (const f of ['git', 'npm', '60-xtt-agent-tpm.rules'])
-      cpSync(join(workdir, f), join(scratch, f), { recursive: true });
-    const body = (name: string) => bbShellFunction(e, name).split(workdir).join(scratch);
-    const script = [
-      'set -e',
-      `mkdir -p '${scratch}/build' '${scratch}/image'`,
-      `cd '${scratch}/build'`,
-      `do_compile() {\n${body('do_compile')}\n}`,
-      `do_install() {\n${body('do_install')}\n}`,
-      'do_compile',
-      'do_install',
-    ].join('\n');
-    writeFileSync(join(scratch, 'tasks.sh'), script);
-    execFileSync('chown', ['-R', `${BB_USER}:`, scratch]);
-    const r = asBitbakeUser(env, `sh '${scratch}/tasks.sh'`, scratch);
-    ok(t, 'do_compile + do_install', r);
-    const d = join(scratch, 'image');
+    const { result, image: d } = installRecipeTree(env, e, `scratch-${m.name}`);
+    ok(t, 'do_compile + do_install', result);
 
     const agentDir = join(d, libdir, 'xtt-agent');
     t.true(existsSync(join(agentDir, 'xtt-agent.js')), 'bundle installed');
@@ -200,67 +177,6 @@ for (const m of MACHINES) {
     }
   });
 }
-
-yoctoTest('the x86-64 tree boots in the QEMU test image and provisions its identity', async (t) => {
-  t.timeout(40 * 60_000, 'image build, factory provisioning and a TCG boot');
-  const qemuMissing = missingRequirements(['qemu', 'swtpm', 'debootstrap']);
-  if (qemuMissing.length) {
-    if (process.env.CI) return t.fail(`cannot boot: ${qemuMissing.join('; ')}`);
-    t.log(`SKIP boot: ${qemuMissing.join('; ')}`);
-    return t.pass();
-  }
-  const tree = join(t.context.env.cache, `scratch-${X86.name}`, 'image');
-  if (!existsSync(join(tree, 'etc', 'xtt-agent', 'config.json')))
-    return t.fail('the qemux86-64 install step did not run');
-  const work = join(REPO, 'test', 'artifacts', 'yocto', `boot-${Date.now()}`);
-  mkdirSync(work, { recursive: true });
-  let passed = false;
-  const cleanups: (() => Promise<void>)[] = [];
-  t.teardown(async () => {
-    for (const c of cleanups.reverse()) await c();
-    if (passed) rmSync(work, { recursive: true, force: true });
-    else console.log(`test:yocto boot: logs kept in ${work}`);
-  });
-
-  const enfDir = join(work, 'enf');
-  await enf(enfDir, ['init']);
-  await enf(enfDir, ['network', 'add', '--name', 'yocto', '--prefix', 'fd00:e2e:5:1::/64']);
-  const batch = join(work, 'batch');
-  await factory(['create-batch', '--out', batch, '--name', 'yocto', '--size', '2']);
-  const tpm = join(work, 'tpm');
-  await provisionTpm(tpm, batch, join(enfDir, 'root_cert.bin'));
-  await enf(enfDir, ['batch', 'add', '--gpk-file', join(batch, 'gpk.bin'), '--basename-file',
-    join(batch, 'basename.bin'), '--name', 'yocto', '--network', 'yocto', '--size', '2']); // prettier-ignore
-  const server = await startServer(enfDir, join(work, 'enf-server.log'));
-  cleanups.push(() => server.stop());
-
-  // The recipe's config.json (10.0.2.2:4444, the QEMU default) is what the guest reads; only the
-  // port of this test's server comes from the kernel command line (the agent's environment).
-  const image = readImageManifest(await buildImage({ agentTree: tree, log: (l) => t.log(l) }));
-  t.true(image.agent);
-  const device = await Device.boot(image, {
-    name: 'xtt-yocto-1',
-    tpmStateDir: tpm,
-    runDir: join(work, 'dev-1'),
-    extraCmdline: `systemd.setenv=XTT_AGENT_SERVER_PORT=${server.port}`,
-  });
-  cleanups.push(() => device.stop());
-  const report = await device.readSelftest(600_000);
-  t.is(report.agentState, 'active', `agent READY (journal: ${report.agentJournal.join(' | ')})`);
-  const id = typeof report.agentStatus?.identity === 'string' ? report.agentStatus.identity : undefined;
-  t.truthy(id, 'status reports an identity');
-  t.true(
-    report.eth0Ipv6.some((a) => a.split('/')[0] === id),
-    `${id} on eth0 (${report.eth0Ipv6.join(', ')})`,
-  );
-  t.deepEqual(
-    (await listDevices(enfDir)).map((d) => d.identity),
-    [id],
-    'the server lists the device',
-  );
-  await device.powerOff();
-  passed = true;
-});
 
 yoctoTest('populate_lic: the agent licence and every shipped npm package licence', (t) => {
   const { env, recipe } = t.context;
@@ -318,3 +234,53 @@ for (const { conf, reason } of REFUSALS) {
     refused(t, conf.name, bitbake(t.context.env, conf, ['-b', t.context.recipe, '-c', 'fetch']), reason);
   });
 }
+
+// devtool, as the layer README describes it: `devtool modify xtt-agent` puts the source in the
+// workspace (externalsrc); the git entry leaves SRC_URI and the npmsw one stays, so the npm
+// packages (licences, the compiler) still unpack. `devtool build` itself needs nodejs-native built
+// from source downloads, impossible offline: the recipe's do_compile and do_install as `bitbake -e`
+// expands them under devtool run instead, on the workspace tree with an edit in it.
+yoctoTest(
+  'devtool modify: the workspace tree is the source, npmsw stays, an edit reaches the bundle',
+  (t) => {
+    const { env } = t.context;
+    const build = buildDir(env, X86);
+    const workspace = join(build, 'workspace');
+    rmSync(workspace, { recursive: true, force: true });
+    t.teardown(() => {
+      // The next bitbake() rewrites bblayers.conf without the workspace layer; its files go now.
+      rmSync(workspace, { recursive: true, force: true });
+      buildDir(env, X86);
+    });
+    const inBuild = (cmd: string): BitbakeResult =>
+      asBitbakeUser(env, `cd '${env.poky}' && . ./oe-init-build-env '${build}' >/dev/null && ${cmd}`);
+
+    ok(t, 'devtool modify xtt-agent', inBuild('devtool modify xtt-agent'));
+    const srctree = join(workspace, 'sources', 'xtt-agent');
+    t.true(existsSync(join(srctree, 'agent', 'main.ts')), 'the source is in the workspace');
+    const marker = `xtt-devtool-edit-${Date.now()}`;
+    writeFileSync(
+      join(srctree, 'agent', 'main.ts'),
+      `${readFileSync(join(srctree, 'agent', 'main.ts'), 'utf8')}(globalThis as Record<string, unknown>).xttDevtoolEdit = '${marker}';\n`,
+    );
+
+    const e = inBuild('bitbake -e xtt-agent');
+    ok(t, 'bitbake -e xtt-agent (devtool workspace)', e);
+    t.is(bbVar(e.output, 'EXTERNALSRC'), srctree);
+    t.is(bbVar(e.output, 'S'), srctree);
+    const srcUri = bbVar(e.output, 'SRC_URI');
+    t.notRegex(srcUri, /git:\/\//, 'the git source left SRC_URI');
+    t.regex(srcUri, /npmsw:\/\/\S+npm-shrinkwrap\.json/, 'the npm packages stay in SRC_URI');
+    ok(t, 'bitbake xtt-agent -c unpack (devtool)', inBuild('bitbake xtt-agent -c unpack -f'));
+    ok(t, 'bitbake xtt-agent -c populate_lic (devtool)', inBuild('bitbake xtt-agent -c populate_lic -f'));
+
+    const { result, image } = installRecipeTree(env, e.output, 'scratch-devtool');
+    ok(t, 'do_compile + do_install on the workspace tree', result);
+    const bundle = readFileSync(
+      join(image, bbVar(e.output, 'nonarch_libdir'), 'xtt-agent', 'xtt-agent.js'),
+      'utf8',
+    );
+    t.true(bundle.includes(marker), 'the edit in the workspace is in the installed bundle');
+    t.false(existsSync(join(srctree, 'node_modules')), 'nothing written into the source tree');
+  },
+);

@@ -59,6 +59,10 @@ export interface Configuration {
   machine: string;
   /** Extra local.conf lines. */
   extra?: string;
+  /** Adds the build directory's devtool workspace layer to BBLAYERS once it exists (made by
+   * `devtool create-workspace --create-only`), so devtool leaves bblayers.conf and with it
+   * BitBake's parse cache as they are. */
+  workspace?: boolean;
 }
 
 export interface YoctoEnv {
@@ -231,6 +235,8 @@ export function buildDir(env: YoctoEnv, conf: Configuration): string {
     join(env.metaOe, 'meta-oe'),
     env.layer,
   ];
+  if (conf.workspace && existsSync(join(dir, 'workspace', 'conf', 'layer.conf')))
+    layers.push(join(dir, 'workspace'));
   writeIfChanged(
     join(dir, 'conf', 'bblayers.conf'),
     `POKY_BBLAYERS_CONF_VERSION = "2"\nBBPATH = "\${TOPDIR}"\nBBFILES ?= ""\nBBLAYERS ?= "${layers.join(' ')}"\n`,

@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import {
   asBitbakeUser,
+  bbShellFunction,
   bbVar,
   bitbake,
   buildDir,
@@ -104,6 +105,14 @@ for (const m of MACHINES) {
     }
     const tasks = readFileSync(join(build, 'task-depends.dot'), 'utf8');
     t.regex(tasks, /"xtt-agent\.do_prepare_recipe_sysroot" -> "nodejs-native\.do_populate_sysroot"/);
+
+    // MACHINE_FEATURES tpm2 (local.conf here): linux-yocto gets the TPM 2.0 kernel features.
+    const kernel = bitbake(env, m, ['-e', 'linux-yocto']);
+    ok(t, 'bitbake -e linux-yocto', kernel);
+    const kernelSrc = bbVar(kernel.output, 'SRC_URI');
+    t.regex(kernelSrc, /file:\/\/xtt-tpm2\.scc/, 'xtt-tpm2.scc in linux-yocto SRC_URI');
+    if (m.machine === 'qemux86-64') t.notRegex(kernelSrc, /xtt-tpm2-spi\.scc/, 'SPI TIS only on arm');
+    else t.regex(kernelSrc, /file:\/\/xtt-tpm2-spi\.scc/, 'SPI TIS on arm');
   });
 
   yoctoTest(`${m.machine}: fetch and unpack from the premirror (git mirror, npmsw), then bitbake -e`, (t) => {
@@ -226,7 +235,40 @@ const REFUSALS: Array<{ conf: Configuration; reason: RegExp }> = [
     conf: { name: 'production', machine: 'genericx86-64', extra: 'XTT_AGENT_SERVER = "enf.example.com"' },
     reason: /XTT_AGENT_SERVER must be HOST:PORT/,
   },
+  {
+    conf: {
+      name: 'production',
+      machine: 'genericx86-64',
+      extra: 'XTT_AGENT_SERVER = "enf.example.com:4444"\nXTT_AGENT_SUITE = "5"',
+    },
+    reason: /XTT_AGENT_SUITE must be 1, 2, 3 or 4, got "5"/,
+  },
 ];
+// A production machine with the ODM's settings (local.conf, as the README shows): the recipe parses,
+// the settings reach config.json through do_compile, and XTT_AGENT_SRCREV pins the commit.
+yoctoTest('a production machine with the ODM settings and a pinned commit', (t) => {
+  const pinned = 'c0ffee00'.repeat(5);
+  const conf: Configuration = {
+    name: 'production',
+    machine: 'genericx86-64',
+    extra: [
+      'XTT_AGENT_SERVER = "enf.example.com:4444"',
+      'XTT_AGENT_INTERFACE = "end0"',
+      'XTT_AGENT_SUITE = "3"',
+      'XTT_AGENT_TPM = "/dev/tpmrm1"',
+      `XTT_AGENT_SRCREV = "${pinned}"`,
+    ].join('\n'),
+  };
+  const e = bitbake(t.context.env, conf, ['-b', t.context.recipe, '-e']);
+  ok(t, 'bitbake -b xtt-agent_git.bb -e (genericx86-64)', e);
+  t.is(bbVar(e.output, 'SRCREV'), pinned);
+  t.regex(
+    bbShellFunction(e.output, 'do_compile'),
+    /^\s*"enf\.example\.com" "4444" "end0" \\\n\s*"\/dev\/tpmrm1" "3" > \S+\/config\.json$/m,
+    'do_compile writes the ODM settings into config.json',
+  );
+});
+
 for (const { conf, reason } of REFUSALS) {
   yoctoTest(`refused at parse time: ${conf.machine}${conf.extra ? ` with ${conf.extra}` : ''}`, (t) => {
     // -b parses the base configuration and this one recipe only: the refusal is a parse-time
@@ -240,20 +282,30 @@ for (const { conf, reason } of REFUSALS) {
 // packages (licences, the compiler) still unpack. `devtool build` itself needs nodejs-native built
 // from source downloads, impossible offline: the recipe's do_compile and do_install as `bitbake -e`
 // expands them under devtool run instead, on the workspace tree with an edit in it.
+const DEVTOOL: Configuration = {
+  name: 'devtool',
+  machine: 'qemux86-64',
+  extra: META_OE_MASK,
+  workspace: true,
+};
+
 yoctoTest(
   'devtool modify: the workspace tree is the source, npmsw stays, an edit reaches the bundle',
   (t) => {
     const { env } = t.context;
-    const build = buildDir(env, X86);
+    const build = buildDir(env, DEVTOOL);
     const workspace = join(build, 'workspace');
-    rmSync(workspace, { recursive: true, force: true });
-    t.teardown(() => {
-      // The next bitbake() rewrites bblayers.conf without the workspace layer; its files go now.
-      rmSync(workspace, { recursive: true, force: true });
-      buildDir(env, X86);
-    });
     const inBuild = (cmd: string): BitbakeResult =>
       asBitbakeUser(env, `cd '${env.poky}' && . ./oe-init-build-env '${build}' >/dev/null && ${cmd}`);
+    if (!existsSync(join(workspace, 'conf', 'layer.conf'))) {
+      ok(t, 'devtool create-workspace', inBuild(`devtool create-workspace --create-only '${workspace}'`));
+      buildDir(env, DEVTOOL);
+    }
+    // A previous run's modify (what `devtool reset` would remove, without its full parse).
+    rmSync(join(workspace, 'sources', 'xtt-agent'), { recursive: true, force: true });
+    if (existsSync(join(workspace, 'appends')))
+      for (const f of readdirSync(join(workspace, 'appends')))
+        if (f.startsWith('xtt-agent')) rmSync(join(workspace, 'appends', f));
 
     ok(t, 'devtool modify xtt-agent', inBuild('devtool modify xtt-agent'));
     const srctree = join(workspace, 'sources', 'xtt-agent');
@@ -264,15 +316,23 @@ yoctoTest(
       `${readFileSync(join(srctree, 'agent', 'main.ts'), 'utf8')}(globalThis as Record<string, unknown>).xttDevtoolEdit = '${marker}';\n`,
     );
 
-    const e = inBuild('bitbake -e xtt-agent');
+    const e = bitbake(env, DEVTOOL, ['-e', 'xtt-agent']);
     ok(t, 'bitbake -e xtt-agent (devtool workspace)', e);
     t.is(bbVar(e.output, 'EXTERNALSRC'), srctree);
     t.is(bbVar(e.output, 'S'), srctree);
     const srcUri = bbVar(e.output, 'SRC_URI');
     t.notRegex(srcUri, /git:\/\//, 'the git source left SRC_URI');
     t.regex(srcUri, /npmsw:\/\/\S+npm-shrinkwrap\.json/, 'the npm packages stay in SRC_URI');
-    ok(t, 'bitbake xtt-agent -c unpack (devtool)', inBuild('bitbake xtt-agent -c unpack -f'));
-    ok(t, 'bitbake xtt-agent -c populate_lic (devtool)', inBuild('bitbake xtt-agent -c populate_lic -f'));
+    ok(
+      t,
+      'bitbake xtt-agent -c unpack (devtool)',
+      bitbake(env, DEVTOOL, ['xtt-agent', '-c', 'unpack', '-f']),
+    );
+    ok(
+      t,
+      'bitbake xtt-agent -c populate_lic (devtool)',
+      bitbake(env, DEVTOOL, ['xtt-agent', '-c', 'populate_lic', '-f']),
+    );
 
     const { result, image } = installRecipeTree(env, e.output, 'scratch-devtool');
     ok(t, 'do_compile + do_install on the workspace tree', result);

@@ -277,11 +277,12 @@ for (const { conf, reason } of REFUSALS) {
   });
 }
 
-// devtool, as the layer README describes it: `devtool modify xtt-agent` puts the source in the
-// workspace (externalsrc); the git entry leaves SRC_URI and the npmsw one stays, so the npm
-// packages (licences, the compiler) still unpack. `devtool build` itself needs nodejs-native built
-// from source downloads, impossible offline: the recipe's do_compile and do_install as `bitbake -e`
-// expands them under devtool run instead, on the workspace tree with an edit in it.
+// devtool, as the layer README describes it: `devtool modify` makes the source tree the recipe's
+// (externalsrc); the git entry leaves SRC_URI and the npmsw one stays, so the npm packages
+// (licences, the compiler) still unpack. Offline, devtool cannot extract the source itself (its
+// do_patch needs quilt-native built from source downloads), so the tree is a clone given with -n;
+// `devtool build` needs nodejs-native, equally impossible: the recipe's do_compile and do_install
+// as `bitbake -e` expands them under devtool run instead, on the workspace tree with an edit in it.
 const DEVTOOL: Configuration = {
   name: 'devtool',
   machine: 'qemux86-64',
@@ -307,8 +308,11 @@ yoctoTest(
       for (const f of readdirSync(join(workspace, 'appends')))
         if (f.startsWith('xtt-agent')) rmSync(join(workspace, 'appends', f));
 
-    ok(t, 'devtool modify xtt-agent', inBuild('devtool modify xtt-agent'));
+    // The developer's clone (of the mirror the recipe fetches from) given to devtool with -n:
+    // devtool's own extraction runs do_patch, whose quilt-native needs source downloads.
     const srctree = join(workspace, 'sources', 'xtt-agent');
+    ok(t, 'git clone', inBuild(`git clone -q '${env.gitMirror}' '${srctree}'`));
+    ok(t, 'devtool modify -n xtt-agent', inBuild(`devtool modify -n xtt-agent '${srctree}'`));
     t.true(existsSync(join(srctree, 'agent', 'main.ts')), 'the source is in the workspace');
     const marker = `xtt-devtool-edit-${Date.now()}`;
     writeFileSync(

@@ -71,6 +71,12 @@ export interface DeviceSpec {
   readonly extraCmdline?: string;
   /** Keep an existing overlay (a reboot keeps the disk); default false: a fresh overlay. */
   readonly keepDisk?: boolean;
+  /**
+   * Files of this device only (its certificate, its config.json): the tree is made into a small
+   * ext4 disk the test image's initramfs copies over the root filesystem at boot (`xtt.seed=`),
+   * as a factory would write them into the device's storage.
+   */
+  readonly seedDir?: string;
 }
 
 export const CONSOLE_LOG = 'console.log';
@@ -127,7 +133,22 @@ export class Device {
     rmSync(qmpPath, { force: true });
     const controlPath = join(spec.runDir, CONTROL_SOCKET);
     rmSync(controlPath, { force: true });
-    const cmdline = [image.cmdline, `systemd.hostname=${spec.name}`, spec.extraCmdline ?? '']
+    const seedDrive: string[] = [];
+    if (spec.seedDir) {
+      const seed = join(spec.runDir, 'seed.ext4');
+      rmSync(seed, { force: true });
+      execFileSync('mkfs.ext4', ['-q', '-d', spec.seedDir, seed, '16M'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      seedDrive.push('-drive', `file=${seed},if=virtio,format=raw,readonly=on`); // the second disk: /dev/vdb
+    }
+    const cmdline = [
+      image.cmdline,
+      `systemd.hostname=${spec.name}`,
+      spec.seedDir ? 'xtt.seed=/dev/vdb' : '',
+      spec.extraCmdline ?? '',
+    ]
+      .filter((a) => a !== '')
       .join(' ')
       .trim();
     const args = [
@@ -140,6 +161,7 @@ export class Device {
       '-initrd', image.initrd,
       '-append', cmdline,
       '-drive', `file=${overlay},if=virtio,format=qcow2`,
+      ...seedDrive,
       '-netdev', 'user,id=n0',
       '-device', 'virtio-net-pci,netdev=n0,romfile=',
       '-chardev', `socket,id=chrtpm,path=${swtpm.socketPath}`,

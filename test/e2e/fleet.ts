@@ -74,16 +74,29 @@ export function freePort(): Promise<number> {
 
 export interface RunningServer {
   readonly port: number;
+  /** The PKI enrollment port when started with `pki`. */
+  readonly pkiPort?: number;
   readonly child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** `enf-server start` on 127.0.0.1 (the guests reach it as 10.0.2.2); stopped by pid. */
-export async function startServer(dir: string, logPath: string): Promise<RunningServer> {
+/**
+ * `enf-server start` on 127.0.0.1 (the guests reach it as 10.0.2.2); stopped by pid. With `pki`
+ * (the TLS certificate and key files) it also serves PKI enrollment on a port of its own.
+ */
+export async function startServer(
+  dir: string,
+  logPath: string,
+  pki?: { certFile: string; keyFile: string },
+): Promise<RunningServer> {
   const port = await freePort();
+  const pkiPort = pki ? await freePort() : undefined;
+  const pkiArgs = pki
+    ? ['--pki-port', String(pkiPort), '--pki-tls-cert', pki.certFile, '--pki-tls-key', pki.keyFile]
+    : [];
   const child = spawn(
     process.execPath,
-    ['--import=tsx', join(repo, 'server-stub/main.ts'), 'start', '--dir', dir, '--bind', '127.0.0.1', '--port', String(port), '--workers', '1'],
+    ['--import=tsx', join(repo, 'server-stub/main.ts'), 'start', '--dir', dir, '--bind', '127.0.0.1', '--port', String(port), '--workers', '1', ...pkiArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   ); // prettier-ignore
   const log = createWriteStream(logPath);
@@ -92,12 +105,13 @@ export async function startServer(dir: string, logPath: string): Promise<Running
   const deadline = Date.now() + 180_000; // a bound, not a speed check (CI may be loaded)
   for (;;) {
     if (child.exitCode !== null) throw new Error(`enf-server exited with ${child.exitCode}, see ${logPath}`);
-    const up = await new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (up) break;
+    const listens = (p: number) =>
+      new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: p });
+        s.once('connect', () => (s.destroy(), resolve(true)));
+        s.once('error', () => resolve(false));
+      });
+    if ((await listens(port)) && (pkiPort === undefined || (await listens(pkiPort)))) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`enf-server did not listen on ${port} within 180 s, see ${logPath}`);
@@ -106,6 +120,7 @@ export async function startServer(dir: string, logPath: string): Promise<Running
   }
   return {
     port,
+    ...(pkiPort === undefined ? {} : { pkiPort }),
     child,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

@@ -209,7 +209,9 @@ export class Device {
       from,
     );
     const index = this.console.lines.indexOf(start);
-    await this.waitFor(SELFTEST_DONE, 'self-test report', 120_000, index);
+    // A bound against a hung guest, not a speed check: under TCG on a loaded 2-core machine the
+    // report took over 120 s after multi-user.
+    await this.waitFor(SELFTEST_DONE, 'self-test report', Math.max(timeoutMs, 600_000), index);
     return parseSelftest(this.console.lines, index);
   }
 

@@ -1,11 +1,15 @@
-// The server's identity decisions (issue 5 "Identity assignment", "Blacklisting"): which batches
-// may handshake, which identity a device gets, quotas, re-keying, and an audit record for every
-// decision. Each decision runs in one registry write transaction, so two servers on one registry
-// never hand out one address twice (BEGIN IMMEDIATE in SQLite plus the identity UNIQUE constraint).
-// Toward the network the endpoint answers every refusal the same way; the typed reason is only in
-// the audit and the log.
+// The server's identity decisions: which batches may handshake, which identity a device gets,
+// quotas, re-keying, and an audit record for every decision (server-stub/README.md, "Identity
+// rules"). Each decision runs in one registry write transaction, so two
+// servers on one registry never hand out one address twice (BEGIN IMMEDIATE in SQLite plus the
+// identity UNIQUE constraint). forConnection() gives each XTT connection a ServerPolicy
+// (protocol/xtt/signers.ts) that knows its source: it looks up the batch, verifies the DAA
+// signature through the injected verifier (VerifyPool in production), audits and logs refusals,
+// then decides the identity. Toward the network the endpoint answers every refusal the same way;
+// the typed reason is only in the audit and the log.
 import { equalBytes, toHex } from '../protocol/util/bytes.ts';
 import { chooseIdentity, isNullIdentity, isReservedIid } from './identity-derivation.ts';
+import type { DaaVerdict, IdentityVerdict, ServerPolicy } from '../protocol/xtt/signers.ts';
 import { silentLogger, type Logger } from './log.ts';
 import { RegistryError, ValidationError } from './registry/errors.ts';
 import { formatIpv6 } from './registry/ipv6.ts';
@@ -17,6 +21,13 @@ import {
   IDENTITY_LENGTH,
   checkLongtermKey,
 } from './registry/validate.ts';
+import type { VerifyRequest } from './verify-pool.ts';
+import type { ItemVerdict } from './verify-worker.ts';
+
+/** DAA verification port (VerifyPool in production). */
+export interface DaaVerifier {
+  verify(req: VerifyRequest): Promise<ItemVerdict>;
+}
 
 /** Audit reason codes (stable; operators filter on them). */
 export const REASONS = {
@@ -69,6 +80,8 @@ export type BatchLookup = { ok: true; gpk: Uint8Array; basename: Uint8Array } | 
 export interface IdentityPolicyOptions {
   logger?: Logger;
   geo?: GeoLocator;
+  /** Verifies DAA signatures for forConnection()'s policies (not needed for assignIdentity alone). */
+  verifier?: DaaVerifier;
 }
 
 type Decision = AssignResult;
@@ -86,6 +99,7 @@ function isValid(check: () => unknown): boolean {
 export class IdentityPolicy {
   private readonly logger: Logger;
   private readonly geo: GeoLocator | undefined;
+  private readonly verifier: DaaVerifier | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -93,6 +107,13 @@ export class IdentityPolicy {
   ) {
     this.logger = options.logger ?? silentLogger;
     this.geo = options.geo;
+    this.verifier = options.verifier;
+  }
+
+  /** The ServerPolicy of one XTT connection from `source` (needs the `verifier` option). */
+  forConnection(source: HandshakeSource): ServerPolicy {
+    if (!this.verifier) throw new TypeError('IdentityPolicy.forConnection needs the verifier option');
+    return new HandshakePolicy(this, this.verifier, this.logger, source);
   }
 
   /**
@@ -267,5 +288,65 @@ export class IdentityPolicy {
     };
     if (d.ok) this.logger.info('handshake.provisioned', fields);
     else this.logger.warn('handshake.refused', fields);
+  }
+}
+
+/**
+ * One connection's ServerPolicy: batch lookup, DAA verification, audit and log of a refusal, then
+ * IdentityPolicy's decision with the connection's source.
+ */
+export class HandshakePolicy implements ServerPolicy {
+  constructor(
+    private readonly identities: IdentityPolicy,
+    private readonly verifier: DaaVerifier,
+    private readonly logger: Logger,
+    private readonly source: HandshakeSource,
+  ) {}
+
+  async verifyDaa(req: {
+    gid: Uint8Array;
+    message: Uint8Array;
+    signature: Uint8Array;
+    suite: number;
+  }): Promise<DaaVerdict> {
+    const { gid, message, signature, suite } = req;
+    const { address, port } = this.source;
+    const batch = await this.identities.lookupBatch(gid);
+    if (!batch.ok) {
+      await this.identities.recordFailure(
+        this.source,
+        { gid: gid.length === 32 ? gid : null, pseudonym: null, suite, reason: batch.reason },
+        'refused',
+      );
+      this.logger.warn('handshake.refused', { src: address, port, reason: batch.reason });
+      return { ok: false, reason: batch.reason };
+    }
+    const verdict = await this.verifier.verify({
+      gid,
+      gpk: batch.gpk,
+      basename: batch.basename,
+      message,
+      signature,
+    });
+    if (!verdict.ok) {
+      await this.identities.recordFailure(this.source, {
+        gid,
+        pseudonym: null,
+        suite,
+        reason: verdict.reason,
+      });
+      this.logger.warn('handshake.failed', { src: address, port, reason: verdict.reason });
+    }
+    return verdict;
+  }
+
+  assignIdentity(req: {
+    gid: Uint8Array;
+    pseudonym: Uint8Array;
+    longtermPublicKey: Uint8Array;
+    requestedId: Uint8Array;
+    suite: number;
+  }): Promise<IdentityVerdict> {
+    return this.identities.assignIdentity({ ...req, source: this.source });
   }
 }

@@ -18,7 +18,6 @@ import { ZtpError } from '../protocol/errors.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../protocol/xtt/cookie.ts';
 import { XttServer } from '../protocol/xtt/server.ts';
-import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import { openRegistryAt, type StartOptions } from './cli.ts';
 import { EXIT } from './exit-codes.ts';
 import { IdentityPolicy } from './identity-policy.ts';
@@ -82,12 +81,6 @@ function startPki(
     });
   }
 }
-
-/** The endpoint gives every connection its own policy; this one is never reached. */
-const unreachablePolicy: ServerPolicy = {
-  verifyDaa: () => Promise.resolve({ ok: false, reason: 'no connection policy' }),
-  assignIdentity: () => Promise.resolve({ ok: false, reason: 'no connection policy' }),
-};
 
 /** SIGTERM or SIGINT (or the caller's promise): `requested` resolves, `isRequested` reads it. */
 interface StopRequest {
@@ -278,7 +271,6 @@ async function runServer(
     certificate: keys.serverCertificate,
     signer,
     cookies: new SealedCookieStrategy({ rng: systemRng }),
-    policy: unreachablePolicy,
     rng: systemRng,
   });
   const endpoint = new XttEndpoint(
@@ -290,8 +282,7 @@ async function runServer(
     },
     {
       xtt,
-      policy: new IdentityPolicy(registry, { logger, ...(geo ? { geo } : {}) }),
-      verifier: pool,
+      policy: new IdentityPolicy(registry, { logger, verifier: pool, ...(geo ? { geo } : {}) }),
       logger,
       onHandshake: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds),
     },

@@ -1,28 +1,26 @@
-// The XTT 0.12 TCP endpoint (issue 5 "Behaviour", "Throughput"): a thin adapter that feeds socket
-// bytes to protocol/xtt's sans-I/O XttServerHandshake and writes back what it returns. Defences:
-// global and per-source connection limits (per /64 for IPv6, per address for IPv4), an idle timeout
-// and a whole-handshake deadline (slowloris), a byte budget per connection, one chunk processed at
-// a time with the socket paused (bounded buffering). Every connection has a deadline from accept to
-// close whatever the peer does: after the last reply (end()) the peer gets a short grace to read it
-// and close; one that never sends FIN, or sends anything more, is destroyed, so it cannot keep its
-// slot in the connection limits. Toward the network every failure looks the same
-// (the state machine's 4-byte Error, or a close); the typed reason goes to the log and, once a
-// client has completed the cookie round trip, AEAD and long-term signature, to the audit.
-// Decisions: DAA verification through the verifier port (VerifyPool), identities through
-// IdentityPolicy. Until ClientAttest nothing is written to the registry.
+// The XTT 0.12 TCP endpoint: a thin adapter that moves bytes between a socket and protocol/xtt's
+// sans-I/O XttServerHandshake, made per connection by XttServer.accept() with that connection's
+// ServerPolicy (IdentityPolicy.forConnection: batch lookup, DAA verification, identity decision,
+// audit). Defences: global and per-source connection limits (per /64 for IPv6, per address for
+// IPv4), an idle timeout and a whole-handshake deadline (slowloris), a byte budget per connection,
+// one chunk processed at a time with the socket paused (bounded buffering). Every connection has a
+// deadline from accept to close whatever the peer does: after the last reply (end()) the peer gets
+// a short grace to read it and close; one that never sends FIN, or sends anything more, is
+// destroyed, so it cannot keep its slot in the connection limits. Toward the network every failure
+// looks the same (the state machine's 4-byte Error, or a close); the typed reason goes to the log
+// and, once a client has completed the cookie round trip, AEAD and long-term signature, to the
+// audit. Until ClientAttest nothing is written to the registry.
 import { performance } from 'node:perf_hooks';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { XttServerHandshake, type XttServer } from '../protocol/xtt/server.ts';
+import type { XttServer } from '../protocol/xtt/server.ts';
 import type { ServerPolicy } from '../protocol/xtt/signers.ts';
-import type { IdentityPolicy } from './identity-policy.ts';
+import type { HandshakeSource } from './identity-policy.ts';
 import type { Logger } from './log.ts';
-import type { VerifyRequest } from './verify-pool.ts';
-import type { ItemVerdict } from './verify-worker.ts';
 import { ListenError } from './errors.ts';
 
-/** DAA verification port (VerifyPool in production). */
-export interface DaaVerifier {
-  verify(req: VerifyRequest): Promise<ItemVerdict>;
+/** Gives each connection its ServerPolicy (IdentityPolicy with a verifier in production). */
+export interface ConnectionPolicies {
+  forConnection(source: HandshakeSource): ServerPolicy;
 }
 
 export interface EndpointOptions {
@@ -43,8 +41,7 @@ export interface EndpointOptions {
 
 export interface EndpointDeps {
   xtt: XttServer;
-  policy: IdentityPolicy;
-  verifier: DaaVerifier;
+  policy: ConnectionPolicies;
   logger: Logger;
   /** Called once per accepted connection when its handshake ends (metrics). */
   onHandshake?: (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout', seconds: number) => void;
@@ -185,60 +182,8 @@ export class XttEndpoint {
     this.runHandshake(sock, address, port);
   }
 
-  /** Per connection: the policy knows the source for the audit and the suite from ClientInit. */
-  private connectionPolicy(
-    source: { address: string; port: number },
-    ctx: { suite: number | null },
-  ): ServerPolicy {
-    const { policy, verifier } = this.deps;
-    return {
-      verifyDaa: async ({ gid, message, signature }) => {
-        const batch = await policy.lookupBatch(gid);
-        if (!batch.ok) {
-          await policy.recordFailure(
-            source,
-            { gid: gid.length === 32 ? gid : null, pseudonym: null, suite: ctx.suite, reason: batch.reason },
-            'refused',
-          );
-          this.deps.logger.warn('handshake.refused', {
-            src: source.address,
-            port: source.port,
-            reason: batch.reason,
-          });
-          return { ok: false, reason: batch.reason };
-        }
-        const verdict = await verifier.verify({
-          gid,
-          gpk: batch.gpk,
-          basename: batch.basename,
-          message,
-          signature,
-        });
-        if (!verdict.ok) {
-          await policy.recordFailure(source, {
-            gid,
-            pseudonym: null,
-            suite: ctx.suite,
-            reason: verdict.reason,
-          });
-          this.deps.logger.warn('handshake.failed', {
-            src: source.address,
-            port: source.port,
-            reason: verdict.reason,
-          });
-        }
-        return verdict;
-      },
-      assignIdentity: (req) => policy.assignIdentity({ ...req, source }),
-    };
-  }
-
   private runHandshake(sock: Socket, address: string, port: number): void {
-    const ctx = { suite: null as number | null, head: new Uint8Array(0) };
-    const hs = new XttServerHandshake({
-      ...this.deps.xtt.config,
-      policy: this.connectionPolicy({ address, port }, ctx),
-    });
+    const hs = this.deps.xtt.accept(this.deps.policy.forConnection({ address, port }));
     const queue: Uint8Array[] = [];
     let received = 0;
     let isBusy = false;
@@ -307,13 +252,7 @@ export class XttEndpoint {
       sock.setTimeout(0); // the idle timer measures the client's silence, not our work
       try {
         while (queue.length > 0 && !isFinished) {
-          const chunk = queue.shift()!;
-          if (ctx.suite === null) {
-            // ClientInit = type 1 | length 2 | version 1 | suite_spec 2 | ... (audit only).
-            ctx.head = new Uint8Array([...ctx.head, ...chunk.subarray(0, 6 - ctx.head.length)]);
-            if (ctx.head.length === 6) ctx.suite = (ctx.head[4]! << 8) | ctx.head[5]!;
-          }
-          const step = await hs.receive(chunk);
+          const step = await hs.receive(queue.shift()!);
           if (isFinished) return;
           if (step.kind === 'send') sock.write(step.data);
           else if (step.kind === 'done') {

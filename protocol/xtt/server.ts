@@ -1,6 +1,8 @@
 // XTT 0.12 identity-provisioning server, sans I/O (vectors README, "The handshake, in the order the
 // reference computes it", steps 3, 6, 7). One XttServerHandshake per connection, made by
-// XttServer.accept(). Between ServerInitAndAttest and Identity_ClientAttest a handshake holds only
+// XttServer.accept(policy) with that connection's ServerPolicy (a transport adapter gives each
+// connection one that knows its source); once ClientInit is accepted the handshake exposes the
+// negotiated suite, and passes it to the policy with the DAA signature. Between ServerInitAndAttest and Identity_ClientAttest a handshake holds only
 // the cookie and signature_s (194 bytes); the X25519 result and the ClientInit-derived hash live in
 // the cookie (see cookie.ts). Decisions go through ServerPolicy. Toward the network every failure
 // looks the same: the 4-byte Error message (silence only after the peer's own Error); the typed
@@ -53,7 +55,8 @@ export interface ServerConfig {
   /** Key matching the certificate's public key. */
   signer: ServerSigner;
   cookies: CookieStrategy;
-  policy: ServerPolicy;
+  /** The policy of accept() called without one (tests, benchmarks: one policy for every connection). */
+  policy?: ServerPolicy;
   rng: Rng;
   /** Suites the server accepts (default all four). */
   suites?: readonly SuiteSpec[];
@@ -80,25 +83,39 @@ export class XttServer {
     this.config = { ...config, certificate: config.certificate.slice() };
   }
 
-  /** A fresh per-connection handshake; it first needs the 4-byte header of ClientInit. */
-  accept(): XttServerHandshake {
-    return new XttServerHandshake(this.config);
+  /**
+   * A fresh per-connection handshake deciding through `policy` (default: the config's); it first
+   * needs the 4-byte header of ClientInit.
+   */
+  accept(policy?: ServerPolicy): XttServerHandshake {
+    return new XttServerHandshake(this.config, policy);
   }
 }
 
 type State =
   | { at: 'awaitClientInit' }
   | { at: 'awaitClientAttest'; suite: SuiteSpec; cookie: Uint8Array; signatureS: Uint8Array }
-  | { at: 'finished'; step: ServerStep };
+  | { at: 'finished'; step: ServerStep; suite: SuiteSpec | undefined };
 
 export class XttServerHandshake {
   readonly #cfg: Readonly<ServerConfig>;
+  readonly #policy: ServerPolicy;
   readonly #framer = new MessageFramer({ expect: [MsgType.ClientInit, MsgType.Error] });
   readonly #steps = new SerialQueue();
   #state: State = { at: 'awaitClientInit' };
 
-  constructor(cfg: Readonly<ServerConfig>) {
+  constructor(cfg: Readonly<ServerConfig>, policy: ServerPolicy | undefined = cfg.policy) {
+    if (!policy)
+      throw new TypeError('XttServerHandshake needs a ServerPolicy (accept(policy) or config.policy)');
     this.#cfg = cfg;
+    this.#policy = policy;
+  }
+
+  /** The suite the client chose, once its ClientInit was accepted (undefined before). */
+  get suite(): SuiteSpec | undefined {
+    const s = this.#state;
+    if (s.at === 'awaitClientAttest') return s.suite;
+    return s.at === 'finished' ? s.suite : undefined;
   }
 
   /** Bytes to read before anything can happen. */
@@ -138,7 +155,7 @@ export class XttServerHandshake {
     const step: ServerStep = sendError
       ? { kind: 'failed', error, data: encodeErrorMsg() }
       : { kind: 'failed', error };
-    this.#state = { at: 'finished', step };
+    this.#state = { at: 'finished', step, suite: this.suite };
     return step;
   }
 
@@ -224,13 +241,14 @@ export class XttServerHandshake {
         throw new ProtocolError('BAD_LONGTERM_SIGNATURE', stage, 'longterm_signature does not verify');
       }
       const daaHash = clientDaaSigHash(ops, cs.innerHash, m.cookie, certificate, s.signatureS, m.unencrypted);
-      const daa = await this.#cfg.policy.verifyDaa({
+      const daa = await this.#policy.verifyDaa({
         gid: p.daaGid,
         message: daaHash,
         signature: p.daaSignature,
+        suite: s.suite,
       });
       if (!daa.ok) throw new ProtocolError('DAA_REJECTED', stage, `DAA signature rejected: ${daa.reason}`);
-      const decision = await this.#cfg.policy.assignIdentity({
+      const decision = await this.#policy.assignIdentity({
         gid: p.daaGid,
         pseudonym: daa.pseudonym,
         longtermPublicKey: p.longtermKey,
@@ -266,7 +284,7 @@ export class XttServerHandshake {
           suite: s.suite,
         },
       };
-      this.#state = { at: 'finished', step };
+      this.#state = { at: 'finished', step, suite: s.suite };
       return step;
     } finally {
       wipeHandshakeKeys(keys);

@@ -30,8 +30,13 @@ export type DaaVerdict = { ok: true; pseudonym: Uint8Array } | { ok: false; reas
 export type IdentityVerdict = { ok: true; id: Uint8Array } | { ok: false; reason: string };
 
 export interface ServerPolicy {
-  /** Verify the DAA signature for group `gid` over `message` (ClientDAASigHash). */
-  verifyDaa(req: { gid: Uint8Array; message: Uint8Array; signature: Uint8Array }): Promise<DaaVerdict>;
+  /** Verify the DAA signature for group `gid` over `message` (ClientDAASigHash); `suite` for the audit. */
+  verifyDaa(req: {
+    gid: Uint8Array;
+    message: Uint8Array;
+    signature: Uint8Array;
+    suite: number;
+  }): Promise<DaaVerdict>;
   /** Decide the identity; an all-zero requestedId means "assign one". */
   assignIdentity(req: {
     gid: Uint8Array;

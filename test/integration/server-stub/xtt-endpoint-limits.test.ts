@@ -35,10 +35,6 @@ test('a flood from many sources is capped globally and per source; service resum
     certificate: keys.serverCertificate,
     signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
     cookies: new SealedCookieStrategy({ rng: systemRng }),
-    policy: {
-      verifyDaa: async () => ({ ok: false, reason: 'unused' }),
-      assignIdentity: async () => ({ ok: false, reason: 'unused' }),
-    },
     rng: systemRng,
   });
   const endpoint = new XttEndpoint(
@@ -52,7 +48,7 @@ test('a flood from many sources is capped globally and per source; service resum
       idleTimeoutMs: 5_000,
       handshakeTimeoutMs: 120_000,
     },
-    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
   );
   const { port } = await endpoint.listen();
   const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));

@@ -58,10 +58,6 @@ test('peers that keep the connection open after the last reply lose it after the
     certificate: keys.serverCertificate,
     signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
     cookies: new SealedCookieStrategy({ rng: systemRng }),
-    policy: {
-      verifyDaa: async () => ({ ok: false, reason: 'unused' }),
-      assignIdentity: async () => ({ ok: false, reason: 'unused' }),
-    },
     rng: systemRng,
   });
   const endpoint = new XttEndpoint(
@@ -74,7 +70,7 @@ test('peers that keep the connection open after the last reply lose it after the
       handshakeTimeoutMs: 600_000,
       closeGraceMs: 300,
     },
-    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
   );
   const { port } = await endpoint.listen();
   const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
@@ -134,7 +130,7 @@ test('peers that keep the connection open after the last reply lose it after the
       handshakeTimeoutMs: 600_000,
       closeGraceMs: 600_000,
     },
-    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
   );
   const { port: port2 } = await patient.listen();
   t.teardown(() => patient.close());

@@ -65,17 +65,13 @@ test.before(async (t) => {
     certificate: keys.serverCertificate,
     signer: SoftwareP256Signer.fromPrivateKey(keys.serverKeys.privateKey, systemRng),
     cookies: new SealedCookieStrategy({ rng: systemRng }),
-    policy: {
-      verifyDaa: async () => ({ ok: false, reason: 'unused' }),
-      assignIdentity: async () => ({ ok: false, reason: 'unused' }),
-    },
     rng: systemRng,
   });
   const endpoint = new XttEndpoint(
     // Idle and handshake limits long enough that a real handshake on a loaded machine never meets
     // them; the slowloris case waits for the idle cut.
     { host: '::', port: 0, maxPerSource: 6, idleTimeoutMs: 5_000, handshakeTimeoutMs: 120_000 },
-    { xtt, policy: new IdentityPolicy(registry, { logger }), verifier: pool, logger },
+    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
   );
   const { port } = await endpoint.listen();
   const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));

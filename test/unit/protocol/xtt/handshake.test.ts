@@ -5,7 +5,10 @@ import { toHex } from '../../../../protocol/util/bytes.ts';
 import { ALL_SUITES, MsgType } from '../../../../protocol/xtt/constants.ts';
 import { systemRng } from '../../../../protocol/util/rng.ts';
 import { fakeDaaSigner, fakeDaaVerify } from '../../../fakes/fake-daa.ts';
-import { MemoryPolicy, makeParties, pump } from '../../../helpers/xtt-parties.ts';
+import { SealedCookieStrategy } from '../../../../protocol/xtt/cookie.ts';
+import { XttServer } from '../../../../protocol/xtt/server.ts';
+import type { ServerPolicy } from '../../../../protocol/xtt/signers.ts';
+import { MemoryPolicy, makeParties, makePki, pump } from '../../../helpers/xtt-parties.ts';
 
 const PSEUDONYM =
   '044a837955cb202af0c115afde5396255d5a46c14edd3a95cecd0d122cf7bcb7f5f455339b2d8b35228d2120a7e4d47b2af7b76641377ccfb38187865de0a04691';
@@ -82,4 +85,48 @@ test('overlapping receive() calls are consumed in order (byte-at-a-time, not awa
   if (fin.kind !== 'done' || !fin.data) return t.fail(fin.kind);
   const done = await client.receive(fin.data);
   t.is(done.kind, 'done');
+});
+
+test('accept(policy) decides through that connection policy; the handshake exposes the negotiated suite', async (t) => {
+  const ids = new MemoryPolicy([], systemRng);
+  const p = makeParties({
+    suite: 3,
+    daa: fakeDaaSigner(),
+    policy: { verifyDaa: fakeDaaVerify(), assignIdentity: ids.assignIdentity },
+  });
+  const seen: number[] = [];
+  const verify = fakeDaaVerify();
+  const connection: ServerPolicy = {
+    verifyDaa: (req) => {
+      seen.push(req.suite);
+      return verify(req);
+    },
+    assignIdentity: () => Promise.resolve({ ok: false, reason: 'this connection is refused' }),
+  };
+  const hs = p.server.accept(connection);
+  t.is(hs.suite, undefined, 'no suite before ClientInit');
+  const client = p.client();
+  const ci = client.start();
+  if (ci.kind !== 'send') return t.fail();
+  const siaa = await hs.receive(ci.data);
+  if (siaa.kind !== 'send') return t.fail(siaa.kind);
+  t.is(hs.suite, 3);
+  const ica = await client.receive(siaa.data);
+  if (ica.kind !== 'send') return t.fail(ica.kind);
+  const fin = await hs.receive(ica.data);
+  if (fin.kind !== 'failed') return t.fail(fin.kind);
+  t.is(fin.error.code, 'IDENTITY_REJECTED', "the connection's policy refused, not the config's");
+  t.deepEqual(seen, [3], 'the DAA check learns the suite');
+  t.is(hs.suite, 3, 'still known after the end');
+});
+
+test('a handshake without any policy is refused at accept()', (t) => {
+  const p = makePki();
+  const server = new XttServer({
+    certificate: p.serverCertificate,
+    signer: p.serverSigner,
+    cookies: new SealedCookieStrategy({ rng: systemRng }),
+    rng: systemRng,
+  });
+  t.throws(() => server.accept(), { instanceOf: TypeError, message: /ServerPolicy/ });
 });

@@ -7,16 +7,12 @@
 // 'transport' and code CONNECT_FAILED, CONNECT_TIMEOUT, CONNECTION_CLOSED, TIMEOUT or ABORTED.
 import { connect, type Socket } from 'node:net';
 import { ProtocolError } from '../protocol/errors.ts';
+import { SerialQueue } from '../protocol/util/serial-queue.ts';
 import type { ClientResult, ClientStep, XttClient } from '../protocol/xtt/client.ts';
+import type { HandshakeTarget } from './identity-provisioner.ts';
 
-/** Same shape as agent/identity-provisioner.ts's HandshakeTarget. */
-export interface XttTcpTarget {
-  host: string;
-  port: number;
-  connectTimeoutMs: number;
-  handshakeTimeoutMs: number;
-  signal: AbortSignal;
-}
+/** Where and how long: the identity provisioner's HandshakeTarget (runXttClientOverTcp is its HandshakeRunner). */
+export type XttTcpTarget = HandshakeTarget;
 
 const STAGE = 'transport';
 
@@ -28,7 +24,8 @@ export function runXttClientOverTcp(client: XttClient, target: XttTcpTarget): Pr
     }
     let settled = false;
     let connected = false;
-    let chain: Promise<void> = Promise.resolve();
+    // Steps run one at a time, in the order the bytes and events arrived.
+    const steps = new SerialQueue();
     const socket: Socket = connect({ host: target.host, port: target.port });
     socket.setNoDelay(true);
 
@@ -93,8 +90,8 @@ export function runXttClientOverTcp(client: XttClient, target: XttTcpTarget): Pr
     });
     socket.on('data', (chunk: Buffer) => {
       const bytes = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length).slice();
-      chain = chain
-        .then(async () => {
+      steps
+        .run(async () => {
           if (settled) return;
           apply(await client.receive(bytes));
         })
@@ -103,7 +100,7 @@ export function runXttClientOverTcp(client: XttClient, target: XttTcpTarget): Pr
         );
     });
     socket.on('end', () => {
-      chain = chain.then(() =>
+      void steps.run(() =>
         finish(new ProtocolError('CONNECTION_CLOSED', STAGE, 'server closed the connection')),
       );
     });
@@ -119,7 +116,7 @@ export function runXttClientOverTcp(client: XttClient, target: XttTcpTarget): Pr
       );
     });
     socket.on('close', () => {
-      chain = chain.then(() => finish(new ProtocolError('CONNECTION_CLOSED', STAGE, 'connection closed')));
+      void steps.run(() => finish(new ProtocolError('CONNECTION_CLOSED', STAGE, 'connection closed')));
     });
   });
 }

@@ -17,6 +17,7 @@ import type { ServerPolicy } from '../protocol/xtt/signers.ts';
 import type { HandshakeSource } from './identity-policy.ts';
 import type { Logger } from './log.ts';
 import { ListenError } from './errors.ts';
+import { formatPrefix64, parseIpv6 } from './registry/ipv6.ts';
 
 /** Gives each connection its ServerPolicy (IdentityPolicy with a verifier in production). */
 export interface ConnectionPolicies {
@@ -73,17 +74,14 @@ export function normaliseAddress(a: string): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-/** The key connection limits count by: the /64 of an IPv6 peer, the address of an IPv4 one. */
+/** The key connection limits count by: the /64 of an IPv6 peer (RFC 5952 text), the address of an IPv4 one. */
 export function sourceKey(address: string): string {
   if (!address.includes(':')) return address;
-  const groups = address.split('::');
-  const head = groups[0]!.split(':').filter(Boolean);
-  const tail = groups.length > 1 ? groups[1]!.split(':').filter(Boolean) : [];
-  const full = [...head, ...new Array<string>(Math.max(0, 8 - head.length - tail.length)).fill('0'), ...tail];
-  return `${full
-    .slice(0, 4)
-    .map((g) => parseInt(g, 16).toString(16))
-    .join(':')}::/64`;
+  try {
+    return formatPrefix64(parseIpv6(address.split('%')[0]!, 'source address'));
+  } catch {
+    return address; // not what a socket reports; counted by itself
+  }
 }
 
 export class XttEndpoint {

@@ -5,11 +5,14 @@
 // (test/yocto/bitbake-env.ts); buildBundle is install.sh's input for the other images.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { waitForExit } from '../../qemu/process-util.ts';
 import { startSwtpm } from '../helpers/swtpm.ts';
+import { freePort } from '../helpers/ports.ts';
+
+export { freePort };
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -59,17 +62,6 @@ export async function provisionTpm(stateDir: string, batchDir: string, rootCert:
   } finally {
     await sw.stop();
   }
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
 }
 
 export interface RunningServer {

@@ -4,10 +4,10 @@
 // run as root the server runs as the `postgres` system user). Stopped by pid (SIGINT: fast shutdown).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { freePort } from './ports.ts';
 
 const PG_ROOT = '/usr/lib/postgresql';
 
@@ -16,17 +16,6 @@ function binDir(): string {
   const v = versions.sort((a, b) => Number(b) - Number(a))[0];
   if (!v) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql');
   return join(PG_ROOT, v, 'bin');
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** uid/gid to run as: ourselves, or `postgres` when we are root. */

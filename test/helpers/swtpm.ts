@@ -7,12 +7,13 @@
 // Pass the same stateDir to a second startSwtpm() to restart the TPM.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shutdown } from '../../tpm/commands/shutdown.ts';
 import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
+import { freePort } from './ports.ts';
 
 export interface SwtpmInstance {
   /** Spec for tpm/open.ts: "swtpm:127.0.0.1:PORT:CTRLPORT". */
@@ -35,18 +36,6 @@ export interface StartSwtpmOptions {
    * caller sends CMD_INIT (SwtpmTransport.powerOn) and TPM2_Startup itself. Default false.
    */
   readonly coldStart?: boolean;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -5,12 +5,14 @@
 // test/vectors/xtt-0.12-sample-data/client.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SoftwareDaaFiles } from '../../protocol/xtt/software-daa-signer.ts';
 import type { ReferenceBuild } from './reference-tool.ts';
+import { freePort } from '../helpers/ports.ts';
+
+export { freePort };
 
 export const DEFAULT_SAMPLE_DIR = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -97,17 +99,4 @@ export function tempDir(ctx: InteropContext, label: string): { path: string; don
       else rmSync(path, { recursive: true, force: true });
     },
   };
-}
-
-/** A TCP port free on 127.0.0.1 right now (the kernel picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }

@@ -6,12 +6,12 @@ import test from 'ava';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollOverTls, type PkiCredentials } from '../../../agent/pki-tls-client.ts';
 import { ProtocolError } from '../../../protocol/errors.ts';
 import { EXT, issue, issueCa, makeCrl, makeRoot, revoke, type IssuedCert } from '../../helpers/openssl-ca.ts';
+import { freePort } from '../../helpers/ports.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pki-server-'));
 const dir = join(work, 'enf');
@@ -38,15 +38,6 @@ function cli(...args: string[]): Promise<{ code: number; json: unknown; stderr: 
         resolve({ code, json, stderr });
       },
     );
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
   });
 }
 

@@ -14,7 +14,8 @@ test('per-source keys: one per IPv4 address, one per IPv6 /64', (t) => {
   t.is(sourceKey('2001:db8:1:2::1'), '2001:db8:1:2::/64');
   t.is(sourceKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64');
   t.is(sourceKey('2001:0db8:0001:0002:0:0:0:5'), '2001:db8:1:2::/64');
-  t.is(sourceKey('::1'), '0:0:0:0::/64');
-  t.is(sourceKey('fe80::1'), 'fe80:0:0:0::/64');
+  t.is(sourceKey('::1'), '::/64');
+  t.is(sourceKey('fe80::1'), 'fe80::/64');
+  t.is(sourceKey('fe80::1%eth0'), 'fe80::/64');
   t.not(sourceKey('2001:db8:1:3::1'), sourceKey('2001:db8:1:2::1'));
 });

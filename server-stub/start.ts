@@ -248,11 +248,7 @@ async function runServer(
   });
   resources.add(() => pool.close());
   metrics.addCollector(() => metrics.queueDepth(pool.queueDepth));
-  metrics.addCollector(async () => {
-    const batches = await registry.listBatches();
-    const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
-    metrics.deviceCounts({ active: batches.reduce((n, b) => n + b.devices, 0) - revoked, revoked });
-  });
+  // Device counts are read by the /metrics handler itself (http/management-server.ts), once a scrape.
   // The management listener first: it reads the token and TLS files before it listens, so bad input
   // fails before the XTT port ever opens.
   const http = await unlessStopped(

@@ -36,11 +36,6 @@ export const TPM_CC = {
 } as const;
 export type CommandName = keyof typeof TPM_CC;
 
-const ccNames = new Map<number, string>(Object.entries(TPM_CC).map(([k, v]) => [v, k]));
-export function commandName(cc: number): string {
-  return ccNames.get(cc) ?? `TPM_CC_0x${cc.toString(16).padStart(8, '0')}`;
-}
-
 export const TPM_ALG = {
   TPM_ALG_ERROR: 0x0000,
   TPM_ALG_RSA: 0x0001,
@@ -75,11 +70,6 @@ export const TPM_ALG = {
   TPM_ALG_ECB: 0x0044,
 } as const;
 
-const algNames = new Map<number, string>(Object.entries(TPM_ALG).map(([k, v]) => [v, k]));
-export function algName(alg: number): string {
-  return algNames.get(alg) ?? `TPM_ALG_0x${alg.toString(16).padStart(4, '0')}`;
-}
-
 export const TPM_ECC = {
   TPM_ECC_NONE: 0x0000,
   TPM_ECC_NIST_P192: 0x0001,
@@ -91,11 +81,6 @@ export const TPM_ECC = {
   TPM_ECC_BN_P638: 0x0011,
   TPM_ECC_SM2_P256: 0x0020,
 } as const;
-
-const eccNames = new Map<number, string>(Object.entries(TPM_ECC).map(([k, v]) => [v, k]));
-export function eccCurveName(curve: number): string {
-  return eccNames.get(curve) ?? `TPM_ECC_0x${curve.toString(16).padStart(4, '0')}`;
-}
 
 // Permanent handles (Part 2, 7.4) and handle ranges (7.2).
 export const TPM_RH_OWNER = 0x40000001;

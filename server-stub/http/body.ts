@@ -4,7 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError } from './errors.ts';
 
-/** JSON bodies are small; label images are phone photos (pngjs decodes them). */
+/** JSON bodies are small; label images are phone photos (PNG or JPEG, decoded in a worker). */
 export const MAX_JSON_BYTES = 64 * 1024;
 export const MAX_IMAGE_BYTES = 16 * 1024 * 1024;
 

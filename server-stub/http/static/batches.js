@@ -4,7 +4,7 @@
 import { api } from './api.js';
 import { badge, confirmAction, el, fail, say, table, when } from './ui.js';
 
-/** Any image the browser can show, re-encoded as PNG (the server decodes PNG only). */
+/** Any image the browser can show, re-encoded as PNG (the server reads PNG and JPEG; this covers the rest). */
 async function toPng(source) {
   const bmp = source instanceof Blob ? await createImageBitmap(source) : source;
   const w = bmp.videoWidth ?? bmp.width;

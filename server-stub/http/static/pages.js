@@ -97,7 +97,12 @@ export async function renderAudit(main) {
     batches.items.map((b) => el('option', { value: b.name }, b.name)),
   );
   const since = el('input', { id: 'a-since', type: 'datetime-local' });
-  const tbody = el('tbody');
+  const auditTable = table(
+    'Handshakes, newest first',
+    ['Time', 'Outcome', 'Reason', 'Source', 'Geolocation', 'Group', 'Pseudonym', 'Identity'],
+    [],
+  );
+  const tbody = auditTable.tBodies[0];
   const more = el('button', { type: 'button', class: 'secondary', hidden: true }, 'Older entries');
   let cursor = null;
   const load = async (isReset) => {
@@ -149,23 +154,7 @@ export async function renderAudit(main) {
         el('label', { for: 'a-batch' }, 'Batch', batch),
         el('label', { for: 'a-since' }, 'Since', since),
       ),
-      el(
-        'table',
-        {},
-        el('caption', {}, 'Handshakes, newest first'),
-        el(
-          'thead',
-          {},
-          el(
-            'tr',
-            {},
-            ['Time', 'Outcome', 'Reason', 'Source', 'Geolocation', 'Group', 'Pseudonym', 'Identity'].map(
-              (h) => el('th', { scope: 'col' }, h),
-            ),
-          ),
-        ),
-        tbody,
-      ),
+      auditTable,
       more,
     ),
   );

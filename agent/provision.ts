@@ -1,4 +1,4 @@
-// The agent's flow (issue 6 "Behaviour"), as a function over ports so it runs the same against the
+// The agent's flow, as a function over ports so it runs the same against the
 // real adapters (main.ts) and against fakes (test/fakes/):
 //   1. load the stored state; a corrupt file stops here (never silently replaced);
 //   2. check the interface exists (fail fast, before talking to the server);

@@ -1,4 +1,4 @@
-// Agent figures (issue 6 targets: bundle at most 1 MB without koffi, peak RSS at most 64 MB):
+// Agent figures (targets: bundle at most 1 MB without koffi, peak RSS at most 64 MB):
 //   agent.bundle_size        bytes of dist/xtt-agent/xtt-agent.js (koffi excluded)
 //   agent.bundle_koffi_size  bytes of the koffi JS + native binaries copied beside it
 //   agent.start_to_ready     ms from spawn of the bundled agent to READY=1 (later boot: stored

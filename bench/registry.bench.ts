@@ -1,5 +1,5 @@
-// Identity decisions per second through IdentityPolicy on both registry backends (issue 7 "Several
-// servers behind one address"): new devices and returning devices, 16 decisions in flight from one
+// Identity decisions per second through IdentityPolicy on both registry backends (server-stub/README.md
+// "Several servers behind one address"): new devices and returning devices, 16 decisions in flight from one
 // process. SQLite: a file in a temp dir (WAL, synchronous=FULL). PostgreSQL: a throw-away server
 // started like the tests do (fsync off, unix socket), skipped when PostgreSQL is not installed.
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -1,4 +1,4 @@
-// XTT 0.12 handshake CPU cost per side with software keys (issue 3): the time spent inside the
+// XTT 0.12 handshake CPU cost per side with software keys: the time spent inside the
 // client's start()/receive() and inside the server handshake's receive() for one complete
 // identity handshake, in-process (no I/O), suite 1, real ECDAA (the client signs, the server
 // verifies with pairings) and sealed cookies. Also the same without DAA (fake signer/verifier) to

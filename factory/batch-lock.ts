@@ -1,4 +1,4 @@
-// The batch manifest lock (issue 4: "the batch manifest counts issued credentials, atomically"):
+// The batch manifest lock (the batch manifest counts issued credentials, atomically):
 // `manifest.lock` created with O_EXCL holds "pid@host". Stations on several hosts may share the batch
 // directory (a network file system with O_EXCL semantics); a lock left by a dead process on this host
 // is broken, a lock held by another host is waited for and then reported with its holder.

@@ -1,4 +1,4 @@
-// The on-disk batch directory (issue 4, "create-batch"): one directory per DAA group.
+// The on-disk batch directory: one directory per DAA group.
 //
 //   issuer-secret.key  encoded issuer secret key, mode 0600, written once, never printed
 //   ipk.bin            issuer public key with its proof of knowledge

@@ -1,4 +1,4 @@
-// `xtt-factory create-batch` and `xtt-factory label` (issue 4): a new batch directory with its label,
+// `xtt-factory create-batch` and `xtt-factory label`: a new batch directory with its label,
 // and re-rendering the label of an existing batch. The issuer secret key is written to its 0600 file
 // and never printed, in human or JSON output.
 import { basename as pathBasename, resolve } from 'node:path';

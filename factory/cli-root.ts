@@ -1,4 +1,4 @@
-// `xtt-factory root create` and `xtt-factory server-cert` (issue 4): the root of trust the devices
+// `xtt-factory root create` and `xtt-factory server-cert`: the root of trust the devices
 // check the server against, byte-compatible with `xtt genkeypair`/`genrootcert`/`genservercert`
 // (see root-certs.ts). Private keys go to 0600 files and are never printed.
 import { resolve } from 'node:path';

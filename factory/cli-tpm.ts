@@ -1,4 +1,4 @@
-// TPM subcommands of `xtt-factory` (issue 4): preflight (the tpm/preflight.ts report), provision
+// TPM subcommands of `xtt-factory`: preflight (the tpm/preflight.ts report), provision
 // (provision.ts), inspect (device-state.ts) and pki-key (tpm/pki-key.ts: an ECDSA P-256 key
 // persisted in the TPM and a PKCS#10 request for the customer's CA, protocol/pki/csr.ts). TPM = /dev/tpmrm0 or swtpm:HOST:PORT[:CTRLPORT]
 // (tpm/open.ts). One TPM client per command, closed in `finally`.

@@ -1,4 +1,4 @@
-// What a device TPM holds, and what that means for provisioning (issue 4, `inspect` and the
+// What a device TPM holds, and what that means for provisioning (`inspect` and the
 // completion check of `provision`). Reads the persisted ECDAA key (0x81800000) and the reference NV
 // objects (tpm/nv-layout.ts; traces README "NV index definition"), then classifies the device:
 //

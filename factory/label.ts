@@ -1,4 +1,4 @@
-// The batch's QR label (issue 4, "create-batch" and "label"): a QR code of the text
+// The batch's QR label: a QR code of the text
 // encodeQrPayload({gpk, basename, name}) (protocol/qr-payload.ts, format XTT1:...), rendered as PNG
 // (pngjs) and SVG from the same module matrix, plus a terminal rendering (qrcode's utf8 renderer), each
 // with a human caption: the batch name and the short gid (first 8 bytes in hex), which the server's

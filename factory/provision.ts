@@ -1,4 +1,4 @@
-// `xtt-factory provision` (issue 4): one device TPM joins the batch, laid out exactly as the reference
+// `xtt-factory provision`: one device TPM joins the batch, laid out exactly as the reference
 // factory leaves it (traces README "Operation sequence 1"; tpm/nv-layout.ts): ECDAA key persisted at
 // 0x81800000; GPK 0x1410000, credential 0x1410001, credential signature 0x1410002, basename 0x1410007,
 // root XTT certificate 0x1410009, each an owner-defined ordinary index with attributes 0x00060006.

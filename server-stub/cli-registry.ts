@@ -1,4 +1,4 @@
-// `enf-server network|batch|device|audit` (issue 5 "Operator commands"): thin handlers over the
+// `enf-server network|batch|device|audit`: thin handlers over the
 // Registry port. Every value from the command line goes through the registry's validation; a refused
 // value changes nothing. Devices are named by identity (IPv6 text) or by --batch plus pseudonym hex.
 import type { Argv } from 'yargs';

@@ -5,7 +5,7 @@
 // (--dir, $ENF_SERVER_DIR, default /var/lib/enf-server) holds registry.sqlite and the key files.
 // With --registry-url postgres://... ($ENF_SERVER_REGISTRY_URL) every command that opens the registry
 // (init, start, network, batch, device, audit) uses that PostgreSQL database instead of the file, so
-// several enf-server processes, on one host or several, share one registry (issue 7).
+// several enf-server processes, on one host or several, share one registry.
 import cluster from 'node:cluster';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,7 +53,7 @@ export interface StartOptions {
   registryUrl?: string;
   /** CIDR table for the audit's geolocation column (geoip.ts); none when absent. */
   geoipFile?: string;
-  /** The management listener's options (server-stub/http, issue 7); off without --http-port. */
+  /** The management listener's options (server-stub/http); off without --http-port. */
   management?: ManagementArgs;
   /** PKI enrollment over TLS (pki-endpoint.ts); off without a port. */
   pki?: { port: number; certFile: string; keyFile: string };

@@ -1,4 +1,4 @@
-// GeoIP for the audit (issue 5: "geolocation where a GeoIP database file is configured"): a
+// GeoIP for the audit (geolocation where a GeoIP database file is configured): a
 // GeoLocator over a CIDR table file, one "network,label" per line (e.g. "192.0.2.0/24,NL Amsterdam"
 // or "2001:db8::/32,DE"), '#' comments; the label is the rest of the line (1..64 printable
 // characters). Such a file is a flattening of GeoLite2's CSV blocks joined with their locations.

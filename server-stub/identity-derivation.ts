@@ -1,4 +1,4 @@
-// Deterministic identity derivation (issue 5 "Identity assignment"): a device's identity is an IPv6
+// Deterministic identity derivation: a device's identity is an IPv6
 // address in its network's /64 whose interface identifier (IID) is the first 8 bytes of
 // SHA-256(gid || pseudonym || u32be(counter)). Counter 0 is tried first; a reserved IID (RFC 5453
 // section 3 registry, including the RFC 2526 subnet anycast range and the all-zero subnet-router

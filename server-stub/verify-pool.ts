@@ -1,4 +1,4 @@
-// A worker_threads pool for DAA signature verification (issue 5 "Throughput"). Signatures waiting
+// A worker_threads pool for DAA signature verification. Signatures waiting
 // at the same time for the same group are verified together in one batchVerify call
 // (verify-worker.ts). An idle worker takes work at once, so a lone handshake never waits for a
 // batch to fill; batches form only when all workers are busy, which is when they pay off. The queue

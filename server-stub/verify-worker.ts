@@ -1,5 +1,5 @@
-// Worker thread of the DAA verification pool (verify-pool.ts; issue 5 "signature verification in
-// worker threads using batch verification"). Receives jobs of signatures from one group and answers
+// Worker thread of the DAA verification pool (verify-pool.ts: signature verification in
+// worker threads using batch verification). Receives jobs of signatures from one group and answers
 // one verdict per signature: protocol/ecdaa batchVerify for two or more (random-coefficient pairing
 // batch, then bisection to find the bad ones), verifySignature for one (its precise reason).
 // Only public data crosses the thread boundary: GPKs, basenames, messages, signatures, pseudonyms.

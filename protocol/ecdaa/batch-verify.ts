@@ -1,4 +1,4 @@
-// Batch verification of ECDAA signatures of one group (issue 2, "Verifier"): each signature's
+// Batch verification of ECDAA signatures of one group: each signature's
 // Schnorr challenge is recomputed on its own (it needs E and L explicitly), then the pairing
 // equations of all remaining signatures are checked at once by a random linear combination
 //   e(sum a_i R_i, Y) * e(sum (b_i T_i - a_i S_i), P2) * e(-sum b_i (R_i + W_i), X) = 1

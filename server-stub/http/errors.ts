@@ -1,5 +1,5 @@
-// Errors of the management HTTP API (issue 7 "Errors: JSON with a stable code and a message naming
-// the field"). Every failure leaves the server as `{"error":{"code","message","field"?}}` with one of
+// Errors of the management HTTP API (http/README.md: JSON with a stable code and a message
+// naming the field). Every failure leaves the server as `{"error":{"code","message","field"?}}` with one of
 // the stable codes below; registry and decoder errors are mapped here, unknown ones become INTERNAL
 // (logged inside, a generic message outside).
 import { DecodeError, ZtpError } from '../../protocol/errors.ts';

@@ -1,4 +1,4 @@
-// Public surface of the management interface (issue 7): the HTTP(S) server and the pieces callers
+// Public surface of the management interface: the HTTP(S) server and the pieces callers
 // and tests need.
 export { startManagementServer, buildRouter } from './management-server.ts';
 export { ListenError } from '../errors.ts';

@@ -1,4 +1,4 @@
-// The management HTTP(S) listener of enf-server (issue 7): JSON API under /api/v1 (routes-*.ts),
+// The management HTTP(S) listener of enf-server: JSON API under /api/v1 (routes-*.ts),
 // live events (/api/v1/events, server-sent events), Prometheus metrics (/metrics) and the static
 // dashboard (/ and /static/*). node:http, or node:https when a certificate and key are configured.
 // Every API route needs `Authorization: Bearer <token>`; errors are {"error":{code,message,field}}.

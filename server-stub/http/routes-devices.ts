@@ -1,4 +1,4 @@
-// Management API: devices and the audit (issue 7 "HTTP API"). Lists page with an opaque cursor
+// Management API: devices and the audit. Lists page with an opaque cursor
 // (base64url of the last item's key) and refuse unknown query parameters. A device is addressed by
 // its identity: 32 hex digits or IPv6 text. Its history is the audit filtered by its pseudonym; its
 // source addresses and geolocation come from that history. Certificate devices of the PKI option

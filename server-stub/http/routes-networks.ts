@@ -1,4 +1,4 @@
-// Management API: networks and batches (issue 7 "HTTP API"). Batches are registered from the GPK
+// Management API: networks and batches. Batches are registered from the GPK
 // bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a photo or
 // scan of the label, PNG or JPEG, measured from its header, then decoded in a worker (../qr-scan.ts:
 // pngjs or jpeg-js, then jsQR).

@@ -1,5 +1,5 @@
-// Input validation for the registry (issue 5: "strict validation of every input with clear errors
-// naming the field"). Every backend calls these before touching storage, so bad input never changes
+// Input validation for the registry: strict validation of every input with clear errors naming
+// the field. Every backend calls these before touching storage, so bad input never changes
 // stored state. Sizes follow the xtt 0.12 / ecdaa 1.0 wire forms.
 import { isIP } from 'node:net';
 import { ValidationError } from './errors.ts';

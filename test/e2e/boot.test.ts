@@ -1,4 +1,4 @@
-// End-to-end, first step of issue 10: build the test image (image/build-image.sh), boot one guest
+// End-to-end, first step: build the test image (image/build-image.sh), boot one guest
 // under QEMU (TCG) with its own swtpm, and assert on serial-console markers that it reaches
 // multi-user, that the guest kernel exposes /dev/tpmrm0 and answers TPM2_GetRandom through it, and
 // that the guest's Node 20 runs (xtt-image-selftest.service). Then power it off through ACPI and

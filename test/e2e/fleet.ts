@@ -1,4 +1,4 @@
-// Shared setup for the QEMU end-to-end tests (issue 10): the real programs as a customer and a
+// Shared setup for the QEMU end-to-end tests: the real programs as a customer and a
 // factory would run them. enf-server (init, network, batch add/assign/revoke, start) and
 // xtt-factory (create-batch, provision over TCP into a swtpm state directory that QEMU's swtpm
 // then serves to the guest). provisioning.test.ts boots the Yocto recipe's agent tree

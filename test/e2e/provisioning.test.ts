@@ -1,4 +1,4 @@
-// End-to-end zero-touch provisioning under QEMU (issue 10, "End-to-end test"): a batch made with
+// End-to-end zero-touch provisioning under QEMU: a batch made with
 // xtt-factory, swtpm TPMs provisioned over TCP by `xtt-factory provision`, enf-server on the host
 // with the batch associated with a network, and guests of the QEMU test image (image/build-image.sh)
 // carrying exactly the tree the Yocto recipe installs for qemux86-64 (its do_compile and

@@ -1,4 +1,4 @@
-// A throw-away PostgreSQL server for tests (issue 7 "a real PostgreSQL server that the tests start"):
+// A throw-away PostgreSQL server for tests:
 // Debian's postgresql binaries, initdb into a fresh temp dir, listening on a unix socket in that dir
 // only (no TCP), on a free port number, as an unprivileged user (initdb refuses root: when the tests
 // run as root the server runs as the `postgres` system user). Stopped by pid (SIGINT: fast shutdown).

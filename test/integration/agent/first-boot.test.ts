@@ -1,4 +1,4 @@
-// Acceptance (issue 6) with real processes: the agent (development mode: the reference's sample
+// Acceptance with real processes: the agent (development mode: the reference's sample
 // DAA member, test/vectors/xtt-0.12-sample-data) and the real enf-server (server-stub/main.ts, its
 // SQLite registry) in a network namespace made by the test. First start provisions and the address
 // appears; a restart does no handshake and re-applies; server down then up provisions after

@@ -1,4 +1,4 @@
-// The dashboard in a real headless Chromium (issue 7 "Tested in a real headless Chromium"): the
+// The dashboard in a real headless Chromium: the
 // real `enf-server start` process on loopback (temp state directory, SQLite registry, DAA
 // verification workers, the XTT endpoint and the management listener), a network created and a batch registered from a QR label image through
 // the UI, a device appearing live after a real XTT handshake (software keys), revoked through the UI

@@ -1,4 +1,4 @@
-// xtt-factory against real swtpm (issue 4 acceptance): a batch provisions several TPMs, each then signs
+// xtt-factory against real swtpm: a batch provisions several TPMs, each then signs
 // with tpm/ecdaa-signer.ts and the signatures verify against the batch GPK; the NV objects sit at the
 // reference indices with the reference definitions (test/vectors/tpm-traces-provisioning); a second
 // provision is refused without --force; a TPM with full NV is reported and left unchanged; foreign

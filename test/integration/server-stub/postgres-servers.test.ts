@@ -1,4 +1,4 @@
-// Several enf-server processes behind one address (issue 7 "Several servers behind one address"):
+// Several enf-server processes behind one address:
 // two real `enf-server start` processes on different ports, each with its own state directory (the
 // same key material, as a deployment would copy it) and both pointed at one PostgreSQL registry with
 // --registry-url (a real server started by test/helpers/postgres.ts). Networks and batches are made

@@ -1,5 +1,5 @@
-// Two servers on one SQLite registry file (issue 5: "never hand one address to two devices") and
-// kill -9 durability (issue 5 acceptance: "no identity lost, none duplicated, the audit intact").
+// Two servers on one SQLite registry file (never hand one address to two devices) and
+// kill -9 durability (no identity lost, none duplicated, the audit intact).
 // Real child processes on a real file on disk; each prints a line only after its commit.
 import test from 'ava';
 import Database from 'better-sqlite3';

@@ -1,5 +1,5 @@
 // `enf-server start` as a real process (tsx server-stub/main.ts): serves handshakes, stops cleanly on
-// SIGTERM, logs one line per event without secrets; and the issue 5 durability acceptance: kill -9
+// SIGTERM, logs one line per event without secrets; and durability: kill -9
 // during a storm of handshakes, restart, and no identity is lost or duplicated, the audit intact.
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';

@@ -1,4 +1,4 @@
-// The XTT endpoint over loopback TCP with software keys (issue 5 acceptance): protocol/xtt's client
+// The XTT endpoint over loopback TCP with software keys: protocol/xtt's client
 // against the real endpoint, SQLite registry on disk, DAA verification in worker threads. Devices are
 // members of a DAA group made by the test with protocol/ecdaa.
 import anyTest, { type TestFn } from 'ava';

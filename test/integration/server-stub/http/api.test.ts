@@ -1,4 +1,4 @@
-// The management API over real HTTP against a SQLite registry on disk (issue 7 "HTTP API"):
+// The management API over real HTTP against a SQLite registry on disk:
 // authentication, networks, batches by GPK / QR text / label PNG, devices made by the real
 // IdentityPolicy, revocation, re-key, audit paging, live events, /metrics, and that bad input of
 // every kind answers a stable error code naming the field and leaves the registry unchanged.

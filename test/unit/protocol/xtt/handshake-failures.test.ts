@@ -1,4 +1,4 @@
-// A failing case per stage (issue 3 acceptance): every one ends with a typed ProtocolError on the
+// A failing case per stage: every one ends with a typed ProtocolError on the
 // side that detects it, and the server either answers with the 4-byte Error message or stays silent
 // (only after the client's own Error); nothing throws out of receive().
 import test from 'ava';

@@ -1,5 +1,5 @@
-// Registry suite, management part (issue 7 "Networks: delete if empty", "Audit: query handshakes with
-// filters and paging"): deleteNetwork and audit paging (queryAudit with until, pseudonym and a cursor) on every
+// Registry suite, management part (networks: delete if empty; audit: query handshakes with
+// filters and paging): deleteNetwork and audit paging (queryAudit with until, pseudonym and a cursor) on every
 // backend. registrySuite (_registry-suite.ts) runs these cases too, so SQLite and PostgreSQL both do.
 import type { TestFn } from 'ava';
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';

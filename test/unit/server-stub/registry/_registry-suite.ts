@@ -1,5 +1,5 @@
-// The registry behaviour suite (issue 5 acceptance, issue 7 "tests run the registry suite against
-// both backends"): a function taking a backend factory, so SQLite now and PostgreSQL later run the
+// The registry behaviour suite (the registry suite runs against
+// both backends): a function taking a backend factory, so SQLite now and PostgreSQL later run the
 // same cases. It exercises the Registry port directly and the IdentityPolicy on top of it.
 import type { TestFn } from 'ava';
 import { sha256 } from '@noble/hashes/sha2.js';

@@ -303,12 +303,7 @@ export class HandshakePolicy implements ServerPolicy {
     private readonly source: HandshakeSource,
   ) {}
 
-  async verifyDaa(req: {
-    gid: Uint8Array;
-    message: Uint8Array;
-    signature: Uint8Array;
-    suite: number;
-  }): Promise<DaaVerdict> {
+  async verifyDaa(req: Parameters<ServerPolicy['verifyDaa']>[0]): Promise<DaaVerdict> {
     const { gid, message, signature, suite } = req;
     const { address, port } = this.source;
     const batch = await this.identities.lookupBatch(gid);
@@ -340,13 +335,7 @@ export class HandshakePolicy implements ServerPolicy {
     return verdict;
   }
 
-  assignIdentity(req: {
-    gid: Uint8Array;
-    pseudonym: Uint8Array;
-    longtermPublicKey: Uint8Array;
-    requestedId: Uint8Array;
-    suite: number;
-  }): Promise<IdentityVerdict> {
+  assignIdentity(req: Parameters<ServerPolicy['assignIdentity']>[0]): Promise<IdentityVerdict> {
     return this.identities.assignIdentity({ ...req, source: this.source });
   }
 }

@@ -88,6 +88,8 @@ export class XttEndpoint {
   private readonly server: Server;
   private readonly sockets = new Set<Socket>();
   private readonly perSource = new Map<string, number>();
+  /** Connections that got their last reply and wait for the peer's close, oldest first. */
+  private readonly lingering = new Set<Socket>();
   readonly stats: EndpointStats = {
     accepted: 0,
     rejectedByLimit: 0,
@@ -112,8 +114,11 @@ export class XttEndpoint {
     this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? 15_000;
     this.closeGraceMs = opts.closeGraceMs ?? 1000;
     this.server = createServer({ noDelay: true, pauseOnConnect: true }, (s) => this.onConnection(s));
-    // Node refuses connections past maxConnections before our handler runs; count and log them.
-    this.server.maxConnections = this.maxConnections;
+    // At the limit a newcomer takes the slot of the oldest connection that already got its last
+    // reply (onConnection). Node's own cap, which refuses before our handler runs, sits above ours:
+    // it counts an evicted connection until its close event, so a burst that evicts many at once
+    // needs the headroom.
+    this.server.maxConnections = this.maxConnections + Math.max(64, this.maxConnections >> 2);
     this.server.on('drop', (d) => {
       this.stats.rejectedByLimit++;
       this.deps.logger.warn('conn.rejected', {
@@ -158,7 +163,8 @@ export class XttEndpoint {
     }
     const key = sourceKey(address);
     const fromSource = this.perSource.get(key) ?? 0;
-    if (this.sockets.size >= this.maxConnections || fromSource >= this.maxPerSource) {
+    const isFull = fromSource < this.maxPerSource && this.sockets.size >= this.maxConnections;
+    if (fromSource >= this.maxPerSource || (isFull && !this.evictLingering())) {
       this.stats.rejectedByLimit++;
       this.deps.logger.warn('conn.rejected', {
         src: address,
@@ -173,11 +179,32 @@ export class XttEndpoint {
     this.sockets.add(sock);
     sock.once('close', () => {
       this.sockets.delete(sock);
+      this.lingering.delete(sock);
       const n = (this.perSource.get(key) ?? 1) - 1;
       if (n <= 0) this.perSource.delete(key);
       else this.perSource.set(key, n);
     });
     this.runHandshake(sock, address, port);
+  }
+
+  /**
+   * Frees a slot at the global limit: the oldest connection that already got its last reply is
+   * cut (its peer was served; it only holds the slot by not closing). Peers that open a thousand
+   * connections and never close them would otherwise keep real devices out until the close grace
+   * of each ran out.
+   */
+  private evictLingering(): boolean {
+    const victim = this.lingering.values().next().value as Socket | undefined;
+    if (!victim) return false;
+    this.lingering.delete(victim);
+    this.sockets.delete(victim); // its close handler runs later; the slot is free now
+    this.stats.lingerCut++;
+    this.deps.logger.warn('conn.linger-cut', {
+      src: normaliseAddress(victim.remoteAddress ?? '') || '-',
+      reason: 'evicted-at-limit',
+    });
+    victim.destroy();
+    return true;
   }
 
   private runHandshake(sock: Socket, address: string, port: number): void {
@@ -221,6 +248,7 @@ export class XttEndpoint {
     /** The last reply: half-close, read (and refuse) whatever follows, destroy after the grace. */
     const closeAfterReply = (data: Uint8Array | undefined) => {
       isLingering = true;
+      if (!sock.destroyed) this.lingering.add(sock);
       clearTimeout(deadline);
       sock.setTimeout(0);
       if (data) sock.end(data);

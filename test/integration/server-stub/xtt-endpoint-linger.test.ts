@@ -144,3 +144,102 @@ test('peers that keep the connection open after the last reply lose it after the
   t.true(logger.lines.some((l) => l.includes('conn.linger-cut') && l.includes('no-close-after-reply')));
   for (const p of [...garbage, peer, chatty]) p.sock.destroy();
 });
+
+/** A real device's handshake from `host`; resolves with the client's last step. */
+function provision(port: number, host: string, root: Uint8Array, device: TestDevice): Promise<ClientStep> {
+  const client = new XttClient({
+    suite: 1,
+    roots: [decodeRootCertificate(root)],
+    longterm: device.longterm,
+    daa: device.daa,
+    rng: systemRng,
+  });
+  const sock = connect({ host: '127.0.0.1', port, localAddress: host });
+  return new Promise((resolve) => {
+    let chain = Promise.resolve();
+    const handle = (step: ClientStep) => {
+      if (step.kind === 'send') sock.write(step.data);
+      else {
+        resolve(step);
+        sock.destroy();
+      }
+    };
+    sock.on('error', () => undefined);
+    sock.on('close', () => chain.then(() => resolve({ kind: 'failed' } as unknown as ClientStep)));
+    sock.on('connect', () => handle(client.start()));
+    sock.on('data', (d: Buffer) => {
+      const bytes = new Uint8Array(d);
+      chain = chain.then(async () => handle(await client.receive(bytes)));
+    });
+  });
+}
+
+test('at the connection limit a newcomer takes the slot of a peer that was answered and lingers', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'enf-evict-'));
+  createKeyMaterial(dir, systemRng);
+  const keys = loadKeyMaterial(dir);
+  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  await registry.addNetwork({ name: 'n', prefix: '2001:db8:dd:2::/64' });
+  const group = makeGroup();
+  await registry.addBatch({ gpk: group.gpk, basename: group.basename, name: 'b', network: 'n', size: 10 });
+  const logger = memoryLogger();
+  const pool = new VerifyPool({ workers: 1 });
+  const xtt = new XttServer({
+    certificate: keys.serverCertificate,
+    signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
+    cookies: new SealedCookieStrategy({ rng: systemRng }),
+    rng: systemRng,
+  });
+  // The grace and every timeout are far beyond the test: only eviction can free a slot.
+  const endpoint = new XttEndpoint(
+    {
+      host: '127.0.0.1',
+      port: 0,
+      maxConnections: 3,
+      maxPerSource: 16,
+      idleTimeoutMs: 600_000,
+      handshakeTimeoutMs: 600_000,
+      closeGraceMs: 600_000,
+    },
+    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
+  );
+  const { port } = await endpoint.listen();
+  const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
+  const peers: Socket[] = [];
+  t.teardown(async () => {
+    for (const s of peers) s.destroy();
+    await endpoint.close();
+    await pool.close();
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // 1. Three silent peers fill the limit; they were not answered, so nobody can be evicted: a
+  //    newcomer is refused.
+  for (let i = 0; i < 3; i++) {
+    const s = connect({ host: '127.0.0.1', port, localAddress: '127.0.4.1' });
+    s.on('error', () => undefined);
+    peers.push(s);
+  }
+  t.true(await eventually(() => endpoint.openConnections === 3));
+  const refused = await provision(port, '127.0.4.2', root, new TestDevice(group.member()));
+  t.not(refused.kind, 'done', 'no slot: the newcomer is refused');
+  t.is(endpoint.stats.rejectedByLimit, 1);
+  for (const s of peers.splice(0)) s.destroy();
+  t.true(await eventually(() => endpoint.openConnections === 0));
+
+  // 2. Three peers that got their Error and linger fill the limit; a real device still provisions,
+  //    taking the oldest lingering peer's slot.
+  const lingerers = [1, 2, 3].map(() => lingeringPeer(port, '127.0.4.3'));
+  for (const p of lingerers) peers.push(p.sock);
+  for (const p of lingerers) p.sock.write(systemRng.bytes(70));
+  for (const p of lingerers) t.is((await p.replied).length, 4, 'the uniform Error message');
+  t.is(endpoint.openConnections, 3);
+  const done = await provision(port, '127.0.4.4', root, new TestDevice(group.member()));
+  t.is(done.kind, 'done', 'the device provisioned at the limit');
+  // The evicted peer cannot tell (it already had the server's FIN and never reads again): the
+  // server's own count says who lost the slot.
+  t.is(endpoint.stats.lingerCut, 1, 'one lingering peer lost its slot');
+  t.is(endpoint.stats.rejectedByLimit, 1, 'nobody else was refused');
+  t.true(logger.lines.some((l) => l.includes('conn.linger-cut') && l.includes('evicted-at-limit')));
+});

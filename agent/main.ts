@@ -186,6 +186,11 @@ async function run(a: CommonArgs): Promise<CommandResult> {
     // Without the watcher the process ends here: the network manager keeps the address
     // (`xtt-agent handoff`), and the unit stays active through RemainAfterExit=.
     if (!agent.isWatching) {
+      // systemd's watchdog keeps running while ExecStartPost= (`xtt-agent handoff`) runs, and
+      // nobody may ping it then (NotifyAccess=main, and the main process is gone): give the
+      // handoff its own bound, which covers its waits for the manager (HANDOFF_WAIT_MS and the
+      // NetworkManager activation wait), instead of the 60 s meant for this event loop.
+      notifier.extendWatchdog(HANDOFF_WATCHDOG_MS);
       log.info(`run done (peak RSS ${peakRssMb()} MB); no watcher: nothing of the agent stays resident`);
       return result;
     }
@@ -233,6 +238,9 @@ async function status(a: CommonArgs): Promise<CommandResult> {
     json: out,
   };
 }
+
+/** The watchdog bound the handoff step gets (see run): its own waits, with room for a slow board. */
+const HANDOFF_WATCHDOG_MS = 10 * 60_000;
 
 /** How long the manager may take to (re)configure the address after the handoff. */
 const HANDOFF_WAIT_MS = 120_000;

@@ -21,6 +21,13 @@ export interface Notifier {
   /** Starts WATCHDOG=1 pings at half the interval systemd asked for; no-op without a watchdog. */
   startWatchdog(): void;
   stopWatchdog(): void;
+  /**
+   * Last words of a process that exits while the unit is still starting: one WATCHDOG=1 and
+   * WATCHDOG_USEC= (systemd >= 236) so that the watchdog, which keeps running through
+   * ExecStartPost=, gives the next step `ms` instead of the interval meant for this event loop.
+   * No-op without a watchdog.
+   */
+  extendWatchdog(ms: number): void;
 }
 
 export interface SendResult {
@@ -110,5 +117,10 @@ export class SdNotifier implements Notifier {
   stopWatchdog(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+  }
+  extendWatchdog(ms: number): void {
+    if (watchdogIntervalMs(this.env) === undefined) return;
+    this.stopWatchdog();
+    this.send(`WATCHDOG=1\nWATCHDOG_USEC=${Math.round(ms) * 1000}`);
   }
 }

@@ -20,6 +20,10 @@ export class FakeNotifier implements Notifier {
   stopWatchdog(): void {
     this.watchdog = false;
   }
+  extendWatchdog(ms: number): void {
+    this.watchdog = false;
+    this.sent.push(`WATCHDOG_USEC=${ms * 1000}`);
+  }
   get isReady(): boolean {
     return this.sent.some((s) => s.startsWith('READY=1'));
   }

@@ -79,6 +79,22 @@ test('watchdog: interval from WATCHDOG_USEC, only for our pid; first ping at sta
   }
 });
 
+test('extendWatchdog: one ping with the new WATCHDOG_USEC, and the pings stop; nothing without a watchdog', (t) => {
+  const name = `@xtt-agent-wd3-${process.pid}`;
+  const r = receiver(name);
+  try {
+    const n = new SdNotifier({ NOTIFY_SOCKET: name, WATCHDOG_USEC: '60000000' });
+    n.startWatchdog();
+    n.extendWatchdog(600_000);
+    t.deepEqual(r.drain(), ['WATCHDOG=1', 'WATCHDOG=1\nWATCHDOG_USEC=600000000']);
+    const off = new SdNotifier({ NOTIFY_SOCKET: name });
+    off.extendWatchdog(600_000);
+    t.deepEqual(r.drain(), []);
+  } finally {
+    r.close();
+  }
+});
+
 test('watchdog pings repeat at half the interval', async (t) => {
   const name = `@xtt-agent-wd2-${process.pid}`;
   const r = receiver(name);

@@ -261,8 +261,23 @@ export function buildDir(env: YoctoEnv, conf: Configuration): string {
       '',
     ].join('\n'),
   );
-  run('chown', ['-R', `${BB_USER}:`, dir]);
+  chownTree(dir);
   return dir;
+}
+
+/**
+ * Gives the build directory to the BitBake user. A BitBake server of the previous call may still be
+ * shutting down there and remove its sockets (hashserve.sock) while chown walks the tree: files
+ * that vanish are no error, anything else is.
+ */
+function chownTree(dir: string): void {
+  try {
+    run('chown', ['-R', `${BB_USER}:`, dir]);
+  } catch (e) {
+    const stderr = String((e as { stderr?: unknown }).stderr ?? '');
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+    if (lines.length === 0 || !lines.every((l) => l.endsWith(': No such file or directory'))) throw e;
+  }
 }
 
 function writeIfChanged(file: string, text: string): void {

@@ -5,7 +5,7 @@
 // connection limits; a peer that writes after the last reply is cut at once. The idle timeout and
 // the handshake deadline are set far beyond the test's bounds so only the new rule can close them.
 // Assertions wait for the server's own count of open connections (no timing assertion).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { connect, type Socket } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,12 +44,20 @@ function lingeringPeer(port: number, host: string): { sock: Socket; replied: Pro
   return { sock, replied };
 }
 
-test('peers that keep the connection open after the last reply lose it after the grace', async (t) => {
+/**
+ * A registry with one batch in network 2001:db8:dd:<n>::/64, server keys, and an XTT endpoint with
+ * `limits` listening on loopback; all of it closed and removed at teardown.
+ */
+async function endpointWorld(
+  t: ExecutionContext,
+  n: number,
+  limits: Omit<ConstructorParameters<typeof XttEndpoint>[0], 'host' | 'port'>,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'enf-linger-'));
   createKeyMaterial(dir, systemRng);
   const keys = loadKeyMaterial(dir);
   const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
-  await registry.addNetwork({ name: 'n', prefix: '2001:db8:dd:1::/64' });
+  await registry.addNetwork({ name: 'n', prefix: `2001:db8:dd:${n}::/64` });
   const group = makeGroup();
   await registry.addBatch({ gpk: group.gpk, basename: group.basename, name: 'b', network: 'n', size: 10 });
   const logger = memoryLogger();
@@ -61,15 +69,7 @@ test('peers that keep the connection open after the last reply lose it after the
     rng: systemRng,
   });
   const endpoint = new XttEndpoint(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 64,
-      maxPerSource: 2,
-      idleTimeoutMs: 600_000,
-      handshakeTimeoutMs: 600_000,
-      closeGraceMs: 300,
-    },
+    { host: '127.0.0.1', port: 0, ...limits },
     { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
   );
   const { port } = await endpoint.listen();
@@ -79,6 +79,17 @@ test('peers that keep the connection open after the last reply lose it after the
     await pool.close();
     await registry.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+  return { endpoint, port, root, group, registry, pool, xtt, logger };
+}
+
+test('peers that keep the connection open after the last reply lose it after the grace', async (t) => {
+  const { endpoint, port, root, group, registry, pool, xtt, logger } = await endpointWorld(t, 1, {
+    maxConnections: 64,
+    maxPerSource: 2,
+    idleTimeoutMs: 600_000,
+    handshakeTimeoutMs: 600_000,
+    closeGraceMs: 300,
   });
 
   // 1. Garbage: the server answers with its 4-byte Error and ends; the peer stays.
@@ -175,43 +186,17 @@ function provision(port: number, host: string, root: Uint8Array, device: TestDev
 }
 
 test('at the connection limit a newcomer takes the slot of a peer that was answered and lingers', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'enf-evict-'));
-  createKeyMaterial(dir, systemRng);
-  const keys = loadKeyMaterial(dir);
-  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
-  await registry.addNetwork({ name: 'n', prefix: '2001:db8:dd:2::/64' });
-  const group = makeGroup();
-  await registry.addBatch({ gpk: group.gpk, basename: group.basename, name: 'b', network: 'n', size: 10 });
-  const logger = memoryLogger();
-  const pool = new VerifyPool({ workers: 1 });
-  const xtt = new XttServer({
-    certificate: keys.serverCertificate,
-    signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
-    cookies: new SealedCookieStrategy({ rng: systemRng }),
-    rng: systemRng,
-  });
   // The grace and every timeout are far beyond the test: only eviction can free a slot.
-  const endpoint = new XttEndpoint(
-    {
-      host: '127.0.0.1',
-      port: 0,
-      maxConnections: 3,
-      maxPerSource: 16,
-      idleTimeoutMs: 600_000,
-      handshakeTimeoutMs: 600_000,
-      closeGraceMs: 600_000,
-    },
-    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
-  );
-  const { port } = await endpoint.listen();
-  const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
+  const { endpoint, port, root, group, logger } = await endpointWorld(t, 2, {
+    maxConnections: 3,
+    maxPerSource: 16,
+    idleTimeoutMs: 600_000,
+    handshakeTimeoutMs: 600_000,
+    closeGraceMs: 600_000,
+  });
   const peers: Socket[] = [];
-  t.teardown(async () => {
+  t.teardown(() => {
     for (const s of peers) s.destroy();
-    await endpoint.close();
-    await pool.close();
-    await registry.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   // 1. Three silent peers fill the limit; they were not answered, so nobody can be evicted: a

@@ -12,7 +12,7 @@ export const EXIT_TABLE = {
   CONFIG: { code: 3, meaning: 'configuration error (message names the setting)' },
   NO_TPM: { code: 4, meaning: 'no TPM (device or swtpm socket cannot be opened)' },
   TPM_NOT_PROVISIONED: { code: 5, meaning: 'TPM not provisioned (NV objects or ECDAA key missing)' },
-  // `run` retries refusals instead of exiting (provision.ts); the number keeps its meaning and
+  // `run` retries refusals instead of exiting (run-agent.ts); the number keeps its meaning and
   // classifies refusals.
   SERVER_REFUSED: { code: 6, meaning: 'reserved: server refusals are retried, never an exit' },
   SERVER_UNTRUSTED: { code: 7, meaning: 'server certificate does not chain to the root' },
@@ -61,7 +61,7 @@ const BY_CODE: Record<string, ExitCode> = {
   BAD_SERVER_SIGNATURE: EXIT.SERVER_UNTRUSTED,
   INTERFACE_MISSING: EXIT.INTERFACE_MISSING,
   STATE_CORRUPT: EXIT.STATE_CORRUPT,
-  /** A save refused because an identity is stored (provision.ts handles it; not expected here). */
+  /** A save refused because an identity is stored (run-agent.ts handles it; not expected here). */
   STATE_EXISTS: EXIT.STATE_CORRUPT,
   DAD_FAILED: EXIT.DAD_FAILED,
   NOT_PROVISIONED: EXIT.NOT_PROVISIONED,

@@ -1,4 +1,4 @@
-// Builds the `provisionIdentity` port of provision.ts from its parts: where the keys come from
+// Builds the `provisionIdentity` port of run-agent.ts from its parts: where the keys come from
 // (development mode: the reference's credential files; TPM mode: tpm/), and the handshake runner
 // (the TCP loop around protocol/xtt's sans-I/O XttClient, agent/xtt-tcp-client.ts). One call = one
 // attempt: fresh keys and a fresh XttClient each time; keys are released in `finally`.
@@ -17,7 +17,7 @@ import { buildIdentityCertificate } from '../protocol/xtt/x509.ts';
 import type { DevCredentials } from './config.ts';
 import { ConfigError, StateError } from './errors.ts';
 import type { LongtermKeyFiles } from './longterm-key-files.ts';
-import type { ProvisionedIdentity } from './provision.ts';
+import type { ProvisionedIdentity } from './run-agent.ts';
 
 /** Keys for one attempt. `release` flushes TPM objects / forgets software secrets. */
 export interface AttemptKeys {

@@ -36,7 +36,7 @@ import { HOST_PATHS, handOff, takeBack, type HandoffHost } from './network-manag
 import { NetworkManagerError, NotProvisionedError } from './errors.ts';
 import { KoffiNetlinkSocket } from './netlink/socket.ts';
 import { makePkiProvisionIdentity } from './pki-provisioner.ts';
-import { runAgent, type ProvisionedIdentity } from './provision.ts';
+import { runAgent, type ProvisionedIdentity } from './run-agent.ts';
 import { SdNotifier } from './sd-notify.ts';
 import { FileStateStore } from './state-store.ts';
 import { runXttClientOverTcp } from './xtt-tcp-client.ts';

@@ -1,4 +1,4 @@
-// The `provisionIdentity` port of provision.ts for method pki: one enrollment attempt over TLS
+// The `provisionIdentity` port of run-agent.ts for method pki: one enrollment attempt over TLS
 // (pki-tls-client.ts) with the device certificate from pki.cert and its key, either a PEM file
 // (pki.key: the TLS client certificate) or the P-256 key persisted in the TPM at pki.tpmHandle
 // (xtt-factory pki-key; it signs the channel-bound challenge). Files are read on every attempt, so
@@ -16,7 +16,7 @@ import type { Tpm } from '../tpm/tpm.ts';
 import type { PkiSettings } from './config.ts';
 import { ConfigError } from './errors.ts';
 import { enrollOverTls, type PkiCredentials, type PkiTarget } from './pki-tls-client.ts';
-import type { ProvisionedIdentity } from './provision.ts';
+import type { ProvisionedIdentity } from './run-agent.ts';
 
 export interface PkiProvisionerOptions {
   pki: PkiSettings;

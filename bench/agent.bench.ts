@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { FileStateStore } from '../agent/state-store.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../server-stub/keys/server-keys.ts';
 import { createNetns } from '../test/helpers/netns.ts';
 import { notifyReceiver } from '../test/helpers/notify-receiver.ts';
 import { emit, median, round } from './stats.ts';

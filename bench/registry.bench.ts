@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { concatBytes } from '../protocol/util/bytes.ts';
-import { IdentityPolicy } from '../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../server-stub/policy/identity-policy.ts';
 import { PostgresRegistry } from '../server-stub/registry/postgres-registry.ts';
 import type { Registry } from '../server-stub/registry/registry.ts';
 import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';

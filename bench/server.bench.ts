@@ -30,7 +30,7 @@ import { p256 } from '@noble/curves/nist.js';
 import { toHex } from '../protocol/util/bytes.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SqliteRegistry } from '../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../server-stub/keys/server-keys.ts';
 import { freePort } from '../test/interop/interop-env.ts';
 import { locateReference, ReferenceServer, type ReferenceBuild } from '../test/interop/reference-tool.ts';
 import type { LoadConfig } from './server-load.ts';

@@ -1,5 +1,5 @@
 // `enf-server start`: wires the real adapters (STYLE.md: only a program's entry builds them): key
-// material from the state directory, the registry (cli.ts), the identity policy, the DAA verification
+// material from the state directory, the registry (registry/open.ts), the identity policy, the DAA verification
 // pool, protocol/xtt's server with sealed cookies, and the TCP endpoint; runs until SIGTERM/SIGINT,
 // then stops accepting, closes connections, workers and the registry. Logs go to stderr for journald.
 // Start-up is all or nothing: inputs are read (keys, token file, TLS files) and the registry is opened
@@ -18,22 +18,23 @@ import { ZtpError } from '../protocol/errors.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../protocol/xtt/cookie.ts';
 import { XttServer } from '../protocol/xtt/server.ts';
-import { openRegistryAt, type StartOptions } from './cli.ts';
+import type { StartOptions } from './cli/cli.ts';
+import { openRegistryAt } from './registry/open.ts';
 import { EXIT } from './exit-codes.ts';
-import { IdentityPolicy } from './identity-policy.ts';
+import { IdentityPolicy } from './policy/identity-policy.ts';
 import { journalLogger, rateLimitedWarnings } from './log.ts';
-import { CidrGeoLocator } from './geoip.ts';
+import { CidrGeoLocator } from './policy/geoip.ts';
 import { startManagementFromArgs } from './http/cli-options.ts';
 import type { Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
-import { OpensslP256Signer } from './openssl-signer.ts';
-import { PkiEndpoint } from './pki-endpoint.ts';
-import { PkiPolicy } from './pki-policy.ts';
+import { OpensslP256Signer } from './keys/openssl-signer.ts';
+import { PkiEndpoint } from './endpoint/pki-endpoint.ts';
+import { PkiPolicy } from './policy/pki-policy.ts';
 import type { Registry } from './registry/registry.ts';
-import { InputFileError } from './gpk-input.ts';
-import { loadKeyMaterial } from './server-keys.ts';
-import { VerifyPool } from './verify-pool.ts';
-import { XttEndpoint } from './xtt-endpoint.ts';
+import { InputFileError } from './labels/gpk-input.ts';
+import { loadKeyMaterial } from './keys/server-keys.ts';
+import { VerifyPool } from './endpoint/verify-pool.ts';
+import { XttEndpoint } from './endpoint/xtt-endpoint.ts';
 
 /** The PKI enrollment listener (TLS files read here, before anything listens). */
 function startPki(

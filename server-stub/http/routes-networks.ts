@@ -1,11 +1,11 @@
 // Management API: networks and batches. Batches are registered from the GPK
 // bytes (base64), from the text of the box's QR label (protocol/qr-payload.ts), or from a photo or
-// scan of the label, PNG or JPEG, measured from its header, then decoded in a worker (../qr-scan.ts:
+// scan of the label, PNG or JPEG, measured from its header, then decoded in a worker (../labels/qr-scan.ts:
 // pngjs or jpeg-js, then jsQR).
 // Every input is checked before the registry is called, so a refused request changes nothing.
 
-import { checkGpk, labelFromText, type ImageFormat } from '../gpk-input.ts';
-import { scanQrImageOffThread } from '../qr-scan.ts';
+import { checkGpk, labelFromText, type ImageFormat } from '../labels/gpk-input.ts';
+import { scanQrImageOffThread } from '../labels/qr-scan.ts';
 import type { Network, NewBatch, Batch } from '../registry/registry.ts';
 import { ValidationError } from '../registry/errors.ts';
 import { checkName } from '../registry/validate.ts';

@@ -98,7 +98,7 @@ export interface AuditInput {
   pseudonym: Uint8Array | null;
   suite: number | null;
   outcome: AuditOutcome;
-  /** A short stable reason code (see identity-policy.ts REFUSAL_REASONS), never secret bytes. */
+  /** A short stable reason code (see policy/identity-policy.ts REFUSAL_REASONS), never secret bytes. */
   reason: string;
   geolocation: string | null;
   /** The identity handed out, when outcome is provisioned. */

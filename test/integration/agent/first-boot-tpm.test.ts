@@ -17,7 +17,7 @@ import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 import { FileStateStore } from '../../../agent/state-store.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { Tpm } from '../../../tpm/tpm.ts';
 import { createNetns, ipv6Addresses } from '../../helpers/netns.ts';
 import { notifyReceiver } from '../../helpers/notify-receiver.ts';

@@ -19,7 +19,7 @@ import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 import { FileStateStore } from '../../../agent/state-store.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
 import { notifyReceiver, type NotifyReceiver } from '../../helpers/notify-receiver.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';

@@ -22,7 +22,7 @@ import { parseCertificate } from '../../../protocol/pki/certificate.ts';
 import { formatIpv6 } from '../../../protocol/util/ipv6.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
 import { notifyReceiver, type NotifyReceiver } from '../../helpers/notify-receiver.ts';
 import { EXT, issue, issueCa, makeRoot, type IssuedCert, type TestCa } from '../../helpers/openssl-ca.ts';

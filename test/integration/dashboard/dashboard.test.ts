@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { formatIpv6 } from '../../../server-stub/registry/ipv6.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import type { Locator } from 'playwright-core';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';

@@ -4,7 +4,7 @@
 // "refused <pseudonym hex> <reason>" per committed decision.
 // argv: connectionJson gidHex label start count
 import { fromHex, toHex } from '../../../protocol/util/bytes.ts';
-import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { PostgresRegistry } from '../../../server-stub/registry/postgres-registry.ts';
 import { deviceKey, devicePseudonym } from './_registry-child.ts';
 

@@ -5,7 +5,7 @@
 //   requestedPrefixHex: when given, device i requests prefix || u64be(i + 1) instead of deriving.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, fromHex, toHex } from '../../../protocol/util/bytes.ts';
-import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 
 export function devicePseudonym(label: string, i: number): Uint8Array {

@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import QRCode from 'qrcode';
 import { createIssuer, encodeGroupPublicKey } from '../../../protocol/ecdaa/index.ts';
 import { encodeQrPayload } from '../../../protocol/qr-payload.ts';
-import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { fromHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
@@ -160,7 +160,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   });
 
   // --qr-text @FILE: the label text from a file (the factory's label.txt is read by its drawn code:
-  // test/unit/server-stub/gpk-input.test.ts).
+  // test/unit/server-stub/labels/gpk-input.test.ts).
   const atFile = join(tmp, 'label-text');
   writeFileSync(
     atFile,

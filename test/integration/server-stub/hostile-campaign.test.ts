@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -7,7 +7,7 @@
 // of about 3600 x 3600 pixels are queued; from the first reply to the second, a device handshakes
 // again and again and at least one handshake must complete in that window (a decode on the main thread would
 // hold every handshake until the last label is done; no timing is measured). The event-loop side
-// of the same rule is test/unit/server-stub/qr-scan.test.ts.
+// of the same rule is test/unit/server-stub/labels/qr-scan.test.ts.
 import test from 'ava';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { toHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { encodeQrPayload } from '../../../protocol/qr-payload.ts';
 import { pngBomb } from '../../helpers/image-bomb.ts';
 import { labelPng } from './http/_fixtures.ts';

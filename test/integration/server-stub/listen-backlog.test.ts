@@ -10,8 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
-import { LISTEN_BACKLOG } from '../../../server-stub/xtt-endpoint.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
+import { LISTEN_BACKLOG } from '../../../server-stub/endpoint/xtt-endpoint.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 

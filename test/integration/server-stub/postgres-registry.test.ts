@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { toHex } from '../../../protocol/util/bytes.ts';
-import { IdentityPolicy, REASONS } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy, REASONS } from '../../../server-stub/policy/identity-policy.ts';
 import { RegistryError } from '../../../server-stub/registry/errors.ts';
 import { MIGRATIONS } from '../../../server-stub/registry/schema.ts';
 import { migratePg, PostgresRegistry } from '../../../server-stub/registry/postgres-registry.ts';

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { formatIpv6 } from '../../../server-stub/registry/ipv6.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { startPostgres } from '../../helpers/postgres.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { TOKEN } from './http/_fixtures.ts';

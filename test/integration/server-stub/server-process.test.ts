@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { toHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial } from '../../../server-stub/server-keys.ts';
+import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { handshake, makeGroup, TestDevice, type TestGroup } from './_xtt-devices.ts';
 
 interface Server {

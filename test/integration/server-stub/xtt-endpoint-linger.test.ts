@@ -15,13 +15,13 @@ import { XttClient, type ClientStep } from '../../../protocol/xtt/client.ts';
 import { decodeRootCertificate } from '../../../protocol/xtt/certificates.ts';
 import { SealedCookieStrategy } from '../../../protocol/xtt/cookie.ts';
 import { XttServer } from '../../../protocol/xtt/server.ts';
-import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { memoryLogger } from '../../../server-stub/log.ts';
-import { OpensslP256Signer } from '../../../server-stub/openssl-signer.ts';
+import { OpensslP256Signer } from '../../../server-stub/keys/openssl-signer.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/server-keys.ts';
-import { VerifyPool } from '../../../server-stub/verify-pool.ts';
-import { XttEndpoint } from '../../../server-stub/xtt-endpoint.ts';
+import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
+import { VerifyPool } from '../../../server-stub/endpoint/verify-pool.ts';
+import { XttEndpoint } from '../../../server-stub/endpoint/xtt-endpoint.ts';
 import { makeGroup, TestDevice } from './_xtt-devices.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -11,14 +11,14 @@ import { systemRng } from '../../../protocol/util/rng.ts';
 import { SealedCookieStrategy } from '../../../protocol/xtt/cookie.ts';
 import { XttServer } from '../../../protocol/xtt/server.ts';
 import { SoftwareP256Signer } from '../../../protocol/xtt/signers.ts';
-import { IdentityPolicy } from '../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { memoryLogger } from '../../../server-stub/log.ts';
 import { formatIpv6, parseIpv6 } from '../../../server-stub/registry/ipv6.ts';
 import type { Batch } from '../../../server-stub/registry/registry.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/server-keys.ts';
-import { VerifyPool } from '../../../server-stub/verify-pool.ts';
-import { XttEndpoint } from '../../../server-stub/xtt-endpoint.ts';
+import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
+import { VerifyPool } from '../../../server-stub/endpoint/verify-pool.ts';
+import { XttEndpoint } from '../../../server-stub/endpoint/xtt-endpoint.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 import { handshake, makeGroup, TestDevice, type TestGroup } from './_xtt-devices.ts';
 

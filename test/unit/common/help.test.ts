@@ -6,7 +6,7 @@ import test from 'ava';
 import { runCli as agentCli, SETTING_HELP, type CliHandlers } from '../../../agent/cli.ts';
 import { SETTINGS } from '../../../agent/config.ts';
 import { runCli as factoryCli } from '../../../factory/cli.ts';
-import { runCli as serverCli } from '../../../server-stub/cli.ts';
+import { runCli as serverCli } from '../../../server-stub/cli/cli.ts';
 
 type Help = (argv: string[]) => Promise<string>;
 

@@ -4,7 +4,7 @@
 // every kind answers a stable error code naming the field and leaves the registry unchanged.
 import test from 'ava';
 import { request } from 'node:http';
-import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
 import { snapshot } from '../../../unit/server-stub/registry/_registry-suite.ts';
 import { freshGpk, labelJpeg, labelPng, startApi, TOKEN, type ApiFixture } from './_fixtures.ts';
 

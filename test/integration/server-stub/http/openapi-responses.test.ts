@@ -5,8 +5,8 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { parseCertificate } from '../../../../protocol/pki/certificate.ts';
-import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
-import { PkiPolicy } from '../../../../server-stub/pki-policy.ts';
+import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
+import { PkiPolicy } from '../../../../server-stub/policy/pki-policy.ts';
 import { issue, makeCrl, makeRoot } from '../../../helpers/openssl-ca.ts';
 import { OPENAPI } from '../../../../server-stub/http/openapi.ts';
 import { validate } from '../../../unit/server-stub/http/_schema.ts';

@@ -13,7 +13,7 @@ import { TokenAuthenticator, TokenFileError } from '../../../../server-stub/http
 import { startManagementServer, type ManagementServer } from '../../../../server-stub/http/index.ts';
 import { OPENAPI } from '../../../../server-stub/http/openapi.ts';
 import { allows, ROLES, type Role } from '../../../../server-stub/http/roles.ts';
-import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
 import { formatIpv6 } from '../../../../protocol/util/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';

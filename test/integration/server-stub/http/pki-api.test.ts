@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registrationCode } from '../../../../protocol/pki/ca-verification.ts';
 import { parseCertificate } from '../../../../protocol/pki/certificate.ts';
-import { PkiPolicy } from '../../../../server-stub/pki-policy.ts';
+import { PkiPolicy } from '../../../../server-stub/policy/pki-policy.ts';
 import { issue, issueCa, makeCrl, makeRoot, revoke, type IssuedCert } from '../../../helpers/openssl-ca.ts';
 import { CA_VERIFICATION_IDENTITY, startApi, type ApiFixture } from './_fixtures.ts';
 

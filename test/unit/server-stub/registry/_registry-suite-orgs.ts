@@ -5,11 +5,11 @@
 // registrySuite (_registry-suite.ts) runs these cases, so SQLite and PostgreSQL both do.
 import type { TestFn } from 'ava';
 import { toHex } from '../../../../protocol/util/bytes.ts';
-import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { DEFAULT_ORGANIZATION_ID } from '../../../../server-stub/registry/schema.ts';
-import type { AssignRequest } from '../../../../server-stub/identity-policy.ts';
+import type { AssignRequest } from '../../../../server-stub/policy/identity-policy.ts';
 import type { RegistryFactory } from './_registry-suite.ts';
 
 export function registryOrganizationSuite(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCertificate } from '../../../../protocol/pki/certificate.ts';
 import { parseCrl } from '../../../../protocol/pki/crl.ts';
-import { PkiPolicy } from '../../../../server-stub/pki-policy.ts';
+import { PkiPolicy } from '../../../../server-stub/policy/pki-policy.ts';
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { issue, issueCa, makeCrl, makeRoot, revoke } from '../../../helpers/openssl-ca.ts';

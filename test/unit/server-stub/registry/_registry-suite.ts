@@ -4,8 +4,12 @@
 import type { TestFn } from 'ava';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '../../../../protocol/util/bytes.ts';
-import { deriveCandidate } from '../../../../server-stub/identity-derivation.ts';
-import { IdentityPolicy, REASONS, type AssignRequest } from '../../../../server-stub/identity-policy.ts';
+import { deriveCandidate } from '../../../../server-stub/policy/identity-derivation.ts';
+import {
+  IdentityPolicy,
+  REASONS,
+  type AssignRequest,
+} from '../../../../server-stub/policy/identity-policy.ts';
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';

@@ -1,0 +1,254 @@
+// `enf-server ca ...`: enrollment groups by CA for the PKI-style option (server-stub/README.md, "PKI
+// enrollment"). An operator registers a CA certificate (root or intermediate, PEM or DER) with one
+// network, proving possession of the CA key with a verification certificate for the registration
+// code (protocol/pki/ca-verification.ts) unless --unverified; uploads the CA's CRLs; revokes a CA;
+// lists, revokes and allows re-keying certificate devices. Every value goes through the registry's
+// validation; a refused value changes nothing.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { registrationCode, checkVerificationCertificate } from '../../protocol/pki/ca-verification.ts';
+import { parseCertificate, pemToDerList, type Certificate } from '../../protocol/pki/certificate.ts';
+import { checkCrlIssuedBy, CrlError, parseCrl } from '../../protocol/pki/crl.ts';
+import { short, table } from './format.ts';
+import { UsageError, withRegistry, type Done, type GlobalArgs } from './cli.ts';
+import { InputFileError, readInputFile } from '../labels/gpk-input.ts';
+import { RegistryError, ValidationError } from '../registry/errors.ts';
+import { formatIpv6, parseIpv6 } from '../registry/ipv6.ts';
+import { KeyMaterialError } from '../keys/server-keys.ts';
+import type { CaRecord, CertDevice, PkiRegistry } from '../registry/pki-registry.ts';
+import { caView, certDeviceView } from '../http/views.ts';
+
+const MAX_PKI_FILE = 1 << 20;
+
+/** One DER object from a PEM (first block with `label`) or DER file. */
+function readDerFile(path: string, label: string): Uint8Array {
+  const data = readInputFile(path, MAX_PKI_FILE);
+  const text = Buffer.from(data).toString('latin1');
+  if (text.includes('-----BEGIN')) {
+    const der = pemToDerList(text, label)[0];
+    if (!der) throw new InputFileError(path, `holds no PEM ${label}`);
+    return der;
+  }
+  return data;
+}
+
+function readCertFile(path: string, what: string): Certificate {
+  try {
+    return parseCertificate(readDerFile(path, 'CERTIFICATE'));
+  } catch (cause) {
+    if (cause instanceof InputFileError) throw cause;
+    throw new InputFileError(path, `is not an X.509 ${what} certificate`, { cause });
+  }
+}
+
+/** The deployment's identity for registration codes: the server certificate every instance shares. */
+function serverIdentity(dir: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(join(dir, 'server_certificate.bin')));
+  } catch (cause) {
+    const file = join(dir, 'server_certificate.bin');
+    throw new KeyMaterialError('KEYS_MISSING', file, "cannot read (run 'enf-server init')", { cause });
+  }
+}
+
+async function caByRef(p: PkiRegistry, ref: string): Promise<CaRecord> {
+  const ca = await p.findCa(ref);
+  if (!ca) throw new RegistryError('NOT_FOUND', `ca: no CA named, numbered or with fingerprint '${ref}'`);
+  return ca;
+}
+
+async function certDeviceByRef(p: PkiRegistry, ref: string): Promise<CertDevice> {
+  const d = await p.getCertDeviceByIdentity(parseIpv6(ref, 'device'));
+  if (!d) throw new RegistryError('NOT_FOUND', `device: no certificate device '${ref}'`);
+  return d;
+}
+
+export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
+  y.command('ca', "PKI option: enrollment groups by the customer's CA, CRLs, certificate devices", (c) =>
+    c
+      .command(
+        'registration-code',
+        'the code a verification certificate must carry as its CN to prove possession of the CA key',
+        (o) =>
+          o.option('cert', { type: 'string', demandOption: true, describe: 'CA certificate (PEM or DER)' }),
+        (a) => {
+          const ca = readCertFile(a.cert, 'CA');
+          const code = registrationCode(serverIdentity(a.dir), ca.fingerprint);
+          done({
+            human:
+              `${code}\nHave the CA sign a certificate with this CN, e.g.:\n` +
+              `  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout v.key -subj /CN=${code} -out v.csr\n` +
+              `  openssl x509 -req -in v.csr -CA ca.pem -CAkey ca.key -days 1 -out verification.pem\n` +
+              `then: enf-server ca add --cert ca.pem --verification-cert verification.pem --network NET`,
+            json: { registrationCode: code, fingerprint: ca.fingerprint },
+          });
+        },
+      )
+      .command(
+        'add',
+        'register a CA certificate (root or intermediate) with a network',
+        (o) =>
+          o
+            .option('cert', { type: 'string', demandOption: true, describe: 'CA certificate (PEM or DER)' })
+            .option('network', { type: 'string', demandOption: true, describe: 'network name or id' })
+            .option('name', { type: 'string', describe: 'CA name (default: its subject CN)' })
+            .option('max-devices', { type: 'number', describe: 'quota: most devices this CA may enroll' })
+            .option('verification-cert', {
+              type: 'string',
+              describe: 'certificate the CA issued for the registration code (proof of the CA key)',
+            })
+            .option('unverified', { type: 'boolean', describe: 'register without that proof' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const ca = readCertFile(a.cert, 'CA');
+            if (a['verification-cert'] && a.unverified)
+              throw new UsageError('--verification-cert and --unverified exclude each other');
+            if (!a['verification-cert'] && !a.unverified) {
+              throw new UsageError(
+                "--verification-cert is required (see 'enf-server ca registration-code'), or --unverified",
+              );
+            }
+            if (a['verification-cert']) {
+              const v = readCertFile(a['verification-cert'], 'verification');
+              const code = registrationCode(serverIdentity(a.dir), ca.fingerprint);
+              const why = checkVerificationCertificate(ca, v, code, Date.now());
+              if (why) throw new ValidationError('ca.verificationCert', `does not prove the CA key: ${why}`);
+            }
+            const name = a.name ?? /(?:^|\n)CN=([^\n]*)/.exec(ca.subject)?.[1];
+            if (!name) throw new UsageError('--name is required: the CA subject has no CN');
+            const network = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
+            let rec = await r.pki.addCa({ der: ca.der, name, network, maxDevices: a['max-devices'] ?? null });
+            if (a['verification-cert']) rec = await r.pki.markCaVerified(rec.id);
+            done({
+              human: `CA ${rec.name} (id ${rec.id}) ${rec.subject} -> network ${rec.networkId}${rec.isVerified ? ', key possession verified' : ', UNVERIFIED'}`,
+              json: caView(rec),
+            });
+          }),
+      )
+      .command(
+        'list',
+        'list registered CAs with device counts and CRL sizes',
+        (o) => o,
+        (a) =>
+          withRegistry(a, async (r) => {
+            const cas = await r.pki.listCas();
+            const rows = cas.map((x) => [
+              x.id,
+              x.name,
+              x.networkId,
+              x.status,
+              x.isVerified ? 'yes' : 'no',
+              x.devices,
+              x.crlEntries,
+              short(x.fingerprint),
+            ]);
+            done({
+              human: table(
+                ['ID', 'NAME', 'NETWORK', 'STATUS', 'VERIFIED', 'DEVICES', 'CRL', 'FINGERPRINT'],
+                rows,
+              ),
+              json: cas.map(caView),
+            });
+          }),
+      )
+      .command(
+        'revoke <ca>',
+        'revoke a CA: every device it certified is refused at its next enrollment',
+        (o) =>
+          o.positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const rec = await r.pki.revokeCa((await caByRef(r.pki, a.ca)).id);
+            done({ human: `CA ${rec.name} revoked`, json: caView(rec) });
+          }),
+      )
+      .command(
+        'crl <ca>',
+        "upload the CA's CRL (PEM or DER); it must be signed by the CA and newer than the stored one",
+        (o) =>
+          o
+            .positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' })
+            .option('file', { type: 'string', demandOption: true, describe: 'the CRL' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const ca = await caByRef(r.pki, a.ca);
+            let crl;
+            try {
+              crl = parseCrl(readDerFile(a.file, 'X509 CRL'));
+              checkCrlIssuedBy(crl, parseCertificate(ca.der));
+            } catch (cause) {
+              if (cause instanceof InputFileError) throw cause;
+              const why =
+                cause instanceof CrlError ? cause.message : `not a CRL: ${(cause as Error).message}`;
+              throw new InputFileError(a.file, why, { cause });
+            }
+            const res = await r.pki.putCrl(ca.id, {
+              der: crl.der,
+              thisUpdate: crl.thisUpdate,
+              nextUpdate: crl.nextUpdate ?? null,
+              serials: [...crl.revokedSerials],
+            });
+            done({
+              human: `CRL for ${ca.name}: ${res.entries} revoked serial(s)${res.replaced ? ' (replaced the previous CRL)' : ''}`,
+              json: { ca: ca.id, ...res, thisUpdate: new Date(crl.thisUpdate).toISOString() },
+            });
+          }),
+      )
+      .command(
+        'devices',
+        'list certificate devices',
+        (o) =>
+          o
+            .option('ca', { type: 'string', describe: 'only this CA (name, id or fingerprint)' })
+            .option('status', {
+              choices: ['active', 'revoked'] as const,
+              describe: 'only devices with this status (default: all)',
+            }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const caId = a.ca ? (await caByRef(r.pki, a.ca)).id : undefined;
+            const list = await r.pki.listCertDevices({
+              ...(caId !== undefined ? { caId } : {}),
+              ...(a.status ? { status: a.status } : {}),
+            });
+            const rows = list.map((d) => [
+              formatIpv6(d.identity),
+              d.caId,
+              d.subject,
+              d.serial,
+              d.status,
+              d.enrollCount,
+            ]);
+            done({
+              human: table(['IDENTITY', 'CA', 'SUBJECT', 'SERIAL', 'STATUS', 'ENROLLMENTS'], rows),
+              json: list.map(certDeviceView),
+            });
+          }),
+      )
+      .command(
+        'revoke-device <identity>',
+        'revoke one certificate device',
+        (o) => o.positional('identity', { type: 'string', demandOption: true }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const d = await r.pki.revokeCertDevice((await certDeviceByRef(r.pki, a.identity)).id);
+            done({ human: `device ${formatIpv6(d.identity)} revoked`, json: certDeviceView(d) });
+          }),
+      )
+      .command(
+        'allow-rekey <identity>',
+        'let the next enrollment with the same CA and subject but a new key keep this identity',
+        (o) => o.positional('identity', { type: 'string', demandOption: true }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const d = await r.pki.setCertDeviceAllowRekey(
+              (await certDeviceByRef(r.pki, a.identity)).id,
+              true,
+            );
+            done({ human: `device ${formatIpv6(d.identity)} may re-key once`, json: certDeviceView(d) });
+          }),
+      )
+      .demandCommand(1, 'name a ca command (see --help)'),
+  );
+}

@@ -2,6 +2,7 @@
 // is async so a networked backend fits; the rules are written once (sql-registry.ts) over SQLite, the
 // embedded default (sqlite-registry.ts), or PostgreSQL shared by several servers (postgres-registry.ts). Records carry public values only: GPKs, basenames,
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
+import type { OperatorAudit } from './operator-audit.ts';
 import type { PkiRegistry } from './pki-registry.ts';
 
 /** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
@@ -176,6 +177,8 @@ export interface RegistryTx {
 export interface Registry {
   /** Enrollment by the customer's CA: CAs, CRLs, certificate devices (pki-registry.ts). */
   readonly pki: PkiRegistry;
+  /** What operators changed, through the API, the dashboard or the CLI (operator-audit.ts). */
+  readonly operatorAudit: OperatorAudit;
   addOrganization(input: { name: string }): Promise<Organization>;
   listOrganizations(): Promise<Organization[]>;
   /** By name or numeric id. */

@@ -199,9 +199,30 @@ export const SCHEMA: SchemaSpec = {
         { columns: ['ca_id'], table: 'cas', references: ['id'] },
       ],
     },
+    {
+      // migration 5: what operators did (operator-audit.ts), append-only like the audit
+      name: 'operator_audit',
+      columns: [
+        col('id', 'bigint'),
+        col('at', 'bigint'),
+        col('organization_id', 'bigint', true),
+        col('actor', 'text'),
+        col('action', 'text'),
+        col('object_type', 'text'),
+        col('object_id', 'text'),
+        col('object_name', 'text', true),
+        col('source', 'text'),
+        col('detail', 'text', true),
+      ],
+      primaryKey: ['id'],
+      unique: [],
+      foreignKeys: [{ columns: ['organization_id'], table: 'organizations', references: ['id'] }],
+    },
   ],
   indexes: [
     { name: 'audit_at', table: 'audit', columns: ['at'] },
+    // An organization's operator audit, newest first (paging by id).
+    { name: 'operator_audit_org', table: 'operator_audit', columns: ['organization_id', 'id'] },
     // Audit by batch, or by device, newest first (the management API's device history and paging).
     { name: 'audit_gid', table: 'audit', columns: ['gid', 'pseudonym', 'id'] },
     { name: 'batches_network', table: 'batches', columns: ['network_id'] },
@@ -526,6 +547,50 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE batches ALTER COLUMN organization_id DROP DEFAULT;
       ALTER TABLE batches DROP CONSTRAINT batches_name_key;
       ALTER TABLE batches ADD UNIQUE (organization_id, name);
+    `,
+  },
+  {
+    version: 5,
+    name: 'operator audit: who changed what, from where, append-only',
+    sqlite: `
+      CREATE TABLE operator_audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        organization_id INTEGER REFERENCES organizations(id),
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        object_type TEXT NOT NULL
+          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca')),
+        object_id TEXT NOT NULL,
+        object_name TEXT,
+        source TEXT NOT NULL,
+        detail TEXT
+      ) STRICT;
+      CREATE INDEX operator_audit_org ON operator_audit(organization_id, id);
+      CREATE TRIGGER operator_audit_no_update BEFORE UPDATE ON operator_audit
+        BEGIN SELECT RAISE(ABORT, 'operator_audit is append-only'); END;
+      CREATE TRIGGER operator_audit_no_delete BEFORE DELETE ON operator_audit
+        BEGIN SELECT RAISE(ABORT, 'operator_audit is append-only'); END;
+    `,
+    postgres: `
+      CREATE TABLE operator_audit (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at bigint NOT NULL,
+        organization_id bigint REFERENCES organizations(id),
+        actor text NOT NULL,
+        action text NOT NULL,
+        object_type text NOT NULL
+          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca')),
+        object_id text NOT NULL,
+        object_name text,
+        source text NOT NULL,
+        detail text
+      );
+      CREATE INDEX operator_audit_org ON operator_audit(organization_id, id);
+      CREATE TRIGGER operator_audit_no_change BEFORE UPDATE OR DELETE ON operator_audit
+        FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+      CREATE TRIGGER operator_audit_no_truncate BEFORE TRUNCATE ON operator_audit
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
     `,
   },
 ];

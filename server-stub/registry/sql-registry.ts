@@ -8,6 +8,8 @@ import type { SqlConn, SqlDriver } from './driver.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import type { PkiRegistry } from './pki-registry.ts';
+import type { OperatorAudit } from './operator-audit.ts';
+import { SqlOperatorAudit } from './sql-operator-audit.ts';
 import { SqlPkiRegistry } from './sql-pki-registry.ts';
 import {
   rowToAudit,
@@ -256,12 +258,14 @@ class SqlTx implements RegistryTx {
 /** The Registry port over a SQL driver; the backends construct it with theirs. */
 export class SqlRegistry implements Registry {
   readonly pki: PkiRegistry;
+  readonly operatorAudit: OperatorAudit;
 
   constructor(
     private readonly driver: SqlDriver,
     private readonly clock: Clock,
   ) {
     this.pki = new SqlPkiRegistry(driver, clock);
+    this.operatorAudit = new SqlOperatorAudit(driver, clock);
   }
 
   async addOrganization(input: { name: string }): Promise<Organization> {

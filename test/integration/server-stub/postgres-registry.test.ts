@@ -192,10 +192,23 @@ test('postgres: concurrent first opens migrate once; newer schema refused; audit
       geolocation: null,
       identity: null,
     });
+    await r.operatorAudit.append({
+      organizationId: null,
+      actor: 'cli:x',
+      action: 'network.add',
+      objectType: 'network',
+      objectId: '1',
+      objectName: null,
+      source: 'cli',
+      detail: null,
+    });
     const before = await snapshot(r);
     await t.throwsAsync(c.query("UPDATE audit SET reason = 'x'"), { message: /append-only/ });
     await t.throwsAsync(c.query('DELETE FROM audit'), { message: /append-only/ });
     await t.throwsAsync(c.query('TRUNCATE audit'), { message: /append-only/ });
+    await t.throwsAsync(c.query("UPDATE operator_audit SET actor = 'x'"), { message: /append-only/ });
+    await t.throwsAsync(c.query('DELETE FROM operator_audit'), { message: /append-only/ });
+    await t.throwsAsync(c.query('TRUNCATE operator_audit'), { message: /append-only/ });
     t.deepEqual(await snapshot(r), before);
     await c.query("INSERT INTO schema_migrations VALUES (999, 'future', 0)");
     const err = await t.throwsAsync(PostgresRegistry.open({ connection }), { instanceOf: RegistryError });

@@ -172,3 +172,96 @@ export function registryOrganizationSuite(
     await done();
   });
 }
+
+/** The operator audit (operator-audit.ts): appended, filtered, paged, scoped, validated. */
+export function registryOperatorAuditSuite(test: TestFn, name: string, factory: RegistryFactory): void {
+  test(`${name}: operator audit: entries appended, filtered, paged newest first, scoped per organization`, async (t) => {
+    const backend = await factory();
+    const registry = await backend.open();
+    try {
+      const acme = await registry.addOrganization({ name: 'acme' });
+      const log = registry.operatorAudit;
+      const base = {
+        objectType: 'network' as const,
+        objectName: 'plant',
+        source: '192.0.2.1',
+        detail: null,
+      };
+      const a1 = await log.append({
+        ...base,
+        organizationId: acme.id,
+        actor: 'user:alice',
+        action: 'network.add',
+        objectId: '7',
+      });
+      const a2 = await log.append({
+        ...base,
+        organizationId: DEFAULT_ORGANIZATION_ID,
+        actor: 'cli:root',
+        action: 'network.delete',
+        objectId: '8',
+        source: 'cli',
+        detail: { why: 'test', n: 1 },
+      });
+      const a3 = await log.append({
+        ...base,
+        organizationId: acme.id,
+        actor: 'token:ci',
+        action: 'network.delete',
+        objectId: '7',
+      });
+      t.true(a1.id < a2.id && a2.id < a3.id);
+      t.deepEqual(a2.detail, { why: 'test', n: 1 });
+      t.deepEqual(
+        (await log.query()).map((e) => e.id),
+        [a3.id, a2.id, a1.id],
+      );
+      t.deepEqual(
+        (await log.query({}, acme.id)).map((e) => e.id),
+        [a3.id, a1.id],
+      );
+      t.deepEqual(
+        (await log.query({ action: 'network.delete' })).map((e) => e.id),
+        [a3.id, a2.id],
+      );
+      t.deepEqual(
+        (await log.query({ actor: 'cli:root' })).map((e) => e.source),
+        ['cli'],
+      );
+      t.deepEqual(
+        (await log.query({ objectId: '7', beforeId: a3.id })).map((e) => e.id),
+        [a1.id],
+      );
+      t.deepEqual(
+        (await log.query({ limit: 1 })).map((e) => e.id),
+        [a3.id],
+      );
+      t.deepEqual(await log.query({ since: a3.at + 1 }), []);
+      for (const [bad, field] of [
+        [{ actor: 'alice' }, 'operatorAudit.actor'],
+        [{ action: 'DROP TABLE' }, 'operatorAudit.action'],
+        [{ objectType: 'user' }, 'operatorAudit.objectType'],
+        [{ objectId: '' }, 'operatorAudit.objectId'],
+        [{ organizationId: 0 }, 'operatorAudit.organizationId'],
+      ] as const) {
+        const e = await t.throwsAsync(
+          log.append({
+            ...base,
+            organizationId: acme.id,
+            actor: 'user:a',
+            action: 'network.add',
+            objectId: '1',
+            ...(bad as object),
+          }),
+          { instanceOf: ValidationError },
+        );
+        t.is(e?.field, field);
+      }
+      await t.throwsAsync(log.query({ limit: 0 }), { instanceOf: ValidationError });
+      t.is((await log.query()).length, 3, 'refused entries stored nothing');
+    } finally {
+      await registry.close();
+      await backend.cleanup();
+    }
+  });
+}

@@ -14,7 +14,7 @@ import { RegistryError, ValidationError } from '../../../../server-stub/registry
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { registryManagementSuite } from './_registry-suite-management.ts';
-import { registryOrganizationSuite } from './_registry-suite-orgs.ts';
+import { registryOperatorAuditSuite, registryOrganizationSuite } from './_registry-suite-orgs.ts';
 import { registryPkiSuite } from './_registry-suite-pki.ts';
 
 /** A fresh, empty store; `open` may be called several times for several connections to it. */
@@ -67,6 +67,7 @@ export async function snapshot(r: Registry): Promise<unknown> {
     batches: await r.listBatches(),
     devices: await r.listDevices(),
     audit: await r.queryAudit({ limit: 10_000 }),
+    operatorAudit: await r.operatorAudit.query({ limit: 10_000 }),
   };
 }
 
@@ -388,4 +389,5 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
   registryManagementSuite(test, name, factory, { testGpk, pseudonym, snapshot });
   registryPkiSuite(test, name, factory, snapshot);
   registryOrganizationSuite(test, name, factory, { testGpk, pseudonym, ltKey, request, snapshot });
+  registryOperatorAuditSuite(test, name, factory);
 }

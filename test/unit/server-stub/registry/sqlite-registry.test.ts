@@ -123,7 +123,7 @@ test('sqlite: a version 3 registry with data migrates to organizations: nothing 
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('sqlite: the audit table refuses updates and deletes', async (t) => {
+test('sqlite: the audit and operator audit tables refuse updates and deletes', async (t) => {
   const { dir, file } = tempFile();
   const r = SqliteRegistry.open(file);
   await r.appendAudit({
@@ -142,6 +142,16 @@ test('sqlite: the audit table refuses updates and deletes', async (t) => {
   t.throws(() => db.prepare("UPDATE audit SET reason = 'x'").run(), { any: true, message: /append-only/ });
   t.throws(() => db.prepare('DELETE FROM audit').run(), { any: true, message: /append-only/ });
   t.is((db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n, 1);
+  // The operator audit is held to the same rule.
+  db.prepare(
+    "INSERT INTO operator_audit (at, actor, action, object_type, object_id, source) VALUES (1, 'cli:x', 'network.add', 'network', '1', 'cli')",
+  ).run();
+  t.throws(() => db.prepare("UPDATE operator_audit SET actor = 'x'").run(), {
+    any: true,
+    message: /append-only/,
+  });
+  t.throws(() => db.prepare('DELETE FROM operator_audit').run(), { any: true, message: /append-only/ });
+  t.is((db.prepare('SELECT COUNT(*) AS n FROM operator_audit').get() as { n: number }).n, 1);
   db.close();
   rmSync(dir, { recursive: true, force: true });
 });

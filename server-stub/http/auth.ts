@@ -4,7 +4,8 @@
 // section 3), set by the listener from WWW_AUTHENTICATE. Tokens come from configuration or a file (one per line, '#' comments);
 // each is compared in constant time over SHA-256 digests so neither content nor length leaks.
 // A line may bind its token to an organization and a role: `TOKEN org=acme role=operator`. A bare
-// token (the bootstrap form every older file has) is a superadmin over every organization.
+// token (the bootstrap form every older file has) is a superadmin over every organization. `name=NAME`
+// names the token in the operator audit (`token-file:NAME`); unnamed, it is `token-file:LINE`.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -20,6 +21,8 @@ export interface TokenGrant {
   org?: string;
   /** Default superadmin. */
   role?: Role;
+  /** Who it is in the operator audit (`token-file:NAME`); default its line number or position. */
+  name?: string;
 }
 
 export const MIN_TOKEN_LENGTH = 16;
@@ -40,20 +43,30 @@ function digest(b: Uint8Array): Buffer {
 
 interface Entry {
   digest: Buffer;
+  actor: string;
   role: Role;
   orgName: string | undefined;
   org: number | undefined;
 }
 
-/** One token file line: the token, then optional `org=NAME` and `role=ROLE` fields. */
-function parseLine(line: string, where: string): TokenGrant {
+/** Token names: like other names (registry/validate.ts), so `token-file:3` is always a line. */
+const TOKEN_NAME_RE = /^(?![0-9]+$)[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** One token file line: the token, then optional `org=NAME`, `role=ROLE` and `name=NAME` fields. */
+function parseLine(line: string, where: string, lineNumber: number): TokenGrant {
   const [token, ...fields] = line.split(/\s+/);
-  const grant: TokenGrant = { token: new TextEncoder().encode(token) };
+  const grant: TokenGrant = { token: new TextEncoder().encode(token), name: String(lineNumber) };
   for (const f of fields) {
-    const m = /^(org|role)=(.+)$/.exec(f);
-    if (!m) throw new TokenFileError(`${where}: unknown field (only org=NAME and role=ROLE)`);
+    const m = /^(org|role|name)=(.+)$/.exec(f);
+    if (!m) throw new TokenFileError(`${where}: unknown field (only org=NAME, role=ROLE and name=NAME)`);
     if (m[1] === 'org') grant.org = m[2]!;
-    else if (isRole(m[2]!)) grant.role = m[2];
+    else if (m[1] === 'name') {
+      if (!TOKEN_NAME_RE.test(m[2]!))
+        throw new TokenFileError(
+          `${where}: name must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit, not all digits`,
+        );
+      grant.name = m[2]!;
+    } else if (isRole(m[2]!)) grant.role = m[2];
     else throw new TokenFileError(`${where}: role must be one of ${ROLES.join(', ')}`);
   }
   return grant;
@@ -75,7 +88,8 @@ export class TokenAuthenticator {
           `token ${i + 1}: ${role === 'superadmin' ? 'a superadmin token has no org=' : `role ${role} needs org=NAME`}`,
         );
       }
-      return { digest: digest(g.token), role, orgName: g.org, org: undefined };
+      const actor = `token-file:${g.name ?? String(i + 1)}`;
+      return { digest: digest(g.token), actor, role, orgName: g.org, org: undefined };
     });
   }
 
@@ -92,7 +106,7 @@ export class TokenAuthenticator {
         .split('\n')
         .map((l, i) => [l.trim(), i + 1] as const)
         .filter(([l]) => l.length > 0 && !l.startsWith('#'))
-        .map(([l, n]) => parseLine(l, `line ${n}`));
+        .map(([l, n]) => parseLine(l, `line ${n}`, n));
       return new TokenAuthenticator(grants);
     } catch (cause) {
       throw new TokenFileError(`API token file ${path}: ${(cause as Error).message}`, { cause });
@@ -131,6 +145,6 @@ export class TokenAuthenticator {
     if (!e || (e.orgName !== undefined && e.org === undefined)) {
       throw new ApiError('UNAUTHORIZED', 'missing or invalid bearer token');
     }
-    return { role: e.role, org: e.org };
+    return { role: e.role, org: e.org, actor: e.actor };
   }
 }

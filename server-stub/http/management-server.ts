@@ -25,6 +25,7 @@ import type { Registry } from '../registry/registry.ts';
 import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
+import { addOperatorAuditRoutes } from './routes-operator-audit.ts';
 import { addPkiRoutes } from './routes-pki.ts';
 import { allows, type Principal, type Role } from './roles.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
@@ -95,6 +96,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
   addNetworkRoutes(router, ctx);
   addDeviceRoutes(router, ctx);
   addPkiRoutes(router, ctx);
+  addOperatorAuditRoutes(router, ctx);
   router.add({
     method: 'GET',
     path: '/api/v1/events',

@@ -214,6 +214,19 @@ const schemas: Record<string, Schema> = {
       }),
     ),
   }),
+  OperatorAuditEntry: obj({
+    id: { type: 'integer' },
+    at: time,
+    organizationId: nullable({ type: 'integer' }),
+    actor: str({ description: 'token-file:NAME, user:NAME, token:NAME or cli:<OS user>' }),
+    action: str({ description: 'e.g. network.add, batch.revoke, device.allow-rekey, ca.crl' }),
+    objectType: str({ enum: ['organization', 'network', 'batch', 'device', 'ca'] }),
+    objectId: str({ description: 'network/CA/organization id, batch gid or device identity (hex)' }),
+    objectName: nullable(str()),
+    source: str({ description: "the client's address, or cli" }),
+    detail: nullable({ type: 'object' }),
+  }),
+  OperatorAuditPage: page('OperatorAuditEntry'),
   NetworkList: list('Network'),
   BatchList: list('Batch'),
   DevicePage: page('Device'),
@@ -404,6 +417,25 @@ const DOCUMENT = {
         responses: json('AuditPage'),
       },
     },
+    '/api/v1/operator-audit': {
+      get: {
+        summary: 'Query the operator audit (who changed what, from where), newest first',
+        parameters: [
+          timeQ('since', 'at or after'),
+          timeQ('until', 'before'),
+          query('actor', 'exactly this actor, e.g. token-file:ci or cli:root'),
+          query('action', 'exactly this action, e.g. batch.revoke'),
+          query(
+            'objectType',
+            'organization, network, batch, device or ca',
+            str({ enum: ['organization', 'network', 'batch', 'device', 'ca'] }),
+          ),
+          query('object', "the object's id as recorded (objectId)"),
+          ...pageQ,
+        ],
+        responses: json('OperatorAuditPage'),
+      },
+    },
     '/api/v1/cas': {
       get: { summary: 'List registered CAs (PKI enrollment groups) with counts', responses: json('CaList') },
       post: {
@@ -442,7 +474,7 @@ const DOCUMENT = {
     },
     '/api/v1/events': {
       get: {
-        summary: 'Live events (server-sent events): audit, device, batch, ca',
+        summary: 'Live events (server-sent events): audit, operator, device, batch, ca',
         responses: {
           '200': { description: 'event stream', content: { 'text/event-stream': { schema: str() } } },
           '401': errors['401'],
@@ -498,6 +530,7 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'post /api/v1/devices/{device}/revoke': 'operator',
   'put /api/v1/devices/{device}/allow-rekey': 'operator',
   'get /api/v1/audit': 'viewer',
+  'get /api/v1/operator-audit': 'viewer',
   'get /api/v1/events': 'viewer',
   'get /metrics': 'superadmin',
 };

@@ -11,6 +11,12 @@ export type Role = (typeof ROLES)[number];
 export interface Principal {
   role: Role;
   org: number | undefined;
+  /**
+   * Who acts, for the operator audit: `kind:name`. Token-file tokens are `token-file:NAME` (the
+   * line's name= field) or `token-file:LINE` (its line number; the position for configured tokens);
+   * users `user:NAME`, named API tokens `token:NAME`; the command line records `cli:<OS user>`.
+   */
+  actor: string;
 }
 
 /** Whether `have` includes everything `need` may do (the roles are ordered). */

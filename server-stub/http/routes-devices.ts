@@ -11,6 +11,7 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type Router } from './router.ts';
 import { findBatch } from './routes-networks.ts';
+import { recordAction } from './routes-operator-audit.ts';
 import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
 
 const API = '/api/v1';
@@ -22,14 +23,16 @@ export const AUDIT_METHODS = ['xtt', 'pki'] as const;
 export const MAX_PAGE = 1000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-export function encodeCursor(kind: 'd' | 'a', key: string): string {
+/** d: devices (by identity), a: the audit, o: the operator audit (by id). */
+export function encodeCursor(kind: 'd' | 'a' | 'o', key: string): string {
   return Buffer.from(`${kind}1:${key}`).toString('base64url');
 }
 
-export function decodeCursor(kind: 'd' | 'a', v: string | null): string | undefined {
+export function decodeCursor(kind: 'd' | 'a' | 'o', v: string | null): string | undefined {
   if (v === null) return undefined;
   const text = /^[A-Za-z0-9_-]{1,200}$/.test(v) ? Buffer.from(v, 'base64url').toString('utf8') : '';
-  const re = kind === 'd' ? /^d1:([0-9a-f]{32})$/ : /^a1:([0-9]{1,15})$/;
+  const re =
+    kind === 'd' ? /^d1:([0-9a-f]{32})$/ : kind === 'a' ? /^a1:([0-9]{1,15})$/ : /^o1:([0-9]{1,15})$/;
   const m = re.exec(text);
   if (!m) throw new ApiError('VALIDATION', 'cursor: not a cursor from this list', 'cursor');
   return m[1]!;
@@ -95,6 +98,21 @@ async function batchNames(ctx: ApiContext, org: number | undefined): Promise<Map
 /** The organization a device's events go to (its batch's); undefined for certificate devices. */
 async function deviceOrg(ctx: ApiContext, d: { daa?: Device | undefined }): Promise<number | undefined> {
   return d.daa ? (await ctx.registry.getBatch(d.daa.gid))?.organizationId : undefined;
+}
+
+/** A device as the operator audit names it: its identity in hex, in its batch's (CA network's) organization. */
+async function deviceObject(
+  ctx: ApiContext,
+  d: { daa?: Device | undefined; cert?: CertDevice | undefined },
+  org: number | undefined,
+) {
+  const certOrg = d.cert ? (await ctx.registry.getNetwork(d.cert.networkId))?.organizationId : undefined;
+  return {
+    organizationId: org ?? certOrg ?? null,
+    objectType: 'device' as const,
+    objectId: hex(d.daa ? d.daa.identity : d.cert!.identity),
+    objectName: null,
+  };
 }
 
 function limitParam(q: URLSearchParams): number {
@@ -225,11 +243,9 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const d = await findAnyDevice(ctx, params.device!, orgOf(r));
       if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym, orgOf(r));
       else await ctx.registry.pki.revokeCertDevice(d.cert.id);
-      ctx.events.publish(
-        'device',
-        { id: hex(identityParam(params.device!)), status: 'revoked' },
-        await deviceOrg(ctx, d),
-      );
+      const org = await deviceOrg(ctx, d);
+      await recordAction(ctx, r, { ...(await deviceObject(ctx, d, org)), action: 'device.revoke' });
+      ctx.events.publish('device', { id: hex(identityParam(params.device!)), status: 'revoked' }, org);
       return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },
   });
@@ -247,11 +263,13 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const d = await findAnyDevice(ctx, params.device!, orgOf(r));
       if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, body.allow, orgOf(r));
       else await ctx.registry.pki.setCertDeviceAllowRekey(d.cert.id, body.allow);
-      ctx.events.publish(
-        'device',
-        { id: hex(identityParam(params.device!)), allowRekey: body.allow },
-        await deviceOrg(ctx, d),
-      );
+      const org = await deviceOrg(ctx, d);
+      await recordAction(ctx, r, {
+        ...(await deviceObject(ctx, d, org)),
+        action: 'device.allow-rekey',
+        detail: { allow: body.allow },
+      });
+      ctx.events.publish('device', { id: hex(identityParam(params.device!)), allowRekey: body.allow }, org);
       return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },
   });

@@ -22,7 +22,8 @@ import {
 } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import { orgOf, type Router } from './router.ts';
+import { orgOf, type RequestContext, type Router } from './router.ts';
+import { recordAction } from './routes-operator-audit.ts';
 import { batchView, networkView } from './views.ts';
 
 const API = '/api/v1';
@@ -84,14 +85,34 @@ function batchOptions(get: (k: string) => unknown, label: { name: string } | und
   return { size, name, ...(network !== undefined ? { network } : {}) };
 }
 
-async function addBatch(ctx: ApiContext, input: NewBatch, org: number | undefined) {
+const batchObject = (b: Batch) => ({
+  organizationId: b.organizationId,
+  objectType: 'batch' as const,
+  objectId: Buffer.from(b.gid).toString('hex'),
+  objectName: b.name,
+});
+
+async function addBatch(ctx: ApiContext, input: NewBatch, r: RequestContext) {
+  const org = orgOf(r);
   if (input.network !== undefined && !(await ctx.registry.getNetwork(input.network, org))) {
     throw new ApiError('VALIDATION', `network: no network '${input.network}'`, 'network');
   }
   const b = await ctx.registry.addBatch(input, org);
+  await recordAction(ctx, r, {
+    ...batchObject(b),
+    action: 'batch.add',
+    detail: { size: b.size, network: input.network ?? null },
+  });
   ctx.events.publish('batch', { gid: Buffer.from(b.gid).toString('hex'), name: b.name }, b.organizationId);
   return { status: 201, body: await batchSummary(ctx, b.gid, org) };
 }
+
+const networkObject = (n: Network) => ({
+  organizationId: n.organizationId,
+  objectType: 'network' as const,
+  objectId: String(n.id),
+  objectName: n.name,
+});
 
 export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
   router.add({
@@ -115,6 +136,11 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const name = checkName(str(body, 'name', true), 'name');
       const prefix = str(body, 'prefix', true);
       const n = await ctx.registry.addNetwork({ name, prefix }, orgOf(r));
+      await recordAction(ctx, r, {
+        ...networkObject(n),
+        action: 'network.add',
+        detail: { prefix: networkView(n).prefix },
+      });
       return { status: 201, body: networkView(n) };
     },
   });
@@ -137,7 +163,9 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const n = await findNetwork(ctx, r.params.network!, orgOf(r));
       const isUsed = (await ctx.registry.listBatches(n.organizationId)).some((b) => b.networkId === n.id);
       if (isUsed) throw new ApiError('CONFLICT', `network '${n.name}' still has batches`, 'network');
-      return { status: 200, body: networkView(await ctx.registry.deleteNetwork(n.id, orgOf(r))) };
+      const deleted = await ctx.registry.deleteNetwork(n.id, orgOf(r));
+      await recordAction(ctx, r, { ...networkObject(deleted), action: 'network.delete' });
+      return { status: 200, body: networkView(deleted) };
     },
   });
 
@@ -171,11 +199,11 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
           throw new ApiError('VALIDATION', 'basename: comes from the QR label', 'basename');
         const label = labelFromText(str(body, 'qr', true));
         const opts = batchOptions((k) => body[k], label);
-        return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, orgOf(r));
+        return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, r);
       }
       const gpk = checkGpk(base64Bytes(body.gpk, 'gpk'), 'gpk');
       const basename = base64Bytes(body.basename, 'basename');
-      return addBatch(ctx, { gpk, basename, ...batchOptions((k) => body[k], undefined) }, orgOf(r));
+      return addBatch(ctx, { gpk, basename, ...batchOptions((k) => body[k], undefined) }, r);
     },
   });
   router.add({
@@ -191,7 +219,7 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
         await scanQrImageOffThread(await readBody(req, MAX_IMAGE_BYTES), 'label', format),
       );
       const opts = batchOptions((k) => query.get(k) ?? undefined, label);
-      return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, orgOf(r));
+      return addBatch(ctx, { gpk: label.gpk, basename: label.basename, ...opts }, r);
     },
   });
   router.add({
@@ -238,7 +266,12 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const b = await findBatch(ctx, r.params.batch!, orgOf(r));
       if (!(await ctx.registry.getNetwork(ref, b.organizationId)))
         throw new ApiError('VALIDATION', `network: no network '${ref}'`, 'network');
-      await ctx.registry.setBatchNetwork(b.gid, ref, orgOf(r));
+      const updated = await ctx.registry.setBatchNetwork(b.gid, ref, orgOf(r));
+      await recordAction(ctx, r, {
+        ...batchObject(b),
+        action: 'batch.assign',
+        detail: { networkId: updated.networkId },
+      });
       return { status: 200, body: await batchSummary(ctx, b.gid, orgOf(r)) };
     },
   });
@@ -250,6 +283,7 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     handler: async (r) => {
       const b = await findBatch(ctx, r.params.batch!, orgOf(r));
       await ctx.registry.revokeBatch(b.gid, orgOf(r));
+      await recordAction(ctx, r, { ...batchObject(b), action: 'batch.revoke' });
       ctx.events.publish(
         'batch',
         { gid: Buffer.from(b.gid).toString('hex'), name: b.name, status: 'revoked' },

@@ -13,7 +13,8 @@ import { checkName } from '../registry/validate.ts';
 import { base64Bytes, int, onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import type { Router } from './router.ts';
+import type { RequestContext, Router } from './router.ts';
+import { recordAction } from './routes-operator-audit.ts';
 import { networkRef } from './routes-networks.ts';
 import { caView } from './views.ts';
 
@@ -62,6 +63,25 @@ async function findCa(ctx: ApiContext, ref: string): Promise<CaSummary> {
   return ca;
 }
 
+/** Record a CA change in the organization of the CA's network. */
+async function recordCa(
+  ctx: ApiContext,
+  r: RequestContext,
+  rec: CaRecord,
+  action: string,
+  detail?: Record<string, unknown>,
+) {
+  const net = await ctx.registry.getNetwork(rec.networkId);
+  await recordAction(ctx, r, {
+    organizationId: net?.organizationId ?? null,
+    objectType: 'ca',
+    objectId: String(rec.id),
+    objectName: rec.name,
+    action,
+    ...(detail ? { detail } : {}),
+  });
+}
+
 async function summary(ctx: ApiContext, rec: CaRecord) {
   return caView((await ctx.registry.pki.listCas()).find((c) => c.id === rec.id) ?? rec);
 }
@@ -95,8 +115,8 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/cas`,
     isAuthenticated: true,
     role: PKI_ROLE,
-    handler: async ({ req }) => {
-      const body = await readJsonObject(req);
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
       onlyKeys(body, [
         'certificate',
         'network',
@@ -152,6 +172,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
       }
       let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network, maxDevices });
       if (hasProof) rec = await ctx.registry.pki.markCaVerified(rec.id);
+      await recordCa(ctx, r, rec, 'ca.add', { verified: hasProof, networkId: rec.networkId, maxDevices });
       ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
       return { status: 201, body: await summary(ctx, rec) };
     },
@@ -168,9 +189,10 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/cas/{ca}/revoke`,
     isAuthenticated: true,
     role: PKI_ROLE,
-    handler: async ({ params }) => {
-      const ca = await findCa(ctx, params.ca!);
+    handler: async (r) => {
+      const ca = await findCa(ctx, r.params.ca!);
       const rec = await ctx.registry.pki.revokeCa(ca.id);
+      await recordCa(ctx, r, rec, 'ca.revoke');
       ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
       return { status: 200, body: await summary(ctx, rec) };
     },
@@ -180,11 +202,11 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/cas/{ca}/crl`,
     isAuthenticated: true,
     role: PKI_ROLE,
-    handler: async ({ req, params }) => {
-      const body = await readJsonObject(req);
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
       onlyKeys(body, ['crl']);
       const der = derMember(body, 'crl', 'X509 CRL');
-      const ca = await findCa(ctx, params.ca!);
+      const ca = await findCa(ctx, r.params.ca!);
       let crl;
       try {
         crl = parseCrl(der);
@@ -199,6 +221,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
         nextUpdate: crl.nextUpdate ?? null,
         serials: [...crl.revokedSerials],
       });
+      await recordCa(ctx, r, ca, 'ca.crl', { entries: res.entries, replaced: res.replaced });
       return {
         status: 200,
         body: {

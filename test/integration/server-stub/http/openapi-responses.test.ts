@@ -125,6 +125,8 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('POST', '/api/v1/cas/{ca}/revoke', { ca: 'acme-root' });
     await call('GET', '/api/v1/audit', {});
     await call('GET', '/api/v1/audit?outcome=nope', {});
+    await call('GET', '/api/v1/operator-audit', {});
+    await call('GET', '/api/v1/operator-audit?objectType=nope', {});
     await call('POST', '/api/v1/batches/{batch}/revoke', { batch: 'lot-2' });
     await call('GET', '/api/v1/openapi.json', {});
 

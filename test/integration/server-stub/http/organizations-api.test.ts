@@ -265,7 +265,13 @@ test("isolation: random API calls by two organizations; no answer to one names t
               break;
             }
             case 'list':
-              for (const p of ['/api/v1/networks', '/api/v1/batches', '/api/v1/devices', '/api/v1/audit'])
+              for (const p of [
+                '/api/v1/networks',
+                '/api/v1/batches',
+                '/api/v1/devices',
+                '/api/v1/audit',
+                '/api/v1/operator-audit',
+              ])
                 await call('GET', p);
               break;
             case 'get':
@@ -368,17 +374,32 @@ test('token file: org= and role= bind a token; bare tokens stay superadmins; mis
   const registry = SqliteRegistry.open(join(dir, 'r.sqlite'));
   try {
     await registry.addOrganization({ name: 'acme' });
-    writeFileSync(file, `# comment\n${SUPER}\n${tokenOf('acme', 'viewer')} org=acme role=viewer\n`);
+    writeFileSync(
+      file,
+      `# comment\n${SUPER}\n${tokenOf('acme', 'viewer')} org=acme role=viewer\n${tokenOf('acme', 'admin')} name=ops.bot role=admin org=acme\n`,
+    );
     const auth = TokenAuthenticator.fromFile(file);
     await auth.resolve(registry);
     const req = (tok: string) => ({ headers: { authorization: `Bearer ${tok}` } }) as AnyJson;
-    t.deepEqual(auth.check(req(SUPER)), { role: 'superadmin', org: undefined });
-    t.deepEqual(auth.check(req(tokenOf('acme', 'viewer'))), { role: 'viewer', org: 2 });
+    // The actor the operator audit records: the line's name=, else its line number.
+    t.deepEqual(auth.check(req(SUPER)), { role: 'superadmin', org: undefined, actor: 'token-file:2' });
+    t.deepEqual(auth.check(req(tokenOf('acme', 'viewer'))), {
+      role: 'viewer',
+      org: 2,
+      actor: 'token-file:3',
+    });
+    t.deepEqual(auth.check(req(tokenOf('acme', 'admin'))), {
+      role: 'admin',
+      org: 2,
+      actor: 'token-file:ops.bot',
+    });
     for (const [line, message] of [
       [`${SUPER} role=root`, /line 1: role must be one of/],
       [`${SUPER} team=x`, /line 1: unknown field/],
       [`${SUPER} role=viewer`, /needs org=NAME/],
       [`${SUPER} org=acme role=superadmin`, /superadmin token has no org=/],
+      [`${SUPER} name=42`, /line 1: name must be .*not all digits/],
+      [`${SUPER} name=a/b`, /line 1: name must be/],
     ] as const) {
       writeFileSync(file, `${line}\n`);
       t.throws(() => TokenAuthenticator.fromFile(file), { instanceOf: TokenFileError, message });

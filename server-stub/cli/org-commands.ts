@@ -3,6 +3,7 @@
 // file (http/README.md); `network add --org NAME` creates a network inside it.
 import type { Argv } from 'yargs';
 import { table } from './format.ts';
+import { recordCli } from './operator-audit-commands.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
 import { RegistryError } from '../registry/errors.ts';
 import type { Organization, Registry } from '../registry/registry.ts';
@@ -35,6 +36,13 @@ export function registerOrg(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const org = await r.addOrganization({ name: a.name });
+            await recordCli(r, {
+              organizationId: org.id,
+              objectType: 'organization',
+              objectId: String(org.id),
+              objectName: org.name,
+              action: 'organization.add',
+            });
             done({ human: `organization ${org.name} (id ${org.id})`, json: organizationView(org) });
           }),
       )

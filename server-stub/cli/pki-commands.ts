@@ -18,6 +18,22 @@ import { formatIpv6, parseIpv6 } from '../registry/ipv6.ts';
 import { KeyMaterialError } from '../keys/server-keys.ts';
 import type { CaRecord, CertDevice, PkiRegistry } from '../registry/pki-registry.ts';
 import { caView, certDeviceView } from '../http/views.ts';
+import { caOrganization, recordCli } from './operator-audit-commands.ts';
+import type { Registry } from '../registry/registry.ts';
+
+const caObject = async (r: Registry, ca: CaRecord) => ({
+  organizationId: await caOrganization(r, ca.networkId),
+  objectType: 'ca' as const,
+  objectId: String(ca.id),
+  objectName: ca.name,
+});
+
+const certDeviceObject = async (r: Registry, d: CertDevice) => ({
+  organizationId: await caOrganization(r, d.networkId),
+  objectType: 'device' as const,
+  objectId: Buffer.from(d.identity).toString('hex'),
+  objectName: null,
+});
 
 const MAX_PKI_FILE = 1 << 20;
 
@@ -120,6 +136,11 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
             const network = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
             let rec = await r.pki.addCa({ der: ca.der, name, network, maxDevices: a['max-devices'] ?? null });
             if (a['verification-cert']) rec = await r.pki.markCaVerified(rec.id);
+            await recordCli(r, {
+              ...(await caObject(r, rec)),
+              action: 'ca.add',
+              detail: { verified: rec.isVerified, networkId: rec.networkId, maxDevices: rec.maxDevices },
+            });
             done({
               human: `CA ${rec.name} (id ${rec.id}) ${rec.subject} -> network ${rec.networkId}${rec.isVerified ? ', key possession verified' : ', UNVERIFIED'}`,
               json: caView(rec),
@@ -160,6 +181,7 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const rec = await r.pki.revokeCa((await caByRef(r.pki, a.ca)).id);
+            await recordCli(r, { ...(await caObject(r, rec)), action: 'ca.revoke' });
             done({ human: `CA ${rec.name} revoked`, json: caView(rec) });
           }),
       )
@@ -188,6 +210,11 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
               thisUpdate: crl.thisUpdate,
               nextUpdate: crl.nextUpdate ?? null,
               serials: [...crl.revokedSerials],
+            });
+            await recordCli(r, {
+              ...(await caObject(r, ca)),
+              action: 'ca.crl',
+              detail: { entries: res.entries, replaced: res.replaced },
             });
             done({
               human: `CRL for ${ca.name}: ${res.entries} revoked serial(s)${res.replaced ? ' (replaced the previous CRL)' : ''}`,
@@ -233,6 +260,7 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const d = await r.pki.revokeCertDevice((await certDeviceByRef(r.pki, a.identity)).id);
+            await recordCli(r, { ...(await certDeviceObject(r, d)), action: 'device.revoke' });
             done({ human: `device ${formatIpv6(d.identity)} revoked`, json: certDeviceView(d) });
           }),
       )
@@ -246,6 +274,11 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
               (await certDeviceByRef(r.pki, a.identity)).id,
               true,
             );
+            await recordCli(r, {
+              ...(await certDeviceObject(r, d)),
+              action: 'device.allow-rekey',
+              detail: { allow: true },
+            });
             done({ human: `device ${formatIpv6(d.identity)} may re-key once`, json: certDeviceView(d) });
           }),
       )

@@ -10,6 +10,13 @@ import { gpkFromFile, labelFromImage, labelFromTextArgument, readInputFile } fro
 import { RegistryError, ValidationError } from '../registry/errors.ts';
 import { formatIpv6, formatPrefix64, parseIpv6 } from '../registry/ipv6.ts';
 import {
+  batchObject,
+  deviceObject,
+  networkObject,
+  operatorAuditCommand,
+  recordCli,
+} from './operator-audit-commands.ts';
+import {
   AUDIT_OUTCOMES,
   DEVICE_STATUSES,
   type Batch,
@@ -73,6 +80,11 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const org = a.org === undefined ? undefined : await organizationId(r, a.org);
             const net = await r.addNetwork({ name: a.name, prefix: a.prefix }, org);
+            await recordCli(r, {
+              ...networkObject(net),
+              action: 'network.add',
+              detail: { prefix: a.prefix },
+            });
             done({
               human: `network ${net.name} ${formatPrefix64(net.prefix)} (id ${net.id})`,
               json: networkView(net),
@@ -162,6 +174,11 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
               size: a.size,
               ...(network === undefined ? {} : { network }),
             });
+            await recordCli(r, {
+              ...batchObject(batch),
+              action: 'batch.add',
+              detail: { size: batch.size, network: network ?? null },
+            });
             const view = batchView(batch, await r.listNetworks());
             done({
               human: `batch ${batch.name} gid ${toHex(batch.gid)} network ${String(view.network)} size ${batch.size}`,
@@ -181,6 +198,11 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
             const b = await batchByRef(r, a.batch);
             const net = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
             const updated = await r.setBatchNetwork(b.gid, net);
+            await recordCli(r, {
+              ...batchObject(b),
+              action: 'batch.assign',
+              detail: { networkId: updated.networkId },
+            });
             done({
               human: `batch ${updated.name} now in network ${a.network}`,
               json: batchView(updated, await r.listNetworks()),
@@ -220,6 +242,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const b = await r.revokeBatch((await batchByRef(r, a.batch)).gid);
+            await recordCli(r, { ...batchObject(b), action: 'batch.revoke' });
             done({ human: `batch ${b.name} revoked`, json: batchView(b, await r.listNetworks()) });
           }),
       )
@@ -279,6 +302,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
             const updated = await r.revokeDevice(dev.gid, dev.pseudonym);
+            await recordCli(r, { ...(await deviceObject(r, updated)), action: 'device.revoke' });
             done({
               human: `device ${formatIpv6(updated.identity)} revoked`,
               json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
@@ -298,6 +322,11 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
             const updated = await r.setAllowRekey(dev.gid, dev.pseudonym, !a.off);
+            await recordCli(r, {
+              ...(await deviceObject(r, updated)),
+              action: 'device.allow-rekey',
+              detail: { allow: !a.off },
+            });
             done({
               human: `device ${formatIpv6(updated.identity)} allow-rekey ${updated.allowRekey ? 'on' : 'off'}`,
               json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
@@ -311,9 +340,9 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
 function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
   y.command(
     'audit',
-    'handshakes: who, from where, what was decided and why (newest first)',
+    'handshakes: who, from where, what was decided and why (newest first); `audit operator`: operator actions',
     (c) =>
-      c
+      operatorAuditCommand(c, done, parseSince)
         .option('since', { type: 'string', describe: 'ISO 8601 time or a duration back (30m, 2h, 7d)' })
         .option('batch', { type: 'string', describe: 'batch name or gid' })
         .option('outcome', {

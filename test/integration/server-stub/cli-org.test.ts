@@ -3,7 +3,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
 interface Run {
@@ -80,4 +80,49 @@ test('org add and list; network add --org puts the network in it; an unknown org
     nets.json.map((n: { name: string; prefix: string }) => `${n.name} ${n.prefix}`),
     ['plant 2001:db8:1::/64', 'plant 2001:db8:2::/64'],
   );
+});
+
+test('CLI changes are in the operator audit as cli:<OS user> from cli; audit operator lists and filters them; audit still lists handshakes', async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const dir = mkdtempSync(join(tmpdir(), 'enf-cli-opaudit-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is((await cli(dir, 'init')).code, 0);
+  t.is((await cli(dir, 'org', 'add', '--name', 'acme')).code, 0);
+  const me = `cli:${userInfo().username}`;
+  t.is(
+    (await cli(dir, 'network', 'add', '--name', 'plant', '--prefix', '2001:db8:1::/64', '--org', 'acme'))
+      .code,
+    0,
+  );
+  // Refused: changes nothing, records nothing.
+  t.not(
+    (await cli(dir, 'network', 'add', '--name', 'plant', '--prefix', '2001:db8:9::/64', '--org', 'acme'))
+      .code,
+    0,
+  );
+  const all = await cli(dir, 'audit', 'operator');
+  t.is(all.code, 0, all.stderr);
+  t.deepEqual(
+    all.json.map(
+      (e: { actor: string; action: string; objectName: string; source: string; organizationId: number }) => [
+        e.actor,
+        e.action,
+        e.objectName,
+        e.source,
+        e.organizationId,
+      ],
+    ),
+    [
+      [me, 'network.add', 'plant', 'cli', 2],
+      [me, 'organization.add', 'acme', 'cli', 2],
+    ],
+  );
+  const filtered = await cli(dir, 'audit', 'operator', '--action', 'organization.add', '--org', 'acme');
+  t.is(filtered.json.length, 1);
+  t.is((await cli(dir, 'audit', 'operator', '--org', 'default')).json.length, 0);
+  t.is((await cli(dir, 'audit', 'operator', '--object-type', 'network')).json.length, 1);
+  // The handshake audit command is unchanged (no handshakes yet).
+  const hs = await cli(dir, 'audit', '--limit', '5');
+  t.is(hs.code, 0, hs.stderr);
+  t.deepEqual(hs.json, []);
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../../../protocol/util/bytes.ts';
 import { startManagementServer } from '../../../../server-stub/http/index.ts';
-import { IdentityPolicy } from '../../../../server-stub/identity-policy.ts';
+import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 import { makeCrl, makeRoot } from '../../../helpers/openssl-ca.ts';
 import { freshGpk, labelPng } from './_fixtures.ts';

@@ -5,7 +5,15 @@
 // Append-only like the handshake audit: the database refuses UPDATE, DELETE (and TRUNCATE) by trigger.
 
 /** The kinds of object an operator action names. */
-export const OPERATOR_OBJECT_TYPES = ['organization', 'network', 'batch', 'device', 'ca'] as const;
+export const OPERATOR_OBJECT_TYPES = [
+  'organization',
+  'network',
+  'batch',
+  'device',
+  'ca',
+  'user',
+  'token',
+] as const;
 export type OperatorObjectType = (typeof OPERATOR_OBJECT_TYPES)[number];
 
 export interface OperatorAuditInput {

@@ -560,7 +560,7 @@ export const MIGRATIONS: readonly Migration[] = [
         actor TEXT NOT NULL,
         action TEXT NOT NULL,
         object_type TEXT NOT NULL
-          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca')),
+          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca', 'user', 'token')),
         object_id TEXT NOT NULL,
         object_name TEXT,
         source TEXT NOT NULL,
@@ -580,7 +580,7 @@ export const MIGRATIONS: readonly Migration[] = [
         actor text NOT NULL,
         action text NOT NULL,
         object_type text NOT NULL
-          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca')),
+          CHECK (object_type IN ('organization', 'network', 'batch', 'device', 'ca', 'user', 'token')),
         object_id text NOT NULL,
         object_name text,
         source text NOT NULL,

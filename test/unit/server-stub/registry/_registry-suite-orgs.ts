@@ -240,7 +240,7 @@ export function registryOperatorAuditSuite(test: TestFn, name: string, factory: 
       for (const [bad, field] of [
         [{ actor: 'alice' }, 'operatorAudit.actor'],
         [{ action: 'DROP TABLE' }, 'operatorAudit.action'],
-        [{ objectType: 'user' }, 'operatorAudit.objectType'],
+        [{ objectType: 'robot' }, 'operatorAudit.objectType'],
         [{ objectId: '' }, 'operatorAudit.objectId'],
         [{ organizationId: 0 }, 'operatorAudit.organizationId'],
       ] as const) {

@@ -26,6 +26,7 @@ import { Router } from './router.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
 import { addOperatorAuditRoutes } from './routes-operator-audit.ts';
+import { addOrganizationRoutes } from './routes-organizations.ts';
 import { addPkiRoutes } from './routes-pki.ts';
 import { allows, type Principal, type Role } from './roles.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
@@ -97,6 +98,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
   addDeviceRoutes(router, ctx);
   addPkiRoutes(router, ctx);
   addOperatorAuditRoutes(router, ctx);
+  addOrganizationRoutes(router, ctx);
   router.add({
     method: 'GET',
     path: '/api/v1/events',

@@ -102,6 +102,8 @@ const schemas: Record<string, Schema> = {
     prefix: str({ pattern: '^[0-9a-f:]+/64$' }),
     createdAt: time,
   }),
+  Organization: obj({ id: { type: 'integer', minimum: 1 }, name: str(), createdAt: time }),
+  OrganizationList: list('Organization'),
   NewNetwork: obj({ name: str(), prefix: str({ examples: ['2001:db8:1:2::/64'] }) }),
   Batch: obj({
     gid: hexOf(64),
@@ -220,7 +222,7 @@ const schemas: Record<string, Schema> = {
     organizationId: nullable({ type: 'integer' }),
     actor: str({ description: 'token-file:NAME, user:NAME, token:NAME or cli:<OS user>' }),
     action: str({ description: 'e.g. network.add, batch.revoke, device.allow-rekey, ca.crl' }),
-    objectType: str({ enum: ['organization', 'network', 'batch', 'device', 'ca'] }),
+    objectType: str({ enum: ['organization', 'network', 'batch', 'device', 'ca', 'user', 'token'] }),
     objectId: str({ description: 'network/CA/organization id, batch gid or device identity (hex)' }),
     objectName: nullable(str()),
     source: str({ description: "the client's address, or cli" }),
@@ -287,6 +289,24 @@ const DOCUMENT = {
   },
   security: [{ bearer: [] }],
   paths: {
+    '/api/v1/organizations': {
+      get: {
+        summary: "List organizations: every one for a superadmin, the token's own for others",
+        responses: json('OrganizationList'),
+      },
+      post: {
+        summary: 'Create an organization (superadmin)',
+        requestBody: body(obj({ name: str() })),
+        responses: { ...json('Organization', '201', 'Created'), ...conflict },
+      },
+    },
+    '/api/v1/organizations/{organization}': {
+      parameters: [param('organization', 'organization name or id')],
+      get: {
+        summary: 'Show an organization (only its own for an organization token)',
+        responses: json('Organization'),
+      },
+    },
     '/api/v1/networks': {
       get: { summary: 'List networks', responses: json('NetworkList') },
       post: {
@@ -427,8 +447,8 @@ const DOCUMENT = {
           query('action', 'exactly this action, e.g. batch.revoke'),
           query(
             'objectType',
-            'organization, network, batch, device or ca',
-            str({ enum: ['organization', 'network', 'batch', 'device', 'ca'] }),
+            'organization, network, batch, device, ca, user or token',
+            str({ enum: ['organization', 'network', 'batch', 'device', 'ca', 'user', 'token'] }),
           ),
           query('object', "the object's id as recorded (objectId)"),
           ...pageQ,
@@ -513,6 +533,9 @@ const DOCUMENT = {
 
 /** The least role of each operation (the router declares the same; a test holds them equal). */
 const ROLES_BY_OPERATION: Record<string, Role> = {
+  'get /api/v1/organizations': 'viewer',
+  'post /api/v1/organizations': 'superadmin',
+  'get /api/v1/organizations/{organization}': 'viewer',
   'get /api/v1/networks': 'viewer',
   'post /api/v1/networks': 'operator',
   'get /api/v1/networks/{network}': 'viewer',

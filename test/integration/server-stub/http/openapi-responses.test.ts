@@ -126,6 +126,9 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('GET', '/api/v1/audit', {});
     await call('GET', '/api/v1/audit?outcome=nope', {});
     await call('GET', '/api/v1/operator-audit', {});
+    await call('GET', '/api/v1/organizations', {});
+    await call('POST', '/api/v1/organizations', {}, { name: 'initech' });
+    await call('GET', '/api/v1/organizations/{organization}', { organization: 'initech' });
     await call('GET', '/api/v1/operator-audit?objectType=nope', {});
     await call('POST', '/api/v1/batches/{batch}/revoke', { batch: 'lot-2' });
     await call('GET', '/api/v1/openapi.json', {});

@@ -170,6 +170,16 @@ test('every changing route records actor, action, object, organization and sourc
     t.deepEqual(all[5].detail, { allow: true });
     t.deepEqual(all[4].detail, { networkId: net.id });
 
+    // A new organization's creation is recorded in it.
+    const made = await ok(
+      call(SUPER, 'POST', '/api/v1/organizations', '/api/v1/organizations', { name: 'initech' }),
+    );
+    t.like((await entries(SUPER, '?objectType=organization'))[0], {
+      organizationId: made.id,
+      action: 'organization.add',
+      objectName: 'initech',
+      actor: 'token-file:root-ops',
+    });
     // Every changing route of the table was exercised above (and so records).
     const changing = server.routes
       .filter((r) => r.method !== 'GET' && !READ_ONLY_POSTS.includes(`${r.method} ${r.path}`))
@@ -197,7 +207,7 @@ test('every changing route records actor, action, object, organization and sourc
     );
     t.is(p2.json.nextCursor, null);
     t.deepEqual(await entries(GLOBEX_VIEWER), []);
-    t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?objectType=user', '')).status, 400);
+    t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?objectType=robot', '')).status, 400);
     t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?cursor=zz', '')).status, 400);
   } finally {
     await server.close();

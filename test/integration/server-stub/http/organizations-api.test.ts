@@ -101,7 +101,13 @@ async function acmeObjects(f: Fixture) {
     source: { address: '::1', port: 4000 },
   });
   if (!got.ok) throw new Error(got.reason);
-  return { network: 'acme-net', batch: 'acme-lot', device: toHex(got.id), ca: 'no-such-ca' };
+  return {
+    network: 'acme-net',
+    batch: 'acme-lot',
+    device: toHex(got.id),
+    ca: 'no-such-ca',
+    organization: 'acme',
+  };
 }
 
 test('every operation of the OpenAPI document answers each role as it declares: 403 below, never 401/403 at or above', async (t) => {
@@ -271,6 +277,7 @@ test("isolation: random API calls by two organizations; no answer to one names t
                 '/api/v1/devices',
                 '/api/v1/audit',
                 '/api/v1/operator-audit',
+                '/api/v1/organizations',
               ])
                 await call('GET', p);
               break;
@@ -325,6 +332,45 @@ test("isolation: random API calls by two organizations; no answer to one names t
     t.true(all.json.items.some((b: AnyJson) => b.name.startsWith('acme-')));
     t.true(all.json.items.some((b: AnyJson) => b.name.startsWith('globex-')));
     t.true((await f.registry.listDevices()).length > 0);
+  } finally {
+    await f.done();
+  }
+});
+
+test('organizations: a superadmin lists and creates them; an organization token sees only its own', async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const f = await start();
+  try {
+    const names = async (token: string) =>
+      (await f.call(token, 'GET', '/api/v1/organizations')).json.items.map((o: AnyJson) => o.name);
+    t.deepEqual(await names(SUPER), ['default', 'acme', 'globex']);
+    t.deepEqual(await names(tokenOf('acme', 'viewer')), ['acme']);
+    t.deepEqual(await names(tokenOf('globex', 'admin')), ['globex']);
+    const acme = await f.call(tokenOf('acme', 'viewer'), 'GET', '/api/v1/organizations/acme');
+    t.like(acme.json, { name: 'acme', id: 2 });
+    t.is((await f.call(tokenOf('acme', 'viewer'), 'GET', '/api/v1/organizations/2')).json.name, 'acme');
+    // Another organization, by name or id, and one that does not exist answer alike.
+    for (const ref of ['globex', '3', 'nowhere', 'default']) {
+      const r = await f.call(tokenOf('acme', 'admin'), 'GET', `/api/v1/organizations/${ref}`);
+      t.is(r.status, 404, ref);
+      t.false(r.text.includes('"id"'), ref);
+    }
+    t.is(
+      (await f.call(tokenOf('acme', 'admin'), 'POST', '/api/v1/organizations', { name: 'x' })).status,
+      403,
+    );
+    const made = await f.call(SUPER, 'POST', '/api/v1/organizations', { name: 'initech' });
+    t.is(made.status, 201, made.text);
+    t.like(made.json, { name: 'initech', id: 4 });
+    t.is(
+      (await f.call(SUPER, 'POST', '/api/v1/organizations', { name: 'initech' })).json.error.code,
+      'CONFLICT',
+    );
+    const bad = await f.call(SUPER, 'POST', '/api/v1/organizations', { name: '12' });
+    t.is(bad.json.error.field, 'name');
+    t.is((await f.registry.listOrganizations()).length, 4);
+    const [entry] = (await f.call(SUPER, 'GET', '/api/v1/operator-audit?action=organization.add')).json.items;
+    t.like(entry, { organizationId: 4, objectName: 'initech', actor: 'token-file:1' });
   } finally {
     await f.done();
   }

@@ -5,11 +5,11 @@
 import { userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import { table } from './format.ts';
+import { operatorAuditView } from '../http/views.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
 import { organizationId } from './org-commands.ts';
 import {
   OPERATOR_OBJECT_TYPES,
-  type OperatorAuditEntry,
   type OperatorAuditInput,
   type OperatorObjectType,
 } from '../registry/operator-audit.ts';
@@ -64,21 +64,6 @@ export async function caOrganization(r: Registry, networkId: number): Promise<nu
   return (await r.getNetwork(networkId))?.organizationId ?? null;
 }
 
-export function operatorEntryView(e: OperatorAuditEntry): Record<string, unknown> {
-  return {
-    id: e.id,
-    time: new Date(e.at).toISOString(),
-    organizationId: e.organizationId,
-    actor: e.actor,
-    action: e.action,
-    objectType: e.objectType,
-    objectId: e.objectId,
-    objectName: e.objectName,
-    source: e.source,
-    detail: e.detail,
-  };
-}
-
 /** `audit operator`, a subcommand of `audit` (registry-commands.ts). */
 export function operatorAuditCommand(
   c: Argv<GlobalArgs>,
@@ -129,7 +114,7 @@ export function operatorAuditCommand(
         ]);
         done({
           human: table(['TIME', 'ORG', 'ACTOR', 'ACTION', 'OBJECT', 'SOURCE'], rows),
-          json: entries.map(operatorEntryView),
+          json: entries.map(operatorAuditView),
         });
       }),
   );

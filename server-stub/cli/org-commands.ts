@@ -4,15 +4,10 @@
 import type { Argv } from 'yargs';
 import { table } from './format.ts';
 import { recordCli } from './operator-audit-commands.ts';
+import { organizationView } from '../http/views.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
 import { RegistryError } from '../registry/errors.ts';
-import type { Organization, Registry } from '../registry/registry.ts';
-
-const iso = (ms: number): string => new Date(ms).toISOString();
-
-export function organizationView(o: Organization): Record<string, unknown> {
-  return { id: o.id, name: o.name, created: iso(o.createdAt) };
-}
+import type { Registry } from '../registry/registry.ts';
 
 /** The id of the organization named `ref` (or numbered); NOT_FOUND naming --org if there is none. */
 export async function organizationId(r: Registry, ref: string): Promise<number> {
@@ -52,13 +47,13 @@ export function registerOrg(y: Argv<GlobalArgs>, done: Done): void {
         (c) => c,
         (a) =>
           withRegistry(a, async (r) => {
-            const orgs = await r.listOrganizations();
+            const views = (await r.listOrganizations()).map(organizationView);
             done({
               human: table(
                 ['ID', 'NAME', 'CREATED'],
-                orgs.map((x) => [x.id, x.name, iso(x.createdAt)]),
+                views.map((x) => [x.id, x.name, x.createdAt]),
               ),
-              json: orgs.map(organizationView),
+              json: views,
             });
           }),
       )

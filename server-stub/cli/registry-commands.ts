@@ -3,7 +3,8 @@
 // value changes nothing. Devices are named by identity (IPv6 text) or by --batch plus pseudonym hex.
 import type { Argv } from 'yargs';
 import { fromHex, toHex } from '../../protocol/util/bytes.ts';
-import { auditView, batchView, deviceView, networkView, short, table } from './format.ts';
+import { short, table } from './format.ts';
+import { auditView, batchView, deviceView, networkView } from '../http/views.ts';
 import { UsageError, withRegistry, type Done, type GlobalArgs } from './cli.ts';
 import { organizationId, registerOrg } from './org-commands.ts';
 import { gpkFromFile, labelFromImage, labelFromTextArgument, readInputFile } from '../labels/gpk-input.ts';
@@ -21,6 +22,7 @@ import {
   DEVICE_STATUSES,
   type Batch,
   type Device,
+  type Network,
   type Registry,
 } from '../registry/registry.ts';
 import { checkInt, MAX_AUDIT_LIMIT } from '../registry/validate.ts';
@@ -43,6 +45,17 @@ async function deviceByRef(r: Registry, ref: string, batch: string | undefined):
   }
   if (!device) throw new RegistryError('NOT_FOUND', `no device '${ref}'`, { field: 'device' });
   return device;
+}
+
+/** The networks by id, as the views name a batch's network. */
+async function networksById(r: Registry): Promise<Map<number, Network>> {
+  return new Map((await r.listNetworks()).map((n) => [n.id, n]));
+}
+
+/** The name of a device's batch by gid hex, as the device view looks it up. */
+async function batchNameOf(r: Registry, gid: Uint8Array): Promise<Map<string, string>> {
+  const b = await r.getBatch(gid);
+  return new Map(b ? [[toHex(b.gid), b.name]] : []);
 }
 
 /** "2026-01-01T00:00:00Z", or a duration back from now: 30s, 15m, 2h, 7d. */
@@ -179,7 +192,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
               action: 'batch.add',
               detail: { size: batch.size, network: network ?? null },
             });
-            const view = batchView(batch, await r.listNetworks());
+            const view = batchView(batch, await networksById(r));
             done({
               human: `batch ${batch.name} gid ${toHex(batch.gid)} network ${String(view.network)} size ${batch.size}`,
               json: view,
@@ -205,7 +218,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
             });
             done({
               human: `batch ${updated.name} now in network ${a.network}`,
-              json: batchView(updated, await r.listNetworks()),
+              json: batchView(updated, await networksById(r)),
             });
           }),
       )
@@ -215,7 +228,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         (c) => c,
         (a) =>
           withRegistry(a, async (r) => {
-            const nets = await r.listNetworks();
+            const nets = await networksById(r);
             const batches = await r.listBatches();
             const views = batches.map((b) => batchView(b, nets));
             const rows = views.map(
@@ -225,8 +238,8 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
                   short(String(v.gid)),
                   v.network,
                   v.status,
-                  `${v.devices}/${v.size}`,
-                  v.revokedDevices,
+                  `${v.counts.provisioned}/${v.counts.issued}`,
+                  v.counts.revoked,
                 ] as (string | number | null)[],
             );
             done({
@@ -243,7 +256,7 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const b = await r.revokeBatch((await batchByRef(r, a.batch)).gid);
             await recordCli(r, { ...batchObject(b), action: 'batch.revoke' });
-            done({ human: `batch ${b.name} revoked`, json: batchView(b, await r.listNetworks()) });
+            done({ human: `batch ${b.name} revoked`, json: batchView(b, await networksById(r)) });
           }),
       )
       .demandCommand(1, 'name a batch command (see --help)'),
@@ -278,8 +291,9 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
               ...(gid ? { gid } : {}),
               ...(a.status ? { status: a.status as 'active' } : {}),
             });
-            const nameOf = (d: Device) => batches.find((b) => toHex(b.gid) === toHex(d.gid))?.name;
-            const views = devices.map((d) => deviceView(d, nameOf(d)));
+            const names = new Map(batches.map((b) => [toHex(b.gid), b.name]));
+            const nameOf = (d: Device) => names.get(toHex(d.gid));
+            const views = devices.map((d) => deviceView(d, names));
             const rows = devices.map((d) => [
               formatIpv6(d.identity),
               nameOf(d) ?? '?',
@@ -305,7 +319,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
             await recordCli(r, { ...(await deviceObject(r, updated)), action: 'device.revoke' });
             done({
               human: `device ${formatIpv6(updated.identity)} revoked`,
-              json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
+              json: deviceView(updated, await batchNameOf(r, updated.gid)),
             });
           }),
       )
@@ -329,7 +343,7 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
             });
             done({
               human: `device ${formatIpv6(updated.identity)} allow-rekey ${updated.allowRekey ? 'on' : 'off'}`,
-              json: deviceView(updated, (await r.getBatch(updated.gid))?.name),
+              json: deviceView(updated, await batchNameOf(r, updated.gid)),
             });
           }),
       )
@@ -367,11 +381,11 @@ function registerAudit(y: Argv<GlobalArgs>, done: Done): void {
         });
         const views = entries.map(auditView);
         const rows = views.map((v) => [
-          String(v.time),
-          `${String(v.source)} ${String(v.port)}`,
-          String(v.outcome),
-          String(v.reason),
-          v.identity as string | null,
+          v.at,
+          `${v.sourceAddress} ${v.sourcePort}`,
+          v.outcome,
+          v.reason,
+          v.identity,
         ]);
         done({ human: table(['TIME', 'SOURCE', 'OUTCOME', 'REASON', 'IDENTITY'], rows), json: views });
       }),

@@ -4,37 +4,19 @@
 // the entry is also published on the live event stream (`operator`) to that organization's listeners.
 // GET /operator-audit lists them newest first, filtered, paged by cursor like GET /audit; reading it
 // is reading (role viewer, like the handshake audit); an organization sees only its own entries.
-import {
-  OPERATOR_OBJECT_TYPES,
-  type OperatorAuditEntry,
-  type OperatorAuditInput,
-} from '../registry/operator-audit.ts';
+import { OPERATOR_OBJECT_TYPES, type OperatorAuditInput } from '../registry/operator-audit.ts';
 import { enumParam, int, onlyParams, timeParam } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type RequestContext, type Router } from './router.ts';
 import { decodeCursor, DEFAULT_PAGE, encodeCursor, MAX_PAGE } from './routes-devices.ts';
+import { operatorAuditView } from './views.ts';
 
 const API = '/api/v1';
 
 export type RecordedAction = Omit<OperatorAuditInput, 'actor' | 'source' | 'detail'> & {
   detail?: Record<string, unknown>;
 };
-
-export function operatorAuditView(e: OperatorAuditEntry) {
-  return {
-    id: e.id,
-    at: new Date(e.at).toISOString(),
-    organizationId: e.organizationId,
-    actor: e.actor,
-    action: e.action,
-    objectType: e.objectType,
-    objectId: e.objectId,
-    objectName: e.objectName,
-    source: e.source,
-    detail: e.detail,
-  };
-}
 
 /** Record a change the request made (after it is stored) and announce it to the object's organization. */
 export async function recordAction(ctx: ApiContext, r: RequestContext, a: RecordedAction): Promise<void> {

@@ -4,11 +4,17 @@
 // certificate fingerprints as lower-case hex SHA-256. The CLI's --json prints the same shapes.
 import { toHex } from '../../protocol/util/bytes.ts';
 import { formatIpv6, formatPrefix64 } from '../registry/ipv6.ts';
+import type { OperatorAuditEntry } from '../registry/operator-audit.ts';
 import type { CaRecord, CaSummary, CertDevice } from '../registry/pki-registry.ts';
-import type { AuditEntry, Batch, BatchSummary, Device, Network } from '../registry/registry.ts';
+import type { AuditEntry, Batch, BatchSummary, Device, Network, Organization } from '../registry/registry.ts';
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+
+/** An organization (tenant); only the CLI shows them (`enf-server org list --json`). */
+export function organizationView(o: Organization) {
+  return { id: o.id, name: o.name, createdAt: iso(o.createdAt) };
+}
 
 export function networkView(n: Network) {
   return { id: n.id, name: n.name, prefix: formatPrefix64(n.prefix), createdAt: iso(n.createdAt) };
@@ -162,5 +168,21 @@ export function certDeviceListView(d: CertDevice, caNames: ReadonlyMap<number, s
     handshakeCount: d.enrollCount,
     lastSource: d.lastSource,
     certificate: certDeviceView(d),
+  };
+}
+
+/** An operator action (who changed what, on which object, from where). */
+export function operatorAuditView(e: OperatorAuditEntry) {
+  return {
+    id: e.id,
+    at: iso(e.at),
+    organizationId: e.organizationId,
+    actor: e.actor,
+    action: e.action,
+    objectType: e.objectType,
+    objectId: e.objectId,
+    objectName: e.objectName,
+    source: e.source,
+    detail: e.detail,
   };
 }

@@ -128,7 +128,7 @@ export interface DeviceRow {
   readonly batch: string | null;
   readonly pseudonym: string;
   readonly status: string;
-  readonly handshakes: number;
+  readonly handshakeCount: number;
 }
 
 export interface AuditRow {

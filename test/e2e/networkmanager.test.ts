@@ -140,7 +140,7 @@ test('NetworkManager keeps the identity after the agent ended: reapply, restart,
     'handed to NetworkManager again on this boot',
   );
   t.is((await listAudit(enfDir)).length, auditAtReady, 'no handshake on reboot');
-  t.is((await listDevices(enfDir)).find((d) => d.identity === id)?.handshakes, 1);
+  t.is((await listDevices(enfDir)).find((d) => d.identity === id)?.handshakeCount, 1);
   await again.device.powerOff();
 
   for (const { device, report } of [first, again]) {

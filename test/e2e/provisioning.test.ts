@@ -119,7 +119,7 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
   t.not(identities[0], identities[1], 'distinct identities');
   const devices = await listDevices(enfDir);
   t.deepEqual(devices.map((d) => d.identity).sort(), [...identities].sort(), 'the server lists both devices');
-  t.true(devices.every((d) => d.batch === 'batch-a' && d.handshakes === 1));
+  t.true(devices.every((d) => d.batch === 'batch-a' && d.handshakeCount === 1));
 
   // 1b. networkd owns the identity now: nothing of the agent runs, and each reconfiguration of eth0
   // by networkd (or the kernel) ends with the identity back, without a handshake.
@@ -167,7 +167,7 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
     'handed to networkd again on this boot (the drop-in is under /run)',
   );
   t.is((await listAudit(enfDir)).length, auditBefore, 'no handshake on reboot');
-  t.is((await listDevices(enfDir)).find((d) => d.identity === identities[0])?.handshakes, 1);
+  t.is((await listDevices(enfDir)).find((d) => d.identity === identities[0])?.handshakeCount, 1);
   await Promise.all([again.device.powerOff(), first[1]!.device.powerOff()]);
 
   // 3. A device of the revoked batch B: refused, again and again, and never an address. The agent

@@ -26,10 +26,10 @@ interface DeviceJson {
   pseudonym: string;
   longtermPublicKey: string;
   status: string;
-  handshakes: number;
+  handshakeCount: number;
 }
 interface AuditJson {
-  source: string;
+  sourceAddress: string;
   outcome: string;
   reason: string;
   identity: string | null;
@@ -188,8 +188,8 @@ async function expectRegistered(
     'registry long-term key differs',
   );
   expect(
-    d.status === 'active' && d.handshakes === handshakes,
-    `device ${d.status}, ${d.handshakes} handshakes`,
+    d.status === 'active' && d.handshakeCount === handshakes,
+    `device ${d.status}, ${d.handshakeCount} handshakes`,
   );
   return d;
 }
@@ -310,7 +310,7 @@ export const ourServerChecks: Check[] = [
         completed(r, 'IPv6');
         const d = await expectRegistered(s, r, 1);
         const audit = await s.audit();
-        const sources = audit.map((a) => a.source);
+        const sources = audit.map((a) => a.sourceAddress);
         expect(sources.includes('::1'), `audit sources ${JSON.stringify(sources)}`);
         return pass(`identity ${d.identity}, audited from ::1`);
       } finally {

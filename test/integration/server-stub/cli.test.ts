@@ -122,7 +122,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
     id: 1,
     name: 'plant-a',
     prefix: '2001:db8:1:2::/64',
-    created: (net.json as { created: string }).created,
+    createdAt: (net.json as { createdAt: string }).createdAt,
   });
   const bad = await cli(dir, 'network', 'add', '--name', 'plant-b', '--prefix', '2001:db8:1:3::1/64');
   t.is(bad.code, 2);
@@ -155,8 +155,8 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   t.like(fromText.json as object, {
     name: 'lot-qr',
     network: 'plant-a',
-    size: 3,
-    basename: Buffer.from('OTHER').toString('hex'),
+    counts: { issued: 3 },
+    basename: Buffer.from('OTHER').toString('base64'),
   });
 
   // --qr-text @FILE: the label text from a file (the factory's label.txt is read by its drawn code:
@@ -168,7 +168,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   );
   const fromAtFile = await cli(dir, 'batch', 'add', '--qr-text', `@${atFile}`, '--size', '1');
   t.is(fromAtFile.code, 0, fromAtFile.stderr);
-  t.like(fromAtFile.json as object, { name: 'lot-at', basename: Buffer.from('ATFILE').toString('hex') });
+  t.like(fromAtFile.json as object, { name: 'lot-at', basename: Buffer.from('ATFILE').toString('base64') });
 
   const png = join(tmp, 'label.png');
   const imgPayload = encodeQrPayload({
@@ -185,7 +185,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   t.like(fromImage.json as object, {
     name: 'lot-photo',
     network: null,
-    basename: Buffer.from('PHOTO').toString('hex'),
+    basename: Buffer.from('PHOTO').toString('base64'),
   });
 
   // A phone photo of the label is a JPEG.
@@ -203,7 +203,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   writeFileSync(photo, jpeg.encode({ data: rgba.data, width: rgba.width, height: rgba.height }, 70).data);
   const fromPhoto = await cli(dir, 'batch', 'add', '--qr-image', photo, '--size', '2');
   t.is(fromPhoto.code, 0, fromPhoto.stderr);
-  t.like(fromPhoto.json as object, { name: 'from-photo', basename: Buffer.from('JPEG').toString('hex') });
+  t.like(fromPhoto.json as object, { name: 'from-photo', basename: Buffer.from('JPEG').toString('base64') });
 
   // Corrupt GPK (a point off the curve), truncated QR text, an image without a QR code.
   const corrupt = join(tmp, 'bad-gpk.bin');
@@ -331,7 +331,7 @@ test('devices: list, revoke and allow-rekey take effect on the next handshake; a
 
   const refused = (await cli(dir, 'audit', '--outcome', 'refused')).json as {
     reason: string;
-    source: string;
+    sourceAddress: string;
   }[];
   t.deepEqual(
     refused.map((a) => a.reason),

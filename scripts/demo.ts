@@ -27,7 +27,7 @@ import {
 } from './demo/devices.ts';
 import { DEMO_EXIT, USAGE, parseDemoArgs, type DemoOptions } from './demo/options.ts';
 import { Progress, StepError } from './demo/progress.ts';
-import { QEMU_COMMANDS, bootGuest, prepareImage, waitGuestReady } from './demo/qemu.ts';
+import { QEMU_COMMANDS, bootGuest, prepareImage, qemuYoctoMissing, waitGuestReady } from './demo/qemu.ts';
 import type { ImageManifest } from '../qemu/boot.ts';
 import { Resources, run, runJson } from './demo/resources.ts';
 import { initServer, startServer } from './demo/server.ts';
@@ -64,6 +64,8 @@ function checkHost(o: DemoOptions): [number, string] | undefined {
       `missing: ${missing.map(([c]) => c).join(', ')}. Install with: apt-get install ` +
         `${[...new Set(missing.map(([, p]) => p))].join(' ')} (the demo installs nothing itself)`,
     ];
+  const yocto = o.isQemu ? qemuYoctoMissing() : undefined;
+  if (yocto !== undefined) return [DEMO_EXIT.missingCommand, yocto];
   return undefined;
 }
 
@@ -158,8 +160,8 @@ async function demo(
       );
   const image = o.isQemu
     ? await p.step(
-        'device image: agent bundle + Debian image with the systemd unit (built once, then cached)',
-        () => prepareImage(workdir, (l) => p.print(`      ${l}`)),
+        'device image: the agent as the Yocto recipe installs it + Debian image (built once, then cached)',
+        () => prepareImage((l) => p.print(`      ${l}`)),
         (i) => i.dir,
       )
     : undefined;

@@ -9,7 +9,8 @@ export const DEMO_EXIT = {
   usage: 2,
   /** Not root: network namespaces, veth links and swtpm inside namespaces need root. */
   notRoot: 3,
-  /** A system command is missing (the message names the apt package). */
+  /** A system command is missing (the message names the apt package), or with --qemu what BitBake
+   * needs to install the agent as the Yocto layer does (the message says what). */
   missingCommand: 4,
   /** Interrupted (SIGINT/SIGTERM) before the devices were up; cleaned up. */
   interrupted: 130,
@@ -47,8 +48,9 @@ Options:
   -h, --help    this text
 
 Exit codes: 0 ok, 1 a step failed (the message names the step), 2 usage, 3 not root,
-4 system command missing (the message names the apt package), 130 interrupted before the
-devices were up.`;
+4 system command missing (the message names the apt package; with --qemu also what BitBake
+needs: ../shared/yocto, poky's host packages, the en_US.UTF-8 locale), 130 interrupted before
+the devices were up.`;
 
 /** Parses argv (without node and script). `isTty` is whether stdin is a terminal. */
 export function parseDemoArgs(argv: readonly string[], isTty: boolean): DemoOptions | 'help' {

@@ -1,15 +1,16 @@
 // `npm run demo -- --qemu`: the devices as QEMU virtual machines of the test image (image/,
-// qemu/boot.ts) instead of network namespaces. The image carries the agent bundle and the systemd
-// unit (image/install.sh); each guest gets the factory-provisioned swtpm state as its TPM
-// (/dev/tpmrm0 through tpm-tis), reaches enf-server on the host's loopback as 10.0.2.2 (QEMU user
-// networking) and reports, on its serial console, the agent's state, `xtt-agent status --json` and
-// eth0's IPv6 addresses (image/guest/selftest.mjs, parsed by qemu/selftest-report.ts).
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+// qemu/boot.ts) instead of network namespaces. The image carries exactly the tree the Yocto layer
+// installs for qemux86-64 (the recipe's do_compile and do_install, expanded by real BitBake on
+// ../shared/yocto: test/yocto/bitbake-env.ts recipeTreeX86), as the QEMU e2e tests do; each guest
+// gets the factory-provisioned swtpm state as its TPM (/dev/tpmrm0 through tpm-tis), reaches
+// enf-server on the host's loopback as 10.0.2.2 (QEMU user networking) and reports, on its serial
+// console, the agent's state, `xtt-agent status --json` and eth0's IPv6 addresses
+// (image/guest/selftest.mjs, parsed by qemu/selftest-report.ts).
 import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest, type ImageManifest } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
-import { REPO, type Resources } from './resources.ts';
+import { recipeTreeX86, yoctoMissing } from '../../test/yocto/bitbake-env.ts';
+import type { Resources } from './resources.ts';
 
 /** Commands --qemu needs beyond the namespace demo, with their Debian packages. */
 export const QEMU_COMMANDS: readonly [string, string][] = [
@@ -21,11 +22,21 @@ export const QEMU_COMMANDS: readonly [string, string][] = [
   ['mkfs.ext4', 'e2fsprogs'],
 ];
 
-/** Bundles the agent into the work directory and builds (or reuses, cached) the image. */
-export async function prepareImage(workdir: string, log: (line: string) => void): Promise<ImageManifest> {
-  const bundle = join(workdir, 'bundle');
-  execFileSync(process.execPath, [join(REPO, 'scripts', 'build.mjs'), '--out', bundle], { stdio: 'pipe' });
-  const dir = await buildImage({ bundleDir: bundle, log });
+/** Why the agent tree cannot be made here (BitBake's needs: root, ../shared/yocto, poky's host
+ * packages, the en_US.UTF-8 locale), or undefined. */
+export function qemuYoctoMissing(): string | undefined {
+  const why = yoctoMissing();
+  return why === undefined
+    ? undefined
+    : `--qemu installs the agent as the Yocto layer does (BitBake, image/yocto-layer/README.md): ${why}`;
+}
+
+/** Installs the agent as the Yocto recipe does (its BitBake cache: XTT_YOCTO_CACHE, outside the
+ * work directory) and builds (or reuses, cached) the image with that tree. */
+export async function prepareImage(log: (line: string) => void): Promise<ImageManifest> {
+  log('the agent tree of the Yocto recipe (bitbake -b xtt-agent_git.bb: unpack, -e; do_compile, do_install)');
+  const tree = recipeTreeX86('demo-qemux86-64');
+  const dir = await buildImage({ agentTree: tree, log });
   const image = readImageManifest(dir);
   if (!image.agent) throw new Error(`image ${dir} has no agent installed`);
   return image;

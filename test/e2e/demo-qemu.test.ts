@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { suiteRequires } from '../helpers/requirements.ts';
 
-const test = suiteRequires('demo --qemu', ['root', 'swtpm', 'qemu', 'debootstrap']);
+const test = suiteRequires('demo --qemu', ['root', 'swtpm', 'qemu', 'debootstrap', 'yocto']);
 const REPO = join(import.meta.dirname, '..', '..');
 
 interface Summary {

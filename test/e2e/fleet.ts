@@ -1,9 +1,9 @@
 // Shared setup for the QEMU end-to-end tests: the real programs as a customer and a
 // factory would run them. enf-server (init, network, batch add/assign/revoke, start) and
 // xtt-factory (create-batch, provision over TCP into a swtpm state directory that QEMU's swtpm
-// then serves to the guest). provisioning.test.ts boots the Yocto recipe's agent tree
-// (test/yocto/bitbake-env.ts); buildBundle is install.sh's input for the other images.
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+// then serves to the guest). The guests carry the agent tree the Yocto recipe installs
+// (test/yocto/bitbake-env.ts recipeTreeX86), not a bundle of their own.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -43,12 +43,6 @@ export function runJson(entry: 'server-stub/main.ts' | 'factory/main.ts', args: 
 export const enf = (dir: string, args: string[]): Promise<unknown> =>
   runJson('server-stub/main.ts', [...args, '--dir', dir]);
 export const factory = (args: string[]): Promise<unknown> => runJson('factory/main.ts', args);
-
-/** Bundles the agent (scripts/build.mjs) into outDir; returns outDir. */
-export function buildBundle(outDir: string): string {
-  execFileSync(process.execPath, [join(repo, 'scripts', 'build.mjs'), '--out', outDir], { stdio: 'pipe' });
-  return outDir;
-}
 
 /**
  * Provisions a TPM the way the factory station does, over TCP into `stateDir`, then shuts it

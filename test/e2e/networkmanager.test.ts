@@ -1,6 +1,9 @@
 // End-to-end under QEMU with NetworkManager instead of systemd-networkd (the image variant of
-// image/build-image.sh --network networkmanager): a factory-provisioned swtpm, enf-server on the
-// host, one device that provisions at power-on and hands its identity to NetworkManager (agent/
+// image/build-image.sh --network networkmanager) carrying exactly the tree the Yocto recipe installs
+// for qemux86-64 (its do_compile and do_install, expanded by real BitBake: test/yocto/bitbake-env.ts
+// recipeTreeX86; the installed files do not depend on the recipe's PACKAGECONFIG, which only adds
+// run-time dependencies): a factory-provisioned swtpm, enf-server on the host, one device that
+// provisions at power-on and hands its identity to NetworkManager (agent/
 // network-manager: `nmcli connection modify --temporary ... +ipv6.addresses`, `nmcli device
 // reapply`), then nothing of the agent stays resident and NetworkManager keeps the identity:
 //   - `nmcli device reapply eth0` after the address was deleted behind NetworkManager's back;
@@ -15,10 +18,11 @@ import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
-import { buildBundle, enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
+import { enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
 import { agentProcesses, guestSh, waitForIdentity } from './guest-network.ts';
 
-const test = suiteRequires('e2e NetworkManager', ['root', 'qemu', 'swtpm', 'debootstrap']);
+const test = suiteRequires('e2e NetworkManager', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
 
 const PREFIX = 'fd00:e2e:1:3';
 /** The profile image/guest/eth0.nmconnection ships. */
@@ -68,10 +72,13 @@ test('NetworkManager keeps the identity after the agent ended: reapply, restart,
   const server = await startServer(enfDir, join(work, 'enf-server.log'));
   cleanups.push(() => server.stop());
 
-  const bundle = buildBundle(join(work, 'bundle'));
+  // The agent as the layer installs it (config.json: the recipe's QEMU default 10.0.2.2:4444); only
+  // the port of this test's server comes from the kernel command line.
+  const tree = recipeTreeX86('e2e-networkmanager');
   const image = readImageManifest(
-    await buildImage({ bundleDir: bundle, network: 'networkmanager', log: (l) => t.log(l) }),
+    await buildImage({ agentTree: tree, network: 'networkmanager', log: (l) => t.log(l) }),
   );
+  t.true(image.agent);
   t.is(image.network, 'networkmanager');
   const spec = (keepDisk: boolean): DeviceSpec => ({
     name: 'xtt-nm-1',

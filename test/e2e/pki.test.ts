@@ -3,9 +3,11 @@
 // makes the P-256 key in the device's swtpm and a CSR, a customer CA made by openssl signs it,
 // `enf-server ca add` registers that CA with a network, `enf-server start --pki-port` serves
 // enrollment with a TLS certificate for 10.0.2.2 (the host as the guest sees it). The guest is the
-// same test image as the XTT devices (the same agent); only its own files differ: config.json with
-// method pki, its certificate and the server's TLS CA, written into the device's storage by the
-// image's seed disk (qemu/boot.ts seedDir), as a factory would. The agent signs the channel-bound
+// same test image as the XTT devices, with exactly the tree the Yocto recipe installs for qemux86-64
+// (test/yocto/bitbake-env.ts recipeTreeX86; the layer ships one agent for both methods); only the
+// device's own files differ: config.json with method pki, its certificate and the server's TLS CA,
+// written over the recipe's into the device's storage by the image's seed disk (qemu/boot.ts
+// seedDir), as a factory would. The agent signs the channel-bound
 // challenge with TPM2_Sign through /dev/tpmrm0. One boot; figures are printed, not asserted.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +17,11 @@ import { SELFTEST_MULTI_USER } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
 import { startSwtpm } from '../helpers/swtpm.ts';
 import { issue, issueCa, makeRoot } from '../helpers/openssl-ca.ts';
-import { buildBundle, enf, factory, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
+import { enf, factory, startServer } from './fleet.ts';
 import { guestSh, hasIdentityOnEth0 } from './guest-network.ts';
 
-const test = suiteRequires('e2e PKI enrollment', ['root', 'qemu', 'swtpm', 'debootstrap']);
+const test = suiteRequires('e2e PKI enrollment', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
 
 const PREFIX = 'fd00:e2e:16:1';
 const SERVER_TLS_EXT =
@@ -90,8 +93,8 @@ test('a device with its key in the TPM provisions by the customer CA at first po
     }),
   );
 
-  const bundle = buildBundle(join(work, 'bundle'));
-  const image = readImageManifest(await buildImage({ bundleDir: bundle, log: (l) => t.log(l) }));
+  const tree = recipeTreeX86('e2e-pki');
+  const image = readImageManifest(await buildImage({ agentTree: tree, log: (l) => t.log(l) }));
   t.true(image.agent);
   const device = await Device.boot(image, {
     name: 'xtt-pki-dev',

@@ -1,19 +1,15 @@
 // Management API: organizations (tenants). A superadmin lists every organization and creates new
 // ones; any other token sees only its own (the list holds one, another's answers 404 as if it did not
 // exist). Creating an organization is recorded in the operator audit, in the new organization.
-import type { Organization } from '../registry/registry.ts';
 import { checkName } from '../registry/validate.ts';
 import { onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type Router } from './router.ts';
 import { recordAction } from './routes-operator-audit.ts';
+import { organizationView } from './views.ts';
 
 const API = '/api/v1';
-
-export function organizationView(o: Organization) {
-  return { id: o.id, name: o.name, createdAt: new Date(o.createdAt).toISOString() };
-}
 
 export function addOrganizationRoutes(router: Router, ctx: ApiContext): void {
   router.add({

@@ -11,7 +11,7 @@ import type { AuditEntry, Batch, BatchSummary, Device, Network, Organization } f
 const iso = (ms: number): string => new Date(ms).toISOString();
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 
-/** An organization (tenant); only the CLI shows them (`enf-server org list --json`). */
+/** An organization (tenant). */
 export function organizationView(o: Organization) {
   return { id: o.id, name: o.name, createdAt: iso(o.createdAt) };
 }

@@ -3,6 +3,7 @@
 // embedded default (sqlite-registry.ts), or PostgreSQL shared by several servers (postgres-registry.ts). Records carry public values only: GPKs, basenames,
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
 import type { OperatorAudit } from './operator-audit.ts';
+import type { AccountRegistry } from './account-registry.ts';
 import type { PkiRegistry } from './pki-registry.ts';
 
 /** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
@@ -179,6 +180,8 @@ export interface Registry {
   readonly pki: PkiRegistry;
   /** What operators changed, through the API, the dashboard or the CLI (operator-audit.ts). */
   readonly operatorAudit: OperatorAudit;
+  /** Users, their sessions and named API tokens (account-registry.ts). */
+  readonly accounts: AccountRegistry;
   addOrganization(input: { name: string }): Promise<Organization>;
   listOrganizations(): Promise<Organization[]>;
   /** By name or numeric id. */

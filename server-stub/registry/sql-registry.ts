@@ -11,6 +11,8 @@ import type { PkiRegistry } from './pki-registry.ts';
 import type { OperatorAudit } from './operator-audit.ts';
 import { SqlOperatorAudit } from './sql-operator-audit.ts';
 import { SqlPkiRegistry } from './sql-pki-registry.ts';
+import type { AccountRegistry } from './account-registry.ts';
+import { SqlAccountRegistry } from './sql-account-registry.ts';
 import {
   rowToAudit,
   rowToBatch,
@@ -259,6 +261,7 @@ class SqlTx implements RegistryTx {
 export class SqlRegistry implements Registry {
   readonly pki: PkiRegistry;
   readonly operatorAudit: OperatorAudit;
+  readonly accounts: AccountRegistry;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -266,6 +269,7 @@ export class SqlRegistry implements Registry {
   ) {
     this.pki = new SqlPkiRegistry(driver, clock);
     this.operatorAudit = new SqlOperatorAudit(driver, clock);
+    this.accounts = new SqlAccountRegistry(driver, clock);
   }
 
   async addOrganization(input: { name: string }): Promise<Organization> {

@@ -13,6 +13,7 @@ import {
 import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
+import { registryAccountSuite } from './_registry-suite-accounts.ts';
 import { registryManagementSuite } from './_registry-suite-management.ts';
 import { registryOperatorAuditSuite, registryOrganizationSuite } from './_registry-suite-orgs.ts';
 import { registryPkiSuite } from './_registry-suite-pki.ts';
@@ -390,4 +391,5 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
   registryPkiSuite(test, name, factory, snapshot);
   registryOrganizationSuite(test, name, factory, { testGpk, pseudonym, ltKey, request, snapshot });
   registryOperatorAuditSuite(test, name, factory);
+  registryAccountSuite(test, name, factory);
 }

@@ -4,7 +4,8 @@
 // lookups that never reach another organization). registrySuite runs these on SQLite and PostgreSQL.
 import type { TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { RegistryError, ValidationError } from '../../../../server-stub/registry/errors.ts';
+import type { RegistryError } from '../../../../server-stub/registry/errors.ts';
+import { ValidationError } from '../../../../server-stub/registry/errors.ts';
 import type { RegistryFactory } from './_registry-suite.ts';
 
 const digest = (): Uint8Array => new Uint8Array(randomBytes(32));

@@ -132,6 +132,13 @@ export class TokenAuthenticator {
     return found;
   }
 
+  /** The principal of a configured token, or undefined (an unknown token, or one of a missing organization). */
+  lookup(presented: Uint8Array): Principal | undefined {
+    const e = this.match(presented);
+    if (!e || (e.orgName !== undefined && e.org === undefined)) return undefined;
+    return { role: e.role, org: e.org, actor: e.actor };
+  }
+
   isValid(presented: Uint8Array): boolean {
     return this.match(presented) !== undefined;
   }

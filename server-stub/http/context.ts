@@ -3,7 +3,9 @@
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import type { EventHub } from './events.ts';
-import type { Registry } from '../registry/registry.ts';
+import type { Clock, Registry } from '../registry/registry.ts';
+import type { LoginThrottle } from './login-throttle.ts';
+import type { Sessions } from './sessions.ts';
 
 export interface ApiContext {
   registry: Registry;
@@ -12,4 +14,6 @@ export interface ApiContext {
   logger: Logger | undefined;
   /** What CA registration codes are bound to: the XTT server certificate (one per deployment). */
   caVerificationIdentity: Uint8Array | undefined;
+  /** Sign-in: dashboard sessions, the failed-login throttle and the clock both use. */
+  accounts?: { sessions: Sessions; throttle: LoginThrottle; clock: Clock };
 }

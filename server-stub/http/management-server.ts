@@ -23,7 +23,12 @@ import { EventHub } from './events.ts';
 import { OPENAPI } from './openapi.ts';
 import type { Registry } from '../registry/registry.ts';
 import { Router } from './router.ts';
+import { Authenticator } from './authenticate.ts';
+import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
+import { addAccountRoutes } from './routes-accounts.ts';
 import { addDeviceRoutes } from './routes-devices.ts';
+import { DEFAULT_IDLE_TIMEOUT_MS, Sessions, type ActiveSession } from './sessions.ts';
+import { systemClock, type Clock } from '../registry/registry.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
 import { addOperatorAuditRoutes } from './routes-operator-audit.ts';
 import { addOrganizationRoutes } from './routes-organizations.ts';
@@ -53,6 +58,12 @@ export interface ManagementServerOptions {
   caVerificationIdentity?: Uint8Array;
   /** Audit polling interval for live events (ms); default 500. */
   eventPollMs?: number;
+  /** A dashboard session unused this long ends (ms); default 30 min. */
+  sessionIdleMs?: number;
+  /** The failed sign-in throttle's settings (login-throttle.ts). */
+  loginThrottle?: LoginThrottleOptions;
+  /** Default the system clock. */
+  clock?: Clock;
 }
 
 /** A --tls-cert or --tls-key file cannot be read or is not a usable PEM pair (bad-input exit code). */
@@ -99,6 +110,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
   addPkiRoutes(router, ctx);
   addOperatorAuditRoutes(router, ctx);
   addOrganizationRoutes(router, ctx);
+  addAccountRoutes(router, ctx);
   router.add({
     method: 'GET',
     path: '/api/v1/events',
@@ -170,12 +182,19 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     onError: (err) => opts.logger?.warn('http.events.poll-failed', { msg: (err as Error).message }),
   });
   await events.start();
+  const clock = opts.clock ?? systemClock;
+  const sessions = new Sessions(opts.registry.accounts, clock, {
+    idleTimeoutMs: opts.sessionIdleMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+    isSecure: opts.tls !== undefined,
+  });
+  const authenticator = new Authenticator(auth, opts.registry, sessions, () => clock.now());
   const ctx: ApiContext = {
     registry: opts.registry,
     events,
     metrics: opts.metrics,
     logger: opts.logger,
     caVerificationIdentity: opts.caVerificationIdentity,
+    accounts: { sessions, throttle: new LoginThrottle(clock, opts.loginThrottle), clock },
   };
   const router = buildRouter(ctx, opts.isMetricsPublic ?? false);
   const statics = new StaticFiles();
@@ -192,13 +211,17 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
       return;
     const { route, params } = router.match(method, url.pathname);
     let principal: Principal | undefined;
+    let session: ActiveSession | undefined;
     if (route.isAuthenticated) {
-      principal = auth.check(req);
+      ({ principal, session } = await authenticator.authenticate(req));
       if (!allows(principal.role, route.role)) {
-        throw new ApiError('FORBIDDEN', `this token's role (${principal.role}) may not do this`);
+        throw new ApiError(
+          'FORBIDDEN',
+          `this ${session ? 'user' : 'token'}'s role (${principal.role}) may not do this`,
+        );
       }
     }
-    const result = await route.handler({ req, res, params, query: url.searchParams, principal });
+    const result = await route.handler({ req, res, params, query: url.searchParams, principal, session });
     if (result) sendJson(res, result.status, result.body, method === 'HEAD');
   };
 

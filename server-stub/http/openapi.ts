@@ -89,6 +89,19 @@ const caCounts: Record<string, Schema> = {
   crlThisUpdate: nullable(time),
 };
 
+const tokenProps: Record<string, Schema> = {
+  id: { type: 'integer', minimum: 1 },
+  name: str(),
+  organization: nullable(str()),
+  user: nullable(str({ description: "the user it acts for; null: the organization's own" })),
+  role: str({ enum: ['viewer', 'operator', 'admin', 'superadmin'] }),
+  createdBy: str(),
+  createdAt: time,
+  expiresAt: nullable(time),
+  lastUsedAt: nullable(time),
+  revokedAt: nullable(time),
+};
+
 const schemas: Record<string, Schema> = {
   Error: obj({
     error: obj({ code: str({ enum: Object.keys(API_ERRORS) }), message: str(), field: str() }, [
@@ -231,6 +244,54 @@ const schemas: Record<string, Schema> = {
   OperatorAuditPage: page('OperatorAuditEntry'),
   NetworkList: list('Network'),
   BatchList: list('Batch'),
+  SignIn: obj({ name: str(), password: str({ format: 'password' }) }),
+  Session: obj({
+    actor: str({ description: 'who acts: user:NAME, token:NAME or token-file:NAME' }),
+    user: nullable(str()),
+    role: str({ enum: ['viewer', 'operator', 'admin', 'superadmin'] }),
+    organization: nullable(str()),
+    csrfToken: nullable(str({ description: 'send as X-CSRF-Token with every state-changing request' })),
+    idleTimeoutSeconds: nullable({ type: 'integer', minimum: 1 }),
+  }),
+  SignedOut: obj({ signedOut: { type: 'boolean' } }),
+  User: obj({
+    id: { type: 'integer', minimum: 1 },
+    name: str(),
+    organization: nullable(str()),
+    role: str({ enum: ['viewer', 'operator', 'admin', 'superadmin'] }),
+    disabled: { type: 'boolean' },
+    createdAt: time,
+    passwordChangedAt: time,
+  }),
+  NewUser: obj(
+    {
+      name: str(),
+      password: str({ format: 'password', minLength: 10 }),
+      role: str({ enum: ['viewer', 'operator', 'admin', 'superadmin'] }),
+      organization: str({ description: 'superadmin callers only; others create in their own' }),
+    },
+    ['name', 'password', 'role'],
+  ),
+  UserList: list('User'),
+  ApiToken: obj({ ...tokenProps }),
+  NewApiTokenResult: obj({
+    ...tokenProps,
+    token: str({ description: 'the secret: shown in this answer only' }),
+  }),
+  NewApiToken: obj(
+    {
+      name: str(),
+      role: str({
+        enum: ['viewer', 'operator', 'admin', 'superadmin'],
+        description: "default: the caller's",
+      }),
+      expiresAt: str({ description: 'ISO 8601 date or date-time; default: never' }),
+      user: str({ description: 'admins: the user it acts for (default: the caller, or the organization)' }),
+      organization: str({ description: 'superadmin callers: the organization of an organization token' }),
+    },
+    ['name'],
+  ),
+  ApiTokenList: list('ApiToken'),
   DevicePage: page('Device'),
   AuditPage: page('AuditEntry'),
 };
@@ -271,6 +332,7 @@ const NET = param('network', 'network name or id');
 const BATCH = param('batch', 'batch name or hex gid');
 const DEVICE = param('device', 'identity: 32 hex digits or IPv6 text');
 const CA = param('ca', 'CA name, id or certificate fingerprint');
+const USER = param('user', 'user name or id');
 const conflict = { '409': { $ref: '#/components/responses/Error' } };
 const image = {
   required: true,
@@ -287,7 +349,7 @@ const DOCUMENT = {
     description:
       'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}. Each operation names the least role its token needs in x-required-role (viewer < operator < admin < superadmin); a weaker token gets 403 FORBIDDEN. A token bound to an organization sees only that organization: another\'s objects answer 404 as if they did not exist.',
   },
-  security: [{ bearer: [] }],
+  security: [{ bearer: [] }, { session: [] }],
   paths: {
     '/api/v1/organizations': {
       get: {
@@ -492,6 +554,72 @@ const DOCUMENT = {
         responses: { ...json('CrlUpload'), ...conflict },
       },
     },
+    '/api/v1/session': {
+      post: {
+        summary: 'Sign in with a name and password: sets the HttpOnly session cookie',
+        security: [],
+        requestBody: body('SignIn'),
+        responses: {
+          ...json('Session'),
+          '403': { $ref: '#/components/responses/Error' },
+          '429': { $ref: '#/components/responses/Error' },
+        },
+      },
+      get: { summary: 'Who the caller is (and the CSRF token of a session)', responses: json('Session') },
+      delete: { summary: 'Sign out: ends the session and clears the cookie', responses: json('SignedOut') },
+    },
+    '/api/v1/session/password': {
+      put: {
+        summary: "Change the signed-in user's own password (ends its other sessions too)",
+        requestBody: body(
+          obj({ current: str({ format: 'password' }), password: str({ format: 'password' }) }),
+        ),
+        responses: json('User'),
+      },
+    },
+    '/api/v1/users': {
+      get: { summary: "List the organization's users", responses: json('UserList') },
+      post: {
+        summary: "Add a user (role at most the caller's)",
+        requestBody: body('NewUser'),
+        responses: { ...json('User', '201', 'Created'), ...conflict },
+      },
+    },
+    '/api/v1/users/{user}': {
+      parameters: [USER],
+      get: { summary: 'Show a user', responses: json('User') },
+    },
+    '/api/v1/users/{user}/password': {
+      parameters: [USER],
+      put: {
+        summary: "Set a user's password (ends its sessions)",
+        requestBody: body(obj({ password: str({ format: 'password' }) })),
+        responses: json('User'),
+      },
+    },
+    '/api/v1/users/{user}/disabled': {
+      parameters: [USER],
+      put: {
+        summary: 'Disable (ends its sessions, its tokens stop working) or enable a user',
+        requestBody: body(obj({ disabled: { type: 'boolean' } })),
+        responses: { ...json('User'), ...conflict },
+      },
+    },
+    '/api/v1/tokens': {
+      get: {
+        summary: "Named API tokens: the caller's own; an admin's: the organization's",
+        responses: json('ApiTokenList'),
+      },
+      post: {
+        summary: "Create a named API token (shown once; role at most the caller's)",
+        requestBody: body('NewApiToken'),
+        responses: { ...json('NewApiTokenResult', '201', 'Created'), ...conflict },
+      },
+    },
+    '/api/v1/tokens/{token}': {
+      parameters: [param('token', 'token name or id')],
+      delete: { summary: 'Revoke a named API token', responses: json('ApiToken') },
+    },
     '/api/v1/events': {
       get: {
         summary: 'Live events (server-sent events): audit, operator, device, batch, ca',
@@ -525,7 +653,16 @@ const DOCUMENT = {
     },
   },
   components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+    securitySchemes: {
+      bearer: { type: 'http', scheme: 'bearer' },
+      session: {
+        type: 'apiKey',
+        in: 'cookie',
+        name: 'enf_session',
+        description:
+          'The dashboard session (POST /api/v1/session; __Host-enf_session under TLS). State-changing requests also need X-CSRF-Token and a same-origin Origin/Sec-Fetch-Site.',
+      },
+    },
     responses: { Error: { description: 'Error', content: { 'application/json': { schema: ref('Error') } } } },
     schemas,
   },
@@ -556,6 +693,17 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'get /api/v1/operator-audit': 'viewer',
   'get /api/v1/events': 'viewer',
   'get /metrics': 'superadmin',
+  'get /api/v1/session': 'viewer',
+  'delete /api/v1/session': 'viewer',
+  'put /api/v1/session/password': 'viewer',
+  'get /api/v1/users': 'admin',
+  'post /api/v1/users': 'admin',
+  'get /api/v1/users/{user}': 'admin',
+  'put /api/v1/users/{user}/password': 'admin',
+  'put /api/v1/users/{user}/disabled': 'admin',
+  'get /api/v1/tokens': 'viewer',
+  'post /api/v1/tokens': 'viewer',
+  'delete /api/v1/tokens/{token}': 'viewer',
 };
 
 /** DOCUMENT with x-required-role and a 403 answer on every operation that takes a token. */

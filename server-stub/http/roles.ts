@@ -2,7 +2,7 @@
 // needs (router.ts); a token (auth.ts) is bound to one organization and one role, or is server-wide
 // (superadmin: every organization, the PKI routes and /metrics, whose figures span all of them).
 // viewer: read; operator: networks, batches, associate, revoke, allow-rekey; admin: the
-// organization's users, tokens and settings (nothing routed yet); superadmin: server-wide.
+// organization's users, tokens and settings; superadmin: server-wide (creates organizations).
 
 export const ROLES = ['viewer', 'operator', 'admin', 'superadmin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -17,6 +17,8 @@ export interface Principal {
    * users `user:NAME`, named API tokens `token:NAME`; the command line records `cli:<OS user>`.
    */
   actor: string;
+  /** The signed-in user, or the user a named token belongs to; undefined for other tokens. */
+  userId?: number;
 }
 
 /** Whether `have` includes everything `need` may do (the roles are ordered). */

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './errors.ts';
 import type { Principal, Role } from './roles.ts';
+import type { ActiveSession } from './sessions.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -14,6 +15,8 @@ export interface RequestContext {
   query: URLSearchParams;
   /** Who the request acts as; undefined on routes that need no token. */
   principal: Principal | undefined;
+  /** The dashboard session when the cookie authenticated the request. */
+  session?: ActiveSession | undefined;
 }
 
 /** The organization scope of a request (registry.ts `org`): undefined means every organization. */

@@ -132,6 +132,37 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('GET', '/api/v1/operator-audit?objectType=nope', {});
     await call('POST', '/api/v1/batches/{batch}/revoke', { batch: 'lot-2' });
     await call('GET', '/api/v1/openapi.json', {});
+    // Users, sessions, named tokens.
+    const erin = { name: 'erin', password: 'erin-password-1', role: 'admin', organization: 'default' };
+    await call('POST', '/api/v1/users', {}, erin);
+    await call('POST', '/api/v1/users', {}, erin);
+    await call('POST', '/api/v1/users', {}, { ...erin, name: 'frank', password: 'short' });
+    await call('GET', '/api/v1/users', {});
+    await call('GET', '/api/v1/users/{user}', { user: 'erin' });
+    await call('PUT', '/api/v1/users/{user}/password', { user: 'erin' }, { password: 'erin-password-2' });
+    await call('PUT', '/api/v1/users/{user}/disabled', { user: 'erin' }, { disabled: false });
+    await call('POST', '/api/v1/session', {}, { name: 'erin', password: 'erin-password-2' });
+    await call('POST', '/api/v1/session', {}, { name: 'erin', password: 'wrong password' });
+    await call('GET', '/api/v1/session', {});
+    const ci = await call(
+      'POST',
+      '/api/v1/tokens',
+      {},
+      { name: 'ci', role: 'operator', organization: 'default', expiresAt: '2099-01-01' },
+    );
+    const own = await call('POST', '/api/v1/tokens', {}, { name: 'erins', user: 'erin', role: 'viewer' });
+    await call('GET', '/api/v1/tokens', {});
+    await call('DELETE', '/api/v1/tokens/{token}', { token: String(ci.json.id) });
+    const asErin = { authorization: `Bearer ${own.json.token as string}` };
+    await call('GET', '/api/v1/session', {}, undefined, asErin);
+    await call(
+      'PUT',
+      '/api/v1/session/password',
+      {},
+      { current: 'erin-password-2', password: 'erin-password-3' },
+      asErin,
+    );
+    await call('DELETE', '/api/v1/session', {});
 
     const jsonOps: string[] = [];
     for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, AnyJson>>)) {

@@ -101,12 +101,29 @@ async function acmeObjects(f: Fixture) {
     source: { address: '::1', port: 4000 },
   });
   if (!got.ok) throw new Error(got.reason);
+  const user = await f.registry.accounts.addUser({
+    name: 'acme-user',
+    organizationId: acme,
+    role: 'viewer',
+    passwordHash: 'scrypt$ln=1,r=1,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=',
+  });
+  await f.registry.accounts.addApiToken({
+    name: 'acme-token',
+    organizationId: acme,
+    userId: user.id,
+    role: 'viewer',
+    digest: new Uint8Array(32).fill(9),
+    createdBy: 'test',
+    expiresAt: null,
+  });
   return {
     network: 'acme-net',
     batch: 'acme-lot',
     device: toHex(got.id),
     ca: 'no-such-ca',
     organization: 'acme',
+    user: 'acme-user',
+    token: 'acme-token',
   };
 }
 

@@ -95,9 +95,19 @@ test('each operation documents the role its route declares, and 403 with it', (t
     t.is(op['x-required-role'], r.role, `${r.method} ${r.path}`);
     t.truthy(op.responses['403'], `${r.method} ${r.path} documents 403`);
   }
-  // Reading never needs more than viewer; changing needs at least operator.
+  // Reading never needs more than viewer (but users are an admin's to see); changing needs at least
+  // operator, except a caller's own session and own API tokens.
+  const ownThings = [
+    '/api/v1/session',
+    '/api/v1/session/password',
+    '/api/v1/tokens',
+    '/api/v1/tokens/{token}',
+  ];
   for (const r of router.table.filter((x) => x.isAuthenticated && x.path.startsWith('/api/v1/'))) {
-    if (r.method === 'GET') t.true(['viewer', 'superadmin'].includes(r.role), `${r.method} ${r.path}`);
-    else t.not(r.role, 'viewer', `${r.method} ${r.path}`);
+    const what = `${r.method} ${r.path}`;
+    if (r.path.startsWith('/api/v1/users')) t.is(r.role, 'admin', what);
+    else if (ownThings.includes(r.path)) t.is(r.role, 'viewer', what);
+    else if (r.method === 'GET') t.true(['viewer', 'superadmin'].includes(r.role), what);
+    else t.not(r.role, 'viewer', what);
   }
 });

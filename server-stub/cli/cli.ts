@@ -18,6 +18,7 @@ import {
   type GlobalArgs as CommonArgs,
 } from '../../common/cli.ts';
 import { systemRng, type Rng } from '../../protocol/util/rng.ts';
+import { registerAccountCommands } from './account-commands.ts';
 import { registerPkiCommands } from './pki-commands.ts';
 import { registerRegistryCommands } from './registry-commands.ts';
 import { checkManagementArgs, MANAGEMENT_OPTIONS, type ManagementArgs } from '../http/cli-options.ts';
@@ -254,6 +255,7 @@ export function serverProgram(argv: readonly string[], deps: CliDeps = {}): CliP
       registerStart(y, done, deps.start);
       registerRegistryCommands(y, done);
       registerPkiCommands(y, done);
+      registerAccountCommands(y, done);
     },
   };
 }

@@ -48,6 +48,11 @@ export const MANAGEMENT_OPTIONS = {
   'tls-cert': { type: 'string', describe: 'PEM certificate chain: serve the management API over HTTPS' },
   'tls-key': { type: 'string', describe: 'PEM private key for --tls-cert' },
   'metrics-public': { type: 'boolean', default: false, describe: 'serve /metrics without a token' },
+  'session-idle-timeout': {
+    type: 'number',
+    default: 1800,
+    describe: 'seconds after which an unused dashboard session ends',
+  },
 } as const;
 
 export interface ManagementArgs {
@@ -58,6 +63,7 @@ export interface ManagementArgs {
   'tls-key'?: string | undefined;
   'metrics-public'?: boolean | undefined;
   'http-allow-plaintext'?: boolean | undefined;
+  'session-idle-timeout'?: number | undefined;
 }
 
 /** A management option is wrong; `option` names it. Maps to the CLI's usage exit code. */
@@ -98,6 +104,9 @@ export function checkManagementArgs(a: ManagementArgs) {
   ] as const) {
     if (f !== undefined && !existsSync(f)) throw new ManagementOptionError(k, `${f} does not exist`);
   }
+  const idle = a['session-idle-timeout'] ?? 1800;
+  if (!Number.isInteger(idle) || idle < 1 || idle > 30 * 86400)
+    throw new ManagementOptionError('session-idle-timeout', 'whole seconds in 1..2592000 (30 days)');
   const host = a['http-bind'] ?? DEFAULT_HTTP_BIND;
   const isPlaintextExposed = cert === undefined && !isLoopbackAddress(host);
   if (isPlaintextExposed && !a['http-allow-plaintext']) {
@@ -112,6 +121,7 @@ export function checkManagementArgs(a: ManagementArgs) {
     port,
     tokenFile,
     isMetricsPublic: a['metrics-public'] ?? false,
+    sessionIdleMs: idle * 1000,
     ...(cert !== undefined && key !== undefined ? { tls: { certFile: cert, keyFile: key } } : {}),
   };
 }

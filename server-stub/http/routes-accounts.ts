@@ -291,7 +291,8 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const body = await readJsonObject(r.req);
       onlyKeys(body, ['name', 'role', 'expiresAt', 'user', 'organization']);
       const name = str(body, 'name', true);
-      const role = body.role === undefined ? p.role : roleIn(body.role, 'role');
+      const asked = body.role === undefined ? undefined : roleIn(body.role, 'role');
+      let role = asked ?? p.role;
       checkGrant(p, role);
       const expiresAt = expiryOf(body.expiresAt, accountsOf(ctx).clock.now());
       const forUser = str(body, 'user', false);
@@ -304,6 +305,8 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
         if (forUser !== undefined) {
           const u = await findUser(ctx, forUser, orgOf(r));
           checkGrant(p, u.role, 'user');
+          // Unasked, the user's own role; asked, never above it.
+          if (asked === undefined) role = u.role;
           if (!allows(u.role, role))
             throw new ApiError('VALIDATION', `role: above the user's (${u.role})`, 'role');
           userId = u.id;

@@ -42,6 +42,8 @@ test('options: off without --http-port; each mistake names its option', (t) => {
       [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '0.0.0.0' }, 'http-bind'],
       [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '192.0.2.7' }, 'http-bind'],
       [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': 'enf.example' }, 'http-bind'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 0 }, 'session-idle-timeout'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 2.5 }, 'session-idle-timeout'],
     ];
     for (const [args, option] of bad) {
       const err = t.throws(
@@ -58,6 +60,7 @@ test('options: off without --http-port; each mistake names its option', (t) => {
       port: 0,
       tokenFile: tokens,
       isMetricsPublic: false,
+      sessionIdleMs: 1_800_000,
     });
     for (const host of [
       '127.0.0.1',

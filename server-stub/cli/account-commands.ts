@@ -1,0 +1,269 @@
+// `enf-server user add|list|disable|passwd` and `enf-server token add|list|revoke`: local users and
+// named API tokens from the server's own command line (its operator acts as a superadmin). A
+// password never appears on the command line (ps, shell history): it is read from --password-file,
+// or from standard input with --password-stdin. A new token is printed once, never stored.
+import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import type { Argv } from 'yargs';
+import { UsageError } from '../../common/cli.ts';
+import {
+  addApiToken,
+  addUser,
+  organizationNames,
+  setPassword,
+  tokenView,
+  userView,
+} from '../http/accounts.ts';
+import { isRole, ROLES, type Role } from '../http/roles.ts';
+import { RegistryError, ValidationError } from '../registry/errors.ts';
+import type { Registry } from '../registry/registry.ts';
+import { table } from './format.ts';
+import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
+import { organizationId } from './org-commands.ts';
+
+/** Who acts from the CLI, as the operator audit names it. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
+/** The password from --password-file or --password-stdin (exactly one), without its final newline. */
+export function readPassword(a: {
+  'password-file'?: string | undefined;
+  'password-stdin'?: boolean | undefined;
+}): string {
+  const file = a['password-file'];
+  if ((file === undefined) === !a['password-stdin'])
+    throw new UsageError('give the password with one of --password-file FILE or --password-stdin');
+  let text: string;
+  try {
+    text = readFileSync(file ?? 0, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`cannot read the password from ${file ?? 'standard input'}`, { cause });
+  }
+  return text.replace(/\r?\n$/, '');
+}
+
+function role(v: string): Role {
+  if (!isRole(v)) throw new ValidationError('role', `must be one of ${ROLES.join(', ')}`);
+  return v;
+}
+
+/** The organization of a new user or token: none for a superadmin, required otherwise. */
+async function orgFor(r: Registry, ro: Role, org: string | undefined): Promise<number | null> {
+  if (ro === 'superadmin') {
+    if (org !== undefined) throw new ValidationError('org', 'a superadmin belongs to no organization');
+    return null;
+  }
+  if (org === undefined) throw new ValidationError('org', `a ${ro} needs --org NAME`);
+  return organizationId(r, org);
+}
+
+const iso = (ms: number | null): string => (ms === null ? '-' : new Date(ms).toISOString());
+const passwordOptions = {
+  'password-file': { type: 'string', describe: 'file holding the password (at least 10 characters)' },
+  'password-stdin': { type: 'boolean', describe: 'read the password from standard input' },
+} as const;
+
+export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
+  y.command('user', 'local users who sign in to the dashboard (each in one organization with a role)', (u) =>
+    u
+      .command(
+        'add',
+        'add a user',
+        (c) =>
+          c
+            .option('name', { type: 'string', demandOption: true, describe: 'sign-in name (server-wide)' })
+            .option('role', { type: 'string', demandOption: true, choices: ROLES, describe: 'role' })
+            .option('org', { type: 'string', describe: 'organization (every role but superadmin)' })
+            .options(passwordOptions),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const ro = role(a.role);
+            const organizationId = await orgFor(r, ro, a.org);
+            const password = readPassword(a);
+            const user = await addUser(r, { name: a.name, password, role: ro, organizationId });
+            done({
+              human: `user ${user.name} (${user.role}${a.org ? ` in ${a.org}` : ''})`,
+              json: userView(user, await organizationNames(r)),
+            });
+          }),
+      )
+      .command(
+        'list',
+        'list users',
+        (c) => c.option('org', { type: 'string', describe: 'only this organization' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const users = await r.accounts.listUsers(a.org ? await organizationId(r, a.org) : undefined);
+            const orgs = await organizationNames(r);
+            const views = users.map((x) => userView(x, orgs));
+            done({
+              human: table(
+                ['ID', 'NAME', 'ORGANIZATION', 'ROLE', 'DISABLED', 'CREATED'],
+                views.map((v) => [
+                  v.id,
+                  v.name,
+                  v.organization ?? '-',
+                  v.role,
+                  v.disabled ? 'yes' : 'no',
+                  v.createdAt,
+                ]),
+              ),
+              json: views,
+            });
+          }),
+      )
+      .command(
+        'disable',
+        'disable a user (its sessions end, its tokens stop working); --enable undoes it',
+        (c) =>
+          c
+            .option('name', { type: 'string', demandOption: true, describe: 'user name' })
+            .option('enable', { type: 'boolean', default: false, describe: 'enable the user again' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const user = await r.accounts.setUserDisabled(a.name, !a.enable);
+            done({
+              human: `user ${user.name} ${user.isDisabled ? 'disabled' : 'enabled'}`,
+              json: userView(user, await organizationNames(r)),
+            });
+          }),
+      )
+      .command(
+        'passwd',
+        "set a user's password (its sessions end)",
+        (c) =>
+          c
+            .option('name', { type: 'string', demandOption: true, describe: 'user name' })
+            .options(passwordOptions),
+        (a) =>
+          withRegistry(a, async (r) => {
+            if (!(await r.accounts.getUser(a.name)))
+              throw new RegistryError('NOT_FOUND', `no user '${a.name}'`, { field: 'name' });
+            const user = await setPassword(r, a.name, readPassword(a));
+            done({ human: `password of ${user.name} set`, json: userView(user, await organizationNames(r)) });
+          }),
+      )
+      .demandCommand(1, 'name a user command (see --help)'),
+  );
+
+  y.command('token', 'named API tokens for automation (shown once, stored as a digest)', (t) =>
+    t
+      .command(
+        'add',
+        'create a token and print it (once)',
+        (c) =>
+          c
+            .option('name', {
+              type: 'string',
+              demandOption: true,
+              describe: 'token name (unique per organization)',
+            })
+            .option('role', { type: 'string', demandOption: true, choices: ROLES, describe: 'role' })
+            .option('org', { type: 'string', describe: 'organization (every role but superadmin)' })
+            .option('user', { type: 'string', describe: 'the user it acts for (its role caps the token)' })
+            .option('expires', {
+              type: 'string',
+              describe: 'expiry: ISO 8601 date or date-time (default never)',
+            }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const ro = role(a.role);
+            let organizationId = await orgFor(r, ro, a.org);
+            let userId: number | null = null;
+            if (a.user !== undefined) {
+              const u = await r.accounts.getUser(a.user);
+              if (!u || u.organizationId !== organizationId)
+                throw new RegistryError('NOT_FOUND', `no user '${a.user}' in this organization`, {
+                  field: 'user',
+                });
+              userId = u.id;
+              organizationId = u.organizationId;
+            }
+            let expiresAt: number | null = null;
+            if (a.expires !== undefined) {
+              expiresAt = Date.parse(a.expires);
+              if (
+                !/^\d{4}-\d{2}-\d{2}/.test(a.expires) ||
+                !Number.isFinite(expiresAt) ||
+                expiresAt <= Date.now()
+              )
+                throw new ValidationError('expires', 'an ISO 8601 date or date-time in the future');
+            }
+            const { secret, token } = await addApiToken(r, {
+              name: a.name,
+              role: ro,
+              organizationId,
+              userId,
+              expiresAt,
+              createdBy: cliActor(),
+            });
+            const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
+            done({
+              human: `${secret}\n(token ${token.name}, ${token.role}; shown this once: store it now)`,
+              json: { ...tokenView(token, await organizationNames(r), users), token: secret },
+            });
+          }),
+      )
+      .command(
+        'list',
+        'list tokens (never their secrets)',
+        (c) => c.option('org', { type: 'string', describe: 'only this organization' }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const list = await r.accounts.listApiTokens(
+              {},
+              a.org ? await organizationId(r, a.org) : undefined,
+            );
+            const orgs = await organizationNames(r);
+            const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
+            const views = list.map((x) => tokenView(x, orgs, users));
+            done({
+              human: table(
+                ['ID', 'NAME', 'ORGANIZATION', 'USER', 'ROLE', 'EXPIRES', 'LAST USED', 'REVOKED'],
+                list.map((x, i) => [
+                  x.id,
+                  x.name,
+                  views[i]!.organization ?? '-',
+                  views[i]!.user ?? '-',
+                  x.role,
+                  iso(x.expiresAt),
+                  iso(x.lastUsedAt),
+                  iso(x.revokedAt),
+                ]),
+              ),
+              json: views,
+            });
+          }),
+      )
+      .command(
+        'revoke',
+        'revoke a token (kept in the list as revoked)',
+        (c) =>
+          c
+            .option('name', { type: 'string', demandOption: true, describe: 'token name or id' })
+            .option('org', {
+              type: 'string',
+              describe: "the token's organization (omit for a server-wide token)",
+            }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const org = a.org ? await organizationId(r, a.org) : undefined;
+            const ref = /^[0-9]+$/.test(a.name) ? Number(a.name) : a.name;
+            const found = await r.accounts.getApiToken(ref, org);
+            if (!found) throw new RegistryError('NOT_FOUND', `no token '${a.name}'`, { field: 'name' });
+            const revoked = await r.accounts.revokeApiToken(found.id);
+            const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
+            done({
+              human: `token ${revoked.name} revoked`,
+              json: tokenView(revoked, await organizationNames(r), users),
+            });
+          }),
+      )
+      .demandCommand(1, 'name a token command (see --help)'),
+  );
+}

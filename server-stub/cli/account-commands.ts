@@ -3,7 +3,6 @@
 // password never appears on the command line (ps, shell history): it is read from --password-file,
 // or from standard input with --password-stdin. A new token is printed once, never stored.
 import { readFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import { UsageError } from '../../common/cli.ts';
 import {
@@ -11,7 +10,9 @@ import {
   addUser,
   organizationNames,
   setPassword,
+  tokenObject,
   tokenView,
+  userObject,
   userView,
 } from '../http/accounts.ts';
 import { isRole, ROLES, type Role } from '../http/roles.ts';
@@ -19,16 +20,8 @@ import { RegistryError, ValidationError } from '../registry/errors.ts';
 import type { Registry } from '../registry/registry.ts';
 import { table } from './format.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
+import { cliActor, recordCli } from './operator-audit-commands.ts';
 import { organizationId } from './org-commands.ts';
-
-/** Who acts from the CLI, as the operator audit names it. */
-export function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return `cli:uid-${process.getuid?.() ?? 'unknown'}`;
-  }
-}
 
 /** The password from --password-file or --password-stdin (exactly one), without its final newline. */
 export function readPassword(a: {
@@ -86,6 +79,7 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             const organizationId = await orgFor(r, ro, a.org);
             const password = readPassword(a);
             const user = await addUser(r, { name: a.name, password, role: ro, organizationId });
+            await recordCli(r, { ...userObject(user), action: 'user.add', detail: { role: ro } });
             done({
               human: `user ${user.name} (${user.role}${a.org ? ` in ${a.org}` : ''})`,
               json: userView(user, await organizationNames(r)),
@@ -127,6 +121,7 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const user = await r.accounts.setUserDisabled(a.name, !a.enable);
+            await recordCli(r, { ...userObject(user), action: a.enable ? 'user.enable' : 'user.disable' });
             done({
               human: `user ${user.name} ${user.isDisabled ? 'disabled' : 'enabled'}`,
               json: userView(user, await organizationNames(r)),
@@ -145,6 +140,7 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             if (!(await r.accounts.getUser(a.name)))
               throw new RegistryError('NOT_FOUND', `no user '${a.name}'`, { field: 'name' });
             const user = await setPassword(r, a.name, readPassword(a));
+            await recordCli(r, { ...userObject(user), action: 'user.password' });
             done({ human: `password of ${user.name} set`, json: userView(user, await organizationNames(r)) });
           }),
       )
@@ -202,6 +198,11 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
               expiresAt,
               createdBy: cliActor(),
             });
+            await recordCli(r, {
+              ...tokenObject(token),
+              action: 'token.add',
+              detail: { role: ro, user: a.user ?? null, expiresAt: a.expires ?? null },
+            });
             const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
             done({
               human: `${secret}\n(token ${token.name}, ${token.role}; shown this once: store it now)`,
@@ -257,6 +258,7 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             const found = await r.accounts.getApiToken(ref, org);
             if (!found) throw new RegistryError('NOT_FOUND', `no token '${a.name}'`, { field: 'name' });
             const revoked = await r.accounts.revokeApiToken(found.id);
+            await recordCli(r, { ...tokenObject(revoked), action: 'token.revoke' });
             const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
             done({
               human: `token ${revoked.name} revoked`,

@@ -10,6 +10,20 @@ import type { Role } from './roles.ts';
 const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));
 
+/** Operator-audit objects (registry/operator-audit.ts) for users and tokens. */
+export const userObject = (u: User) => ({
+  organizationId: u.organizationId,
+  objectType: 'user' as const,
+  objectId: String(u.id),
+  objectName: u.name,
+});
+export const tokenObject = (t: ApiToken) => ({
+  organizationId: t.organizationId,
+  objectType: 'token' as const,
+  objectId: String(t.id),
+  objectName: t.name,
+});
+
 /** Prefix of named API tokens: tells them from token-file tokens, and secret scanners can find them. */
 export const API_TOKEN_PREFIX = 'enf_';
 

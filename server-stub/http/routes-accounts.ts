@@ -5,7 +5,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { User } from '../registry/account-registry.ts';
 import { normaliseAddress, sourceKey } from '../endpoint/xtt-endpoint.ts';
-import { addApiToken, addUser, organizationNames, setPassword, tokenView, userView } from './accounts.ts';
+import {
+  addApiToken,
+  addUser,
+  organizationNames,
+  setPassword,
+  tokenObject,
+  tokenView,
+  userObject,
+  userView,
+} from './accounts.ts';
+import { recordAction } from './routes-operator-audit.ts';
 import { onlyKeys, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -172,7 +182,8 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
     path: `${API}/session/password`,
     isAuthenticated: true,
     role: 'viewer',
-    handler: async ({ req, principal }) => {
+    handler: async (r) => {
+      const { req, principal } = r;
       const body = await readJsonObject(req);
       onlyKeys(body, ['current', 'password']);
       const current = str(body, 'current', true);
@@ -182,6 +193,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       if (!u || !(await verifyPassword(current, u.passwordHash)))
         throw new ApiError('FORBIDDEN', 'current: wrong password', 'current');
       const changed = await setPassword(ctx.registry, u.id, body.password);
+      await recordAction(ctx, r, { ...userObject(changed), action: 'user.password' });
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });
@@ -213,7 +225,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       checkGrant(r.principal!, role);
       const organizationId = await targetOrg(ctx, r.principal!, role, str(body, 'organization', false));
       const u = await addUser(ctx.registry, { name, password: body.password, role, organizationId });
-      ctx.logger?.info('http.user.added', { user: u.name, role, by: r.principal!.actor });
+      await recordAction(ctx, r, { ...userObject(u), action: 'user.add', detail: { role } });
       return { status: 201, body: userView(u, await organizationNames(ctx.registry)) };
     },
   });
@@ -238,7 +250,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const u = await findUser(ctx, r.params.user!, orgOf(r));
       checkGrant(r.principal!, u.role, 'user');
       const changed = await setPassword(ctx.registry, u.id, body.password);
-      ctx.logger?.info('http.user.password-set', { user: u.name, by: r.principal!.actor });
+      await recordAction(ctx, r, { ...userObject(changed), action: 'user.password' });
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });
@@ -257,10 +269,9 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       if (u.id === r.principal!.userId && body.disabled)
         throw new ApiError('CONFLICT', 'user: you cannot disable yourself', 'user');
       const changed = await ctx.registry.accounts.setUserDisabled(u.id, body.disabled);
-      ctx.logger?.info('http.user.disabled', {
-        user: u.name,
-        disabled: body.disabled,
-        by: r.principal!.actor,
+      await recordAction(ctx, r, {
+        ...userObject(changed),
+        action: body.disabled ? 'user.disable' : 'user.enable',
       });
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
@@ -329,7 +340,11 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
         expiresAt,
         createdBy: p.actor,
       });
-      ctx.logger?.info('http.token.added', { token: token.name, role, by: p.actor });
+      await recordAction(ctx, r, {
+        ...tokenObject(token),
+        action: 'token.add',
+        detail: { role, user: forUser ?? null, expiresAt: body.expiresAt ?? null },
+      });
       const v = await views(ctx);
       return { status: 201, body: { ...tokenView(token, v.orgs, v.users), token: secret } };
     },
@@ -347,7 +362,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       if (!t || (!allows(p.role, 'admin') && (p.userId === undefined || t.userId !== p.userId)))
         throw new ApiError('NOT_FOUND', `token '${ref}' not found`, 'token');
       const revoked = await ctx.registry.accounts.revokeApiToken(t.id);
-      ctx.logger?.info('http.token.revoked', { token: t.name, by: p.actor });
+      await recordAction(ctx, r, { ...tokenObject(revoked), action: 'token.revoke' });
       const v = await views(ctx);
       return { status: 200, body: tokenView(revoked, v.orgs, v.users) };
     },

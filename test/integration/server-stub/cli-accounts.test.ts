@@ -151,6 +151,24 @@ test('user add|list|disable|passwd and token add|list|revoke', async (t) => {
   t.not(revoked.json.revokedAt, null);
   t.is((await cli(dir, ['token', 'revoke', '--name', 'ci'])).json?.error?.code, 'NOT_FOUND');
 
+  // The operator audit names the OS user for each change, never a secret.
+  const ops = await cli(dir, ['audit', 'operator']);
+  t.deepEqual(
+    ops.json.map((e: { action: string; objectName: string }) => `${e.action} ${e.objectName}`),
+    [
+      'token.revoke ci',
+      'token.add ci',
+      'user.enable alice',
+      'user.disable alice',
+      'user.password alice',
+      'user.add root',
+      'user.add alice',
+      'organization.add acme',
+    ],
+  );
+  t.false(ops.stdout.includes(tok.json.token as string));
+  t.false(ops.stdout.includes('password-'));
+
   // What the registry holds: a scrypt hash of the new password, no token secret.
   const r = SqliteRegistry.open(join(dir, 'registry.sqlite'));
   const alice = await r.accounts.getUser('alice');

@@ -21,8 +21,16 @@ const ACME_OP = 'tok-acme-operator-0123456789';
 const ACME_ADMIN = 'tok-acme-admin-0123456789';
 const GLOBEX_VIEWER = 'tok-globex-viewer-0123456789';
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-/** Routes that change nothing (they read a label or compute a code): no entry expected. */
-const READ_ONLY_POSTS = ['POST /api/v1/labels/scan', 'POST /api/v1/cas/registration-code'];
+/**
+ * Routes that change no object (they read a label, compute a code, or sign a browser in or out):
+ * no entry expected.
+ */
+const READ_ONLY_POSTS = [
+  'POST /api/v1/labels/scan',
+  'POST /api/v1/cas/registration-code',
+  'POST /api/v1/session',
+  'DELETE /api/v1/session',
+];
 
 test('every changing route records actor, action, object, organization and source; refusals record nothing', async (t) => {
   t.timeout(600_000); // openssl and a shared machine: no timing assumptions
@@ -180,12 +188,6 @@ test('every changing route records actor, action, object, organization and sourc
       objectName: 'initech',
       actor: 'token-file:root-ops',
     });
-    // Every changing route of the table was exercised above (and so records).
-    const changing = server.routes
-      .filter((r) => r.method !== 'GET' && !READ_ONLY_POSTS.includes(`${r.method} ${r.path}`))
-      .map((r) => `${r.method} ${r.path}`);
-    for (const k of changing) t.true(exercised.has(k), `${k} is exercised (and recorded)`);
-
     // Filters and paging; organizations see only their own entries.
     t.deepEqual(
       (await entries(ACME_ADMIN, '?action=batch.add')).map((e) => e.objectName),
@@ -209,6 +211,55 @@ test('every changing route records actor, action, object, organization and sourc
     t.deepEqual(await entries(GLOBEX_VIEWER), []);
     t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?objectType=robot', '')).status, 400);
     t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?cursor=zz', '')).status, 400);
+
+    // Users and named API tokens (routes-accounts.ts).
+    const una = await ok(
+      call(ACME_ADMIN, 'POST', '/api/v1/users', '/api/v1/users', {
+        name: 'una',
+        password: 'una-password-1',
+        role: 'operator',
+      }),
+    );
+    const pw = '/api/v1/users/{user}/password';
+    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/password', pw, { password: 'una-password-2' }));
+    const dis = '/api/v1/users/{user}/disabled';
+    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: true }));
+    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: false }));
+    const tok = await ok(
+      call(ACME_ADMIN, 'POST', '/api/v1/tokens', '/api/v1/tokens', { name: 'una-ci', user: 'una' }),
+    );
+    await ok(
+      call(tok.token, 'PUT', '/api/v1/session/password', '/api/v1/session/password', {
+        current: 'una-password-2',
+        password: 'una-password-3',
+      }),
+    );
+    await ok(call(ACME_ADMIN, 'DELETE', '/api/v1/tokens/una-ci', '/api/v1/tokens/{token}'));
+    const accountEntries = [
+      ...(await entries(ACME_ADMIN, '?objectType=user')),
+      ...(await entries(ACME_ADMIN, '?objectType=token')),
+    ];
+    t.deepEqual(
+      accountEntries.map((e) => [e.actor, e.action, e.objectName, e.organizationId]),
+      [
+        ['token:una-ci', 'user.password', 'una', acme],
+        ['token-file:3', 'user.enable', 'una', acme],
+        ['token-file:3', 'user.disable', 'una', acme],
+        ['token-file:3', 'user.password', 'una', acme],
+        ['token-file:3', 'user.add', 'una', acme],
+        ['token-file:3', 'token.revoke', 'una-ci', acme],
+        ['token-file:3', 'token.add', 'una-ci', acme],
+      ],
+    );
+    t.is(accountEntries[4].objectId, String(una.id));
+    t.false(JSON.stringify(accountEntries).includes('una-password'), 'no password in the audit');
+    t.false(JSON.stringify(accountEntries).includes(tok.token), 'no token in the audit');
+
+    // Every changing route of the table was exercised above (and so records).
+    const changing = server.routes
+      .filter((r) => r.method !== 'GET' && !READ_ONLY_POSTS.includes(`${r.method} ${r.path}`))
+      .map((r) => `${r.method} ${r.path}`);
+    for (const k of changing) t.true(exercised.has(k), `${k} is exercised (and recorded)`);
   } finally {
     await server.close();
     await registry.close();

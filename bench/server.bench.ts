@@ -12,9 +12,10 @@
 // default 0 = the server's default), SERVER_BENCH_SYNC (--registry-sync,
 // default full), SERVER_BENCH_LONE (sequential handshakes per lone-latency round, default 30),
 // SERVER_BENCH_NODE_ARGS (extra node options for the server process only, e.g.
-// "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load; NODE_OPTIONS refuses --cpu-prof).
+// "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it under load; NODE_OPTIONS refuses --cpu-prof),
+// SERVER_BENCH_LOAD_NODE_ARGS (the same for the load generator's processes).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -66,7 +67,7 @@ function spawnTsx(
   cmd: string[],
   onStderr?: (all: string) => void,
   nodeArgs: string[] = [],
-): { done: Promise<{ code: number | null; out: string }>; kill: () => void } {
+): { done: Promise<{ code: number | null; out: string }>; kill: () => void; pid: number } {
   const p = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...cmd], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -83,7 +84,7 @@ function spawnTsx(
       resolve({ code, out });
     }),
   );
-  return { done, kill: () => p.kill('SIGTERM') };
+  return { done, kill: () => p.kill('SIGTERM'), pid: p.pid ?? 0 };
 }
 
 interface LoadResult {
@@ -91,6 +92,49 @@ interface LoadResult {
   failures: number;
   seconds: number;
   latencies: number[];
+  /** Handshakes completed over the whole run, warm-up included. */
+  completed: number;
+  /** The load generator's CPU time over the handshakes (warm-up included, precomputation not). */
+  cpuMs: number;
+}
+
+/**
+ * CPU time (ns) of each thread of process `pid` from /proc/PID/task/TID/schedstat (time on a CPU,
+ * user and system; Linux only). The main thread's TID is the PID.
+ */
+function threadCpuNs(pid: number): Map<number, number> | undefined {
+  try {
+    const out = new Map<number, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        out.set(
+          Number(tid),
+          Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]),
+        );
+      } catch {
+        // the thread ended between the listing and the read: its time is not counted
+      }
+    }
+    return out;
+  } catch {
+    return undefined; // no /proc (not Linux) or the process is gone
+  }
+}
+
+/** CPU ms between two threadCpuNs snapshots: the main thread, and all other threads together. */
+function cpuBetween(
+  pid: number,
+  before: Map<number, number>,
+  after: Map<number, number>,
+): { mainMs: number; otherMs: number } {
+  let mainMs = 0;
+  let otherMs = 0;
+  for (const [tid, ns] of after) {
+    const ms = (ns - (before.get(tid) ?? 0)) / 1e6;
+    if (tid === pid) mainMs += ms;
+    else otherMs += ms;
+  }
+  return { mainMs, otherMs };
 }
 
 interface Bench {
@@ -121,6 +165,8 @@ async function prepare(devices: number): Promise<Bench> {
 
 interface RunningServer {
   port: number;
+  /** The server process (0 for the reference server, which is not measured this way). */
+  pid: number;
   /** Stops the server; resolves with what it logged. */
   stop(): Promise<string>;
 }
@@ -128,6 +174,7 @@ interface RunningServer {
 async function startEnfServer(b: Bench, processes: number): Promise<RunningServer> {
   let resolvePort: (p: number) => void = () => undefined;
   let serverLog = '';
+  let hasPort = false;
   const portP = new Promise<number>((r) => (resolvePort = r));
   const server = spawnTsx(
     [
@@ -150,14 +197,19 @@ async function startEnfServer(b: Bench, processes: number): Promise<RunningServe
     ],
     (all) => {
       serverLog = all;
+      if (hasPort) return; // the log grows by a line per handshake: scan it only until the port shows
       const m = /server\.listening address=\S+ port=(\d+)/.exec(all);
-      if (m) resolvePort(Number(m[1]));
+      if (m) {
+        hasPort = true;
+        resolvePort(Number(m[1]));
+      }
     },
     (process.env.SERVER_BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
   );
   const port = await portP;
   return {
     port,
+    pid: server.pid,
     stop: async () => {
       server.kill();
       await server.done;
@@ -181,6 +233,7 @@ async function startReferenceServer(b: Bench, ref: ReferenceBuild): Promise<Runn
   ]);
   return {
     port,
+    pid: 0,
     stop: async () => {
       await server.stop();
       return '';
@@ -208,7 +261,11 @@ async function runLoad(
   const file = join(b.dir, `load-${loadRuns++}.json`);
   writeFileSync(file, JSON.stringify(cfg));
   let loadLog = '';
-  const load = await spawnTsx(['bench/server-load.ts', file], (all) => (loadLog = all)).done;
+  const load = await spawnTsx(
+    ['bench/server-load.ts', file],
+    (all) => (loadLog = all),
+    (process.env.SERVER_BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
+  ).done;
   for (const line of loadLog.split('\n'))
     if (line.includes('first failure')) process.stderr.write(`${line}\n`);
   return JSON.parse(load.out) as LoadResult;
@@ -237,6 +294,44 @@ function emitBatchSizes(serverLog: string, common: object): void {
       ...common,
     });
   }
+}
+
+/**
+ * CPU time per completed handshake of the capacity run (warm-up included), far steadier than rates
+ * on a shared machine: the server's main thread (sockets, handshake state machine, registry), its
+ * other threads (the DAA verification workers, plus V8's and libuv's helper threads), and the load
+ * generator. On C cores both processes together sustain at most C x 1000 / (their ms per handshake).
+ */
+function emitCpu(
+  pid: number,
+  before: Map<number, number> | undefined,
+  after: Map<number, number> | undefined,
+  r: LoadResult,
+  common: { processes: number },
+): void {
+  if (!before || !after || r.completed === 0 || common.processes > 1) {
+    emit({
+      bench: 'server.main_cpu_per_handshake',
+      unit: 'note',
+      note: 'skipped: needs Linux /proc, one server process and completed handshakes',
+    });
+    return;
+  }
+  const { mainMs, otherMs } = cpuBetween(pid, before, after);
+  const per = (ms: number) => round(ms / r.completed, 2);
+  const extra = { completed: r.completed, ...common };
+  emit({ bench: 'server.main_cpu_per_handshake', unit: 'ms', value: per(mainMs), ...extra });
+  emit({ bench: 'server.workers_cpu_per_handshake', unit: 'ms', value: per(otherMs), ...extra });
+  emit({ bench: 'load.cpu_per_handshake', unit: 'ms', value: per(r.cpuMs), ...extra });
+  const total = (mainMs + otherMs + r.cpuMs) / r.completed;
+  emit({
+    bench: 'server.cpu_bound_handshakes_per_s',
+    unit: '1/s',
+    value: round((os.cpus().length * 1000) / total, 1),
+    cores: os.cpus().length,
+    cpuMsPerHandshake: round(total, 2),
+    mainThreadBound: round(1000 / (mainMs / r.completed), 1),
+  });
 }
 
 const loadavg = (): number[] => os.loadavg().map((x) => round(x, 2));
@@ -306,7 +401,9 @@ export async function run(): Promise<void> {
           note: 'skipped: no --reference-dir given (a build of xaptum/xtt 0.12 as in test/interop/README.md)',
         });
       }
+      const cpuBefore = threadCpuNs(ours.pid);
       const r = await runLoad(b, ours.port, concurrency, Math.max(concurrency, 32), measured);
+      const cpuAfter = threadCpuNs(ours.pid);
       const common = { concurrency, processes, sync, n: r.handshakes, failures: r.failures };
       const rate = (r.handshakes - r.failures) / r.seconds; // completed handshakes only
       emit({ bench: 'server.handshakes_per_s', unit: '1/s', value: round(rate, 1), ...common });
@@ -324,6 +421,7 @@ export async function run(): Promise<void> {
       });
       if (theirs)
         emit({ bench: 'server.capacity_vs_reference', unit: 'ratio', value: round(rate / refBest, 2) });
+      emitCpu(ours.pid, cpuBefore, cpuAfter, r, common);
     } finally {
       if (theirs) await theirs.stop();
       emitBatchSizes(await ours.stop(), { concurrency, processes, sync });

@@ -23,7 +23,9 @@ import {
   type Credential,
   type G1Point,
 } from '../protocol/ecdaa/index.ts';
+import { G1 } from '../protocol/ecdaa/curve.ts';
 import { schnorrResponse } from '../protocol/ecdaa/schnorr.ts';
+import { normalizeZ } from '@noble/curves/abstract/curve.js';
 import { fromHex } from '../protocol/util/bytes.ts';
 import { systemRng } from '../protocol/util/rng.ts';
 import { SoftwareP256Signer, type DaaSigner } from '../protocol/xtt/signers.ts';
@@ -51,6 +53,14 @@ interface Commitment {
   k: bigint;
 }
 
+/**
+ * The points with Z = 1 (a TPM returns its commitments as affine points), made with one shared field
+ * inversion: encoding them at handshake time then costs no inversion.
+ */
+function affine<T extends G1Point[]>(...points: T): T {
+  return normalizeZ(G1, points) as T;
+}
+
 class PrecomputedDaaSigner implements DaaSigner {
   readonly gid: Uint8Array;
   readonly basename: Uint8Array;
@@ -65,15 +75,15 @@ class PrecomputedDaaSigner implements DaaSigner {
     this.gid = groupId(fromHex(d.gpk), this.basename);
     this.#sk = decodeScalar(fromHex(d.secretKey));
     this.#cred = decodeCredential(fromHex(d.credential));
-    this.#B = hashToG1(this.basename).point;
-    this.#K = pseudonymOf(this.#sk, this.basename);
+    [this.#B, this.#K] = affine(hashToG1(this.basename).point, pseudonymOf(this.#sk, this.basename));
   }
 
   precompute(n: number): void {
     for (let i = 0; i < n; i++) {
       const { R, S, T, W } = randomizeCredential(this.#cred, randomScalar(systemRng));
       const k = randomScalar(systemRng);
-      this.#pool.push({ R, S, T, W, k, E: S.multiply(k), L: this.#B.multiply(k) });
+      const [r, s, t, w, e, l] = affine(R, S, T, W, S.multiply(k), this.#B.multiply(k));
+      this.#pool.push({ R: r, S: s, T: t, W: w, E: e, L: l, k });
     }
   }
 

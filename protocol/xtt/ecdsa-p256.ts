@@ -11,7 +11,12 @@ import { CryptoError } from '../errors.ts';
 import { bigIntToBytes, bytesToBigInt, concatBytes } from '../util/bytes.ts';
 import { systemRng, type Rng } from '../util/rng.ts';
 import { P256_PUBLIC_KEY_LENGTH, P256_SIGNATURE_LENGTH } from './constants.ts';
-import { opensslP256PrivateKey, opensslSignP256, opensslVerifyP256 } from './openssl-primitives.ts';
+import {
+  opensslP256PrivateKey,
+  opensslP256PublicKey,
+  opensslSignP256,
+  opensslVerifyP256,
+} from './openssl-primitives.ts';
 
 const Point = p256.Point;
 const Fn = Point.Fn;
@@ -95,11 +100,15 @@ export function verifyP256(publicKey: Uint8Array, message: Uint8Array, signature
   }
 }
 
-/** True when the bytes are an uncompressed point on P-256 (not the identity). */
+/**
+ * True when the bytes are an uncompressed point on P-256 (not the identity). Checked by OpenSSL's
+ * import (EC_KEY_set_public_key_affine_coordinates: coordinates below p, the point on the curve),
+ * whose key a later verifyP256 of the same array reuses (openssl-primitives.ts).
+ */
 export function isValidP256PublicKey(publicKey: Uint8Array): boolean {
   if (publicKey.length !== P256_PUBLIC_KEY_LENGTH || publicKey[0] !== 0x04) return false;
   try {
-    Point.fromBytes(publicKey).assertValidity();
+    opensslP256PublicKey(publicKey);
     return true;
   } catch {
     return false;

@@ -91,12 +91,31 @@ export function opensslX25519(privateKey: Uint8Array, peerPublicKey: Uint8Array)
   return opensslX25519Derive(opensslX25519PrivateKey(privateKey), peerPublicKey);
 }
 
+/**
+ * Imported P-256 public keys by the array that held them, with a copy of its bytes. Importing costs
+ * as much as verifying (OpenSSL checks the point, with a scalar multiplication), and the same array
+ * comes back: a client's root keys in every handshake, and a key checked by isValidP256PublicKey and
+ * then used to verify. An entry is used only while the array still holds the same bytes, and goes
+ * with the array.
+ */
+const importedP256 = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** A P-256 public KeyObject from 04 || x || y; throws when the point is not on the curve. */
 export function opensslP256PublicKey(publicKey: Uint8Array): KeyObject {
-  return createPublicKey({
+  const known = importedP256.get(publicKey);
+  if (known && sameBytes(known.bytes, publicKey)) return known.key;
+  const key = createPublicKey({
     format: 'jwk',
     key: { kty: 'EC', crv: 'P-256', x: b64u(publicKey.subarray(1, 33)), y: b64u(publicKey.subarray(33)) },
   });
+  importedP256.set(publicKey, { bytes: publicKey.slice(), key });
+  return key;
 }
 
 /** ECDSA verification of raw r || s over SHA-256(message); high s accepted, r or s out of range rejected. */

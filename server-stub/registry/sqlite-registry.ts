@@ -147,6 +147,16 @@ class SqliteDriver implements SqlDriver {
     return s;
   }
 
+  /**
+   * A transaction-control statement or pragma, prepared once like the others (db.exec and db.pragma
+   * parse the text on every call; a handshake runs about six of these).
+   */
+  private control(sql: string): void {
+    const s = this.statement(sql);
+    if (s.reader) s.get();
+    else s.run();
+  }
+
   run<T>(kind: TxKind, what: string, fn: (c: SqlConn) => Promise<T>): Promise<T> {
     if (kind === 'read') return this.serial(what, () => fn(this.conn));
     if (kind === 'write') return this.write(what, () => fn(this.conn));
@@ -178,11 +188,11 @@ class SqliteDriver implements SqlDriver {
   private async beginImmediate(what: string): Promise<void> {
     const deadline = Date.now() + this.busyTimeoutMs;
     let delay = 1;
-    this.db.pragma('busy_timeout = 0');
+    this.control('PRAGMA busy_timeout = 0');
     try {
       for (;;) {
         try {
-          this.db.exec('BEGIN IMMEDIATE');
+          this.control('BEGIN IMMEDIATE');
           return;
         } catch (err) {
           const code = (err as { code?: unknown }).code;
@@ -192,7 +202,7 @@ class SqliteDriver implements SqlDriver {
         }
       }
     } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      this.control(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 
@@ -202,10 +212,10 @@ class SqliteDriver implements SqlDriver {
       await this.beginImmediate(what);
       try {
         const result = await fn();
-        this.db.exec('COMMIT');
+        this.control('COMMIT');
         return result;
       } catch (err) {
-        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        if (this.db.inTransaction) this.control('ROLLBACK');
         throw err;
       }
     });
@@ -218,10 +228,10 @@ class SqliteDriver implements SqlDriver {
     this.group = undefined;
     let failure: unknown;
     try {
-      this.db.exec('COMMIT');
+      this.control('COMMIT');
     } catch (err) {
       failure = asRegistryError(err, 'transaction commit');
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      if (this.db.inTransaction) this.control('ROLLBACK');
     } finally {
       for (const m of group.members) {
         if (failure === undefined) m.resolve();
@@ -252,10 +262,10 @@ class SqliteDriver implements SqlDriver {
           });
         }
         const group = this.group;
-        this.db.exec('SAVEPOINT decision');
+        this.control('SAVEPOINT decision');
         try {
           const value = await fn(this.conn);
-          this.db.exec('RELEASE decision');
+          this.control('RELEASE decision');
           const done = new Promise<void>((resolve, reject) => group.members.push({ resolve, reject }));
           // The caller awaits `done` a few microtasks later; a COMMIT failing before then must not
           // count as an unhandled rejection (it still reaches the caller through the await below).
@@ -264,8 +274,8 @@ class SqliteDriver implements SqlDriver {
           return { result: value, committed: done };
         } catch (err) {
           if (this.db.inTransaction) {
-            this.db.exec('ROLLBACK TO decision');
-            this.db.exec('RELEASE decision');
+            this.control('ROLLBACK TO decision');
+            this.control('RELEASE decision');
           } else {
             this.failGroup(err);
           }

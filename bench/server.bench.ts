@@ -92,9 +92,7 @@ interface LoadResult {
   failures: number;
   seconds: number;
   latencies: number[];
-  /** Handshakes completed over the whole run, warm-up included. */
-  completed: number;
-  /** The load generator's CPU time over the handshakes (warm-up included, precomputation not). */
+  /** The load generator's CPU time over the measured handshakes. */
   cpuMs: number;
 }
 
@@ -249,6 +247,7 @@ async function runLoad(
   concurrency: number,
   warmup: number,
   measured: number,
+  onMeasuring?: () => void,
 ): Promise<LoadResult> {
   const cfg: LoadConfig = {
     port,
@@ -263,7 +262,11 @@ async function runLoad(
   let loadLog = '';
   const load = await spawnTsx(
     ['bench/server-load.ts', file],
-    (all) => (loadLog = all),
+    (all) => {
+      if (onMeasuring && !loadLog.includes('load: measuring') && all.includes('load: measuring'))
+        onMeasuring();
+      loadLog = all;
+    },
     (process.env.SERVER_BENCH_LOAD_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
   ).done;
   for (const line of loadLog.split('\n'))
@@ -297,7 +300,7 @@ function emitBatchSizes(serverLog: string, common: object): void {
 }
 
 /**
- * CPU time per completed handshake of the capacity run (warm-up included), far steadier than rates
+ * CPU time per completed handshake of the capacity run's measured phase, far steadier than rates
  * on a shared machine: the server's main thread (sockets, handshake state machine, registry), its
  * other threads (the DAA verification workers, plus V8's and libuv's helper threads), and the load
  * generator. On C cores both processes together sustain at most C x 1000 / (their ms per handshake).
@@ -309,7 +312,8 @@ function emitCpu(
   r: LoadResult,
   common: { processes: number },
 ): void {
-  if (!before || !after || r.completed === 0 || common.processes > 1) {
+  const completed = r.handshakes - r.failures;
+  if (!before || !after || completed === 0 || common.processes > 1) {
     emit({
       bench: 'server.main_cpu_per_handshake',
       unit: 'note',
@@ -318,19 +322,19 @@ function emitCpu(
     return;
   }
   const { mainMs, otherMs } = cpuBetween(pid, before, after);
-  const per = (ms: number) => round(ms / r.completed, 2);
-  const extra = { completed: r.completed, ...common };
+  const per = (ms: number) => round(ms / completed, 2);
+  const extra = { completed, ...common };
   emit({ bench: 'server.main_cpu_per_handshake', unit: 'ms', value: per(mainMs), ...extra });
   emit({ bench: 'server.workers_cpu_per_handshake', unit: 'ms', value: per(otherMs), ...extra });
   emit({ bench: 'load.cpu_per_handshake', unit: 'ms', value: per(r.cpuMs), ...extra });
-  const total = (mainMs + otherMs + r.cpuMs) / r.completed;
+  const total = (mainMs + otherMs + r.cpuMs) / completed;
   emit({
     bench: 'server.cpu_bound_handshakes_per_s',
     unit: '1/s',
     value: round((os.cpus().length * 1000) / total, 1),
     cores: os.cpus().length,
     cpuMsPerHandshake: round(total, 2),
-    mainThreadBound: round(1000 / (mainMs / r.completed), 1),
+    mainThreadBound: round(1000 / (mainMs / completed), 1),
   });
 }
 
@@ -401,8 +405,10 @@ export async function run(): Promise<void> {
           note: 'skipped: no --reference-dir given (a build of xaptum/xtt 0.12 as in test/interop/README.md)',
         });
       }
-      const cpuBefore = threadCpuNs(ours.pid);
-      const r = await runLoad(b, ours.port, concurrency, Math.max(concurrency, 32), measured);
+      let cpuBefore: Map<number, number> | undefined;
+      const r = await runLoad(b, ours.port, concurrency, Math.max(concurrency, 32), measured, () => {
+        cpuBefore = threadCpuNs(ours.pid);
+      });
       const cpuAfter = threadCpuNs(ours.pid);
       const common = { concurrency, processes, sync, n: r.handshakes, failures: r.failures };
       const rate = (r.handshakes - r.failures) / r.seconds; // completed handshakes only

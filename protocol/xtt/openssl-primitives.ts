@@ -93,7 +93,7 @@ export function opensslX25519(privateKey: Uint8Array, peerPublicKey: Uint8Array)
 
 /**
  * Imported P-256 public keys by the array that held them, with a copy of its bytes. Importing costs
- * as much as verifying (OpenSSL checks the point, with a scalar multiplication), and the same array
+ * as much as verifying (OpenSSL checks the point: EC_KEY_check_key), and the same array
  * comes back: a client's root keys in every handshake, and a key checked by isValidP256PublicKey and
  * then used to verify. An entry is used only while the array still holds the same bytes, and goes
  * with the array.

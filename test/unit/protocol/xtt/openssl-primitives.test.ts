@@ -16,6 +16,7 @@ import { systemRng } from '../../../../protocol/util/rng.ts';
 import {
   P256_ORDER,
   generateP256PrivateKey,
+  isValidP256PublicKey,
   p256PublicKey,
   signP256,
   verifyP256,
@@ -159,6 +160,42 @@ test('ECDSA verification rejects out-of-range r, s and malformed keys without th
   offCurve[64]! ^= 1;
   t.false(verifyP256(offCurve, msg, sig));
   t.false(verifyP256(new Uint8Array(65), msg, sig));
+});
+
+test('a key array whose bytes changed is imported again; isValidP256PublicKey decides as noble', (t) => {
+  const a = generateP256PrivateKey(systemRng);
+  const b = generateP256PrivateKey(systemRng);
+  const msg = systemRng.bytes(64);
+  const sigA = signP256(a, msg, systemRng);
+  const sigB = signP256(b, msg, systemRng);
+  const key = p256PublicKey(a);
+  t.true(isValidP256PublicKey(key));
+  t.true(verifyP256(key, msg, sigA));
+  key.set(p256PublicKey(b)); // the same array now holds another key: OpenSSL's import of A is not reused
+  t.false(verifyP256(key, msg, sigA));
+  t.true(verifyP256(key, msg, sigB));
+  key[64]! ^= 1; // and now a point off the curve
+  t.false(isValidP256PublicKey(key));
+  t.false(verifyP256(key, msg, sigB));
+  const nobleValid = (k: Uint8Array): boolean => {
+    try {
+      p256.Point.fromBytes(k).assertValidity();
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const fieldPrime = bigIntToBytes(p256.Point.Fp.ORDER, 32);
+  const pub = p256PublicKey(b);
+  t.false(isValidP256PublicKey(concatBytes(pub.subarray(0, 1), fieldPrime, pub.subarray(33))));
+  fc.assert(
+    fc.property(fc.nat({ max: 64 * 8 - 1 }), (bit) => {
+      const k = pub.slice();
+      k[1 + (bit >> 3)]! ^= 1 << (bit & 7);
+      return isValidP256PublicKey(k) === nobleValid(k) && isValidP256PublicKey(pub);
+    }),
+    { numRuns: 100 },
+  );
 });
 
 test('system-RNG signatures verify under noble; the replayable path still signs from the given rng', (t) => {

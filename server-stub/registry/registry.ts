@@ -4,6 +4,7 @@
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
 import type { OperatorAudit } from './operator-audit.ts';
 import type { AccountRegistry } from './account-registry.ts';
+import type { OverviewStats } from './overview.ts';
 import type { PkiRegistry } from './pki-registry.ts';
 
 /** Wall clock in milliseconds since the epoch; tests inject a fixed one. */
@@ -182,6 +183,8 @@ export interface Registry {
   readonly operatorAudit: OperatorAudit;
   /** Users, their sessions and named API tokens (account-registry.ts). */
   readonly accounts: AccountRegistry;
+  /** Aggregates for the dashboard's overview (overview.ts). */
+  readonly overview: OverviewStats;
   addOrganization(input: { name: string }): Promise<Organization>;
   listOrganizations(): Promise<Organization[]>;
   /** By name or numeric id. */

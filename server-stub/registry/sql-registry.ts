@@ -10,6 +10,8 @@ import { parsePrefix64 } from './ipv6.ts';
 import type { PkiRegistry } from './pki-registry.ts';
 import type { OperatorAudit } from './operator-audit.ts';
 import { SqlOperatorAudit } from './sql-operator-audit.ts';
+import type { OverviewStats } from './overview.ts';
+import { SqlOverviewStats } from './sql-overview.ts';
 import { SqlPkiRegistry } from './sql-pki-registry.ts';
 import type { AccountRegistry } from './account-registry.ts';
 import { SqlAccountRegistry } from './sql-account-registry.ts';
@@ -262,6 +264,7 @@ export class SqlRegistry implements Registry {
   readonly pki: PkiRegistry;
   readonly operatorAudit: OperatorAudit;
   readonly accounts: AccountRegistry;
+  readonly overview: OverviewStats;
 
   constructor(
     private readonly driver: SqlDriver,
@@ -270,6 +273,7 @@ export class SqlRegistry implements Registry {
     this.pki = new SqlPkiRegistry(driver, clock);
     this.operatorAudit = new SqlOperatorAudit(driver, clock);
     this.accounts = new SqlAccountRegistry(driver, clock);
+    this.overview = new SqlOverviewStats(driver);
   }
 
   async addOrganization(input: { name: string }): Promise<Organization> {

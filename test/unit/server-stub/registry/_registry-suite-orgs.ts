@@ -51,6 +51,43 @@ export function registryOrganizationSuite(
     return { registry, acme, globex, a, b, done };
   }
 
+  test(`${name}: overview counts: per day, per outcome and reason, per place; scoped per organization`, async (t) => {
+    const { registry, acme, a, done } = await twoOrgs();
+    try {
+      await registry.appendAudit({
+        sourceAddress: '192.0.2.1',
+        sourcePort: 1,
+        gid: a.batch.gid,
+        pseudonym: null,
+        suite: 1,
+        outcome: 'refused',
+        reason: 'quota-exceeded',
+        geolocation: 'DE Berlin',
+        identity: null,
+      });
+      const day = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const mine = await registry.overview.counts(0, acme.id);
+      t.deepEqual(mine.provisionedPerDay, [{ day, count: 1 }]);
+      t.deepEqual(mine.handshakes.map((h) => [h.outcome, h.count]).sort(), [
+        ['provisioned', 1],
+        ['refused', 1],
+      ]);
+      t.deepEqual(mine.places.map((p) => [p.geolocation ?? '(none)', p.count]).sort(), [
+        ['(none)', 1],
+        ['DE Berlin', 1],
+      ]);
+      const all = await registry.overview.counts(0);
+      t.deepEqual(all.provisionedPerDay, [{ day, count: 2 }]);
+      t.is(
+        all.handshakes.reduce((n, h) => n + h.count, 0),
+        3,
+      );
+      t.deepEqual((await registry.overview.counts(day + 86_400_000, acme.id)).provisionedPerDay, []);
+    } finally {
+      await done();
+    }
+  });
+
   test(`${name}: orgs: a default organization exists; organizations are added, listed, found, validated`, async (t) => {
     const backend = await factory();
     const registry = await backend.open();

@@ -32,6 +32,7 @@ import { systemClock, type Clock } from '../registry/registry.ts';
 import { addNetworkRoutes } from './routes-networks.ts';
 import { addOperatorAuditRoutes } from './routes-operator-audit.ts';
 import { addOrganizationRoutes } from './routes-organizations.ts';
+import { addOverviewRoutes } from './routes-overview.ts';
 import { addPkiRoutes } from './routes-pki.ts';
 import { allows, type Principal, type Role } from './roles.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
@@ -111,6 +112,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
   addOperatorAuditRoutes(router, ctx);
   addOrganizationRoutes(router, ctx);
   addAccountRoutes(router, ctx);
+  addOverviewRoutes(router, ctx);
   router.add({
     method: 'GET',
     path: '/api/v1/events',

@@ -117,6 +117,37 @@ const schemas: Record<string, Schema> = {
   }),
   Organization: obj({ id: { type: 'integer', minimum: 1 }, name: str(), createdAt: time }),
   OrganizationList: list('Organization'),
+  Overview: obj({
+    organization: nullable(str()),
+    since: time,
+    days: { type: 'integer', minimum: 1, maximum: 366 },
+    provisionedPerDay: {
+      type: 'array',
+      items: obj({ day: str({ format: 'date' }), count: { type: 'integer', minimum: 1 } }),
+    },
+    handshakes: {
+      type: 'array',
+      items: obj({
+        outcome: str({ enum: ['provisioned', 'refused', 'failed'] }),
+        reason: str(),
+        count: { type: 'integer', minimum: 1 },
+      }),
+    },
+    batches: {
+      type: 'array',
+      items: obj({
+        name: str(),
+        status: str({ enum: ['active', 'revoked'] }),
+        provisioned: { type: 'integer', minimum: 0 },
+        revoked: { type: 'integer', minimum: 0 },
+        quota: { type: 'integer', minimum: 1 },
+      }),
+    },
+    places: {
+      type: 'array',
+      items: obj({ geolocation: nullable(str()), count: { type: 'integer', minimum: 1 } }),
+    },
+  }),
   NewNetwork: obj({ name: str(), prefix: str({ examples: ['2001:db8:1:2::/64'] }) }),
   Batch: obj({
     gid: hexOf(64),
@@ -367,6 +398,17 @@ const DOCUMENT = {
       get: {
         summary: 'Show an organization (only its own for an organization token)',
         responses: json('Organization'),
+      },
+    },
+    '/api/v1/overview': {
+      get: {
+        summary:
+          'Figures for the overview page: devices provisioned per day, handshakes by outcome and reason, batches against their quota, handshakes per geolocation',
+        parameters: [
+          query('days', 'the last N UTC days, today included: 1..366, default 30', { type: 'integer' }),
+          query('organization', 'superadmin: this organization (name or id) instead of all'),
+        ],
+        responses: json('Overview'),
       },
     },
     '/api/v1/networks': {
@@ -673,6 +715,7 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'get /api/v1/organizations': 'viewer',
   'post /api/v1/organizations': 'superadmin',
   'get /api/v1/organizations/{organization}': 'viewer',
+  'get /api/v1/overview': 'viewer',
   'get /api/v1/networks': 'viewer',
   'post /api/v1/networks': 'operator',
   'get /api/v1/networks/{network}': 'viewer',

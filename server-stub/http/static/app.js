@@ -4,6 +4,7 @@ import { token } from './api.js';
 import { renderBatches } from './batches.js';
 import { renderCas } from './cas.js';
 import { renderDevice, renderDevices } from './devices.js';
+import { renderOverview } from './overview.js';
 import { renderAudit, renderNetworks } from './pages.js';
 import { el, fail, say } from './ui.js';
 
@@ -54,6 +55,7 @@ async function route() {
     else if (page === 'devices') cleanup = await renderDevices(main);
     else if (page === 'device' && arg) await renderDevice(main, decodeURIComponent(arg));
     else if (page === 'audit') await renderAudit(main);
+    else if (page === 'overview') await renderOverview(main);
     else cleanup = await renderBatches(main);
     document.title = `${main.querySelector('h2')?.textContent ?? 'Dashboard'} · ENF server`;
     main.focus();

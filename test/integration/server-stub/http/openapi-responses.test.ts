@@ -127,6 +127,8 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('GET', '/api/v1/audit?outcome=nope', {});
     await call('GET', '/api/v1/operator-audit', {});
     await call('GET', '/api/v1/organizations', {});
+    await call('GET', '/api/v1/overview?days=7', {});
+    await call('GET', '/api/v1/overview?days=0', {});
     await call('POST', '/api/v1/organizations', {}, { name: 'initech' });
     await call('GET', '/api/v1/organizations/{organization}', { organization: 'initech' });
     await call('GET', '/api/v1/operator-audit?objectType=nope', {});

@@ -8,11 +8,13 @@
 // this host (so several demos can run at once); device i: namespace xttdemo-<pid>-<i>, veth
 // xtd<pid>v<i> <-> eth0 (10.77.N.<10+i>/24). Only addresses and links the demo creates.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { shutdown } from '../../tpm/commands/shutdown.ts';
 import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
+import { freePort } from '../../test/helpers/ports.ts';
+import { swtpmSocketArgs } from '../../test/helpers/swtpm-command.ts';
 import { run, runJson, stopChild, tsxArgs, until, type Child, type Resources } from './resources.ts';
 
 export const SUBNET = { base: '10.77', prefixLength: 24, first: 10 } as const;
@@ -40,17 +42,7 @@ export interface DemoDevice {
   swtpm?: Child;
 }
 
-export function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 function canConnect(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -116,18 +108,7 @@ export async function provisionAtFactory(
   const sw = res.spawn(
     `factory-swtpm-${dev.index}`,
     'swtpm',
-    [
-      'socket',
-      '--tpm2',
-      '--tpmstate',
-      `dir=${dev.tpmState}`,
-      '--server',
-      `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      '--ctrl',
-      `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
-      '--flags',
-      'not-need-init,startup-clear',
-    ],
+    swtpmSocketArgs({ stateDir: dev.tpmState, port, ctrlPort }),
     workdir,
   );
   await until(
@@ -192,22 +173,7 @@ export async function powerOn(
   dev.swtpm = res.spawn(
     `swtpm-${dev.index}`,
     'ip',
-    [
-      'netns',
-      'exec',
-      dev.netns,
-      'swtpm',
-      'socket',
-      '--tpm2',
-      '--tpmstate',
-      `dir=${dev.tpmState}`,
-      '--server',
-      `type=tcp,port=${TPM_PORT},bindaddr=127.0.0.1`,
-      '--ctrl',
-      `type=tcp,port=${TPM_PORT + 1},bindaddr=127.0.0.1`,
-      '--flags',
-      'not-need-init,startup-clear',
-    ],
+    ['netns', 'exec', dev.netns, 'swtpm', ...swtpmSocketArgs({ stateDir: dev.tpmState, port: TPM_PORT })],
     workdir,
   );
   const sw = dev.swtpm;

@@ -1,7 +1,5 @@
 // Shared test helper: starts a real swtpm (TPM 2.0, libtpms) on free loopback ports with a temp
-// state directory, the way ../../shared/reference/ENVIRONMENT-NOTES.md measured it works:
-//   swtpm socket --tpm2 --tpmstate dir=D --server type=tcp,port=P,bindaddr=127.0.0.1
-//                --ctrl type=tcp,port=C,bindaddr=127.0.0.1 --flags not-need-init,startup-clear
+// state directory, with the command line of swtpm-command.ts.
 // stop() sends TPM2_Shutdown(CLEAR) first (a disorderly stop counts toward the DA lockout), then
 // kills the process by pid (a swtpm that already exited, e.g. after CMD_SHUTDOWN, is just reaped).
 // Pass the same stateDir to a second startSwtpm() to restart the TPM.
@@ -14,6 +12,7 @@ import { shutdown } from '../../tpm/commands/shutdown.ts';
 import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
 import { freePort } from './ports.ts';
+import { swtpmSocketArgs } from './swtpm-command.ts';
 
 export interface SwtpmInstance {
   /** Spec for tpm/open.ts: "swtpm:127.0.0.1:PORT:CTRLPORT". */
@@ -67,21 +66,9 @@ async function startOnce(
   const port = await freePort();
   let ctrlPort = await freePort();
   while (ctrlPort === port) ctrlPort = await freePort();
-  const child = spawn(
-    'swtpm',
-    [
-      'socket',
-      '--tpm2',
-      '--tpmstate',
-      `dir=${stateDir}`,
-      '--server',
-      `type=tcp,port=${port},bindaddr=127.0.0.1`,
-      '--ctrl',
-      `type=tcp,port=${ctrlPort},bindaddr=127.0.0.1`,
-      ...(coldStart ? [] : ['--flags', 'not-need-init,startup-clear']),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const child = spawn('swtpm', swtpmSocketArgs({ stateDir, port, ctrlPort, isStarted: !coldStart }), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   // A bound for a hung swtpm, not a speed check: CI may run on a loaded machine.

@@ -23,6 +23,7 @@ import { createNetns, ipv6Addresses } from '../../helpers/netns.ts';
 import { notifyReceiver } from '../../helpers/notify-receiver.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { startSwtpm } from '../../helpers/swtpm.ts';
+import { swtpmSocketArgs } from '../../helpers/swtpm-command.ts';
 
 const test = suiteRequires('agent first boot with swtpm', ['root', 'netns', 'swtpm']);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -103,16 +104,7 @@ test.serial(
         'exec',
         ns.name,
         'swtpm',
-        'socket',
-        '--tpm2',
-        '--tpmstate',
-        `dir=${tpmState}`,
-        '--server',
-        `type=tcp,port=${tpmPort},bindaddr=127.0.0.1`,
-        '--ctrl',
-        `type=tcp,port=${tpmPort + 1},bindaddr=127.0.0.1`,
-        '--flags',
-        'not-need-init,startup-clear',
+        ...swtpmSocketArgs({ stateDir: tpmState, port: tpmPort }),
       ]),
     );
     procs.push(swtpm);
@@ -235,14 +227,11 @@ test.serial(
     const tpmPort = 21000 + Math.floor(Math.random() * 20000);
     const swtpm = track(
       spawn('ip', [
-        ...['netns', 'exec', ns.name, 'swtpm', 'socket', '--tpm2', '--tpmstate', `dir=${tpmState}`],
-        ...['--server', `type=tcp,port=${tpmPort},bindaddr=127.0.0.1`],
-        ...[
-          '--ctrl',
-          `type=tcp,port=${tpmPort + 1},bindaddr=127.0.0.1`,
-          '--flags',
-          'not-need-init,startup-clear',
-        ],
+        'netns',
+        'exec',
+        ns.name,
+        'swtpm',
+        ...swtpmSocketArgs({ stateDir: tpmState, port: tpmPort }),
       ]),
     );
     t.teardown(async () => {

@@ -25,6 +25,7 @@ import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
 import { notifyReceiver, type NotifyReceiver } from '../../helpers/notify-receiver.ts';
+import { swtpmSocketArgs } from '../../helpers/swtpm-command.ts';
 import { EXT, issue, issueCa, makeRoot, type IssuedCert, type TestCa } from '../../helpers/openssl-ca.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { startSwtpm } from '../../helpers/swtpm.ts';
@@ -239,9 +240,7 @@ test.serial(
     const leaf = issue(w.issuing, join(w.dir, 'certs'), 'gw-tpm', { csrPath: csr });
     // The same TPM state served inside the namespace, beside the server.
     const tpmPort = w.port + 2;
-    const swtpm = nsSpawn(w, 'swtpm', ['socket', '--tpm2', '--tpmstate', `dir=${tpmState}`, '--server',
-      `type=tcp,port=${tpmPort},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${tpmPort + 1},bindaddr=127.0.0.1`,
-      '--flags', 'not-need-init,startup-clear']); // prettier-ignore
+    const swtpm = nsSpawn(w, 'swtpm', swtpmSocketArgs({ stateDir: tpmState, port: tpmPort }));
     const server = await startServer(w);
     await until(
       'swtpm',

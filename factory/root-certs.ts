@@ -5,49 +5,35 @@
 //   root_cert.bin                              81 B: root_id (16 random bytes) ‖ root public key (65)
 //   server_certificate.bin                     169 B: reserved (24) ‖ root_id ‖ server public key ‖
 //                                              root signature (ECDSA-P256-SHA256 over the first 105 B)
-// The codecs and ECDSA are protocol/xtt's; this file adds the files and the checks between them
-// (the key file's public key must be the certificate's, the server certificate must verify).
+// Making the root and the server certificate, and the file names, are common/xtt-root.ts's (shared
+// with enf-server init); this file adds the files and the checks between them (the key file's public
+// key must be the certificate's, the server certificate must verify).
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   decodeP256KeyFile,
   decodeRootCertificate,
   encodeP256KeyFile,
-  encodeRootCertificate,
-  issueServerCertificate,
-  verifyServerCertificate,
   type P256KeyPair,
   type RootCertificate,
-  type ServerCertificate,
 } from '../protocol/xtt/certificates.ts';
-import {
-  DEFAULT_SERVER_CERT_RESERVED,
-  ROOT_ID_LENGTH,
-  SERVER_CERT_RESERVED_LENGTH,
-} from '../protocol/xtt/constants.ts';
-import { generateP256PrivateKey, p256PublicKey } from '../protocol/xtt/ecdsa-p256.ts';
+import { DEFAULT_SERVER_CERT_RESERVED, SERVER_CERT_RESERVED_LENGTH } from '../protocol/xtt/constants.ts';
 import { equalBytes, wipe } from '../protocol/util/bytes.ts';
-import type { Rng } from '../protocol/util/rng.ts';
+import { createRoot, createServerCertificate, XTT_KEY_FILES, type RootMaterial } from '../common/xtt-root.ts';
 import { FactoryError, FactoryErrorCode } from './errors.ts';
 import { writeNewFile } from '../common/fs-atomic.ts';
 
-/** File names of the reference tool's examples (vectors' generation_commands). */
-export const ROOT_FILES = { keys: 'root_keys.asn1.bin', certificate: 'root_cert.bin' } as const;
-export const SERVER_FILES = { keys: 'server_keys.asn1.bin', certificate: 'server_certificate.bin' } as const;
+/** File names of the reference tool's examples (common/xtt-root.ts). */
+export const ROOT_FILES = {
+  keys: XTT_KEY_FILES.rootKeys,
+  certificate: XTT_KEY_FILES.rootCertificate,
+} as const;
+export const SERVER_FILES = {
+  keys: XTT_KEY_FILES.serverKeys,
+  certificate: XTT_KEY_FILES.serverCertificate,
+} as const;
 
-export interface RootMaterial {
-  keys: P256KeyPair;
-  certificate: RootCertificate;
-  certificateBytes: Uint8Array;
-}
-
-/** `xtt genkeypair` then `xtt genrootcert`: a P-256 key pair drawn like the reference, a random root_id. */
-export function createRoot(rng: Rng): RootMaterial {
-  const privateKey = generateP256PrivateKey(rng);
-  const keys = { privateKey, publicKey: p256PublicKey(privateKey) };
-  const certificate = { rootId: rng.bytes(ROOT_ID_LENGTH), publicKey: keys.publicKey };
-  return { keys, certificate, certificateBytes: encodeRootCertificate(certificate) };
-}
+export { createRoot, createServerCertificate, type RootMaterial };
 
 /** Parses --reserved: exactly 24 bytes of text (the reference's default is XAPTUMSERVER000199991231). */
 export function parseReserved(text: string | undefined): Uint8Array {
@@ -62,26 +48,6 @@ export function parseReserved(text: string | undefined): Uint8Array {
     );
   }
   return bytes;
-}
-
-/** `xtt genkeypair` then `xtt genservercert`: a server key pair and its certificate signed by the root. */
-export function createServerCertificate(
-  root: RootMaterial,
-  rng: Rng,
-  reserved?: Uint8Array,
-): { keys: P256KeyPair; certificateBytes: Uint8Array; certificate: ServerCertificate } {
-  const privateKey = generateP256PrivateKey(rng);
-  const keys = { privateKey, publicKey: p256PublicKey(privateKey) };
-  const certificateBytes = issueServerCertificate({
-    rootId: root.certificate.rootId,
-    rootPrivateKey: root.keys.privateKey,
-    serverPublicKey: keys.publicKey,
-    ...(reserved === undefined ? {} : { reserved }),
-    rng,
-  });
-  // Never hand out a certificate the devices would reject.
-  const certificate = verifyServerCertificate(certificateBytes, [root.certificate]);
-  return { keys, certificateBytes, certificate };
 }
 
 function prepareOutDir(dir: string, names: string[]): void {

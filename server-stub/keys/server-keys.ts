@@ -2,31 +2,25 @@
 // file names as the reference tool's examples): root_cert.bin (81 B, given to devices),
 // root_keys.asn1.bin (121 B SEC1, 0600; only when `init` made the root, move it offline after),
 // server_certificate.bin (169 B, root-signed), server_keys.asn1.bin (121 B SEC1, 0600).
-// `init` creates them or imports existing ones, checking that they belong together before writing.
+// `init` creates them (common/xtt-root.ts, as xtt-factory does) or imports existing ones, checking
+// that they belong together before writing.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeNewFile } from '../../common/fs-atomic.ts';
 import { ZtpError } from '../../protocol/errors.ts';
 import { equalBytes } from '../../protocol/util/bytes.ts';
 import type { Rng } from '../../protocol/util/rng.ts';
+import { createRoot, createServerCertificate, XTT_KEY_FILES } from '../../common/xtt-root.ts';
 import {
   decodeP256KeyFile,
   decodeRootCertificate,
   encodeP256KeyFile,
-  encodeRootCertificate,
-  issueServerCertificate,
   verifyServerCertificate,
   type P256KeyPair,
 } from '../../protocol/xtt/certificates.ts';
-import { ROOT_ID_LENGTH } from '../../protocol/xtt/constants.ts';
-import { generateP256PrivateKey, p256PublicKey } from '../../protocol/xtt/ecdsa-p256.ts';
 
-export const KEY_FILES = {
-  rootCertificate: 'root_cert.bin',
-  rootKeys: 'root_keys.asn1.bin',
-  serverCertificate: 'server_certificate.bin',
-  serverKeys: 'server_keys.asn1.bin',
-} as const;
+/** The state directory's key files (common/xtt-root.ts: the reference tool's names, as the factory's). */
+export const KEY_FILES = XTT_KEY_FILES;
 
 /** Key material problems: missing or unreadable files (KEYS_MISSING), mismatches (KEYS_INVALID). */
 export class KeyMaterialError extends ZtpError {
@@ -85,28 +79,21 @@ function refuseExisting(dir: string, names: string[]): void {
 export function createKeyMaterial(dir: string, rng: Rng): Record<keyof typeof KEY_FILES, string> {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   refuseExisting(dir, Object.values(KEY_FILES));
-  const rootPriv = generateP256PrivateKey(rng);
-  const serverPriv = generateP256PrivateKey(rng);
+  const root = createRoot(rng);
+  let server: ReturnType<typeof createServerCertificate> | undefined;
   try {
-    const root = { rootId: rng.bytes(ROOT_ID_LENGTH), publicKey: p256PublicKey(rootPriv) };
-    const serverPub = p256PublicKey(serverPriv);
-    const serverCertificate = issueServerCertificate({
-      rootId: root.rootId,
-      rootPrivateKey: rootPriv,
-      serverPublicKey: serverPub,
-      rng,
-    });
+    server = createServerCertificate(root, rng);
     const material = {
-      rootCertificate: encodeRootCertificate(root),
-      serverCertificate,
-      serverKeys: { privateKey: serverPriv, publicKey: serverPub },
+      rootCertificate: root.certificateBytes,
+      serverCertificate: server.certificateBytes,
+      serverKeys: server.keys,
     };
     checkKeyMaterial(material, { root: 'root', cert: 'server certificate', key: 'server key' });
     const paths = Object.fromEntries(Object.entries(KEY_FILES).map(([k, f]) => [k, join(dir, f)])) as Record<
       keyof typeof KEY_FILES,
       string
     >;
-    const rootKeyFile = encodeP256KeyFile({ privateKey: rootPriv, publicKey: root.publicKey });
+    const rootKeyFile = encodeP256KeyFile(root.keys);
     const serverKeyFile = encodeP256KeyFile(material.serverKeys);
     try {
       writeNewFile(paths.rootKeys, rootKeyFile, 0o600);
@@ -119,8 +106,8 @@ export function createKeyMaterial(dir: string, rng: Rng): Record<keyof typeof KE
     writeNewFile(paths.serverCertificate, material.serverCertificate, 0o644);
     return paths;
   } finally {
-    rootPriv.fill(0);
-    serverPriv.fill(0);
+    root.keys.privateKey.fill(0);
+    server?.keys.privateKey.fill(0);
   }
 }
 

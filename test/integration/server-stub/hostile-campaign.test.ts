@@ -11,7 +11,7 @@
 // that read the Error and never close), which the first 60 s reach only on a quiet machine;
 // test/integration/server-stub/xtt-endpoint-linger checks the close deadline on its own.
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
+import { startEnfServer } from './_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -79,35 +80,6 @@ function figures(r: CampaignReport, latencies: number[]): string {
   ].join('; ');
 }
 
-function startServer(dir: string): Promise<{ proc: ChildProcess; port: number; stderr: () => string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(REPO, 'server-stub/main.ts'),
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  return new Promise((ok, fail) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      if (err.length > 1 << 20) err = err.slice(-(1 << 19));
-      const m = /server\.listening address=\S+ port=(\d+)/.exec(err);
-      if (m) ok({ proc, port: Number(m[1]), stderr: () => err });
-    });
-    proc.on('exit', (code) => fail(new Error(`enf-server exited ${code}: ${err}`)));
-  });
-}
-
 if (!existsSync(TOOL) && !isCi) {
   test.skip(`hostile campaign: ${TOOL} not found (outside the repository; set HOSTILE_CLIENT)`, () => {});
 } else {
@@ -127,7 +99,7 @@ if (!existsSync(TOOL) && !isCi) {
       size: 10,
     });
     await registry.close();
-    const server = await startServer(dir);
+    const server = await startEnfServer(dir, [], { isLogBounded: true });
     t.teardown(() => {
       server.proc.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -3,45 +3,15 @@
 // hostile campaign's `linger` class) overflows the accept queue, SYNs are dropped and a real device's
 // connect stalls for its SYN retransmits. `ss` reports a listening socket's backlog as its Send-Q.
 import test from 'ava';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { LISTEN_BACKLOG } from '../../../server-stub/endpoint/xtt-endpoint.ts';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-
-function startServer(dir: string): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      join(REPO, 'server-stub/main.ts'),
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  return new Promise((ok, fail) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /server\.listening address=\S+ port=(\d+)/.exec(err);
-      if (m) ok({ proc, port: Number(m[1]) });
-    });
-    proc.on('exit', (code) => fail(new Error(`enf-server exited ${code}: ${err}`)));
-  });
-}
+import { startEnfServer } from './_enf-server.ts';
 
 /** The backlog (Send-Q) of the socket listening on 127.0.0.1:port, from `ss -ltnH`. */
 function backlogOf(port: number): number {
@@ -60,7 +30,7 @@ test('the XTT endpoint listens with the documented backlog (capped by somaxconn)
   const dir = mkdtempSync(join(tmpdir(), 'enf-backlog-'));
   createKeyMaterial(dir, systemRng);
   await SqliteRegistry.open(join(dir, 'registry.sqlite')).close();
-  const { proc, port } = await startServer(dir);
+  const { proc, port } = await startEnfServer(dir);
   try {
     t.is(backlogOf(port), expected);
   } finally {

@@ -3,7 +3,6 @@
 // during a storm of handshakes, restart, and no identity is lost or duplicated, the audit intact.
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +10,10 @@ import { toHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
+import { startEnfServer, type EnfServerProcess } from './_enf-server.ts';
 import { handshake, makeGroup, TestDevice, type TestGroup } from './_xtt-devices.ts';
 
-interface Server {
-  proc: ChildProcess;
-  port: number;
-  stderr: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Server = EnfServerProcess;
 
 /** A server directory removed when the test ends (passed or not). */
 async function setupDir(t: ExecutionContext): Promise<{ dir: string; group: TestGroup; root: Uint8Array }> {
@@ -40,37 +35,7 @@ async function setupDir(t: ExecutionContext): Promise<{ dir: string; group: Test
 }
 
 function startServer(dir: string, extra: string[] = []): Promise<Server> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'server-stub/main.ts',
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--workers',
-      '1',
-      ...extra,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return new Promise((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /server\.listening address=\S+ port=(\d+)/.exec(err);
-      if (m) resolve({ proc, port: Number(m[1]), stderr: () => err, exited });
-    });
-    void exited.then(({ code }) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+  return startEnfServer(dir, ['--workers', '1', ...extra]);
 }
 
 test('start serves handshakes, logs one line per event without secrets, stops on SIGTERM', async (t) => {

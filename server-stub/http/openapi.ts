@@ -733,6 +733,12 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'post /api/v1/devices/{device}/revoke': 'operator',
   'put /api/v1/devices/{device}/allow-rekey': 'operator',
   'get /api/v1/audit': 'viewer',
+  'get /api/v1/cas': 'viewer',
+  'post /api/v1/cas': 'operator',
+  'post /api/v1/cas/registration-code': 'operator',
+  'get /api/v1/cas/{ca}': 'viewer',
+  'post /api/v1/cas/{ca}/revoke': 'operator',
+  'put /api/v1/cas/{ca}/crl': 'operator',
   'get /api/v1/operator-audit': 'viewer',
   'get /api/v1/events': 'viewer',
   'get /metrics': 'superadmin',
@@ -755,10 +761,7 @@ function withRoles<T extends { paths: object }>(doc: T): T {
   for (const [path, item] of Object.entries(out.paths)) {
     for (const [method, op] of Object.entries(item)) {
       if (method === 'parameters' || (Array.isArray(op.security) && op.security.length === 0)) continue;
-      // CA operations (PKI option): not yet scoped to organizations, so server-wide tokens only.
-      const role =
-        ROLES_BY_OPERATION[`${method} ${path}`] ??
-        (path.startsWith('/api/v1/cas') ? 'superadmin' : undefined);
+      const role = ROLES_BY_OPERATION[`${method} ${path}`];
       if (!role) throw new Error(`openapi: no role for ${method} ${path}`);
       op['x-required-role'] = role;
       op.responses = { ...(op.responses as object), '403': { $ref: '#/components/responses/Error' } };

@@ -1,7 +1,7 @@
 // Roles of the management API and what a request acts as. Each route declares the least role it
 // needs (router.ts); a token (auth.ts) is bound to one organization and one role, or is server-wide
-// (superadmin: every organization, the PKI routes and /metrics, whose figures span all of them).
-// viewer: read; operator: networks, batches, associate, revoke, allow-rekey; admin: the
+// (superadmin: every organization, and /metrics, whose figures span all of them).
+// viewer: read; operator: networks, batches, CAs, associate, revoke, allow-rekey; admin: the
 // organization's users, tokens and settings; superadmin: server-wide (creates organizations).
 
 export const ROLES = ['viewer', 'operator', 'admin', 'superadmin'] as const;

@@ -11,6 +11,7 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type Router } from './router.ts';
 import { findBatch } from './routes-networks.ts';
+import { orgNetworkIds } from './routes-pki.ts';
 import { recordAction } from './routes-operator-audit.ts';
 import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
 
@@ -50,8 +51,7 @@ function identityParam(v: string): Uint8Array {
 }
 
 // `org` everywhere below: the request's organization scope (router.ts orgOf). Certificate devices
-// and CAs are not yet scoped to organizations: an organization's token sees none of them (the CA
-// routes are superadmin-only), so another organization's never show.
+// belong to the organization of their network (their CA's): another organization's never show.
 
 /** A DAA device or a certificate device by identity. */
 async function findAnyDevice(
@@ -62,8 +62,9 @@ async function findAnyDevice(
   const identity = identityParam(ref);
   const daa = await ctx.registry.getDeviceByIdentity(identity, org);
   if (daa) return { daa };
-  const cert = org === undefined ? await ctx.registry.pki.getCertDeviceByIdentity(identity) : undefined;
-  if (cert) return { cert };
+  const cert = await ctx.registry.pki.getCertDeviceByIdentity(identity);
+  const nets = await orgNetworkIds(ctx, org);
+  if (cert && (!nets || nets.has(cert.networkId))) return { cert };
   throw new ApiError('NOT_FOUND', `device '${ref}' not found`, 'device');
 }
 
@@ -72,8 +73,10 @@ async function caNames(ctx: ApiContext): Promise<Map<number, string>> {
 }
 
 async function findCaId(ctx: ApiContext, ref: string, org: number | undefined): Promise<number> {
-  const ca = org === undefined ? await ctx.registry.pki.findCa(ref) : undefined;
-  if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
+  const ca = await ctx.registry.pki.findCa(ref);
+  const nets = await orgNetworkIds(ctx, org);
+  if (!ca || (nets && !nets.has(ca.networkId)))
+    throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
   return ca.id;
 }
 
@@ -95,9 +98,13 @@ async function batchNames(ctx: ApiContext, org: number | undefined): Promise<Map
   return new Map((await ctx.registry.listBatches(org)).map((b) => [hex(b.gid), b.name]));
 }
 
-/** The organization a device's events go to (its batch's); undefined for certificate devices. */
-async function deviceOrg(ctx: ApiContext, d: { daa?: Device | undefined }): Promise<number | undefined> {
-  return d.daa ? (await ctx.registry.getBatch(d.daa.gid))?.organizationId : undefined;
+/** The organization a device's events go to: its batch's, or its CA network's. */
+async function deviceOrg(
+  ctx: ApiContext,
+  d: { daa?: Device | undefined; cert?: CertDevice | undefined },
+): Promise<number | undefined> {
+  if (d.daa) return (await ctx.registry.getBatch(d.daa.gid))?.organizationId;
+  return d.cert ? (await ctx.registry.getNetwork(d.cert.networkId))?.organizationId : undefined;
 }
 
 /** A device as the operator audit names it: its identity in hex, in its batch's (CA network's) organization. */
@@ -168,15 +175,18 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
           : (
               await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) }, org)
             ).filter((d) => isWanted(d.firstHandshakeAt, d.lastHandshakeAt));
+      const nets = await orgNetworkIds(ctx, org);
       const certs =
-        kind === 'daa' || org !== undefined
+        kind === 'daa'
           ? []
           : (
               await ctx.registry.pki.listCertDevices({
                 ...(caId !== undefined ? { caId } : {}),
                 ...(status ? { status } : {}),
               })
-            ).filter((d) => isWanted(d.firstEnrolledAt, d.lastEnrolledAt));
+            ).filter(
+              (d) => (!nets || nets.has(d.networkId)) && isWanted(d.firstEnrolledAt, d.lastEnrolledAt),
+            );
       // DAA devices first, then certificate devices: the cursor is the last identity shown.
       const all: ({ daa: Device; cert?: undefined } | { daa?: undefined; cert: CertDevice })[] = [
         ...daa.map((d) => ({ daa: d })),

@@ -13,13 +13,13 @@ import { checkName } from '../registry/validate.ts';
 import { base64Bytes, int, onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import type { RequestContext, Router } from './router.ts';
+import { orgOf, type RequestContext, type Router } from './router.ts';
 import { recordAction } from './routes-operator-audit.ts';
 import { networkRef } from './routes-networks.ts';
 import { caView } from './views.ts';
 
-/** CAs are not yet scoped to organizations: their routes take server-wide (superadmin) tokens only. */
-const PKI_ROLE = 'superadmin' as const;
+// A CA belongs to the organization of its network: an organization's token sees and changes only
+// its own CAs (another's answer 404 as if absent); reading takes viewer, changing operator.
 const API = '/api/v1';
 
 /** A PEM block with `label`, or base64 DER: the bytes of one certificate or CRL. */
@@ -55,12 +55,31 @@ function verificationIdentity(ctx: ApiContext): Uint8Array {
   return ctx.caVerificationIdentity;
 }
 
-/** A CA by id, name or fingerprint, with its counts. */
-async function findCa(ctx: ApiContext, ref: string): Promise<CaSummary> {
+/** The ids of an organization's networks; undefined (every network) for a server-wide token. */
+export async function orgNetworkIds(
+  ctx: ApiContext,
+  org: number | undefined,
+): Promise<Set<number> | undefined> {
+  return org === undefined ? undefined : new Set((await ctx.registry.listNetworks(org)).map((n) => n.id));
+}
+
+/** The CAs the request may see, with their counts. */
+async function visibleCas(ctx: ApiContext, org: number | undefined): Promise<CaSummary[]> {
+  const nets = await orgNetworkIds(ctx, org);
+  return (await ctx.registry.pki.listCas()).filter((c) => !nets || nets.has(c.networkId));
+}
+
+/** A CA by id, name or fingerprint, with its counts; another organization's is not found. */
+async function findCa(ctx: ApiContext, ref: string, org: number | undefined): Promise<CaSummary> {
   const rec = await ctx.registry.pki.findCa(ref);
-  const ca = rec && (await ctx.registry.pki.listCas()).find((c) => c.id === rec.id);
+  const ca = rec && (await visibleCas(ctx, org)).find((c) => c.id === rec.id);
   if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
   return ca;
+}
+
+/** The organization a CA's events go to: its network's. */
+async function caOrg(ctx: ApiContext, rec: CaRecord): Promise<number | undefined> {
+  return (await ctx.registry.getNetwork(rec.networkId))?.organizationId;
 }
 
 /** Record a CA change in the organization of the CA's network. */
@@ -91,17 +110,17 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/cas`,
     isAuthenticated: true,
-    role: PKI_ROLE,
-    handler: async ({ query }) => {
-      onlyParams(query, []);
-      return { status: 200, body: { items: (await ctx.registry.pki.listCas()).map(caView) } };
+    role: 'viewer',
+    handler: async (r) => {
+      onlyParams(r.query, []);
+      return { status: 200, body: { items: (await visibleCas(ctx, orgOf(r))).map(caView) } };
     },
   });
   router.add({
     method: 'POST',
     path: `${API}/cas/registration-code`,
     isAuthenticated: true,
-    role: PKI_ROLE,
+    role: 'operator',
     handler: async ({ req }) => {
       const body = await readJsonObject(req);
       onlyKeys(body, ['certificate']);
@@ -114,7 +133,7 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'POST',
     path: `${API}/cas`,
     isAuthenticated: true,
-    role: PKI_ROLE,
+    role: 'operator',
     handler: async (r) => {
       const body = await readJsonObject(r.req);
       onlyKeys(body, [
@@ -167,13 +186,12 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
       if (name === undefined)
         throw new ApiError('VALIDATION', 'name: required (the CA subject has no CN)', 'name');
       checkName(name, 'name');
-      if (!(await ctx.registry.getNetwork(network))) {
-        throw new ApiError('VALIDATION', `network: no network '${network}'`, 'network');
-      }
-      let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network, maxDevices });
+      const net = await ctx.registry.getNetwork(network, orgOf(r));
+      if (!net) throw new ApiError('VALIDATION', `network: no network '${network}'`, 'network');
+      let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network: net.id, maxDevices });
       if (hasProof) rec = await ctx.registry.pki.markCaVerified(rec.id);
       await recordCa(ctx, r, rec, 'ca.add', { verified: hasProof, networkId: rec.networkId, maxDevices });
-      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, await caOrg(ctx, rec));
       return { status: 201, body: await summary(ctx, rec) };
     },
   });
@@ -181,19 +199,19 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'GET',
     path: `${API}/cas/{ca}`,
     isAuthenticated: true,
-    role: PKI_ROLE,
-    handler: async ({ params }) => ({ status: 200, body: caView(await findCa(ctx, params.ca!)) }),
+    role: 'viewer',
+    handler: async (r) => ({ status: 200, body: caView(await findCa(ctx, r.params.ca!, orgOf(r))) }),
   });
   router.add({
     method: 'POST',
     path: `${API}/cas/{ca}/revoke`,
     isAuthenticated: true,
-    role: PKI_ROLE,
+    role: 'operator',
     handler: async (r) => {
-      const ca = await findCa(ctx, r.params.ca!);
+      const ca = await findCa(ctx, r.params.ca!, orgOf(r));
       const rec = await ctx.registry.pki.revokeCa(ca.id);
       await recordCa(ctx, r, rec, 'ca.revoke');
-      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, undefined);
+      ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, await caOrg(ctx, rec));
       return { status: 200, body: await summary(ctx, rec) };
     },
   });
@@ -201,12 +219,12 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     method: 'PUT',
     path: `${API}/cas/{ca}/crl`,
     isAuthenticated: true,
-    role: PKI_ROLE,
+    role: 'operator',
     handler: async (r) => {
       const body = await readJsonObject(r.req);
       onlyKeys(body, ['crl']);
       const der = derMember(body, 'crl', 'X509 CRL');
-      const ca = await findCa(ctx, r.params.ca!);
+      const ca = await findCa(ctx, r.params.ca!, orgOf(r));
       let crl;
       try {
         crl = parseCrl(der);

@@ -5,7 +5,7 @@
 // objects answer 404 as if absent); the live event stream per organization; the token file format.
 import test from 'ava';
 import fc from 'fast-check';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toHex } from '../../../../protocol/util/bytes.ts';
@@ -19,6 +19,9 @@ import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 import { Metrics } from '../../../../server-stub/metrics.ts';
 import { freshGpk } from './_fixtures.ts';
+import { parseCertificate } from '../../../../protocol/pki/certificate.ts';
+import { PkiPolicy } from '../../../../server-stub/policy/pki-policy.ts';
+import { issue, makeCrl, makeRoot } from '../../../helpers/openssl-ca.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyJson = any;
@@ -390,6 +393,70 @@ test('organizations: a superadmin lists and creates them; an organization token 
     t.like(entry, { organizationId: 4, objectName: 'initech', actor: 'token-file:1' });
   } finally {
     await f.done();
+  }
+});
+
+test("CAs and certificate devices belong to their network's organization: another's answer 404 and never show", async (t) => {
+  t.timeout(600_000); // openssl and a shared machine: no timing assumptions
+  const f = await start();
+  const work = mkdtempSync(join(tmpdir(), 'enf-orgs-pki-'));
+  try {
+    await acmeObjects(f);
+    const globex = (await f.registry.getOrganization('globex'))!.id;
+    await f.registry.addNetwork({ name: 'globex-net', prefix: '2001:db8:6c::/64' }, globex);
+    const root = makeRoot(work, 'acme-root');
+    const certificate = readFileSync(root.certPath, 'utf8');
+    // An organization registers CAs only on its own networks; another's is "no network".
+    const foreign = await f.call(tokenOf('acme', 'operator'), 'POST', '/api/v1/cas', {
+      certificate,
+      network: 'globex-net',
+      unverified: true,
+    });
+    t.is(foreign.json?.error?.field, 'network', foreign.text);
+    const made = await f.call(tokenOf('acme', 'operator'), 'POST', '/api/v1/cas', {
+      certificate,
+      network: 'acme-net',
+      unverified: true,
+    });
+    t.is(made.status, 201, made.text);
+    const leaf = issue(root, work, 'gw-1');
+    const enrolled = await new PkiPolicy(f.registry.pki, parseCertificate, {
+      clock: { now: Date.now },
+    }).enroll({
+      leaf: parseCertificate(leaf.der),
+      intermediates: [],
+      method: 'tls-client-certificate',
+      source: { address: '192.0.2.44', port: 4000 },
+    });
+    if (!enrolled.ok) throw new Error(enrolled.reason);
+    const device = toHex(enrolled.identity);
+    const acmeView = tokenOf('acme', 'viewer');
+    const globexOp = tokenOf('globex', 'operator');
+    t.deepEqual(
+      (await f.call(acmeView, 'GET', '/api/v1/cas')).json.items.map((c: AnyJson) => c.id),
+      [made.json.id],
+    );
+    t.true((await f.call(acmeView, 'GET', '/api/v1/devices?kind=certificate')).text.includes(device));
+    t.is((await f.call(acmeView, 'GET', `/api/v1/devices/${device}`)).status, 200);
+    t.deepEqual((await f.call(globexOp, 'GET', '/api/v1/cas')).json.items, []);
+    for (const [method, path, body] of [
+      ['GET', `/api/v1/cas/${made.json.id}`, undefined],
+      ['POST', `/api/v1/cas/${made.json.id}/revoke`, undefined],
+      ['PUT', `/api/v1/cas/${made.json.id}/crl`, { crl: readFileSync(makeCrl(root).pemPath, 'utf8') }],
+      ['GET', `/api/v1/devices/${device}`, undefined],
+      ['POST', `/api/v1/devices/${device}/revoke`, undefined],
+      ['GET', `/api/v1/devices?ca=${made.json.id}`, undefined],
+    ] as const) {
+      const r = await f.call(globexOp, method, path, body);
+      t.is(r.status, 404, `${method} ${path}: ${r.text}`);
+    }
+    const list = await f.call(globexOp, 'GET', '/api/v1/devices');
+    t.false(list.text.includes(device));
+    t.false(list.text.includes('acme'));
+    t.is((await f.registry.pki.listCas())[0]!.status, 'active', "globex's attempts changed nothing");
+  } finally {
+    await f.done();
+    rmSync(work, { recursive: true, force: true });
   }
 });
 

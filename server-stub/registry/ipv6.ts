@@ -1,6 +1,7 @@
 // IPv6 text <-> bytes for network prefixes and identities: strict parsing of RFC 4291 section 2.2
 // text (no zone ids, no embedded IPv4 in prefixes); canonical output per RFC 5952 section 4 is
 // protocol/util/ipv6.ts, shared with the agent.
+import { isIPv4 } from 'node:net';
 import { formatIpv6 } from '../../protocol/util/ipv6.ts';
 import { ValidationError } from './errors.ts';
 
@@ -52,17 +53,40 @@ export function parseIpv6(text: string, field: string): Uint8Array {
   return out;
 }
 
-/** Parse "2001:db8:1:2::/64" into its 8 prefix bytes; host bits must be zero, length must be 64. */
+/** What a refused prefix should look like, at the end of every message about one. */
+const PREFIX_EXAMPLE = 'give an IPv6 /64 such as 2001:db8:1:2::/64';
+
+/**
+ * Parse "2001:db8:1:2::/64" into its 8 prefix bytes; host bits must be zero, length must be 64. A
+ * refusal lists everything wrong with the text at once (an IPv4 prefix, its length, host bits),
+ * so the operator fixes it in one go.
+ */
 export function parsePrefix64(text: string, field: string): Uint8Array {
   if (typeof text !== 'string') throw new ValidationError(field, 'not a string');
   const slash = text.indexOf('/');
-  if (slash < 0) throw new ValidationError(field, "missing '/64'");
-  const len = text.slice(slash + 1);
-  if (len !== '64') throw new ValidationError(field, `prefix length must be 64, got '${len}'`);
-  const addr = parseIpv6(text.slice(0, slash), field);
-  if (addr.subarray(8).some((b) => b !== 0)) throw new ValidationError(field, 'host bits are not zero');
-  if (addr[0] === 0xff) throw new ValidationError(field, 'multicast prefix');
-  if (addr.subarray(0, 8).every((b) => b === 0)) throw new ValidationError(field, 'unspecified prefix');
+  const addrText = slash < 0 ? text : text.slice(0, slash);
+  const problems: string[] = [];
+  if (isIPv4(addrText)) problems.push('an IPv4 address, not IPv6');
+  let addr: Uint8Array | undefined;
+  if (problems.length === 0) {
+    try {
+      addr = parseIpv6(addrText, field);
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e;
+      problems.push(`address ${JSON.stringify(addrText)}: ${e.message.slice(field.length + 2)}`);
+    }
+  }
+  if (slash < 0) problems.push("no prefix length (want '/64')");
+  else if (text.slice(slash + 1) !== '64')
+    problems.push(`prefix length ${JSON.stringify(text.slice(slash + 1))}, not 64`);
+  if (addr) {
+    if (addr.subarray(8).some((b) => b !== 0)) problems.push('host bits (the last 64) are not zero');
+    if (addr[0] === 0xff) problems.push('a multicast prefix');
+    if (addr.subarray(0, 8).every((b) => b === 0)) problems.push('the unspecified prefix');
+  }
+  if (problems.length > 0 || !addr) {
+    throw new ValidationError(field, `${JSON.stringify(text)}: ${problems.join('; ')}; ${PREFIX_EXAMPLE}`);
+  }
   return addr.slice(0, 8);
 }
 

@@ -62,3 +62,19 @@ test('prefixes must be /64 with zero host bits, not multicast or unspecified', (
     );
   }
 });
+
+test('a refused prefix is explained in full: every fault and what to give instead', (t) => {
+  const why = (text: string) =>
+    t.throws(() => parsePrefix64(text, 'network.prefix'), { instanceOf: ValidationError })?.message;
+  t.is(
+    why('10.0.0.0/24'),
+    'network.prefix: "10.0.0.0/24": an IPv4 address, not IPv6; prefix length "24", not 64; give an IPv6 /64 such as 2001:db8:1:2::/64',
+  );
+  t.is(
+    why('2001:db8::1/48'),
+    'network.prefix: "2001:db8::1/48": prefix length "48", not 64; host bits (the last 64) are not zero; give an IPv6 /64 such as 2001:db8:1:2::/64',
+  );
+  t.regex(why('2001:db8::')!, /no prefix length \(want '\/64'\)/);
+  t.regex(why('2001:zz8::/64')!, /address "2001:zz8::": not an IPv6 address; give an IPv6 \/64/);
+  t.regex(why('ff02::/64')!, /: a multicast prefix; /);
+});

@@ -36,11 +36,43 @@ export const EXIT_USAGE = 2;
 /** Exit code 1 in every program: an unexpected failure (a bug). */
 export const EXIT_INTERNAL = 1;
 
-/** The command line is malformed: unknown command or option, missing or conflicting options. */
+/** The command line is malformed: unknown command or option, missing or conflicting options, a value yargs cannot read as its type. */
 export class UsageError extends ZtpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('USAGE', message, options);
   }
+}
+
+/**
+ * The exit-code rule every program follows (each README's "Exit codes"): usage (2) is a malformed
+ * command line; "not found" is a named object (network, batch, device, a file that must exist) that
+ * does not exist; "bad input" is a value or a file's content that is wrong. The two classes below
+ * carry the last two for option values and files; each program's table gives them its number.
+ */
+
+/** A value given on the command line is wrong (out of range, not an address, ...): bad input. */
+export class BadValueError extends ZtpError {
+  /** The option, without dashes (e.g. `port`). */
+  readonly field: string;
+  constructor(option: string, reason: string, options?: { cause?: unknown }) {
+    super('BAD_VALUE', `--${option}: ${reason}`, options);
+    this.field = option;
+  }
+}
+
+/** A file or directory named on the command line does not exist: not found. */
+export class MissingFileError extends ZtpError {
+  readonly file: string;
+  constructor(file: string, what: string, options?: { cause?: unknown }) {
+    super('NOT_FOUND', `${file}: no such ${what}`, options);
+    this.file = file;
+  }
+}
+
+/** Whether a failed fs call failed because the path does not exist. */
+export function isMissingPath(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 export interface CommandResult {

@@ -13,6 +13,7 @@
 // the whole server with that copy's exit code. Connection limits then apply per process.
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
+import { isMissingPath, MissingFileError } from '../common/cli.ts';
 import { parseCertificate } from '../protocol/pki/certificate.ts';
 import { ZtpError } from '../protocol/errors.ts';
 import { systemRng } from '../protocol/util/rng.ts';
@@ -49,6 +50,7 @@ function startPki(
     try {
       return readFileSync(path);
     } catch (cause) {
+      if (isMissingPath(cause)) throw new MissingFileError(path, 'file', { cause });
       throw new InputFileError(path, 'cannot read', { cause });
     }
   };
@@ -75,7 +77,7 @@ function startPki(
     );
     return { endpoint };
   } catch (cause) {
-    if (cause instanceof InputFileError) throw cause;
+    if (cause instanceof InputFileError || cause instanceof MissingFileError) throw cause;
     // OpenSSL refused the PEM files (not a certificate or key, or they do not match)
     throw new InputFileError(pki.certFile, `unusable with ${pki.keyFile}: ${(cause as Error).message}`, {
       cause,
@@ -128,6 +130,7 @@ async function unlessStopped<T>(
 /** A server process stopped during start-up with this exit code (cluster primary). */
 const EXIT_ERROR_CODE: Partial<Record<number, string>> = {
   [EXIT.USAGE]: 'USAGE',
+  [EXIT.NOT_FOUND]: 'NOT_FOUND',
   [EXIT.REGISTRY]: 'STORAGE',
   [EXIT.BAD_INPUT]: 'INPUT_FILE',
   [EXIT.KEYS]: 'KEYS_INVALID',

@@ -10,6 +10,7 @@ import cluster from 'node:cluster';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import {
+  BadValueError,
   runProgram,
   UsageError,
   type CliIo,
@@ -138,6 +139,16 @@ function registerInit(y: Argv<GlobalArgs>, done: Done, rng: Rng): void {
   );
 }
 
+/**
+ * A numeric option: not a number at all is a malformed command line (yargs reads it as NaN), a
+ * number out of range is a bad value.
+ */
+function checkCount(option: string, v: number, max: number): void {
+  if (Number.isNaN(v)) throw new UsageError(`--${option}: not a number`);
+  if (!Number.isInteger(v) || v < 0 || v > max)
+    throw new BadValueError(option, `${v} is not an integer in 0..${max}`);
+}
+
 function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | undefined): void {
   y.command(
     'start',
@@ -195,13 +206,11 @@ function registerStart(y: Argv<GlobalArgs>, done: Done, start: StartServer | und
         ['max-per-source', a['max-per-source']],
         ['workers', a.workers],
         ['processes', a.processes],
+        ['pki-port', a['pki-port']],
       ] as const) {
-        if (!Number.isInteger(v) || v < 0 || (k === 'port' && v > 65535))
-          throw new UsageError(`--${k}: not a valid number`);
+        if (v !== undefined) checkCount(k, v, k.endsWith('port') ? 65535 : Number.MAX_SAFE_INTEGER);
       }
       const pkiPort = a['pki-port'];
-      if (pkiPort !== undefined && (!Number.isInteger(pkiPort) || pkiPort < 0 || pkiPort > 65535))
-        throw new UsageError('--pki-port: not a valid port');
       if (pkiPort !== undefined && (!a['pki-tls-cert'] || !a['pki-tls-key']))
         throw new UsageError('--pki-port needs --pki-tls-cert and --pki-tls-key');
       if (pkiPort === undefined && (a['pki-tls-cert'] || a['pki-tls-key']))

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
+import { MissingFileError } from '../../common/cli.ts';
 import { registrationCode, checkVerificationCertificate } from '../../protocol/pki/ca-verification.ts';
 import { parseCertificate, pemToDerList, type Certificate } from '../../protocol/pki/certificate.ts';
 import { checkCrlIssuedBy, CrlError, parseCrl } from '../../protocol/pki/crl.ts';
@@ -53,7 +54,7 @@ function readCertFile(path: string, what: string): Certificate {
   try {
     return parseCertificate(readDerFile(path, 'CERTIFICATE'));
   } catch (cause) {
-    if (cause instanceof InputFileError) throw cause;
+    if (cause instanceof InputFileError || cause instanceof MissingFileError) throw cause;
     throw new InputFileError(path, `is not an X.509 ${what} certificate`, { cause });
   }
 }
@@ -200,7 +201,7 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
               crl = parseCrl(readDerFile(a.file, 'X509 CRL'));
               checkCrlIssuedBy(crl, parseCertificate(ca.der));
             } catch (cause) {
-              if (cause instanceof InputFileError) throw cause;
+              if (cause instanceof InputFileError || cause instanceof MissingFileError) throw cause;
               const why =
                 cause instanceof CrlError ? cause.message : `not a CRL: ${(cause as Error).message}`;
               throw new InputFileError(a.file, why, { cause });

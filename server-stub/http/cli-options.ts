@@ -66,12 +66,17 @@ export interface ManagementArgs {
   'session-idle-timeout'?: number | undefined;
 }
 
-/** A management option is wrong; `option` names it. Maps to the CLI's usage exit code. */
+/**
+ * A management option is wrong; `option` names it. USAGE (the default): options missing or given
+ * together wrongly; BAD_VALUE: a value out of range or refused; NOT_FOUND: a named file is missing.
+ */
 export class ManagementOptionError extends ZtpError {
   readonly option: string;
-  constructor(option: string, message: string) {
-    super('USAGE', `--${option}: ${message}`);
+  readonly field: string;
+  constructor(option: string, message: string, code: 'USAGE' | 'BAD_VALUE' | 'NOT_FOUND' = 'USAGE') {
+    super(code, `--${option}: ${message}`);
     this.option = option;
+    this.field = option;
   }
 }
 
@@ -85,11 +90,15 @@ export function checkManagementArgs(a: ManagementArgs) {
     return undefined;
   }
   if (!Number.isInteger(port) || port < 0 || port > 65535)
-    throw new ManagementOptionError('http-port', 'not a port number');
+    throw new ManagementOptionError(
+      'http-port',
+      `${port} is not a port number`,
+      Number.isNaN(port) ? 'USAGE' : 'BAD_VALUE',
+    );
   const tokenFile = a['api-token-file'];
   if (!tokenFile) throw new ManagementOptionError('api-token-file', 'required with --http-port');
   if (!existsSync(tokenFile))
-    throw new ManagementOptionError('api-token-file', `${tokenFile} does not exist`);
+    throw new ManagementOptionError('api-token-file', `${tokenFile} does not exist`, 'NOT_FOUND');
   const cert = a['tls-cert'];
   const key = a['tls-key'];
   if ((cert === undefined) !== (key === undefined)) {
@@ -102,11 +111,16 @@ export function checkManagementArgs(a: ManagementArgs) {
     ['tls-cert', cert],
     ['tls-key', key],
   ] as const) {
-    if (f !== undefined && !existsSync(f)) throw new ManagementOptionError(k, `${f} does not exist`);
+    if (f !== undefined && !existsSync(f))
+      throw new ManagementOptionError(k, `${f} does not exist`, 'NOT_FOUND');
   }
   const idle = a['session-idle-timeout'] ?? 1800;
   if (!Number.isInteger(idle) || idle < 1 || idle > 30 * 86400)
-    throw new ManagementOptionError('session-idle-timeout', 'whole seconds in 1..2592000 (30 days)');
+    throw new ManagementOptionError(
+      'session-idle-timeout',
+      'whole seconds in 1..2592000 (30 days)',
+      Number.isNaN(idle) ? 'USAGE' : 'BAD_VALUE',
+    );
   const host = a['http-bind'] ?? DEFAULT_HTTP_BIND;
   const isPlaintextExposed = cert === undefined && !isLoopbackAddress(host);
   if (isPlaintextExposed && !a['http-allow-plaintext']) {

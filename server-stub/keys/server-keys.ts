@@ -6,6 +6,7 @@
 // that they belong together before writing.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMissingPath, MissingFileError } from '../../common/cli.ts';
 import { writeNewFile } from '../../common/fs-atomic.ts';
 import { ZtpError } from '../../protocol/errors.ts';
 import { equalBytes } from '../../protocol/util/bytes.ts';
@@ -48,6 +49,16 @@ function readInput(path: string): Uint8Array {
     return new Uint8Array(readFileSync(path));
   } catch (cause) {
     throw new KeyMaterialError('KEYS_MISSING', path, 'cannot read', { cause });
+  }
+}
+
+/** A file named on the command line (`init --import`): one that does not exist is not found. */
+function readNamedInput(path: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (cause) {
+    if (isMissingPath(cause)) throw new MissingFileError(path, 'file', { cause });
+    throw new KeyMaterialError('KEYS_INVALID', path, `cannot read (${(cause as Error).message})`, { cause });
   }
 }
 
@@ -116,9 +127,9 @@ export function importKeyMaterial(
   dir: string,
   from: { rootCertificate: string; serverCertificate: string; serverKeys: string },
 ): Record<'rootCertificate' | 'serverCertificate' | 'serverKeys', string> {
-  const rootCertificate = readInput(from.rootCertificate);
-  const serverCertificate = readInput(from.serverCertificate);
-  const keyFile = readInput(from.serverKeys);
+  const rootCertificate = readNamedInput(from.rootCertificate);
+  const serverCertificate = readNamedInput(from.serverCertificate);
+  const keyFile = readNamedInput(from.serverKeys);
   try {
     const serverKeys = decodeAs(from.serverKeys, keyFile, decodeP256KeyFile);
     try {

@@ -12,6 +12,7 @@
 import jpeg from 'jpeg-js';
 import jsQRModule from 'jsqr';
 import { readFileSync } from 'node:fs';
+import { isMissingPath, MissingFileError } from '../../common/cli.ts';
 import { PNG } from 'pngjs';
 import { decodeGroupPublicKey } from '../../protocol/ecdaa/index.ts';
 import { DecodeError, ZtpError } from '../../protocol/errors.ts';
@@ -75,7 +76,7 @@ function decodeImage(image: Uint8Array, source: string, format?: ImageFormat): R
   return img;
 }
 
-/** Reading an input file failed (missing, unreadable, too large). */
+/** An input file is unusable: unreadable, too large, or its content is wrong (bad input). */
 export class InputFileError extends ZtpError {
   readonly file: string;
   constructor(file: string, message: string, options?: { cause?: unknown }) {
@@ -84,16 +85,16 @@ export class InputFileError extends ZtpError {
   }
 }
 
+/** Reads a file named on the command line; MissingFileError (not found) when it does not exist. */
 export function readInputFile(path: string, maxBytes: number): Uint8Array {
   let data: Buffer;
   try {
     data = readFileSync(path);
   } catch (cause) {
+    if (isMissingPath(cause)) throw new MissingFileError(path, 'file', { cause });
     const code = (cause as NodeJS.ErrnoException).code;
     const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EISDIR'
+      code === 'EISDIR'
           ? 'is a directory, not a file'
           : code === 'EACCES'
             ? 'permission denied'

@@ -6,6 +6,7 @@
 // Strict loading: a bad line fails with its line number, so a broken file is noticed at start.
 import { isIPv4 } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { isMissingPath, MissingFileError } from '../../common/cli.ts';
 import { ZtpError } from '../../protocol/errors.ts';
 import type { GeoLocator } from './identity-policy.ts';
 import { parseIpv6 } from '../registry/ipv6.ts';
@@ -75,6 +76,7 @@ export class CidrGeoLocator implements GeoLocator {
     try {
       text = readFileSync(path, 'utf8');
     } catch (cause) {
+      if (isMissingPath(cause)) throw new MissingFileError(path, 'GeoIP file', { cause });
       throw new GeoIpError(`${path}: cannot read`, { cause });
     }
     return new CidrGeoLocator(text, path);

@@ -4,7 +4,7 @@
 // `start` (start.ts), so backend selection lives in one place.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../../common/cli.ts';
+import { BadValueError } from '../../common/cli.ts';
 import { RegistryError } from './errors.ts';
 import { PostgresRegistry } from './postgres-registry.ts';
 import type { Registry } from './registry.ts';
@@ -18,8 +18,12 @@ export const REGISTRY_URL_ENV = 'ENF_SERVER_REGISTRY_URL';
  * file is refused (an empty registry would silently serve no networks), never created here.
  */
 export function openRegistry(dir: string, options: SqliteRegistryOptions = {}): SqliteRegistry {
-  if (!existsSync(dir))
-    throw new UsageError(`state directory ${dir} does not exist; run 'enf-server init' first`);
+  if (!existsSync(dir)) {
+    throw new RegistryError(
+      'STORAGE',
+      `state directory ${dir} does not exist, so neither does its registry; run 'enf-server init' first (or is --dir right?)`,
+    );
+  }
   const path = join(dir, REGISTRY_FILE);
   let size: number;
   try {
@@ -47,8 +51,9 @@ export function openRegistry(dir: string, options: SqliteRegistryOptions = {}): 
  */
 export function checkRegistryUrl(url: string): string {
   if (!/^postgres(?:ql)?:\/\/[^\s]*$/i.test(url)) {
-    throw new UsageError(
-      `--registry-url: must be a postgres:// or postgresql:// URL (or unset for SQLite in --dir); env ${REGISTRY_URL_ENV}`,
+    throw new BadValueError(
+      'registry-url',
+      `must be a postgres:// or postgresql:// URL (or unset for SQLite in --dir); env ${REGISTRY_URL_ENV}`,
     );
   }
   return url;

@@ -288,7 +288,7 @@ export class SqlPkiRegistry implements PkiRegistry {
         `SELECT id FROM networks WHERE ${typeof network === 'number' ? 'id' : 'name'} = ?`,
         [network],
       );
-      if (!net) throw new ValidationError('ca.network', `no network '${network}'`);
+      if (!net) throw new RegistryError('NOT_FOUND', `no network '${network}'`, { field: 'ca.network' });
       if (await c.get('SELECT 1 AS x FROM cas WHERE name = ?', [name]))
         throw new RegistryError('CONFLICT', `ca.name: '${name}' exists`);
       if (await c.get('SELECT 1 AS x FROM cas WHERE fingerprint = ?', [cert.fingerprint]))

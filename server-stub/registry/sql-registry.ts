@@ -376,7 +376,8 @@ export class SqlRegistry implements Registry {
       let orgId = org;
       if (input.network !== undefined) {
         const net = await networkByRef(c, input.network, org);
-        if (!net) throw new ValidationError('batch.network', `no network '${input.network}'`);
+        if (!net)
+          throw new RegistryError('NOT_FOUND', `no network '${input.network}'`, { field: 'batch.network' });
         networkId = net.id;
         orgId = net.organizationId;
       }
@@ -475,7 +476,7 @@ export class SqlRegistry implements Registry {
       if (!batch) throw new RegistryError('NOT_FOUND', 'batch assign: no batch with this gid');
       // Only a network of the batch's own organization: a batch never crosses organizations.
       const net = await networkByRef(c, ref, batch.organizationId);
-      if (!net) throw new ValidationError('batch.network', `no network '${ref}'`);
+      if (!net) throw new RegistryError('NOT_FOUND', `no network '${ref}'`, { field: 'batch.network' });
       const r = await c.get('UPDATE batches SET network_id = ? WHERE gid = ? RETURNING *', [
         net.id,
         toBuffer(gid),

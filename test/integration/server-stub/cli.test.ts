@@ -125,7 +125,7 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
     createdAt: (net.json as { createdAt: string }).createdAt,
   });
   const bad = await cli(dir, 'network', 'add', '--name', 'plant-b', '--prefix', '2001:db8:1:3::1/64');
-  t.is(bad.code, 2);
+  t.is(bad.code, 6, 'a bad value is bad input, not a usage error');
   t.is((bad.json as { error: { field: string } }).error.field, 'network.prefix');
   t.is((await cli(dir, 'network', 'add', '--name', 'plant-a', '--prefix', '2001:db8:9::/64')).code, 4);
 
@@ -265,6 +265,9 @@ test('networks and batches: add from GPK file, QR text and QR image; bad input e
   const assigned = await cli(dir, 'batch', 'assign', 'lot-photo', '--network', 'plant-a');
   t.like(assigned.json as object, { network: 'plant-a' });
   t.is((await cli(dir, 'batch', 'assign', 'nope', '--network', 'plant-a')).code, 3);
+  const noNet = await cli(dir, 'batch', 'assign', 'lot-photo', '--network', 'nonet');
+  t.is(noNet.code, 3, noNet.stderr);
+  t.like(noNet.json as object, { error: { code: 'NOT_FOUND', field: 'batch.network', exitCode: 3 } });
 });
 
 test('devices: list, revoke and allow-rekey take effect on the next handshake; audit filters', async (t) => {
@@ -341,7 +344,7 @@ test('devices: list, revoke and allow-rekey take effect on the next handshake; a
     .json as unknown[];
   t.is(all.length, 2);
   t.is(((await cli(dir, 'audit', '--since', '2999-01-01T00:00:00Z')).json as unknown[]).length, 0);
-  t.is((await cli(dir, 'audit', '--since', 'yesterday')).code, 2);
+  t.is((await cli(dir, 'audit', '--since', 'yesterday')).code, 6);
 
   const revokeBatch = await cli(dir, 'batch', 'revoke', 'lot-1');
   t.like(revokeBatch.json as object, { status: 'revoked' });
@@ -355,7 +358,7 @@ test('devices: list, revoke and allow-rekey take effect on the next handshake; a
   await registry.close();
 });
 
-test('every command answers --help; unknown commands and missing state are usage errors', async (t) => {
+test('every command answers --help; unknown commands are usage errors, a missing state directory a registry error', async (t) => {
   const dir = join(tempDir(t), 'none');
   for (const args of [
     [],
@@ -374,7 +377,7 @@ test('every command answers --help; unknown commands and missing state are usage
   }
   t.is((await cli(dir, 'frobnicate')).code, 2);
   const missing = await cli(dir, 'network', 'list');
-  t.is(missing.code, 2);
+  t.is(missing.code, 5);
   t.regex((missing.json as { error: { message: string } }).error.message, /run 'enf-server init'/);
   // An empty state directory names where it came from instead of meaning the working directory.
   const emptyFlag = await cli('', 'network', 'list');

@@ -64,7 +64,7 @@ test.serial('ca add with proof, start --pki-port, enroll, list, CRL, revoke, aud
     '--verification-cert',
     wrong.certPath,
   );
-  t.is(bad.code, 2, bad.stderr);
+  t.is(bad.code, 6, bad.stderr);
   t.regex(bad.stderr, /verificationCert/);
   t.deepEqual((await cli('ca', 'list')).json, []);
   const proof = issue(inter, join(work, 'v'), code);

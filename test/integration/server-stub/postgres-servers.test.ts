@@ -99,7 +99,7 @@ async function startInstance(dir: string, url: string, http: boolean) {
   };
 }
 
-test('--registry-url: anything but a postgres URL is a usage error naming the option; no server is exit 5; value never echoed', async (t) => {
+test('--registry-url: anything but a postgres URL is bad input naming the option; no server is exit 5; value never echoed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'enf-pgurl-'));
   try {
     for (const [args, env] of [
@@ -109,9 +109,9 @@ test('--registry-url: anything but a postgres URL is a usage error naming the op
       [['--dir', dir, 'init', '--registry-url', 'postgres:// hunter2'], {}],
     ] as const) {
       const r = await cli([...args], env);
-      t.is(r.code, 2, r.stderr);
+      t.is(r.code, 6, r.stderr);
       const err = (r.json as { error: { code: string; message: string } }).error;
-      t.is(err.code, 'USAGE');
+      t.is(err.code, 'BAD_VALUE');
       t.regex(err.message, /--registry-url/);
       t.notRegex(r.stderr, /hunter2/);
     }

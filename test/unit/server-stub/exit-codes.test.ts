@@ -1,6 +1,7 @@
 // The exit-code table in server-stub/README.md matches exit-codes.ts, and error codes map to it.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
+import { BadValueError, MissingFileError, UsageError } from '../../../common/cli.ts';
 import { DecodeError, ZtpError } from '../../../protocol/errors.ts';
 import { EXIT, exitCodeFor } from '../../../server-stub/exit-codes.ts';
 import { RegistryError, ValidationError } from '../../../server-stub/registry/errors.ts';
@@ -12,7 +13,10 @@ test('README table == EXIT', (t) => {
 });
 
 test('typed errors map to their documented codes', (t) => {
-  t.is(exitCodeFor(new ValidationError('network.prefix', 'bad')), EXIT.USAGE);
+  t.is(exitCodeFor(new ValidationError('network.prefix', 'bad')), EXIT.BAD_INPUT);
+  t.is(exitCodeFor(new BadValueError('port', 'bad')), EXIT.BAD_INPUT);
+  t.is(exitCodeFor(new MissingFileError('/x', 'file')), EXIT.NOT_FOUND);
+  t.is(exitCodeFor(new UsageError('x')), EXIT.USAGE);
   t.is(exitCodeFor(new RegistryError('NOT_FOUND', 'x')), EXIT.NOT_FOUND);
   t.is(exitCodeFor(new RegistryError('CONFLICT', 'x')), EXIT.CONFLICT);
   t.is(exitCodeFor(new RegistryError('SCHEMA', 'x')), EXIT.REGISTRY);

@@ -25,34 +25,45 @@ test('options: off without --http-port; each mistake names its option', (t) => {
     const tokens = join(dir, 'tokens');
     writeFileSync(tokens, 'x'.repeat(20));
     t.is(checkManagementArgs({}), undefined);
-    const bad: [object, string][] = [
-      [{ 'api-token-file': tokens }, 'api-token-file'],
-      [{ 'http-port': 70000, 'api-token-file': tokens }, 'http-port'],
-      [{ 'http-port': 1.5, 'api-token-file': tokens }, 'http-port'],
-      [{ 'http-port': 8080 }, 'api-token-file'],
-      [{ 'http-port': 8080, 'api-token-file': join(dir, 'missing') }, 'api-token-file'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': tokens }, 'tls-key'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-key': tokens }, 'tls-cert'],
+    // Usage: options missing or given together wrongly; a bad value; a named file that is missing.
+    const bad: [object, string, string][] = [
+      [{ 'api-token-file': tokens }, 'api-token-file', 'USAGE'],
+      [{ 'http-port': 70000, 'api-token-file': tokens }, 'http-port', 'BAD_VALUE'],
+      [{ 'http-port': 1.5, 'api-token-file': tokens }, 'http-port', 'BAD_VALUE'],
+      [{ 'http-port': NaN, 'api-token-file': tokens }, 'http-port', 'USAGE'],
+      [{ 'http-port': 8080 }, 'api-token-file', 'USAGE'],
+      [{ 'http-port': 8080, 'api-token-file': join(dir, 'missing') }, 'api-token-file', 'NOT_FOUND'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': tokens }, 'tls-key', 'USAGE'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'tls-key': tokens }, 'tls-cert', 'USAGE'],
       [
         { 'http-port': 8080, 'api-token-file': tokens, 'tls-cert': join(dir, 'no'), 'tls-key': tokens },
         'tls-cert',
+        'NOT_FOUND',
       ],
       // Plain HTTP off loopback needs the explicit flag.
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '::' }, 'http-bind'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '0.0.0.0' }, 'http-bind'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '192.0.2.7' }, 'http-bind'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': 'enf.example' }, 'http-bind'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 0 }, 'session-idle-timeout'],
-      [{ 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 2.5 }, 'session-idle-timeout'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '::' }, 'http-bind', 'USAGE'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '0.0.0.0' }, 'http-bind', 'USAGE'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': '192.0.2.7' }, 'http-bind', 'USAGE'],
+      [{ 'http-port': 8080, 'api-token-file': tokens, 'http-bind': 'enf.example' }, 'http-bind', 'USAGE'],
+      [
+        { 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 0 },
+        'session-idle-timeout',
+        'BAD_VALUE',
+      ],
+      [
+        { 'http-port': 8080, 'api-token-file': tokens, 'session-idle-timeout': 2.5 },
+        'session-idle-timeout',
+        'BAD_VALUE',
+      ],
     ];
-    for (const [args, option] of bad) {
+    for (const [args, option, code] of bad) {
       const err = t.throws(
         () => checkManagementArgs(args),
         { instanceOf: ManagementOptionError },
         JSON.stringify(args),
       );
       t.is(err?.option, option);
-      t.is(err?.code, 'USAGE');
+      t.is(err?.code, code, JSON.stringify(args));
     }
     t.deepEqual(checkManagementArgs({ 'http-port': 0, 'api-token-file': tokens }), {
       host: '127.0.0.1',

@@ -200,7 +200,8 @@ export function registryOrganizationSuite(
     }
     // A batch never moves to another organization's network, even unscoped.
     const cross = await t.throwsAsync(registry.setBatchNetwork(b.batch.gid, a.network.id), {
-      instanceOf: ValidationError,
+      instanceOf: RegistryError,
+      code: 'NOT_FOUND',
     });
     t.is(cross?.field, 'batch.network');
     t.deepEqual(await helpers.snapshot(registry), before);

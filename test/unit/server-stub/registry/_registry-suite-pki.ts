@@ -77,7 +77,8 @@ export function registryPkiSuite(
       await t.throwsAsync(
         r.pki.addCa({ der: cas().inter.der, name: 'y', network: 'nowhere', maxDevices: null }),
         {
-          instanceOf: ValidationError,
+          instanceOf: RegistryError,
+          code: 'NOT_FOUND',
           message: /ca.network/,
         },
       );

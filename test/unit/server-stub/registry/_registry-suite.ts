@@ -144,12 +144,18 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
       [{ ...good, size: 0 }, 'batch.size'],
       [{ ...good, size: 1.5 }, 'batch.size'],
       [{ ...good, name: '' }, 'batch.name'],
-      [{ ...good, network: 'nowhere' }, 'batch.network'],
     ];
     for (const [input, field] of cases) {
       const err = await t.throwsAsync(registry.addBatch(input as never), { instanceOf: ValidationError });
       t.is(err?.field, field);
     }
+    // A network that does not exist is not found, not a bad value.
+    const missing = await t.throwsAsync(registry.addBatch({ ...good, network: 'nowhere' }), {
+      instanceOf: RegistryError,
+      code: 'NOT_FOUND',
+    });
+    t.false(missing instanceof ValidationError);
+    t.is(missing?.field, 'batch.network');
     await t.throwsAsync(registry.addBatch({ ...good, gpk: batch.gpk, basename: batch.basename }), {
       instanceOf: RegistryError,
       message: /already registered/,

@@ -185,11 +185,11 @@ function readRequired(dir: string, name: string): Uint8Array {
 
 export function readManifest(dir: string): BatchManifest {
   const path = join(dir, BATCH_FILES.manifest);
+  if (!existsSync(dir)) {
+    throw new FactoryError(FactoryErrorCode.NOT_FOUND, `${dir}: no such batch directory`, { file: dir });
+  }
   if (!existsSync(path)) {
-    const why = existsSync(dir)
-      ? 'missing: not a batch, or an interrupted create-batch'
-      : 'batch directory does not exist';
-    throw corrupt(path, '(file)', why);
+    throw corrupt(path, '(file)', 'missing: not a batch, or an interrupted create-batch');
   }
   return parseManifest(new TextDecoder().decode(readRequired(dir, BATCH_FILES.manifest)), path);
 }

@@ -65,7 +65,7 @@ export function createBatch(o: CreateBatchOptions): OpenedBatch {
     basenameCommitInputs(o.basename);
   } catch (cause) {
     throw new FactoryError(
-      FactoryErrorCode.USAGE,
+      FactoryErrorCode.BAD_VALUE,
       'this basename cannot be signed with by a TPM; choose another',
       {
         field: 'basename',

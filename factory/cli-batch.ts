@@ -70,12 +70,16 @@ export function registerBatchCommands(y: Argv<{ json: boolean }>, done: Done): v
         }),
     async (a) => {
       const size = a.size;
+      if (Number.isNaN(size))
+        throw new FactoryError(FactoryErrorCode.USAGE, '--size: not a number', { field: 'size' });
       if (!Number.isSafeInteger(size) || size < 1)
-        throw new FactoryError(FactoryErrorCode.USAGE, '--size must be an integer >= 1', { field: 'size' });
+        throw new FactoryError(FactoryErrorCode.BAD_VALUE, `--size must be an integer >= 1, got ${size}`, {
+          field: 'size',
+        });
       const basename = new TextEncoder().encode(a.basename);
       if (basename.length < 1 || basename.length > QR_MAX_BASENAME_LENGTH) {
         throw new FactoryError(
-          FactoryErrorCode.USAGE,
+          FactoryErrorCode.BAD_VALUE,
           `--basename must be 1..${QR_MAX_BASENAME_LENGTH} bytes`,
           { field: 'basename' },
         );
@@ -83,7 +87,7 @@ export function registerBatchCommands(y: Argv<{ json: boolean }>, done: Done): v
       const name = a.name ?? pathBasename(resolve(a.out));
       if (new TextEncoder().encode(name).length > QR_MAX_NAME_LENGTH) {
         throw new FactoryError(
-          FactoryErrorCode.USAGE,
+          FactoryErrorCode.BAD_VALUE,
           `--name must be at most ${QR_MAX_NAME_LENGTH} UTF-8 bytes`,
           {
             field: 'name',

@@ -183,7 +183,7 @@ export function registerTpmCommands(y: Argv<{ json: boolean }>, done: Done): voi
       try {
         handle = parsePersistentHandle(a.handle);
       } catch (e) {
-        throw new FactoryError(FactoryErrorCode.USAGE, `--handle: ${(e as Error).message}`, {
+        throw new FactoryError(FactoryErrorCode.BAD_VALUE, `--handle: ${(e as Error).message}`, {
           field: 'handle',
         });
       }
@@ -204,7 +204,7 @@ export function registerTpmCommands(y: Argv<{ json: boolean }>, done: Done): voi
           };
         } catch (e) {
           if (e instanceof SubjectSyntaxError)
-            throw new FactoryError(FactoryErrorCode.USAGE, `--subject: ${e.message}`, {
+            throw new FactoryError(FactoryErrorCode.BAD_VALUE, `--subject: ${e.message}`, {
               field: 'subject',
               cause: e,
             });

@@ -4,11 +4,15 @@
 import { ZtpError } from '../protocol/errors.ts';
 
 export const FactoryErrorCode = {
-  /** Bad command line (also yargs' own validation failures). */
+  /** Malformed command line (also yargs' own validation failures): unknown or missing options. */
   USAGE: 'USAGE',
+  /** A value given on the command line is wrong (out of range, too long, not a handle). */
+  BAD_VALUE: 'BAD_VALUE',
+  /** A batch directory, root directory or file named on the command line does not exist. */
+  NOT_FOUND: 'NOT_FOUND',
   /** The output directory already holds a batch or a root: never overwritten. */
   EXISTS: 'EXISTS',
-  /** A batch or key file is missing, malformed or inconsistent. */
+  /** A file of an existing batch or root is missing, malformed or inconsistent. */
   BATCH_CORRUPT: 'BATCH_CORRUPT',
   /** Another process holds the batch lock for longer than we wait. */
   BATCH_LOCKED: 'BATCH_LOCKED',

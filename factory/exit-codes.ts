@@ -1,6 +1,9 @@
 // The documented exit codes of `xtt-factory` (../shared/STYLE.md "Errors": main.ts maps error codes
 // to an exit-code table). --help prints this table (common/cli.ts); factory/README.md has the same
 // lines, and a unit test keeps the two in step. Codes are stable: scripts on the production line branch on them.
+// The rule shared with enf-server and xtt-agent (common/cli.ts): 2 only for a malformed command line,
+// NOT_FOUND (11: 3 was taken by EXISTS long before) for a named directory or file that does not
+// exist, BAD_INPUT (4) for a wrong value or file content.
 import { exitCodes, type ExitTable } from '../common/cli.ts';
 import { CryptoError, ZtpError } from '../protocol/errors.ts';
 import { TpmLayerError } from '../tpm/errors.ts';
@@ -9,11 +12,15 @@ import { FactoryErrorCode, PartialProvisionError } from './errors.ts';
 export const EXIT_TABLE = {
   OK: { code: 0, meaning: 'success' },
   INTERNAL: { code: 1, meaning: 'internal error (a bug)' },
-  USAGE: { code: 2, meaning: 'usage error' },
+  USAGE: {
+    code: 2,
+    meaning: 'malformed command line: unknown command or option, missing options, a non-number',
+  },
   EXISTS: { code: 3, meaning: 'refused to overwrite an existing batch, root or server certificate' },
-  BATCH_CORRUPT: {
+  BAD_INPUT: {
     code: 4,
-    meaning: 'batch or key file missing, malformed or inconsistent (message names file and field)',
+    meaning:
+      'bad input: a wrong option value, or a file of the batch or root malformed, missing or inconsistent (message names the option, or file and field)',
   },
   BATCH_UNAVAILABLE: { code: 5, meaning: 'batch locked by another provisioning, or batch full' },
   TPM_ERROR: { code: 6, meaning: 'TPM unreachable or a TPM command failed' },
@@ -25,14 +32,17 @@ export const EXIT_TABLE = {
       'TPM holds objects at the reference handles this batch did not write; nothing changed (use --force)',
   },
   VERIFY_FAILED: { code: 10, meaning: 'a credential, join proof or certificate signature did not verify' },
+  NOT_FOUND: { code: 11, meaning: 'the named batch directory, root directory or file does not exist' },
 } as const satisfies ExitTable;
 export const EXIT = exitCodes(EXIT_TABLE);
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 const BY_CODE: Record<string, ExitCode> = {
   [FactoryErrorCode.USAGE]: EXIT.USAGE,
+  [FactoryErrorCode.BAD_VALUE]: EXIT.BAD_INPUT,
+  [FactoryErrorCode.NOT_FOUND]: EXIT.NOT_FOUND,
   [FactoryErrorCode.EXISTS]: EXIT.EXISTS,
-  [FactoryErrorCode.BATCH_CORRUPT]: EXIT.BATCH_CORRUPT,
+  [FactoryErrorCode.BATCH_CORRUPT]: EXIT.BAD_INPUT,
   [FactoryErrorCode.BATCH_LOCKED]: EXIT.BATCH_UNAVAILABLE,
   [FactoryErrorCode.BATCH_FULL]: EXIT.BATCH_UNAVAILABLE,
   [FactoryErrorCode.TPM_UNSUITABLE]: EXIT.TPM_UNSUITABLE,
@@ -40,7 +50,9 @@ const BY_CODE: Record<string, ExitCode> = {
   [FactoryErrorCode.TPM_FOREIGN_STATE]: EXIT.TPM_FOREIGN_STATE,
   [FactoryErrorCode.VERIFY_FAILED]: EXIT.VERIFY_FAILED,
   // Codes of other layers that reach the factory.
-  DECODE: EXIT.BATCH_CORRUPT,
+  DECODE: EXIT.BAD_INPUT,
+  /** --tpm that is neither a device path nor swtpm:HOST:PORT: a bad value, not a TPM failure. */
+  TPM_SPEC: EXIT.BAD_INPUT,
 };
 
 /** The exit code for an error thrown by a subcommand. */

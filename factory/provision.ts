@@ -178,7 +178,7 @@ async function provisionSteps(o: ProvisionOptions, steps: ProvisionStep[]): Prom
     decodeRootCertificate(rootCertificate);
   } catch (cause) {
     throw new FactoryError(
-      FactoryErrorCode.USAGE,
+      FactoryErrorCode.BAD_VALUE,
       'the root certificate is not an 81-byte XTT root certificate',
       {
         field: 'rootCertificate',

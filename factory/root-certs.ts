@@ -40,7 +40,7 @@ export function parseReserved(text: string | undefined): Uint8Array {
   const bytes = new TextEncoder().encode(text ?? DEFAULT_SERVER_CERT_RESERVED);
   if (bytes.length !== SERVER_CERT_RESERVED_LENGTH) {
     throw new FactoryError(
-      FactoryErrorCode.USAGE,
+      FactoryErrorCode.BAD_VALUE,
       `--reserved must be exactly ${SERVER_CERT_RESERVED_LENGTH} bytes, got ${bytes.length}`,
       {
         field: 'reserved',
@@ -63,9 +63,10 @@ function prepareOutDir(dir: string, names: string[]): void {
   }
 }
 
+/** A file the command line names (or that must be in a named directory): absent is not found. */
 function readFile(path: string, what: string): Uint8Array {
   if (!existsSync(path))
-    throw new FactoryError(FactoryErrorCode.BATCH_CORRUPT, `${path}: ${what} missing`, { file: path });
+    throw new FactoryError(FactoryErrorCode.NOT_FOUND, `${path}: no such ${what}`, { file: path });
   return new Uint8Array(readFileSync(path));
 }
 

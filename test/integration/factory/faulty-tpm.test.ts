@@ -128,7 +128,7 @@ test.serial(
         provisionDevice({ tpm, batch, rootCertificate: new Uint8Array(80), force: false, rng: systemRng }),
         { instanceOf: FactoryError },
       );
-      t.is(bad?.code, 'USAGE');
+      t.is(bad?.code, 'BAD_VALUE');
     } finally {
       await tpm.close();
     }

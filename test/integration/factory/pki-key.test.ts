@@ -92,7 +92,7 @@ test.serial('refusals: existing output file, bad subject, a handle holding a non
     '--csr',
     join(work, 'bad.csr'),
   ]);
-  t.is(bad.code, EXIT.USAGE);
+  t.is(bad.code, EXIT.BAD_INPUT);
   t.regex(bad.stderr, /--subject/);
   t.false(existsSync(join(work, 'bad.csr')));
   // the SRK at 0x81000001 is a restricted decryption key: not usable as the PKI key
@@ -119,5 +119,5 @@ test.serial('refusals: existing output file, bad subject, a handle holding a non
     '--handle',
     '0x81800000',
   ]);
-  t.is(range.code, EXIT.USAGE);
+  t.is(range.code, EXIT.BAD_INPUT);
 });

@@ -93,17 +93,23 @@ test('exit codes: usage 2, existing batch 3, corrupt batch 4; --json error docum
   const dir = tmp(t);
   t.is((await factory('create-batch')).code, EXIT.USAGE);
   t.is((await factory('no-such-command')).code, EXIT.USAGE);
-  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', '0')).code, EXIT.USAGE);
-  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--name', 'n'.repeat(65))).code, EXIT.USAGE);
-  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--basename', '')).code, EXIT.USAGE);
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', 'many')).code, EXIT.USAGE);
+  // A wrong value is bad input, not a usage error.
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', '0')).code, EXIT.BAD_INPUT);
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--name', 'n'.repeat(65))).code, EXIT.BAD_INPUT);
+  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--basename', '')).code, EXIT.BAD_INPUT);
   t.is((await factory('create-batch', '--out', join(dir, 'b'))).code, 0);
   const exists = await factory('create-batch', '--out', join(dir, 'b'), '--json');
   t.is(exists.code, EXIT.EXISTS);
   t.like(JSON.parse(exists.stderr), { error: { code: 'EXISTS', exitCode: EXIT.EXISTS } });
   t.is(exists.stdout, '', 'with --json stdout holds only a result');
   const missing = await factory('label', '--batch', join(dir, 'nothing'));
-  t.is(missing.code, EXIT.BATCH_CORRUPT);
-  t.regex(missing.stderr, /BATCH_CORRUPT: .*manifest\.json: \(file\): batch directory does not exist/);
+  t.is(missing.code, EXIT.NOT_FOUND);
+  t.regex(missing.stderr, /NOT_FOUND: .*nothing: no such batch directory/);
+  // A directory that is there but holds no batch is bad input.
+  const notBatch = await factory('label', '--batch', dir);
+  t.is(notBatch.code, EXIT.BAD_INPUT);
+  t.regex(notBatch.stderr, /BATCH_CORRUPT: .*manifest\.json: \(file\): missing: not a batch/);
 });
 
 test('root create and server-cert write the reference file sizes; refuse to overwrite', async (t) => {
@@ -135,7 +141,7 @@ test('root create and server-cert write the reference file sizes; refuse to over
         'short',
       )
     ).code,
-    EXIT.USAGE,
+    EXIT.BAD_INPUT,
   );
 });
 

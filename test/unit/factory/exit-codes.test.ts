@@ -7,12 +7,15 @@ import { EXIT, exitCodeFor, type ExitCode } from '../../../factory/exit-codes.ts
 import { FactoryError, FactoryErrorCode } from '../../../factory/errors.ts';
 import { CryptoError, DecodeError } from '../../../protocol/errors.ts';
 import { TpmError, TpmTransportError } from '../../../tpm/errors.ts';
+import { TpmSpecError } from '../../../tpm/open.ts';
 
 test('every factory error code maps to a documented exit code', (t) => {
   const expected: Record<FactoryErrorCode, ExitCode> = {
     USAGE: EXIT.USAGE,
+    BAD_VALUE: EXIT.BAD_INPUT,
+    NOT_FOUND: EXIT.NOT_FOUND,
     EXISTS: EXIT.EXISTS,
-    BATCH_CORRUPT: EXIT.BATCH_CORRUPT,
+    BATCH_CORRUPT: EXIT.BAD_INPUT,
     BATCH_LOCKED: EXIT.BATCH_UNAVAILABLE,
     BATCH_FULL: EXIT.BATCH_UNAVAILABLE,
     TPM_UNSUITABLE: EXIT.TPM_UNSUITABLE,
@@ -25,8 +28,9 @@ test('every factory error code maps to a documented exit code', (t) => {
   }
 });
 
-test('errors of other layers: decode 4, TPM 6, crypto 10, anything else 1', (t) => {
-  t.is(exitCodeFor(new DecodeError('f', 0, 'r')), EXIT.BATCH_CORRUPT);
+test('errors of other layers: decode and a bad --tpm 4, TPM 6, crypto 10, anything else 1', (t) => {
+  t.is(exitCodeFor(new DecodeError('f', 0, 'r')), EXIT.BAD_INPUT);
+  t.is(exitCodeFor(new TpmSpecError('tpm0', 'expected a /dev path or swtpm:HOST:PORT')), EXIT.BAD_INPUT);
   t.is(exitCodeFor(new TpmError('TPM_CC_Sign', 0x18b)), EXIT.TPM_ERROR);
   t.is(exitCodeFor(new TpmTransportError('refused')), EXIT.TPM_ERROR);
   t.is(exitCodeFor(new CryptoError('ECDAA_JOIN_PROOF', 'x')), EXIT.VERIFY_FAILED);

@@ -153,12 +153,12 @@ test('readRoot reports a certificate that does not belong to the key file, and b
   t.is(t.throws(() => readRoot(dir), { instanceOf: FactoryError })?.code, 'BATCH_CORRUPT');
   t.is(
     t.throws(() => readRootCertificate(join(dir, 'nope')), { instanceOf: FactoryError })?.code,
-    'BATCH_CORRUPT',
+    'NOT_FOUND',
   );
 });
 
 test('parseReserved: default, exact 24 bytes only', (t) => {
   t.is(new TextDecoder().decode(parseReserved(undefined)), 'XAPTUMSERVER000199991231');
-  t.is(t.throws(() => parseReserved('short'), { instanceOf: FactoryError })?.code, 'USAGE');
+  t.is(t.throws(() => parseReserved('short'), { instanceOf: FactoryError })?.code, 'BAD_VALUE');
   t.throws(() => parseReserved('x'.repeat(25)));
 });

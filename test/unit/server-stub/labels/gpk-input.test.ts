@@ -4,6 +4,7 @@
 // the file exactly as given (no suffix added) and says plainly what is wrong, never a decoder's
 // internal message.
 import test from 'ava';
+import { MissingFileError } from '../../../common/cli.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,7 +102,6 @@ test('bad label files: the file as given and what is wrong with it, in plain wor
       /^not a label SVG of xtt-factory: an SVG whose shapes are not the squares/,
     ],
     [() => labelFromImage(join(dir, 'label.txt')), 'label.txt', /give it as --qr-text @FILE/],
-    [() => labelFromImage(join(dir, 'missing.png')), 'missing.png', /^no such file$/],
     [() => labelFromImage(dir), '', /^is a directory, not a file$/],
     [
       () => labelFromTextArgument(`@${join(dir, 'notes.txt')}`),
@@ -109,7 +109,6 @@ test('bad label files: the file as given and what is wrong with it, in plain wor
       /^neither the label text \(XTT1:\.\.\.\) nor the label\.txt/,
     ],
     [() => labelFromTextArgument(`@${join(dir, 'garbage.png')}`), 'garbage.png', /not a text file/],
-    [() => labelFromTextArgument(`@${join(dir, 'missing.txt')}`), 'missing.txt', /^no such file$/],
   ];
   for (const [run, name, reason] of cases) {
     const file = name === '' ? dir : join(dir, name);
@@ -118,5 +117,13 @@ test('bad label files: the file as given and what is wrong with it, in plain wor
     t.true(e?.message.startsWith(`${file}: `), e?.message);
     t.regex(e!.message.slice(file.length + 2), reason, name);
     t.notRegex(e!.message, /waitng|read requests|\.png\.png|\.svg\.png|\.qr\b/, name);
+  }  // A file that is not there is not found (exit 3), not bad input.
+  for (const [run, name] of [
+    [() => labelFromImage(join(dir, 'missing.png')), 'missing.png'],
+    [() => labelFromTextArgument(`@${join(dir, 'missing.txt')}`), 'missing.txt'],
+  ] as const) {
+    const e = t.throws(run, { instanceOf: MissingFileError }, name);
+    t.is(e?.file, join(dir, name));
+    t.is(e?.message, `${join(dir, name)}: no such file`);
   }
 });

@@ -10,7 +10,8 @@ import {
   signatureChallengePrime,
   type JoinRequest,
 } from '../protocol/ecdaa/index.ts';
-import { commitmentOf, EcdaaTpmError, tpmSchnorr, tpmToG1 } from './ecdaa-commit.ts';
+import { CryptoError } from '../protocol/errors.ts';
+import { commitmentOf, tpmSchnorr, tpmToG1 } from './ecdaa-commit.ts';
 import { readEcdaaKey } from './ecdaa-key.ts';
 import { XTPM_ECDAA_KEY_HANDLE } from './nv-layout.ts';
 import type { Tpm } from './tpm.ts';
@@ -35,7 +36,12 @@ export async function createTpmJoinRequest(
   const c = signatureChallenge(r.n, r.cPrime);
   // s*P1 - c*Q must give back E: catches a TPM that signed with another key or counter.
   if (!commitmentOf(P1, r.s, Q, c).equals(r.commit.E)) {
-    throw new EcdaaTpmError('the TPM join proof does not verify against its own commitment');
+    // A proof that does not verify, like the issuer's own check (protocol/ecdaa/issuer.ts): the
+    // factory reports both as a failed verification, not as a TPM that cannot be reached.
+    throw new CryptoError(
+      'ECDAA_JOIN_PROOF',
+      'the TPM join proof does not verify against its own commitment',
+    );
   }
   const request: JoinRequest = { Q, c, s: r.s, n: r.n };
   return { request, encoded: encodeJoinRequest(request) };

@@ -72,6 +72,9 @@ const BY_CODE: Record<string, ExitCode> = {
 };
 
 export function exitCodeFor(e: unknown): ExitCode {
+  // The handshake wraps a failing signer (the TPM's DAA or long-term key); what failed is the cause.
+  if (e instanceof ZtpError && e.code === 'SIGNER_FAILED' && e.cause instanceof ZtpError)
+    return exitCodeFor(e.cause);
   if (e instanceof ZtpError) return BY_CODE[e.code] ?? EXIT.INTERNAL;
   return EXIT.INTERNAL;
 }

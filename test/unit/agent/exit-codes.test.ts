@@ -21,6 +21,13 @@ test('each documented failure maps to its exit code', (t) => {
   t.is(exitCodeFor(new ProtocolError('UNKNOWN_ROOT', 's', 'm')), EXIT.SERVER_UNTRUSTED);
   t.is(exitCodeFor(new ZtpError('TPM_TRANSPORT', 'open /dev/tpmrm0: ENOENT')), EXIT.NO_TPM);
   t.is(exitCodeFor(new ZtpError('TPM_NV_LAYOUT', 'NV index missing')), EXIT.TPM_NOT_PROVISIONED);
+  // A signer failing inside the handshake: its cause decides (a TPM command that failed is 13).
+  const tpmRc = new ZtpError('TPM_RC', 'TPM_CC_Load failed: TPM_RC_INTEGRITY');
+  t.is(
+    exitCodeFor(new ProtocolError('SIGNER_FAILED', 's', 'a client signer failed', { cause: tpmRc })),
+    EXIT.TPM_FAILURE,
+  );
+  t.is(exitCodeFor(new ProtocolError('SIGNER_FAILED', 's', 'm', { cause: new Error('x') })), EXIT.INTERNAL);
   t.is(exitCodeFor(new ZtpError('SOMETHING_NEW', 'x')), EXIT.INTERNAL);
   t.is(exitCodeFor(new TypeError('bug')), EXIT.INTERNAL);
 });

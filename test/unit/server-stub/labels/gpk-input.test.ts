@@ -4,7 +4,7 @@
 // the file exactly as given (no suffix added) and says plainly what is wrong, never a decoder's
 // internal message.
 import test from 'ava';
-import { MissingFileError } from '../../../common/cli.ts';
+import { MissingFileError } from '../../../../common/cli.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

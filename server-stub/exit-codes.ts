@@ -12,7 +12,8 @@ export const EXIT_TABLE = {
   INTERNAL: { code: 1, meaning: 'unexpected failure (a bug)' },
   USAGE: {
     code: 2,
-    meaning: 'malformed command line: unknown command or option, missing or conflicting options, a non-number',
+    meaning:
+      'malformed command line: unknown command or option, missing or conflicting options, a non-number',
   },
   NOT_FOUND: {
     code: 3,

@@ -95,10 +95,10 @@ export function readInputFile(path: string, maxBytes: number): Uint8Array {
     const code = (cause as NodeJS.ErrnoException).code;
     const why =
       code === 'EISDIR'
-          ? 'is a directory, not a file'
-          : code === 'EACCES'
-            ? 'permission denied'
-            : 'cannot read';
+        ? 'is a directory, not a file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : 'cannot read';
     throw new InputFileError(path, why, { cause });
   }
   if (data.length > maxBytes) throw new InputFileError(path, `larger than ${maxBytes} bytes`);

@@ -96,7 +96,10 @@ test('exit codes: usage 2, existing batch 3, corrupt batch 4; --json error docum
   t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', 'many')).code, EXIT.USAGE);
   // A wrong value is bad input, not a usage error.
   t.is((await factory('create-batch', '--out', join(dir, 'b'), '--size', '0')).code, EXIT.BAD_INPUT);
-  t.is((await factory('create-batch', '--out', join(dir, 'b'), '--name', 'n'.repeat(65))).code, EXIT.BAD_INPUT);
+  t.is(
+    (await factory('create-batch', '--out', join(dir, 'b'), '--name', 'n'.repeat(65))).code,
+    EXIT.BAD_INPUT,
+  );
   t.is((await factory('create-batch', '--out', join(dir, 'b'), '--basename', '')).code, EXIT.BAD_INPUT);
   t.is((await factory('create-batch', '--out', join(dir, 'b'))).code, 0);
   const exists = await factory('create-batch', '--out', join(dir, 'b'), '--json');

@@ -117,7 +117,7 @@ test('bad label files: the file as given and what is wrong with it, in plain wor
     t.true(e?.message.startsWith(`${file}: `), e?.message);
     t.regex(e!.message.slice(file.length + 2), reason, name);
     t.notRegex(e!.message, /waitng|read requests|\.png\.png|\.svg\.png|\.qr\b/, name);
-  }  // A file that is not there is not found (exit 3), not bad input.
+  } // A file that is not there is not found (exit 3), not bad input.
   for (const [run, name] of [
     [() => labelFromImage(join(dir, 'missing.png')), 'missing.png'],
     [() => labelFromTextArgument(`@${join(dir, 'missing.txt')}`), 'missing.txt'],

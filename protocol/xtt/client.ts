@@ -197,7 +197,9 @@ export class XttClient {
         longtermSignature = await this.#cfg.longterm.sign(ltHash);
         daaSignature = await this.#cfg.daa.sign(daaHash);
       } catch (cause) {
-        throw new ProtocolError('SIGNER_FAILED', icaStage, 'a client signer failed', { cause });
+        // The signers are ours (TPM or software keys): their messages name a command, never key bytes.
+        const why = cause instanceof Error ? cause.message : String(cause);
+        throw new ProtocolError('SIGNER_FAILED', icaStage, `a client signer failed: ${why}`, { cause });
       }
       if (
         longtermSignature.length !== P256_SIGNATURE_LENGTH ||

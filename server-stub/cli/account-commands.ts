@@ -4,7 +4,8 @@
 // or from standard input with --password-stdin. A new token is printed once, never stored.
 import { readFileSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { UsageError } from '../../common/cli.ts';
+import { isMissingPath, MissingFileError, UsageError } from '../../common/cli.ts';
+import { InputFileError } from '../labels/gpk-input.ts';
 import {
   addApiToken,
   addUser,
@@ -35,7 +36,9 @@ export function readPassword(a: {
   try {
     text = readFileSync(file ?? 0, 'utf8');
   } catch (cause) {
-    throw new UsageError(`cannot read the password from ${file ?? 'standard input'}`, { cause });
+    if (file !== undefined && isMissingPath(cause)) throw new MissingFileError(file, 'file', { cause });
+    if (file !== undefined) throw new InputFileError(file, 'cannot read the password from it', { cause });
+    throw new UsageError('cannot read the password from standard input', { cause });
   }
   return text.replace(/\r?\n$/, '');
 }
@@ -48,10 +51,11 @@ function role(v: string): Role {
 /** The organization of a new user or token: none for a superadmin, required otherwise. */
 async function orgFor(r: Registry, ro: Role, org: string | undefined): Promise<number | null> {
   if (ro === 'superadmin') {
-    if (org !== undefined) throw new ValidationError('org', 'a superadmin belongs to no organization');
+    // Options that do not go together, or one missing: the command line is malformed (usage).
+    if (org !== undefined) throw new UsageError('--org: a superadmin belongs to no organization');
     return null;
   }
-  if (org === undefined) throw new ValidationError('org', `a ${ro} needs --org NAME`);
+  if (org === undefined) throw new UsageError(`--org: a ${ro} needs --org NAME`);
   return organizationId(r, org);
 }
 

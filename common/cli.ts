@@ -38,8 +38,11 @@ export const EXIT_INTERNAL = 1;
 
 /** The command line is malformed: unknown command or option, missing or conflicting options, a value yargs cannot read as its type. */
 export class UsageError extends ZtpError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('USAGE', message, options);
+  /** The option at fault, when one is (without dashes). */
+  readonly field: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; field?: string }) {
+    super('USAGE', message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.field = options?.field;
   }
 }
 

@@ -52,10 +52,11 @@ function role(v: string): Role {
 async function orgFor(r: Registry, ro: Role, org: string | undefined): Promise<number | null> {
   if (ro === 'superadmin') {
     // Options that do not go together, or one missing: the command line is malformed (usage).
-    if (org !== undefined) throw new UsageError('--org: a superadmin belongs to no organization');
+    if (org !== undefined)
+      throw new UsageError('--org: a superadmin belongs to no organization', { field: 'org' });
     return null;
   }
-  if (org === undefined) throw new UsageError(`--org: a ${ro} needs --org NAME`);
+  if (org === undefined) throw new UsageError(`--org: a ${ro} needs --org NAME`, { field: 'org' });
   return organizationId(r, org);
 }
 

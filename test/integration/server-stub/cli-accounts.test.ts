@@ -67,15 +67,20 @@ test('user add|list|disable|passwd and token add|list|revoke', async (t) => {
   );
   t.is(root.code, 0, root.stderr);
   t.like(root.json, { organization: null, role: 'superadmin' });
-  // Mistakes: named, nothing stored.
-  for (const [args, field] of [
-    [['--name', 'bob', '--role', 'viewer', '--password-file', pw], 'org'],
-    [['--name', 'bob', '--org', 'acme', '--role', 'superadmin', '--password-file', pw], 'org'],
-    [['--name', 'bob', '--org', 'nowhere', '--role', 'viewer', '--password-file', pw], 'org'],
-    [['--name', 'alice', '--org', 'acme', '--role', 'viewer', '--password-file', pw], 'user.name'],
+  // Mistakes: named, nothing stored; usage (2), not found (3), conflict (4).
+  for (const [args, field, code] of [
+    [['--name', 'bob', '--role', 'viewer', '--password-file', pw], 'org', 2],
+    [['--name', 'bob', '--org', 'acme', '--role', 'superadmin', '--password-file', pw], 'org', 2],
+    [['--name', 'bob', '--org', 'nowhere', '--role', 'viewer', '--password-file', pw], 'org', 3],
+    [['--name', 'alice', '--org', 'acme', '--role', 'viewer', '--password-file', pw], 'user.name', 4],
+    [
+      ['--name', 'bob', '--org', 'acme', '--role', 'viewer', '--password-file', `${pw}.missing`],
+      undefined,
+      3,
+    ],
   ] as const) {
     const r = await cli(dir, ['user', 'add', ...args]);
-    t.not(r.code, 0, args.join(' '));
+    t.is(r.code, code, args.join(' '));
     t.is(r.json?.error?.field, field, `${args.join(' ')}: ${r.stderr}`);
   }
   const short = await cli(

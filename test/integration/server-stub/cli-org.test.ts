@@ -1,35 +1,13 @@
 // The real `enf-server` program with --json: `org add|list` and `network add --org`; an unknown
 // organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing.
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
-interface Run {
-  code: number;
-  stderr: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
-
-function cli(dir: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/main.ts', '--dir', dir, '--json', ...args],
-      { env: { ...process.env, ENF_SERVER_DIR: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let json: unknown;
-        try {
-          json = JSON.parse(code === 0 ? stdout : stderr);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code, stderr, json });
-      },
-    );
-  });
+function cli(dir: string, ...args: string[]): Promise<CliRun> {
+  return runEnfCli(['--dir', dir, ...args]);
 }
 
 test('org add and list; network add --org puts the network in it; an unknown organization is NOT_FOUND', async (t) => {

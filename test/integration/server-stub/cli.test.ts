@@ -15,35 +15,13 @@ import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
 import { fromHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
+import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
 const GPK_FILE = 'test/vectors/xtt-0.12-sample-data/client/daa_gpk.bin';
 const GPK = new Uint8Array(readFileSync(GPK_FILE));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: unknown;
-}
-
-function cli(dir: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/main.ts', '--dir', dir, '--json', ...args],
-      { env: { ...process.env, ENF_SERVER_DIR: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let json: unknown;
-        try {
-          json = JSON.parse(code === 0 ? stdout : stderr);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code, stdout, stderr, json });
-      },
-    );
-  });
+function cli(dir: string, ...args: string[]): Promise<CliRun> {
+  return runEnfCli(['--dir', dir, ...args]);
 }
 
 /** A temporary directory removed when the test ends, whether it passed or not. */

@@ -3,7 +3,7 @@
 // one the CA signed; `start --pki-port` with an openssl-made TLS certificate; devices enroll over TLS
 // (the agent's client, both proofs); `ca devices`, `ca crl`, `ca revoke-device`, `ca revoke`, `audit`.
 import test from 'ava';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { enrollOverTls, type PkiCredentials } from '../../../agent/pki-tls-clien
 import { ProtocolError } from '../../../protocol/errors.ts';
 import { EXT, issue, issueCa, makeCrl, makeRoot, revoke, type IssuedCert } from '../../helpers/openssl-ca.ts';
 import { freePort } from '../../helpers/ports.ts';
+import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pki-server-'));
 const dir = join(work, 'enf');
@@ -21,24 +22,8 @@ test.after.always(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function cli(...args: string[]): Promise<{ code: number; json: unknown; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', 'server-stub/main.ts', '--dir', dir, '--json', ...args],
-      { env: { ...process.env, ENF_SERVER_DIR: '' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let json: unknown;
-        try {
-          json = JSON.parse(code === 0 ? stdout : stderr);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code, json, stderr });
-      },
-    );
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runEnfCli(['--dir', dir, ...args]);
 }
 
 test.serial('ca add with proof, start --pki-port, enroll, list, CRL, revoke, audit', async (t) => {

@@ -7,7 +7,7 @@
 // device gets the same address from either. A revocation through one instance (its management API,
 // or the CLI) makes the very next handshake at the other one refused: nothing is cached per instance.
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -27,42 +27,15 @@ import { startPostgres } from '../../helpers/postgres.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { TOKEN } from './http/_fixtures.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
+import { cleanEnv, runEnfCli, type CliRun } from './_enf-cli.ts';
 
 const pgTest = suiteRequires('enf-server on a shared PostgreSQL registry', ['postgres']);
 const MAIN = fileURLToPath(new URL('../../../server-stub/main.ts', import.meta.url));
 const KEY_FILES = ['root_cert.bin', 'server_certificate.bin', 'server_keys.asn1.bin'];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: unknown;
-}
-
-/** process.env without ENF_SERVER_* (an empty ENF_SERVER_DIR is refused as a likely mistake). */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ENF_SERVER_')));
-}
-
 /** The real enf-server CLI with --json; `env` adds to a clean environment for ENF_SERVER_*. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', MAIN, '--json', ...args],
-      { env: { ...cleanEnv(), ...env } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let json: unknown;
-        try {
-          json = JSON.parse(code === 0 ? stdout : stderr);
-        } catch {
-          json = undefined;
-        }
-        resolve({ code, stdout, stderr, json });
-      },
-    );
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runEnfCli(args, { ...cleanEnv(), ...env });
 }
 
 /** `enf-server start` on a free loopback port; with `http`, the management API too. */

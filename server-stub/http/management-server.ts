@@ -14,7 +14,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ZtpError } from '../../protocol/errors.ts';
 import type { Logger } from '../log.ts';
-import { PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
+import { Gauge, MetricRegistry, PROMETHEUS_CONTENT_TYPE, type Metrics } from '../metrics.ts';
 import { TokenAuthenticator, WWW_AUTHENTICATE, type TokenGrant } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { ListenError } from '../errors.ts';
@@ -33,7 +33,7 @@ import { addNetworkRoutes } from './routes-networks.ts';
 import { addOperatorAuditRoutes } from './routes-operator-audit.ts';
 import { addOrganizationRoutes } from './routes-organizations.ts';
 import { addOverviewRoutes } from './routes-overview.ts';
-import { addPkiRoutes } from './routes-pki.ts';
+import { addPkiRoutes, orgNetworkIds } from './routes-pki.ts';
 import { allows, type Principal, type Role } from './roles.ts';
 import { SECURITY_HEADERS, StaticFiles } from './static.ts';
 
@@ -135,10 +135,16 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
     method: 'GET',
     path: '/metrics',
     isAuthenticated: !isMetricsPublic,
-    // Server-wide figures (every organization's devices and handshakes): superadmin tokens only.
-    role: 'superadmin',
-    handler: async ({ res }) => {
+    // Server-wide figures for superadmins (and a public scrape); an organization's token gets its
+    // own organization's device gauges only (organizationMetrics), labelled with its name.
+    role: 'viewer',
+    handler: async ({ res, principal }) => {
       if (!ctx.metrics) throw new ApiError('NOT_FOUND', 'metrics are not enabled');
+      if (principal?.org !== undefined) {
+        res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
+        res.end(await organizationMetrics(ctx, principal.org));
+        return undefined;
+      }
       const batches = await ctx.registry.listBatches();
       const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
       const all = batches.reduce((n, b) => n + b.devices, 0);
@@ -155,6 +161,34 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
     },
   });
   return router;
+}
+
+/** One organization's device gauges: `enf_devices` and `enf_pki_devices` with `organization`. */
+async function organizationMetrics(ctx: ApiContext, org: number): Promise<string> {
+  const name = (await ctx.registry.getOrganization(org))?.name ?? String(org);
+  const out = new MetricRegistry();
+  const daa = out.register(
+    new Gauge('enf_devices', 'Registered DAA (batch) devices of this organization, by status.', [
+      'organization',
+      'status',
+    ]),
+  );
+  const pki = out.register(
+    new Gauge('enf_pki_devices', 'Certificate devices of this organization (PKI option), by status.', [
+      'organization',
+      'status',
+    ]),
+  );
+  const batches = await ctx.registry.listBatches(org);
+  const revoked = batches.reduce((n, b) => n + b.revokedDevices, 0);
+  daa.set({ organization: name, status: 'active' }, batches.reduce((n, b) => n + b.devices, 0) - revoked);
+  daa.set({ organization: name, status: 'revoked' }, revoked);
+  const nets = await orgNetworkIds(ctx, org);
+  const cas = (await ctx.registry.pki.listCas()).filter((c) => nets?.has(c.networkId));
+  const certRevoked = cas.reduce((n, c) => n + c.revokedDevices, 0);
+  pki.set({ organization: name, status: 'active' }, cas.reduce((n, c) => n + c.devices, 0) - certRevoked);
+  pki.set({ organization: name, status: 'revoked' }, certRevoked);
+  return out.expose();
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, isHead = false): void {

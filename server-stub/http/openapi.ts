@@ -741,7 +741,7 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'put /api/v1/cas/{ca}/crl': 'operator',
   'get /api/v1/operator-audit': 'viewer',
   'get /api/v1/events': 'viewer',
-  'get /metrics': 'superadmin',
+  'get /metrics': 'viewer',
   'get /api/v1/session': 'viewer',
   'delete /api/v1/session': 'viewer',
   'put /api/v1/session/password': 'viewer',

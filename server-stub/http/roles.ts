@@ -1,6 +1,7 @@
 // Roles of the management API and what a request acts as. Each route declares the least role it
 // needs (router.ts); a token (auth.ts) is bound to one organization and one role, or is server-wide
-// (superadmin: every organization, and /metrics, whose figures span all of them).
+// (superadmin: every organization, and the server-wide /metrics; an organization's token gets its own
+// device gauges there).
 // viewer: read; operator: networks, batches, CAs, associate, revoke, allow-rekey; admin: the
 // organization's users, tokens and settings; superadmin: server-wide (creates organizations).
 

@@ -460,6 +460,28 @@ test("CAs and certificate devices belong to their network's organization: anothe
   }
 });
 
+test("/metrics: an organization's token gets its own device gauges, labelled with its name; a superadmin the server's", async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const f = await start();
+  try {
+    await acmeObjects(f); // one acme device
+    const text = async (token: string) =>
+      (await fetch(`${f.server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const acme = await text(tokenOf('acme', 'viewer'));
+    t.regex(acme, /^enf_devices\{organization="acme",status="active"\} 1$/m);
+    t.regex(acme, /^enf_pki_devices\{organization="acme",status="active"\} 0$/m);
+    t.false(acme.includes('enf_handshakes_total'), "server-wide counters are not an organization's");
+    const globex = await text(tokenOf('globex', 'viewer'));
+    t.regex(globex, /^enf_devices\{organization="globex",status="active"\} 0$/m);
+    t.false(globex.includes('acme'));
+    const all = await text(SUPER);
+    t.regex(all, /^enf_devices\{status="active"\} 1$/m);
+    t.true(all.includes('enf_handshakes_total'));
+  } finally {
+    await f.done();
+  }
+});
+
 test('the live event stream of an organization carries only its own events', async (t) => {
   t.timeout(600_000); // the machine is shared: no timing assumptions
   const f = await start();

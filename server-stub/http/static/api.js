@@ -1,6 +1,8 @@
-// Dashboard <-> management API: fetch with the bearer token (kept in sessionStorage, never in URLs),
-// JSON errors turned into ApiFailure with the server's code/field, and the event stream read with
-// fetch (EventSource cannot send an Authorization header).
+// Dashboard <-> management API. Signed in with a name and password, the browser holds the HttpOnly
+// session cookie and this module only the session's CSRF token (from GET /api/v1/session), sent as
+// X-CSRF-Token on every state-changing request; with an API token instead, the token is kept in
+// sessionStorage and sent as a bearer header (never in URLs). JSON errors become ApiFailure with the
+// server's code/field; the event stream is read with fetch (EventSource cannot send a header).
 const TOKEN_KEY = 'enf-token';
 
 export const token = {
@@ -8,6 +10,20 @@ export const token = {
   set: (t) => sessionStorage.setItem(TOKEN_KEY, t),
   clear: () => sessionStorage.removeItem(TOKEN_KEY),
 };
+
+/** Who is signed in (GET /api/v1/session): actor, user, role, organization, csrfToken. */
+let me;
+export const whoAmI = () => me;
+/** Whether the signed-in principal may change things (operator or more); viewers only read. */
+export const canChange = () => me !== undefined && me.role !== 'viewer';
+
+function authHeaders(method) {
+  const h = {};
+  const t = token.get();
+  if (t) h.authorization = `Bearer ${t}`;
+  if (method !== 'GET' && method !== 'HEAD' && me?.csrfToken) h['x-csrf-token'] = me.csrfToken;
+  return h;
+}
 
 export class ApiFailure extends Error {
   constructor(status, error) {
@@ -19,7 +35,7 @@ export class ApiFailure extends Error {
 }
 
 export async function api(method, path, body, contentType) {
-  const headers = { authorization: `Bearer ${token.get() ?? ''}` };
+  const headers = authHeaders(method);
   let payload;
   if (body instanceof Blob) {
     payload = body;
@@ -31,7 +47,11 @@ export async function api(method, path, body, contentType) {
   const res = await fetch(path, { method, headers, body: payload });
   const data = res.headers.get('content-type')?.startsWith('application/json') ? await res.json() : undefined;
   if (!res.ok) {
-    if (res.status === 401) window.dispatchEvent(new Event('enf-unauthorized'));
+    // Signed in until now: the session ended (idle, signed out elsewhere) or the token was revoked.
+    if (res.status === 401 && me !== undefined) {
+      me = undefined;
+      window.dispatchEvent(new Event('enf-unauthorized'));
+    }
     throw new ApiFailure(res.status, data?.error);
   }
   return data;
@@ -42,7 +62,7 @@ export async function listen(onEvent, signal) {
   while (!signal.aborted) {
     try {
       const res = await fetch('/api/v1/events', {
-        headers: { authorization: `Bearer ${token.get() ?? ''}` },
+        headers: authHeaders('GET'),
         signal,
       });
       if (!res.ok) throw new Error(`events: HTTP ${res.status}`);
@@ -70,5 +90,31 @@ export async function listen(onEvent, signal) {
       console.warn(`event stream interrupted (${err.message}); reconnecting`);
     }
     await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+/** Learns who the cookie or token acts as; undefined when neither is valid. */
+export async function loadSession() {
+  me = undefined;
+  try {
+    me = await api('GET', '/api/v1/session');
+  } catch (err) {
+    if (err.status !== 401) throw err;
+  }
+  return me;
+}
+
+export async function signInWithPassword(name, password) {
+  token.clear();
+  me = await api('POST', '/api/v1/session', { name, password });
+  return me;
+}
+
+export async function signOut() {
+  try {
+    if (me?.csrfToken) await api('DELETE', '/api/v1/session');
+  } finally {
+    me = undefined;
+    token.clear();
   }
 }

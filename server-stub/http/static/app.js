@@ -1,6 +1,8 @@
-// Dashboard shell: sign-in with the API token, hash routing between pages, focus moved to the page
-// heading on navigation, the current section marked with aria-current.
-import { token } from './api.js';
+// Dashboard shell: sign-in with a name and password (or an API token), hash routing between pages,
+// focus moved to the page heading on navigation, the current section marked with aria-current. The
+// signed-in role is on <body data-role>: controls that change things (data-needs="operator") are not
+// shown to viewers (style.css), and the API refuses them anyway.
+import { loadSession, signInWithPassword, signOut, token, whoAmI } from './api.js';
 import { renderBatches } from './batches.js';
 import { renderCas } from './cas.js';
 import { renderDevice, renderDevices } from './devices.js';
@@ -12,9 +14,12 @@ const main = document.getElementById('main');
 const logout = document.getElementById('logout');
 let cleanup;
 
-function signIn() {
-  const input = el('input', {
-    id: 'token',
+function signIn(message) {
+  document.body.removeAttribute('data-role');
+  logout.hidden = true;
+  const name = el('input', { id: 'user', required: true, autocomplete: 'username' });
+  const password = el('input', {
+    id: 'password',
     type: 'password',
     required: true,
     autocomplete: 'current-password',
@@ -22,26 +27,72 @@ function signIn() {
   const form = el(
     'form',
     { class: 'inline', 'aria-labelledby': 'signin-title' },
-    el('label', { for: 'token' }, 'API token', input),
+    el('label', { for: 'user' }, 'Name', name),
+    el('label', { for: 'password' }, 'Password', password),
     el('button', { type: 'submit' }, 'Sign in'),
   );
-  form.addEventListener('submit', (ev) => {
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    try {
+      await signInWithPassword(name.value, password.value);
+      password.value = '';
+      void route();
+    } catch (err) {
+      password.value = '';
+      say(
+        err.status === 401
+          ? 'Wrong name or password.'
+          : err.status === 429
+            ? 'Too many failed sign-ins: wait a little and try again.'
+            : err.message,
+        true,
+      );
+      password.focus();
+    }
+  });
+  const input = el('input', { id: 'token', type: 'password', required: true, autocomplete: 'off' });
+  const tokenForm = el(
+    'form',
+    { class: 'inline', 'aria-label': 'Sign in with an API token' },
+    el('label', { for: 'token' }, 'API token', input),
+    el('button', { type: 'submit', class: 'secondary' }, 'Use token'),
+  );
+  tokenForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     token.set(input.value);
     void route();
   });
   main.replaceChildren(
     el('h2', { id: 'signin-title' }, 'Sign in'),
-    el('p', {}, "Paste an API token from the server's token file."),
+    message ? el('p', { class: 'error', role: 'alert' }, message) : '',
     form,
+    el('details', {}, el('summary', {}, 'Sign in with an API token instead'), tokenForm),
   );
-  input.focus();
+  name.focus();
 }
 
 async function route() {
   cleanup?.();
   cleanup = undefined;
-  if (!token.get()) return signIn();
+  const wasSignedIn = whoAmI() !== undefined;
+  let me;
+  try {
+    me = await loadSession();
+  } catch (err) {
+    return fail(err);
+  }
+  if (!me) {
+    const wasToken = token.get() !== null;
+    token.clear();
+    return signIn(
+      wasSignedIn
+        ? 'Your session has ended; sign in again.'
+        : wasToken
+          ? 'The token was refused.'
+          : undefined,
+    );
+  }
+  document.body.dataset.role = me.role;
   logout.hidden = false;
   const [page, arg] = (location.hash.slice(1) || 'batches').split('/');
   for (const a of document.querySelectorAll('nav a')) {
@@ -66,12 +117,15 @@ async function route() {
 
 window.addEventListener('enf-unauthorized', () => {
   token.clear();
-  say('The token was refused; sign in again.', true);
-  signIn();
+  say('Your session has ended (or the token was refused); sign in again.', true);
+  signIn('Your session has ended; sign in again.');
 });
-logout.addEventListener('click', () => {
-  token.clear();
-  logout.hidden = true;
+logout.addEventListener('click', async () => {
+  try {
+    await signOut();
+  } catch (err) {
+    fail(err);
+  }
   say('Signed out.');
   signIn();
 });

@@ -1,7 +1,7 @@
 // Batches page: scan the box's QR label (camera with BarcodeDetector when the browser has it, else
 // camera frames or an uploaded photo decoded by the server as PNG), or paste the label text; then
 // pick a network and an issued size and register. Lists batches with counts; revoke with confirmation.
-import { api } from './api.js';
+import { api, canChange } from './api.js';
 import { badge, confirmAction, el, fail, say, table, when } from './ui.js';
 
 /** Any image the browser can show, re-encoded as PNG (the server reads PNG and JPEG; this covers the rest). */
@@ -171,7 +171,7 @@ export async function renderBatches(main) {
         fail(err);
       }
     });
-    return b.status === 'active' && networks.items.length
+    return b.status === 'active' && networks.items.length && canChange()
       ? el('span', { class: 'assign' }, pick, assign)
       : (b.network ?? 'none');
   };
@@ -197,6 +197,7 @@ export async function renderBatches(main) {
               {
                 type: 'button',
                 class: 'danger',
+                'data-needs': 'operator',
                 'aria-label': `Revoke batch ${b.name}`,
                 onclick: async () => {
                   if (
@@ -224,10 +225,10 @@ export async function renderBatches(main) {
   );
 
   main.replaceChildren(
-    el('h2', { id: 'register-title' }, 'Register a batch'),
+    el('h2', { id: 'register-title', 'data-needs': 'operator' }, 'Register a batch'),
     el(
       'section',
-      { 'aria-labelledby': 'register-title' },
+      { 'aria-labelledby': 'register-title', 'data-needs': 'operator' },
       el('div', { class: 'camera' }, camBtn, video, stopBtn),
       el('p', {}, el('label', { for: 'label-file' }, 'Or upload a photo or scan of the label', file)),
       preview,

@@ -68,6 +68,7 @@ export async function renderDevices(main) {
                 {
                   type: 'button',
                   class: 'danger',
+                  'data-needs': 'operator',
                   'aria-label': `Revoke device ${d.identity}`,
                   onclick: () => revoke(d, load),
                 },
@@ -174,7 +175,7 @@ export async function renderDevice(main, id) {
       ),
       el(
         'p',
-        { class: 'actions start' },
+        { class: 'actions start', 'data-needs': 'operator' },
         d.status === 'active'
           ? el(
               'button',

@@ -15,7 +15,7 @@ export async function renderNetworks(main) {
   });
   const form = el(
     'form',
-    { class: 'inline', 'aria-labelledby': 'net-new' },
+    { class: 'inline', 'aria-labelledby': 'net-new', 'data-needs': 'operator' },
     el('label', { for: 'net-name' }, 'Name', name),
     el('label', { for: 'net-prefix' }, 'IPv6 /64 prefix', prefix),
     el('button', { type: 'submit' }, 'Create network'),
@@ -45,6 +45,7 @@ export async function renderNetworks(main) {
           {
             type: 'button',
             class: 'danger',
+            'data-needs': 'operator',
             'aria-label': `Delete network ${n.name}`,
             onclick: async () => {
               if (
@@ -70,7 +71,7 @@ export async function renderNetworks(main) {
     ),
   );
   main.replaceChildren(
-    el('h2', { id: 'net-new' }, 'New network'),
+    el('h2', { id: 'net-new', 'data-needs': 'operator' }, 'New network'),
     form,
     el(
       'section',

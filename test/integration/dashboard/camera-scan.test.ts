@@ -24,8 +24,9 @@ test('the camera scan fills the form from the label seen by the camera', async (
     browser = await startBrowser('camera-scan', { fakeCamera: video });
     const { page } = browser;
     await page.goto(api.server.url);
+    await page.getByText('Sign in with an API token instead').click();
     await page.getByLabel('API token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Use token' }).click();
     await page.getByRole('heading', { name: 'Register a batch' }).waitFor();
     const hasDetector = await page.evaluate(() => 'BarcodeDetector' in globalThis);
     t.log(`BarcodeDetector available: ${hasDetector}`);

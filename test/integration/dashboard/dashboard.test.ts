@@ -97,8 +97,9 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
     await page.goto(stack.url);
 
     // Sign in.
+    await page.getByText('Sign in with an API token instead').click();
     await page.getByLabel('API token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Use token' }).click();
     await page.getByRole('heading', { name: 'Register a batch' }).waitFor();
 
     // A network.
@@ -222,8 +223,9 @@ test('CAs page: register a CA with proof of its key, upload its CRL, revoke it',
     browser = await startBrowser('dashboard-ca');
     const { page } = browser;
     await page.goto(stack.url);
+    await page.getByText('Sign in with an API token instead').click();
     await page.getByLabel('API token').fill(TOKEN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Use token' }).click();
     await page.getByRole('heading', { name: 'Register a batch' }).waitFor();
     await page.getByRole('link', { name: 'Networks' }).click();
     await page.getByLabel('Name', { exact: true }).fill('plant-b');

@@ -94,12 +94,17 @@ export async function listen(onEvent, signal) {
 }
 
 /** Learns who the cookie or token acts as; undefined when neither is valid. */
+/** Set while this browser is signed in by password (not a secret: it only saves a 401 probe). */
+const SIGNED_IN_KEY = 'enf-signed-in';
+
 export async function loadSession() {
   me = undefined;
+  if (!token.get() && !localStorage.getItem(SIGNED_IN_KEY)) return undefined;
   try {
     me = await api('GET', '/api/v1/session');
   } catch (err) {
     if (err.status !== 401) throw err;
+    localStorage.removeItem(SIGNED_IN_KEY);
   }
   return me;
 }
@@ -107,6 +112,7 @@ export async function loadSession() {
 export async function signInWithPassword(name, password) {
   token.clear();
   me = await api('POST', '/api/v1/session', { name, password });
+  localStorage.setItem(SIGNED_IN_KEY, '1');
   return me;
 }
 
@@ -116,5 +122,6 @@ export async function signOut() {
   } finally {
     me = undefined;
     token.clear();
+    localStorage.removeItem(SIGNED_IN_KEY);
   }
 }

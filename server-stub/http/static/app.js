@@ -53,7 +53,7 @@ function signIn(message) {
   const input = el('input', { id: 'token', type: 'password', required: true, autocomplete: 'off' });
   const tokenForm = el(
     'form',
-    { class: 'inline', 'aria-label': 'Sign in with an API token' },
+    { class: 'inline', 'aria-label': 'Sign in with a token' },
     el('label', { for: 'token' }, 'API token', input),
     el('button', { type: 'submit', class: 'secondary' }, 'Use token'),
   );

@@ -5,24 +5,15 @@
 // connection limits; a peer that writes after the last reply is cut at once. The idle timeout and
 // the handshake deadline are set far beyond the test's bounds so only the new rule can close them.
 // Assertions wait for the server's own count of open connections (no timing assertion).
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { connect, type Socket } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { XttClient, type ClientStep } from '../../../protocol/xtt/client.ts';
 import { decodeRootCertificate } from '../../../protocol/xtt/certificates.ts';
-import { SealedCookieStrategy } from '../../../protocol/xtt/cookie.ts';
-import { XttServer } from '../../../protocol/xtt/server.ts';
 import { IdentityPolicy } from '../../../server-stub/policy/identity-policy.ts';
-import { memoryLogger } from '../../../server-stub/log.ts';
-import { OpensslP256Signer } from '../../../server-stub/keys/openssl-signer.ts';
-import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { createKeyMaterial, loadKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
-import { VerifyPool } from '../../../server-stub/endpoint/verify-pool.ts';
 import { XttEndpoint } from '../../../server-stub/endpoint/xtt-endpoint.ts';
-import { makeGroup, TestDevice } from './_xtt-devices.ts';
+import { endpointWorld } from './_endpoint-world.ts';
+import { TestDevice } from './_xtt-devices.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,53 +35,18 @@ function lingeringPeer(port: number, host: string): { sock: Socket; replied: Pro
   return { sock, replied };
 }
 
-/**
- * A registry with one batch in network 2001:db8:dd:<n>::/64, server keys, and an XTT endpoint with
- * `limits` listening on loopback; all of it closed and removed at teardown.
- */
-async function endpointWorld(
-  t: ExecutionContext,
-  n: number,
-  limits: Omit<ConstructorParameters<typeof XttEndpoint>[0], 'host' | 'port'>,
-) {
-  const dir = mkdtempSync(join(tmpdir(), 'enf-linger-'));
-  createKeyMaterial(dir, systemRng);
-  const keys = loadKeyMaterial(dir);
-  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
-  await registry.addNetwork({ name: 'n', prefix: `2001:db8:dd:${n}::/64` });
-  const group = makeGroup();
-  await registry.addBatch({ gpk: group.gpk, basename: group.basename, name: 'b', network: 'n', size: 10 });
-  const logger = memoryLogger();
-  const pool = new VerifyPool({ workers: 1 });
-  const xtt = new XttServer({
-    certificate: keys.serverCertificate,
-    signer: new OpensslP256Signer(keys.serverKeys.privateKey, keys.serverKeys.publicKey),
-    cookies: new SealedCookieStrategy({ rng: systemRng }),
-    rng: systemRng,
-  });
-  const endpoint = new XttEndpoint(
-    { host: '127.0.0.1', port: 0, ...limits },
-    { xtt, policy: new IdentityPolicy(registry, { logger, verifier: pool }), logger },
-  );
-  const { port } = await endpoint.listen();
-  const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));
-  t.teardown(async () => {
-    await endpoint.close();
-    await pool.close();
-    await registry.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return { endpoint, port, root, group, registry, pool, xtt, logger };
-}
-
 test('peers that keep the connection open after the last reply lose it after the grace', async (t) => {
-  const { endpoint, port, root, group, registry, pool, xtt, logger } = await endpointWorld(t, 1, {
-    maxConnections: 64,
-    maxPerSource: 2,
-    idleTimeoutMs: 600_000,
-    handshakeTimeoutMs: 600_000,
-    closeGraceMs: 300,
-  });
+  const { endpoint, port, root, group, registry, pool, xtt, logger } = await endpointWorld(
+    t,
+    '2001:db8:dd:1::/64',
+    {
+      maxConnections: 64,
+      maxPerSource: 2,
+      idleTimeoutMs: 600_000,
+      handshakeTimeoutMs: 600_000,
+      closeGraceMs: 300,
+    },
+  );
 
   // 1. Garbage: the server answers with its 4-byte Error and ends; the peer stays.
   const garbage = [lingeringPeer(port, '127.0.3.1'), lingeringPeer(port, '127.0.3.1')];
@@ -187,7 +143,7 @@ function provision(port: number, host: string, root: Uint8Array, device: TestDev
 
 test('at the connection limit a newcomer takes the slot of a peer that was answered and lingers', async (t) => {
   // The grace and every timeout are far beyond the test: only eviction can free a slot.
-  const { endpoint, port, root, group, logger } = await endpointWorld(t, 2, {
+  const { endpoint, port, root, group, logger } = await endpointWorld(t, '2001:db8:dd:2::/64', {
     maxConnections: 3,
     maxPerSource: 16,
     idleTimeoutMs: 600_000,

@@ -1,8 +1,8 @@
 // `npm run demo`: the main job of the project in one command (README "Quick start"). On this
 // machine, with real components: enf-server (SQLite registry in a temp work directory, XTT endpoint,
 // management API + dashboard), a batch of devices made by xtt-factory with one swtpm TPM each, a
-// network and the batch associated through the management API as a customer would (label PNG +
-// bearer token), then each device powered on as a network namespace running xtt-agent against its
+// network and the batch associated through the management API as a customer would (signed in as
+// the customer's user with a password, label PNG), then each device powered on as a network namespace running xtt-agent against its
 // TPM, until its IPv6 identity is on its interface. Shows the addresses, the server's device list
 // and the dashboard URL; waits for Ctrl-C (or exits with --exit / when stdin is not a TTY) and
 // removes everything it started. Exit codes: scripts/demo/options.ts (DEMO_EXIT), README.
@@ -30,7 +30,7 @@ import { Progress, StepError } from './demo/progress.ts';
 import { QEMU_COMMANDS, bootGuest, prepareImage, qemuYoctoMissing, waitGuestReady } from './demo/qemu.ts';
 import type { ImageManifest } from '../qemu/boot.ts';
 import { Resources, run, runJson } from './demo/resources.ts';
-import { initServer, startServer } from './demo/server.ts';
+import { addCustomer, initServer, startServer } from './demo/server.ts';
 
 const NETWORK = { name: 'demo-net', prefix: 'fd00:7a7a:de30::/64' } as const;
 
@@ -116,6 +116,7 @@ interface Summary {
   workdir: string;
   isWorkdirKept: boolean;
   server: { xtt: string; dashboard: string; tokenFile: string };
+  customer: { organization: string; user: string; passwordFile: string };
   network: { name: string; prefix: string };
   batch: { name: string; gid: string; labelPng: string };
   devices: {
@@ -150,6 +151,11 @@ async function demo(
     'enf-server init: registry, root and server certificates',
     () => initServer(workdir),
     (i) => i.dir,
+  );
+  const customer = await p.step(
+    "operator: the customer's organization and user (enf-server org add, user add)",
+    () => addCustomer(workdir, init.dir),
+    (c) => `organization ${c.organization}, operator user ${c.user} (password in ${c.passwordFile})`,
   );
   const link = o.isQemu
     ? undefined
@@ -207,16 +213,16 @@ async function demo(
     },
     () => `TPM states in ${workdir}/device-N/tpm`,
   );
-  const api = new ManagementApi(server.url, server.token);
   const assoc = await p.step(
-    'customer: create a network and add the batch from its label (management API)',
+    'customer: sign in, create a network and add the batch from its label (management API)',
     async () => {
+      const api = await ManagementApi.signIn(server.url, customer.user, customer.password);
       const net = await api.addNetwork(NETWORK.name, NETWORK.prefix);
       const b = await api.addBatchFromLabelPng(batch.png, o.devices, net.name);
-      return { net, b };
+      return { api, net, b };
     },
     (a) =>
-      `POST /api/v1/networks (${a.net.prefix}), POST /api/v1/batches/from-image -> batch ${a.b.name} on ${a.b.network}`,
+      `POST /api/v1/session as ${customer.user}, POST /api/v1/networks (${a.net.prefix}), POST /api/v1/batches/from-image -> batch ${a.b.name} on ${a.b.network}`,
   );
   const shown: Summary['devices'] =
     image === undefined
@@ -225,13 +231,17 @@ async function demo(
   onUp();
   const serverDevices = await p.step(
     "the server's device list (GET /api/v1/devices)",
-    () => api.devices(),
+    () => assoc.api.devices(),
     (l) => `${l.length} devices`,
   );
   p.print(formatDevices(serverDevices));
   // Hints only for what still exists when they are read: the server and the dashboard live until
   // the demo stops, the registry as long as the work directory does.
-  if (!o.shouldExit) p.print(`\n  Dashboard: ${server.url}  (API token: cat ${server.tokenFile})`);
+  if (!o.shouldExit)
+    p.print(
+      `\n  Dashboard: ${server.url}  (sign in as ${customer.user}: password in ${customer.passwordFile}; ` +
+        `the operator's API token in ${server.tokenFile})`,
+    );
   if (!o.shouldExit || o.keepWorkdir)
     p.print(
       `  The registry from the CLI${o.shouldExit ? ' (kept after exit)' : ''}: ` +
@@ -246,6 +256,11 @@ async function demo(
       xtt: `${server.xtt.host}:${server.xtt.port}`,
       dashboard: server.url,
       tokenFile: server.tokenFile,
+    },
+    customer: {
+      organization: customer.organization,
+      user: customer.user,
+      passwordFile: customer.passwordFile,
     },
     network: { name: assoc.net.name, prefix: assoc.net.prefix },
     batch: { name: batch.name, gid: batch.gid, labelPng: batch.png },
@@ -361,7 +376,7 @@ async function main(): Promise<number> {
   }
   const res = new Resources();
   res.onRelease('sweep namespaces and links named after this demo', sweepOwnNames);
-  const p = new Progress(10, o.isJson);
+  const p = new Progress(11, o.isJson);
   let workdir: string | undefined;
   const keptWorkdir = () => (o.keepWorkdir ? workdir : undefined);
   let isUp = false;

@@ -1,6 +1,7 @@
 // The demo's ENF server: `enf-server init` (registry, root and server certificates) in the work
 // directory, then `enf-server start` as a child process with the XTT endpoint on the devices'
-// side (the bridge address) and the management API + dashboard on loopback with a fresh token.
+// side (the bridge address) and the management API + dashboard on loopback with a fresh bootstrap
+// token; and the customer's organization and user, made with the CLI as the operator would.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,10 +13,46 @@ export interface DemoServer {
   xtt: { host: string; port: number };
   /** Dashboard and API base, e.g. http://127.0.0.1:PORT/ */
   url: string;
+  /** The operator's bootstrap API token (a secret, 0600; never printed). */
   tokenFile: string;
-  /** The API token (a secret: sent in the Authorization header, never printed). */
-  token: string;
   process: Child;
+}
+
+/** The customer's account in the demo: an organization and an operator user who signs in with a password. */
+export interface DemoCustomer {
+  organization: string;
+  user: string;
+  /** 0600 file in the work directory; the password itself is never printed. */
+  passwordFile: string;
+  password: string;
+}
+
+/**
+ * `enf-server org add` and `user add` as the operator would before handing the customer its
+ * account: an organization and an operator user with a random password kept in a 0600 file.
+ */
+export async function addCustomer(workdir: string, dir: string): Promise<DemoCustomer> {
+  const organization = 'demo-customer';
+  const user = 'customer';
+  const password = randomBytes(15).toString('base64url');
+  const passwordFile = join(workdir, 'customer-password');
+  writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  await runJson('server-stub/main.ts', ['--dir', dir, 'org', 'add', '--name', organization]);
+  await runJson('server-stub/main.ts', [
+    '--dir',
+    dir,
+    'user',
+    'add',
+    '--name',
+    user,
+    '--org',
+    organization,
+    '--role',
+    'operator',
+    '--password-file',
+    passwordFile,
+  ]);
+  return { organization, user, passwordFile, password };
 }
 
 export async function initServer(workdir: string): Promise<{ dir: string; rootCert: string }> {
@@ -80,5 +117,5 @@ export async function startServer(
   );
   const url = `http://127.0.0.1:${httpPort}/`;
   await until('the management API to answer', () => isHttpUp(url), 60_000, died);
-  return { ...init, xtt, url, tokenFile, token, process: server };
+  return { ...init, xtt, url, tokenFile, process: server };
 }

@@ -129,7 +129,9 @@ test.serial(
     t.is(lines.length, 1, 'stdout is exactly one JSON document');
     const s = JSON.parse(lines[0]!) as DemoSummary;
     checkSummary(t, s);
-    t.regex(r.stderr, /\[10\/10\] the server's device list/);
+    t.regex(r.stderr, /\[11\/11\] the server's device list/);
+    // The customer's calls went through a password sign-in, not the operator's token.
+    t.regex(r.stderr, /POST \/api\/v1\/session as customer, POST \/api\/v1\/networks/);
     t.regex(r.stderr, /QR label on the box: .*label\.png/);
     t.false(r.stderr.includes('Dashboard:'), 'no hint at a dashboard that is gone when it is read');
     t.regex(
@@ -192,7 +194,7 @@ test.serial('SIGTERM in the middle of the setup: exit 130 and nothing is left', 
   const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
   const deadline = Date.now() + 240_000;
   // Interrupt once the devices are being powered on: namespaces, swtpm and agents exist.
-  while (!/\[8\/10\][^\n]*\n\s+ok/.test(out) && child.exitCode === null && Date.now() < deadline)
+  while (!/\[9\/11\][^\n]*\n\s+ok/.test(out) && child.exitCode === null && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 100));
   const workdir = /make a work directory \.\.\.\n\s+ok \([^)]*\): (\S+)/.exec(out)?.[1];
   t.truthy(workdir, out.slice(-2000));

@@ -2,11 +2,10 @@
 // needs (router.ts); a token (auth.ts) is bound to one organization and one role, or is server-wide
 // (superadmin: every organization, and the server-wide /metrics; an organization's token gets its own
 // device gauges there).
-// viewer: read; operator: networks, batches, CAs, associate, revoke, allow-rekey; admin: the
-// organization's users, tokens and settings; superadmin: server-wide (creates organizations).
+// The roles themselves live with the registry, which stores them (registry/roles.ts).
+import type { Role } from '../registry/roles.ts';
 
-export const ROLES = ['viewer', 'operator', 'admin', 'superadmin'] as const;
-export type Role = (typeof ROLES)[number];
+export { allows, isRole, ROLES, type Role } from '../registry/roles.ts';
 
 /** Who a request acts as: its role, and its organization's id (undefined: every organization). */
 export interface Principal {
@@ -20,13 +19,4 @@ export interface Principal {
   actor: string;
   /** The signed-in user, or the user a named token belongs to; undefined for other tokens. */
   userId?: number;
-}
-
-/** Whether `have` includes everything `need` may do (the roles are ordered). */
-export function allows(have: Role, need: Role): boolean {
-  return ROLES.indexOf(have) >= ROLES.indexOf(need);
-}
-
-export function isRole(v: string): v is Role {
-  return (ROLES as readonly string[]).includes(v);
 }

@@ -3,7 +3,7 @@
 // SHA-256 digests of what the client holds, passwords as scrypt hashes (http/password.ts). Like the
 // Registry port, scoped methods take `org` (an organization id): given, another organization's
 // users and tokens look absent; omitted (the CLI, a superadmin), they reach every organization.
-import type { Role } from '../http/roles.ts';
+import type { Role } from './roles.ts';
 
 export interface User {
   id: number;

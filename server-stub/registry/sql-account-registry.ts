@@ -16,7 +16,7 @@ import { RegistryError, ValidationError } from './errors.ts';
 import type { Clock } from './registry.ts';
 import { toBuffer, type Row } from './rows.ts';
 import { checkBytes, checkInt, checkName, checkNetworkRef } from './validate.ts';
-import { isRole, ROLES, type Role } from '../http/roles.ts';
+import { isRole, ROLES, type Role } from './roles.ts';
 
 const isTrue = (v: unknown): boolean => v === true || Number(v) === 1;
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

@@ -85,6 +85,21 @@ export function listedCommands(program: Program, helpText: string): string[] {
     );
 }
 
+/** The long option names a --help text lists under "Options:" (e.g. "since" for --since). */
+export function listedOptions(helpText: string): string[] {
+  const start = helpText.indexOf('Options:\n');
+  if (start < 0) return [];
+  return [...helpText.slice(start).matchAll(/^\s+(?:-\w, )?--([a-z][a-z-]*)/gm)].map((m) => m[1]!);
+}
+
+test('listedOptions reads the long option names of a --help text', (t) => {
+  const h =
+    'enf-server audit\n\nCommands:\n  enf-server audit operator  x\n\nOptions:\n' +
+    '      --json   print JSON [boolean]\n  -h, --help   Show help [boolean]\n      --since  when [string]\n';
+  t.deepEqual(listedOptions(h), ['json', 'help', 'since']);
+  t.deepEqual(listedOptions('no options here'), []);
+});
+
 test('the extractors find commands, scripts and reject prose', (t) => {
   const md = [
     'Run `xtt-factory frobnicate --x` and `enf-server` alone; enf-server reached as prose.',
@@ -170,16 +185,13 @@ test('every xtt-factory, enf-server and xtt-agent subcommand the README names ex
       mentions.some((m) => m.program === p && m.words.length > 0),
       `the README shows a ${p} command`,
     );
-  const cache = new Map<string, Promise<string[]>>();
-  const commandsOf = (p: Program, path: string[]) => {
+  const cache = new Map<string, Promise<string>>();
+  const helpOf = (p: Program, path: string[]) => {
     const key = `${p} ${path.join(' ')}`;
-    if (!cache.has(key))
-      cache.set(
-        key,
-        help(p, path).then((h) => listedCommands(p, h)),
-      );
+    if (!cache.has(key)) cache.set(key, help(p, path));
     return cache.get(key)!;
   };
+  const commandsOf = async (p: Program, path: string[]) => listedCommands(p, await helpOf(p, path));
   for (const m of mentions) {
     if (m.words.length === 0) continue;
     const top = await commandsOf(m.program, []);
@@ -192,8 +204,12 @@ test('every xtt-factory, enf-server and xtt-agent subcommand the README names ex
     const group = nested.filter((c) => c.startsWith(`${first} `));
     if (group.length > 0) {
       const second = m.words[1];
+      // A command with options of its own beside its subcommands also runs by itself
+      // (`enf-server audit --since 1h` and `enf-server audit operator`).
+      const global = new Set(listedOptions(await helpOf(m.program, [])));
+      const runsAlone = listedOptions(await helpOf(m.program, [first])).some((o) => !global.has(o));
       t.true(
-        second !== undefined && group.includes(`${first} ${second}`),
+        (second === undefined && runsAlone) || (second !== undefined && group.includes(`${first} ${second}`)),
         `README: "${m.text}": ${m.program} ${first} has no subcommand ${second ?? '(none given)'} (has ${group.join(', ')})`,
       );
     }

@@ -4,23 +4,21 @@
 // that tries to create a network with the browser's cookie refused (nothing created), a viewer who
 // sees no control that changes things and whose own API call to change one is refused, sign-out,
 // and a session that ends after --session-idle-timeout unused. Screenshots: test/artifacts/sign-in/.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { addUser } from '../../../server-stub/http/accounts.ts';
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
+import { startEnfServer } from '../server-stub/_enf-server.ts';
 import { TOKEN } from '../server-stub/http/_fixtures.ts';
 
 const test = suiteRequires('dashboard sign-in browser test', ['chromium']);
-const MAIN = fileURLToPath(new URL('../../../server-stub/main.ts', import.meta.url));
 /** Long enough that no pause between two requests of a busy test reaches it, short enough to wait out. */
 const IDLE_S = 45;
 
@@ -34,44 +32,20 @@ async function startStack(dir: string) {
   await registry.close();
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `${TOKEN}\n`, { mode: 0o600 });
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--workers',
-      '1',
-      '--http-port',
-      '0',
-      '--api-token-file',
-      tokens,
-      '--session-idle-timeout',
-      String(IDLE_S),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      const m = /http\.listening host=\S+ port=(\d+)/.exec(log);
-      if (m) resolve(Number(m[1]));
-    });
-    void exited.then((code) => reject(new Error(`enf-server exited ${code}: ${log}`)));
-  });
-  const url = `http://127.0.0.1:${port}`;
+  const server = await startEnfServer(dir, [
+    '--workers',
+    '1',
+    '--http-port',
+    '0',
+    '--api-token-file',
+    tokens,
+    '--session-idle-timeout',
+    String(IDLE_S),
+  ]);
+  const url = `http://127.0.0.1:${server.httpPort!}`;
   return {
     url,
-    log: () => log,
+    log: server.stderr,
     networks: async () =>
       (
         (await (
@@ -81,8 +55,8 @@ async function startStack(dir: string) {
         }
       ).items.map((n) => n.name),
     close: async () => {
-      proc.kill('SIGTERM');
-      return exited;
+      server.proc.kill('SIGTERM');
+      return (await server.exited).code;
     },
   };
 }

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { shutdown } from '../../tpm/commands/shutdown.ts';
 import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
-import { freePort } from '../../test/helpers/ports.ts';
-import { swtpmSocketArgs } from '../../test/helpers/swtpm-command.ts';
+import { freePort } from '../../qemu/ports.ts';
+import { swtpmSocketArgs } from '../../qemu/swtpm-command.ts';
 import { run, runJson, stopChild, tsxArgs, until, type Child, type Resources } from './resources.ts';
 
 export const SUBNET = { base: '10.77', prefixLength: 24, first: 10 } as const;

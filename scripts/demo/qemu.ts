@@ -1,7 +1,7 @@
 // `npm run demo -- --qemu`: the devices as QEMU virtual machines of the test image (image/,
 // qemu/boot.ts) instead of network namespaces. The image carries exactly the tree the Yocto layer
 // installs for qemux86-64 (the recipe's do_compile and do_install, expanded by real BitBake on
-// ../shared/yocto: test/yocto/bitbake-env.ts recipeTreeX86), as the QEMU e2e tests do; each guest
+// ../shared/yocto: image/bitbake-env.ts recipeTreeX86), as the QEMU e2e tests do; each guest
 // gets the factory-provisioned swtpm state as its TPM (/dev/tpmrm0 through tpm-tis), reaches
 // enf-server on the host's loopback as 10.0.2.2 (QEMU user networking) and reports, on its serial
 // console, the agent's state, `xtt-agent status --json` and eth0's IPv6 addresses
@@ -9,7 +9,7 @@
 import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest, type ImageManifest } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
-import { recipeTreeX86, yoctoMissing } from '../../test/yocto/bitbake-env.ts';
+import { recipeTreeX86, yoctoMissing } from '../../image/bitbake-env.ts';
 import type { Resources } from './resources.ts';
 
 /** Commands --qemu needs beyond the namespace demo, with their Debian packages. */

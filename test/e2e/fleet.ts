@@ -2,15 +2,18 @@
 // factory would run them. enf-server (init, network, batch add/assign/revoke, start) and
 // xtt-factory (create-batch, provision over TCP into a swtpm state directory that QEMU's swtpm
 // then serves to the guest). The guests carry the agent tree the Yocto recipe installs
-// (test/yocto/bitbake-env.ts recipeTreeX86), not a bundle of their own.
+// (image/bitbake-env.ts recipeTreeX86), not a bundle of their own.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
+import { createWriteStream, mkdirSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Device, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
 import { waitForExit } from '../../qemu/process-util.ts';
+import type { SelftestReport } from '../../qemu/selftest-report.ts';
 import { startSwtpm } from '../helpers/swtpm.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../qemu/ports.ts';
 
 export { freePort };
 
@@ -143,3 +146,45 @@ export const listDevices = async (dir: string): Promise<DeviceRow[]> =>
   rows<DeviceRow>(await enf(dir, ['device', 'list']), 'devices');
 export const listAudit = async (dir: string): Promise<AuditRow[]> =>
   rows<AuditRow>(await enf(dir, ['audit']), 'entries');
+
+/**
+ * An e2e test's work directory under test/artifacts/e2e: cleanups run in reverse order at teardown;
+ * the directory is removed if the test called `pass()` and kept with its logs (path printed) if not.
+ */
+export function e2eWork(t: ExecutionContext, name: string): E2eWork {
+  const work = join(import.meta.dirname, '..', 'artifacts', 'e2e', `${name}-${Date.now()}`);
+  mkdirSync(work, { recursive: true });
+  let passed = false;
+  const cleanups: (() => Promise<void>)[] = [];
+  t.teardown(async () => {
+    for (const c of cleanups.reverse()) await c();
+    if (passed) rmSync(work, { recursive: true, force: true });
+    else console.log(`e2e ${name}: logs kept in ${work}`);
+  });
+  return { work, cleanups, pass: () => (passed = true) };
+}
+
+export interface E2eWork {
+  work: string;
+  cleanups: (() => Promise<void>)[];
+  /** Marks the test passed: its work directory goes at teardown. */
+  pass(): void;
+}
+
+/** Boots a device and reads its self-test report (multi-user waits for the agent's READY or failure). */
+export async function bootAndReport(
+  image: ImageManifest,
+  spec: DeviceSpec,
+): Promise<{ device: Device; report: SelftestReport }> {
+  const device = await Device.boot(image, spec);
+  try {
+    return { device, report: await device.readSelftest(600_000) };
+  } catch (err) {
+    await device.stop();
+    throw err;
+  }
+}
+
+/** The identity the agent reported in the guest's self-test, if any. */
+export const identityOf = (r: SelftestReport): string | undefined =>
+  typeof r.agentStatus?.identity === 'string' ? r.agentStatus.identity : undefined;

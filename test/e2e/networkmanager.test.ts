@@ -1,6 +1,6 @@
 // End-to-end under QEMU with NetworkManager instead of systemd-networkd (the image variant of
 // image/build-image.sh --network networkmanager) carrying exactly the tree the Yocto recipe installs
-// for qemux86-64 (its do_compile and do_install, expanded by real BitBake: test/yocto/bitbake-env.ts
+// for qemux86-64 (its do_compile and do_install, expanded by real BitBake: image/bitbake-env.ts
 // recipeTreeX86; the installed files do not depend on the recipe's PACKAGECONFIG, which only adds
 // run-time dependencies): a factory-provisioned swtpm, enf-server on the host, one device that
 // provisions at power-on and hands its identity to NetworkManager (agent/
@@ -12,14 +12,22 @@
 //   - link down and up (the kernel drops the address on down; NetworkManager puts it back);
 //   - a reboot: same identity, no second handshake, handed to NetworkManager again.
 // No step may start a handshake (the server's audit is compared). Figures are printed, not asserted.
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../image/build-image.ts';
-import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
-import type { SelftestReport } from '../../qemu/selftest-report.ts';
+import { readImageManifest, type DeviceSpec } from '../../qemu/boot.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
-import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
-import { enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../../image/bitbake-env.ts';
+import {
+  bootAndReport,
+  e2eWork,
+  enf,
+  factory,
+  identityOf,
+  listAudit,
+  listDevices,
+  provisionTpm,
+  startServer,
+} from './fleet.ts';
 import { agentProcesses, guestSh, waitForIdentity } from './guest-network.ts';
 
 const test = suiteRequires('e2e NetworkManager', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
@@ -29,36 +37,12 @@ const PREFIX = 'fd00:e2e:1:3';
 const PROFILE_UUID = '5f1f2b6e-3c1a-4f8e-9d2b-7a61c0e0e718';
 const PROFILE_ADDRESSES = `nmcli -t -e no -g ipv6.addresses connection show uuid ${PROFILE_UUID}`;
 
-async function bootAndReport(
-  image: ImageManifest,
-  spec: DeviceSpec,
-): Promise<{ device: Device; report: SelftestReport }> {
-  const device = await Device.boot(image, spec);
-  try {
-    return { device, report: await device.readSelftest(600_000) };
-  } catch (err) {
-    await device.stop();
-    throw err;
-  }
-}
-
-const identityOf = (r: SelftestReport): string | undefined =>
-  typeof r.agentStatus?.identity === 'string' ? r.agentStatus.identity : undefined;
-
 test('NetworkManager keeps the identity after the agent ended: reapply, restart, link down/up, reboot', async (t) => {
   t.timeout(
     40 * 60_000,
     'image build (debootstrap with network-manager), factory provisioning, two TCG boots',
   );
-  const work = join(import.meta.dirname, '..', 'artifacts', 'e2e', `networkmanager-${Date.now()}`);
-  mkdirSync(work, { recursive: true });
-  let passed = false;
-  const cleanups: (() => Promise<void>)[] = [];
-  t.teardown(async () => {
-    for (const c of cleanups.reverse()) await c();
-    if (passed) rmSync(work, { recursive: true, force: true });
-    else console.log(`e2e NetworkManager: logs kept in ${work}`);
-  });
+  const { work, cleanups, pass } = e2eWork(t, 'networkmanager');
 
   const enfDir = join(work, 'enf');
   await enf(enfDir, ['init']);
@@ -155,5 +139,5 @@ test('NetworkManager keeps the identity after the agent ended: reapply, restart,
       powerOnToMultiUserMs: report.multiUserMs, agentPeakRssMb: report.agentPeakRssMb, agentResidentKb: report.agentResidentKb,
       state: report.agentState })); // prettier-ignore
   }
-  passed = true;
+  pass();
 });

@@ -4,12 +4,12 @@
 // `enf-server ca add` registers that CA with a network, `enf-server start --pki-port` serves
 // enrollment with a TLS certificate for 10.0.2.2 (the host as the guest sees it). The guest is the
 // same test image as the XTT devices, with exactly the tree the Yocto recipe installs for qemux86-64
-// (test/yocto/bitbake-env.ts recipeTreeX86; the layer ships one agent for both methods); only the
+// (image/bitbake-env.ts recipeTreeX86; the layer ships one agent for both methods); only the
 // device's own files differ: config.json with method pki, its certificate and the server's TLS CA,
 // written over the recipe's into the device's storage by the image's seed disk (qemu/boot.ts
 // seedDir), as a factory would. The agent signs the channel-bound
 // challenge with TPM2_Sign through /dev/tpmrm0. One boot; figures are printed, not asserted.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../image/build-image.ts';
 import { Device, readImageManifest } from '../../qemu/boot.ts';
@@ -17,8 +17,8 @@ import { SELFTEST_MULTI_USER } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
 import { startSwtpm } from '../helpers/swtpm.ts';
 import { issue, issueCa, makeRoot } from '../helpers/openssl-ca.ts';
-import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
-import { enf, factory, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../../image/bitbake-env.ts';
+import { e2eWork, enf, factory, startServer } from './fleet.ts';
 import { guestSh, hasIdentityOnEth0 } from './guest-network.ts';
 
 const test = suiteRequires('e2e PKI enrollment', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
@@ -37,15 +37,7 @@ interface CertDeviceRow {
 
 test('a device with its key in the TPM provisions by the customer CA at first power-on', async (t) => {
   t.timeout(30 * 60_000, 'image build and a TCG boot');
-  const work = join(import.meta.dirname, '..', 'artifacts', 'e2e', `pki-${Date.now()}`);
-  mkdirSync(work, { recursive: true });
-  let passed = false;
-  const cleanups: (() => Promise<void>)[] = [];
-  t.teardown(async () => {
-    for (const c of cleanups.reverse()) await c();
-    if (passed) rmSync(work, { recursive: true, force: true });
-    else console.log(`e2e pki: logs kept in ${work}`);
-  });
+  const { work, cleanups, pass } = e2eWork(t, 'pki');
 
   // Factory: the key in the device's TPM and its certificate request; the customer's CA signs it.
   const tpmState = join(work, 'tpm');
@@ -138,5 +130,5 @@ test('a device with its key in the TPM provisions by the customer CA at first po
   await device.powerOff();
   t.true(device.tpmStoppedCleanly, 'swtpm stopped by itself after the clean power-off');
   console.log(JSON.stringify({ figure: 'e2e.pki', powerOnToActiveMs: activeAt - device.startedAt })); // prettier-ignore
-  passed = true;
+  pass();
 });

@@ -2,7 +2,7 @@
 // xtt-factory, swtpm TPMs provisioned over TCP by `xtt-factory provision`, enf-server on the host
 // with the batch associated with a network, and guests of the QEMU test image (image/build-image.sh)
 // carrying exactly the tree the Yocto recipe installs for qemux86-64 (its do_compile and
-// do_install, expanded by real BitBake: test/yocto/bitbake-env.ts recipeTreeX86), booting with
+// do_install, expanded by real BitBake: image/bitbake-env.ts recipeTreeX86), booting with
 // those TPMs:
 //   - two devices reach READY, each has its identity on eth0 inside the guest, and the server lists
 //     both with distinct identities in the network;
@@ -14,14 +14,23 @@
 //     device record is made for it.
 // Guest facts come from the test image's self-test markers on the serial console
 // (image/guest/selftest.mjs). Figures are printed, not asserted. Logs kept on failure.
-import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildImage } from '../../image/build-image.ts';
-import { Device, readImageManifest, type DeviceSpec, type ImageManifest } from '../../qemu/boot.ts';
+import { Device, readImageManifest, type DeviceSpec } from '../../qemu/boot.ts';
 import type { SelftestReport } from '../../qemu/selftest-report.ts';
 import { suiteRequires } from '../helpers/requirements.ts';
-import { recipeTreeX86 } from '../yocto/bitbake-env.ts';
-import { enf, factory, listAudit, listDevices, provisionTpm, startServer } from './fleet.ts';
+import { recipeTreeX86 } from '../../image/bitbake-env.ts';
+import {
+  bootAndReport,
+  e2eWork,
+  enf,
+  factory,
+  identityOf,
+  listAudit,
+  listDevices,
+  provisionTpm,
+  startServer,
+} from './fleet.ts';
 import { agentProcesses, guestSh, waitForIdentity } from './guest-network.ts';
 
 const test = suiteRequires('e2e provisioning', ['root', 'qemu', 'swtpm', 'debootstrap', 'yocto']);
@@ -32,36 +41,12 @@ const DROPIN = '/run/systemd/network/20-wired.network.d/90-xtt-agent.conf';
 /** Reads the drop-in as networkd does (User=systemd-network), not as root. */
 const READ_DROPIN_AS_NETWORKD = `setpriv --reuid=systemd-network --regid=systemd-network --init-groups cat ${DROPIN}`;
 
-/** Boots a device and reads its self-test report (multi-user waits for the agent's READY or failure). */
-async function bootAndReport(
-  image: ImageManifest,
-  spec: DeviceSpec,
-): Promise<{ device: Device; report: SelftestReport }> {
-  const device = await Device.boot(image, spec);
-  try {
-    return { device, report: await device.readSelftest(600_000) };
-  } catch (err) {
-    await device.stop();
-    throw err;
-  }
-}
-
-const identityOf = (r: SelftestReport): string | undefined =>
-  typeof r.agentStatus?.identity === 'string' ? r.agentStatus.identity : undefined;
 const hasAddress = (r: SelftestReport, ip: string | undefined): boolean =>
   ip !== undefined && r.eth0Ipv6.some((a) => a.split('/')[0] === ip);
 
 test('devices self-provision at power-on, keep their identity across a reboot, and a revoked batch is refused', async (t) => {
   t.timeout(40 * 60_000, 'image build, factory provisioning and several TCG boots');
-  const work = join(import.meta.dirname, '..', 'artifacts', 'e2e', `provisioning-${Date.now()}`);
-  mkdirSync(work, { recursive: true });
-  let passed = false;
-  const cleanups: (() => Promise<void>)[] = [];
-  t.teardown(async () => {
-    for (const c of cleanups.reverse()) await c();
-    if (passed) rmSync(work, { recursive: true, force: true });
-    else console.log(`e2e provisioning: logs kept in ${work}`);
-  });
+  const { work, cleanups, pass } = e2eWork(t, 'provisioning');
 
   // Factory and customer side, with the real programs.
   const enfDir = join(work, 'enf');
@@ -192,5 +177,5 @@ test('devices self-provision at power-on, keep their identity across a reboot, a
       powerOnToMultiUserMs: report.multiUserMs, agentPeakRssMb: report.agentPeakRssMb, agentResidentKb: report.agentResidentKb,
       state: report.agentState })); // prettier-ignore
   }
-  passed = true;
+  pass();
 });

@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { freePort } from './ports.ts';
+import { freePort } from '../../qemu/ports.ts';
 
 const PG_ROOT = '/usr/lib/postgresql';
 

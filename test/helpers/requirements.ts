@@ -4,7 +4,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { yoctoMissing } from '../yocto/bitbake-env.ts';
+import { yoctoMissing } from '../../image/bitbake-env.ts';
 
 export type Requirement =
   'root' | 'swtpm' | 'qemu' | 'postgres' | 'chromium' | 'netns' | 'debootstrap' | 'yocto';

@@ -1,5 +1,5 @@
 // Shared test helper: starts a real swtpm (TPM 2.0, libtpms) on free loopback ports with a temp
-// state directory, with the command line of swtpm-command.ts.
+// state directory, with the command line of qemu/swtpm-command.ts.
 // stop() sends TPM2_Shutdown(CLEAR) first (a disorderly stop counts toward the DA lockout), then
 // kills the process by pid (a swtpm that already exited, e.g. after CMD_SHUTDOWN, is just reaped).
 // Pass the same stateDir to a second startSwtpm() to restart the TPM.
@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { shutdown } from '../../tpm/commands/shutdown.ts';
 import { Tpm } from '../../tpm/tpm.ts';
 import { SwtpmTransport } from '../../tpm/transport/swtpm.ts';
-import { freePort } from './ports.ts';
-import { swtpmSocketArgs } from './swtpm-command.ts';
+import { freePort } from '../../qemu/ports.ts';
+import { swtpmSocketArgs } from '../../qemu/swtpm-command.ts';
 
 export interface SwtpmInstance {
   /** Spec for tpm/open.ts: "swtpm:127.0.0.1:PORT:CTRLPORT". */

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SoftwareDaaFiles } from '../../protocol/xtt/software-daa-signer.ts';
 import type { ReferenceBuild } from './reference-tool.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../qemu/ports.ts';
 
 export { freePort };
 

@@ -1,4 +1,4 @@
-// image/yocto-layer checked by real BitBake (poky + meta-oe scarthgap, offline; see bitbake-env.ts):
+// image/yocto-layer checked by real BitBake (poky + meta-oe scarthgap, offline; see image/bitbake-env.ts):
 // the layer parses, the dependency graphs of the recipe, the packagegroup and the image resolve for
 // every architecture the recipe claims, the sources (this repository by git, npm packages through
 // npmsw://) fetch and unpack, the licences populate, and the machines and settings the recipe
@@ -27,7 +27,7 @@ import {
   REPO,
   yoctoMissing,
   type YoctoEnv,
-} from './bitbake-env.ts';
+} from '../../image/bitbake-env.ts';
 
 interface Machine extends Configuration {
   /** readelf -h "Machine:" of koffi.node for this target. */

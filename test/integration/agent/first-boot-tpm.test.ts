@@ -23,7 +23,7 @@ import { createNetns, ipv6Addresses } from '../../helpers/netns.ts';
 import { notifyReceiver } from '../../helpers/notify-receiver.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { startSwtpm } from '../../helpers/swtpm.ts';
-import { swtpmSocketArgs } from '../../helpers/swtpm-command.ts';
+import { swtpmSocketArgs } from '../../../qemu/swtpm-command.ts';
 
 const test = suiteRequires('agent first boot with swtpm', ['root', 'netns', 'swtpm']);
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));

@@ -25,7 +25,7 @@ import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { createNetns, ipv6Addresses, type TestNetns } from '../../helpers/netns.ts';
 import { notifyReceiver, type NotifyReceiver } from '../../helpers/notify-receiver.ts';
-import { swtpmSocketArgs } from '../../helpers/swtpm-command.ts';
+import { swtpmSocketArgs } from '../../../qemu/swtpm-command.ts';
 import { EXT, issue, issueCa, makeRoot, type IssuedCert, type TestCa } from '../../helpers/openssl-ca.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { startSwtpm } from '../../helpers/swtpm.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { enrollOverTls, type PkiCredentials } from '../../../agent/pki-tls-client.ts';
 import { ProtocolError } from '../../../protocol/errors.ts';
 import { EXT, issue, issueCa, makeCrl, makeRoot, revoke, type IssuedCert } from '../../helpers/openssl-ca.ts';
-import { freePort } from '../../helpers/ports.ts';
+import { freePort } from '../../../qemu/ports.ts';
 import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'pki-server-'));

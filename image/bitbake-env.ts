@@ -25,7 +25,7 @@ import {
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const BB_USER = 'xtt-bitbake';
 const POKY_TARBALL = 'poky-scarthgap-1d54d1c4.tar.xz';
 const META_OE_TARBALL = 'meta-openembedded-scarthgap-bec75506-meta-oe.tar.xz';

@@ -8,9 +8,9 @@ import { isMissingPath, MissingFileError, UsageError } from '../../common/cli.ts
 import { InputFileError } from '../labels/gpk-input.ts';
 import {
   addApiToken,
-  addUser,
+  newPasswordHash,
+  newUser,
   organizationNames,
-  setPassword,
   tokenObject,
   tokenView,
   userObject,
@@ -21,7 +21,7 @@ import { RegistryError, ValidationError } from '../registry/errors.ts';
 import type { Registry } from '../registry/registry.ts';
 import { table } from './format.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
-import { cliActor, recordCli } from './operator-audit-commands.ts';
+import { changeCli, cliActor } from './operator-audit-commands.ts';
 import { organizationId } from './org-commands.ts';
 
 /** The password from --password-file or --password-stdin (exactly one), without its final newline. */
@@ -83,8 +83,12 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             const ro = role(a.role);
             const organizationId = await orgFor(r, ro, a.org);
             const password = readPassword(a);
-            const user = await addUser(r, { name: a.name, password, role: ro, organizationId });
-            await recordCli(r, { ...userObject(user), action: 'user.add', detail: { role: ro } });
+            const input = await newUser({ name: a.name, password, role: ro, organizationId });
+            const user = await changeCli(
+              r,
+              () => r.accounts.addUser(input),
+              (u) => ({ ...userObject(u), action: 'user.add', detail: { role: ro } }),
+            );
             done({
               human: `user ${user.name} (${user.role}${a.org ? ` in ${a.org}` : ''})`,
               json: userView(user, await organizationNames(r)),
@@ -125,8 +129,11 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             .option('enable', { type: 'boolean', default: false, describe: 'enable the user again' }),
         (a) =>
           withRegistry(a, async (r) => {
-            const user = await r.accounts.setUserDisabled(a.name, !a.enable);
-            await recordCli(r, { ...userObject(user), action: a.enable ? 'user.enable' : 'user.disable' });
+            const user = await changeCli(
+              r,
+              () => r.accounts.setUserDisabled(a.name, !a.enable),
+              (u) => ({ ...userObject(u), action: a.enable ? 'user.enable' : 'user.disable' }),
+            );
             done({
               human: `user ${user.name} ${user.isDisabled ? 'disabled' : 'enabled'}`,
               json: userView(user, await organizationNames(r)),
@@ -144,8 +151,12 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             if (!(await r.accounts.getUser(a.name)))
               throw new RegistryError('NOT_FOUND', `no user '${a.name}'`, { field: 'name' });
-            const user = await setPassword(r, a.name, readPassword(a));
-            await recordCli(r, { ...userObject(user), action: 'user.password' });
+            const hash = await newPasswordHash(readPassword(a));
+            const user = await changeCli(
+              r,
+              () => r.accounts.setPasswordHash(a.name, hash),
+              (u) => ({ ...userObject(u), action: 'user.password' }),
+            );
             done({ human: `password of ${user.name} set`, json: userView(user, await organizationNames(r)) });
           }),
       )
@@ -195,19 +206,23 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
               )
                 throw new ValidationError('expires', 'an ISO 8601 date or date-time in the future');
             }
-            const { secret, token } = await addApiToken(r, {
-              name: a.name,
-              role: ro,
-              organizationId,
-              userId,
-              expiresAt,
-              createdBy: cliActor(),
-            });
-            await recordCli(r, {
-              ...tokenObject(token),
-              action: 'token.add',
-              detail: { role: ro, user: a.user ?? null, expiresAt: a.expires ?? null },
-            });
+            const { secret, token } = await changeCli(
+              r,
+              () =>
+                addApiToken(r, {
+                  name: a.name,
+                  role: ro,
+                  organizationId,
+                  userId,
+                  expiresAt,
+                  createdBy: cliActor(),
+                }),
+              (added) => ({
+                ...tokenObject(added.token),
+                action: 'token.add',
+                detail: { role: ro, user: a.user ?? null, expiresAt: a.expires ?? null },
+              }),
+            );
             const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
             done({
               human: `${secret}\n(token ${token.name}, ${token.role}; shown this once: store it now)`,
@@ -262,8 +277,11 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
             const ref = /^[0-9]+$/.test(a.name) ? Number(a.name) : a.name;
             const found = await r.accounts.getApiToken(ref, org);
             if (!found) throw new RegistryError('NOT_FOUND', `no token '${a.name}'`, { field: 'name' });
-            const revoked = await r.accounts.revokeApiToken(found.id);
-            await recordCli(r, { ...tokenObject(revoked), action: 'token.revoke' });
+            const revoked = await changeCli(
+              r,
+              () => r.accounts.revokeApiToken(found.id),
+              (x) => ({ ...tokenObject(x), action: 'token.revoke' }),
+            );
             const users = new Map((await r.accounts.listUsers()).map((x) => [x.id, x.name]));
             done({
               human: `token ${revoked.name} revoked`,

@@ -1,7 +1,8 @@
 // The command line's side of the operator audit (../registry/operator-audit.ts): every command that
-// changes the registry records what it did as `cli:<OS user>` from `cli`, in the object's
-// organization, once the change is stored; `enf-server audit operator` lists the entries, newest
-// first, with the same filters as the API's GET /api/v1/operator-audit.
+// changes the registry makes the change through changeCli, which records it as `cli:<OS user>` from
+// `cli`, in the object's organization, in the same transaction (both stored, or neither);
+// `enf-server audit operator` lists the entries, newest first, with the same filters as the API's
+// GET /api/v1/operator-audit.
 import { userInfo } from 'node:os';
 import type { Argv } from 'yargs';
 import { table } from './format.ts';
@@ -29,9 +30,20 @@ export type CliAction = Omit<OperatorAuditInput, 'actor' | 'source' | 'detail'> 
   detail?: Record<string, unknown>;
 };
 
-/** Record a change this command made (after it is stored). */
-export async function recordCli(r: Registry, a: CliAction): Promise<void> {
-  await r.operatorAudit.append({ ...a, actor: cliActor(), source: 'cli', detail: a.detail ?? null });
+/**
+ * Make this command's change and record it in one transaction (Registry.withOperatorAudit): `change`
+ * calls only the registry, `describe` names what it changed from its result. Returns that result.
+ */
+export async function changeCli<T>(
+  r: Registry,
+  change: () => Promise<T>,
+  describe: (result: T) => CliAction | Promise<CliAction>,
+): Promise<T> {
+  const { result } = await r.withOperatorAudit(change, async (res) => {
+    const a = await describe(res);
+    return { ...a, actor: cliActor(), source: 'cli', detail: a.detail ?? null };
+  });
+  return result;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -3,7 +3,7 @@
 // file (http/README.md); `network add --org NAME` creates a network inside it.
 import type { Argv } from 'yargs';
 import { table } from './format.ts';
-import { recordCli } from './operator-audit-commands.ts';
+import { changeCli } from './operator-audit-commands.ts';
 import { organizationView } from '../http/views.ts';
 import { withRegistry, type Done, type GlobalArgs } from './cli.ts';
 import { RegistryError } from '../registry/errors.ts';
@@ -30,14 +30,17 @@ export function registerOrg(y: Argv<GlobalArgs>, done: Done): void {
           }),
         (a) =>
           withRegistry(a, async (r) => {
-            const org = await r.addOrganization({ name: a.name });
-            await recordCli(r, {
-              organizationId: org.id,
-              objectType: 'organization',
-              objectId: String(org.id),
-              objectName: org.name,
-              action: 'organization.add',
-            });
+            const org = await changeCli(
+              r,
+              () => r.addOrganization({ name: a.name }),
+              (o) => ({
+                organizationId: o.id,
+                objectType: 'organization',
+                objectId: String(o.id),
+                objectName: o.name,
+                action: 'organization.add',
+              }),
+            );
             done({ human: `organization ${org.name} (id ${org.id})`, json: organizationView(org) });
           }),
       )

@@ -19,7 +19,7 @@ import { formatIpv6, parseIpv6 } from '../registry/ipv6.ts';
 import { KeyMaterialError } from '../keys/server-keys.ts';
 import type { CaRecord, CertDevice, PkiRegistry } from '../registry/pki-registry.ts';
 import { caView, certDeviceView } from '../http/views.ts';
-import { caOrganization, recordCli } from './operator-audit-commands.ts';
+import { caOrganization, changeCli } from './operator-audit-commands.ts';
 import type { Registry } from '../registry/registry.ts';
 
 const caObject = async (r: Registry, ca: CaRecord) => ({
@@ -135,13 +135,23 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
             const name = a.name ?? /(?:^|\n)CN=([^\n]*)/.exec(ca.subject)?.[1];
             if (!name) throw new UsageError('--name is required: the CA subject has no CN');
             const network = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
-            let rec = await r.pki.addCa({ der: ca.der, name, network, maxDevices: a['max-devices'] ?? null });
-            if (a['verification-cert']) rec = await r.pki.markCaVerified(rec.id);
-            await recordCli(r, {
-              ...(await caObject(r, rec)),
-              action: 'ca.add',
-              detail: { verified: rec.isVerified, networkId: rec.networkId, maxDevices: rec.maxDevices },
-            });
+            const rec = await changeCli(
+              r,
+              async () => {
+                const added = await r.pki.addCa({
+                  der: ca.der,
+                  name,
+                  network,
+                  maxDevices: a['max-devices'] ?? null,
+                });
+                return a['verification-cert'] ? r.pki.markCaVerified(added.id) : added;
+              },
+              async (x) => ({
+                ...(await caObject(r, x)),
+                action: 'ca.add',
+                detail: { verified: x.isVerified, networkId: x.networkId, maxDevices: x.maxDevices },
+              }),
+            );
             done({
               human: `CA ${rec.name} (id ${rec.id}) ${rec.subject} -> network ${rec.networkId}${rec.isVerified ? ', key possession verified' : ', UNVERIFIED'}`,
               json: caView(rec),
@@ -181,8 +191,12 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
           o.positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' }),
         (a) =>
           withRegistry(a, async (r) => {
-            const rec = await r.pki.revokeCa((await caByRef(r.pki, a.ca)).id);
-            await recordCli(r, { ...(await caObject(r, rec)), action: 'ca.revoke' });
+            const id = (await caByRef(r.pki, a.ca)).id;
+            const rec = await changeCli(
+              r,
+              () => r.pki.revokeCa(id),
+              async (x) => ({ ...(await caObject(r, x)), action: 'ca.revoke' }),
+            );
             done({ human: `CA ${rec.name} revoked`, json: caView(rec) });
           }),
       )
@@ -206,17 +220,21 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
                 cause instanceof CrlError ? cause.message : `not a CRL: ${(cause as Error).message}`;
               throw new InputFileError(a.file, why, { cause });
             }
-            const res = await r.pki.putCrl(ca.id, {
-              der: crl.der,
-              thisUpdate: crl.thisUpdate,
-              nextUpdate: crl.nextUpdate ?? null,
-              serials: [...crl.revokedSerials],
-            });
-            await recordCli(r, {
-              ...(await caObject(r, ca)),
-              action: 'ca.crl',
-              detail: { entries: res.entries, replaced: res.replaced },
-            });
+            const res = await changeCli(
+              r,
+              () =>
+                r.pki.putCrl(ca.id, {
+                  der: crl.der,
+                  thisUpdate: crl.thisUpdate,
+                  nextUpdate: crl.nextUpdate ?? null,
+                  serials: [...crl.revokedSerials],
+                }),
+              async (x) => ({
+                ...(await caObject(r, ca)),
+                action: 'ca.crl',
+                detail: { entries: x.entries, replaced: x.replaced },
+              }),
+            );
             done({
               human: `CRL for ${ca.name}: ${res.entries} revoked serial(s)${res.replaced ? ' (replaced the previous CRL)' : ''}`,
               json: { ca: ca.id, ...res, thisUpdate: new Date(crl.thisUpdate).toISOString() },
@@ -260,8 +278,12 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (o) => o.positional('identity', { type: 'string', demandOption: true }),
         (a) =>
           withRegistry(a, async (r) => {
-            const d = await r.pki.revokeCertDevice((await certDeviceByRef(r.pki, a.identity)).id);
-            await recordCli(r, { ...(await certDeviceObject(r, d)), action: 'device.revoke' });
+            const id = (await certDeviceByRef(r.pki, a.identity)).id;
+            const d = await changeCli(
+              r,
+              () => r.pki.revokeCertDevice(id),
+              async (x) => ({ ...(await certDeviceObject(r, x)), action: 'device.revoke' }),
+            );
             done({ human: `device ${formatIpv6(d.identity)} revoked`, json: certDeviceView(d) });
           }),
       )
@@ -271,15 +293,16 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (o) => o.positional('identity', { type: 'string', demandOption: true }),
         (a) =>
           withRegistry(a, async (r) => {
-            const d = await r.pki.setCertDeviceAllowRekey(
-              (await certDeviceByRef(r.pki, a.identity)).id,
-              true,
+            const id = (await certDeviceByRef(r.pki, a.identity)).id;
+            const d = await changeCli(
+              r,
+              () => r.pki.setCertDeviceAllowRekey(id, true),
+              async (x) => ({
+                ...(await certDeviceObject(r, x)),
+                action: 'device.allow-rekey',
+                detail: { allow: true },
+              }),
             );
-            await recordCli(r, {
-              ...(await certDeviceObject(r, d)),
-              action: 'device.allow-rekey',
-              detail: { allow: true },
-            });
             done({ human: `device ${formatIpv6(d.identity)} may re-key once`, json: certDeviceView(d) });
           }),
       )

@@ -15,7 +15,7 @@ import {
   deviceObject,
   networkObject,
   operatorAuditCommand,
-  recordCli,
+  changeCli,
 } from './operator-audit-commands.ts';
 import {
   AUDIT_OUTCOMES,
@@ -92,12 +92,11 @@ function registerNetwork(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const org = a.org === undefined ? undefined : await organizationId(r, a.org);
-            const net = await r.addNetwork({ name: a.name, prefix: a.prefix }, org);
-            await recordCli(r, {
-              ...networkObject(net),
-              action: 'network.add',
-              detail: { prefix: a.prefix },
-            });
+            const net = await changeCli(
+              r,
+              () => r.addNetwork({ name: a.name, prefix: a.prefix }, org),
+              (n) => ({ ...networkObject(n), action: 'network.add', detail: { prefix: a.prefix } }),
+            );
             done({
               human: `network ${net.name} ${formatPrefix64(net.prefix)} (id ${net.id})`,
               json: networkView(net),
@@ -180,18 +179,22 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
                 : /^[0-9]+$/.test(a.network)
                   ? Number(a.network)
                   : a.network;
-            const batch = await r.addBatch({
-              gpk,
-              basename,
-              name,
-              size: a.size,
-              ...(network === undefined ? {} : { network }),
-            });
-            await recordCli(r, {
-              ...batchObject(batch),
-              action: 'batch.add',
-              detail: { size: batch.size, network: network ?? null },
-            });
+            const batch = await changeCli(
+              r,
+              () =>
+                r.addBatch({
+                  gpk,
+                  basename,
+                  name,
+                  size: a.size,
+                  ...(network === undefined ? {} : { network }),
+                }),
+              (b) => ({
+                ...batchObject(b),
+                action: 'batch.add',
+                detail: { size: b.size, network: network ?? null },
+              }),
+            );
             const view = batchView(batch, await networksById(r));
             done({
               human: `batch ${batch.name} gid ${toHex(batch.gid)} network ${String(view.network)} size ${batch.size}`,
@@ -210,12 +213,11 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
           withRegistry(a, async (r) => {
             const b = await batchByRef(r, a.batch);
             const net = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
-            const updated = await r.setBatchNetwork(b.gid, net);
-            await recordCli(r, {
-              ...batchObject(b),
-              action: 'batch.assign',
-              detail: { networkId: updated.networkId },
-            });
+            const updated = await changeCli(
+              r,
+              () => r.setBatchNetwork(b.gid, net),
+              (u) => ({ ...batchObject(b), action: 'batch.assign', detail: { networkId: u.networkId } }),
+            );
             done({
               human: `batch ${updated.name} now in network ${a.network}`,
               json: batchView(updated, await networksById(r)),
@@ -254,8 +256,12 @@ function registerBatch(y: Argv<GlobalArgs>, done: Done): void {
         (c) => c.positional('batch', { type: 'string', demandOption: true }),
         (a) =>
           withRegistry(a, async (r) => {
-            const b = await r.revokeBatch((await batchByRef(r, a.batch)).gid);
-            await recordCli(r, { ...batchObject(b), action: 'batch.revoke' });
+            const gid = (await batchByRef(r, a.batch)).gid;
+            const b = await changeCli(
+              r,
+              () => r.revokeBatch(gid),
+              (x) => ({ ...batchObject(x), action: 'batch.revoke' }),
+            );
             done({ human: `batch ${b.name} revoked`, json: batchView(b, await networksById(r)) });
           }),
       )
@@ -315,8 +321,11 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
-            const updated = await r.revokeDevice(dev.gid, dev.pseudonym);
-            await recordCli(r, { ...(await deviceObject(r, updated)), action: 'device.revoke' });
+            const updated = await changeCli(
+              r,
+              () => r.revokeDevice(dev.gid, dev.pseudonym),
+              async (d) => ({ ...(await deviceObject(r, d)), action: 'device.revoke' }),
+            );
             done({
               human: `device ${formatIpv6(updated.identity)} revoked`,
               json: deviceView(updated, await batchNameOf(r, updated.gid)),
@@ -335,12 +344,15 @@ function registerDevice(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const dev = await deviceByRef(r, a.device, a.batch);
-            const updated = await r.setAllowRekey(dev.gid, dev.pseudonym, !a.off);
-            await recordCli(r, {
-              ...(await deviceObject(r, updated)),
-              action: 'device.allow-rekey',
-              detail: { allow: !a.off },
-            });
+            const updated = await changeCli(
+              r,
+              () => r.setAllowRekey(dev.gid, dev.pseudonym, !a.off),
+              async (d) => ({
+                ...(await deviceObject(r, d)),
+                action: 'device.allow-rekey',
+                detail: { allow: !a.off },
+              }),
+            );
             done({
               human: `device ${formatIpv6(updated.identity)} allow-rekey ${updated.allowRekey ? 'on' : 'off'}`,
               json: deviceView(updated, await batchNameOf(r, updated.gid)),

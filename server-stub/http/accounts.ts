@@ -2,7 +2,7 @@
 // digest, ever), creation with the password hashed (password.ts) or the token drawn and digested
 // here, so a secret exists only in the one answer that shows it.
 import { createHash, randomBytes } from 'node:crypto';
-import type { ApiToken, User } from '../registry/account-registry.ts';
+import type { ApiToken, NewUser, User } from '../registry/account-registry.ts';
 import type { Registry } from '../registry/registry.ts';
 import { checkPassword, hashPassword } from './password.ts';
 import type { Role } from './roles.ts';
@@ -63,27 +63,31 @@ export function tokenView(
   };
 }
 
+/** A password checked and hashed, before any transaction (hashing is slow on purpose). */
+export async function newPasswordHash(password: unknown): Promise<string> {
+  return hashPassword(checkPassword(password));
+}
+
+/** A new user's record with its password hashed, ready for accounts.addUser. */
+export async function newUser(input: {
+  name: string;
+  password: unknown;
+  role: Role;
+  organizationId: number | null;
+}): Promise<NewUser> {
+  return {
+    name: input.name,
+    role: input.role,
+    organizationId: input.organizationId,
+    passwordHash: await newPasswordHash(input.password),
+  };
+}
+
 export async function addUser(
   r: Registry,
   input: { name: string; password: unknown; role: Role; organizationId: number | null },
 ): Promise<User> {
-  const password = checkPassword(input.password);
-  return r.accounts.addUser({
-    name: input.name,
-    role: input.role,
-    organizationId: input.organizationId,
-    passwordHash: await hashPassword(password),
-  });
-}
-
-export async function setPassword(
-  r: Registry,
-  ref: string | number,
-  password: unknown,
-  org?: number,
-): Promise<User> {
-  const p = checkPassword(password);
-  return r.accounts.setPasswordHash(ref, await hashPassword(p), org);
+  return r.accounts.addUser(await newUser(input));
 }
 
 export function tokenDigest(token: string): Uint8Array {

@@ -49,6 +49,15 @@ export function toApiError(err: unknown): ApiError {
     if (err.code === 'NOT_FOUND') return new ApiError('NOT_FOUND', err.message, field, { cause: err });
     if (err.code === 'CONFLICT') return new ApiError('CONFLICT', err.message, field, { cause: err });
     if (err.code === 'VALIDATION') return new ApiError('VALIDATION', err.message, field, { cause: err });
+    // The change and its operator-audit entry are one transaction: neither was stored.
+    if (field === 'operatorAudit') {
+      return new ApiError(
+        'UNAVAILABLE',
+        'the change was not made: it could not be recorded in the operator audit',
+        field,
+        { cause: err },
+      );
+    }
     return new ApiError('UNAVAILABLE', 'registry unavailable', undefined, { cause: err });
   }
   return new ApiError('INTERNAL', 'internal error', undefined, { cause: err });

@@ -7,15 +7,15 @@ import type { User } from '../registry/account-registry.ts';
 import { normaliseAddress, sourceKey } from '../endpoint/xtt-endpoint.ts';
 import {
   addApiToken,
-  addUser,
+  newPasswordHash,
+  newUser,
   organizationNames,
-  setPassword,
   tokenObject,
   tokenView,
   userObject,
   userView,
 } from './accounts.ts';
-import { recordAction } from './routes-operator-audit.ts';
+import { changeRecorded } from './routes-operator-audit.ts';
 import { onlyKeys, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
@@ -192,8 +192,13 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const u = await ctx.registry.accounts.getUser(principal!.userId);
       if (!u || !(await verifyPassword(current, u.passwordHash)))
         throw new ApiError('FORBIDDEN', 'current: wrong password', 'current');
-      const changed = await setPassword(ctx.registry, u.id, body.password);
-      await recordAction(ctx, r, { ...userObject(changed), action: 'user.password' });
+      const hash = await newPasswordHash(body.password);
+      const changed = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.setPasswordHash(u.id, hash),
+        (c) => ({ ...userObject(c), action: 'user.password' }),
+      );
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });
@@ -224,8 +229,13 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const role = roleIn(body.role, 'role');
       checkGrant(r.principal!, role);
       const organizationId = await targetOrg(ctx, r.principal!, role, str(body, 'organization', false));
-      const u = await addUser(ctx.registry, { name, password: body.password, role, organizationId });
-      await recordAction(ctx, r, { ...userObject(u), action: 'user.add', detail: { role } });
+      const input = await newUser({ name, password: body.password, role, organizationId });
+      const u = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.addUser(input),
+        (added) => ({ ...userObject(added), action: 'user.add', detail: { role } }),
+      );
       return { status: 201, body: userView(u, await organizationNames(ctx.registry)) };
     },
   });
@@ -249,8 +259,13 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       onlyKeys(body, ['password']);
       const u = await findUser(ctx, r.params.user!, orgOf(r));
       checkGrant(r.principal!, u.role, 'user');
-      const changed = await setPassword(ctx.registry, u.id, body.password);
-      await recordAction(ctx, r, { ...userObject(changed), action: 'user.password' });
+      const hash = await newPasswordHash(body.password);
+      const changed = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.setPasswordHash(u.id, hash),
+        (c) => ({ ...userObject(c), action: 'user.password' }),
+      );
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });
@@ -268,11 +283,13 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       checkGrant(r.principal!, u.role, 'user');
       if (u.id === r.principal!.userId && body.disabled)
         throw new ApiError('CONFLICT', 'user: you cannot disable yourself', 'user');
-      const changed = await ctx.registry.accounts.setUserDisabled(u.id, body.disabled);
-      await recordAction(ctx, r, {
-        ...userObject(changed),
-        action: body.disabled ? 'user.disable' : 'user.enable',
-      });
+      const disabled = body.disabled;
+      const changed = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.setUserDisabled(u.id, disabled),
+        (c) => ({ ...userObject(c), action: disabled ? 'user.disable' : 'user.enable' }),
+      );
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });
@@ -332,19 +349,17 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
         userId = p.userId;
         organizationId = p.org ?? null;
       }
-      const { secret, token } = await addApiToken(ctx.registry, {
-        name,
-        role,
-        organizationId,
-        userId,
-        expiresAt,
-        createdBy: p.actor,
-      });
-      await recordAction(ctx, r, {
-        ...tokenObject(token),
-        action: 'token.add',
-        detail: { role, user: forUser ?? null, expiresAt: body.expiresAt ?? null },
-      });
+      const { secret, token } = await changeRecorded(
+        ctx,
+        r,
+        () =>
+          addApiToken(ctx.registry, { name, role, organizationId, userId, expiresAt, createdBy: p.actor }),
+        (added) => ({
+          ...tokenObject(added.token),
+          action: 'token.add',
+          detail: { role, user: forUser ?? null, expiresAt: body.expiresAt ?? null },
+        }),
+      );
       const v = await views(ctx);
       return { status: 201, body: { ...tokenView(token, v.orgs, v.users), token: secret } };
     },
@@ -361,8 +376,12 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       // Not an admin: only its own tokens exist for it.
       if (!t || (!allows(p.role, 'admin') && (p.userId === undefined || t.userId !== p.userId)))
         throw new ApiError('NOT_FOUND', `token '${ref}' not found`, 'token');
-      const revoked = await ctx.registry.accounts.revokeApiToken(t.id);
-      await recordAction(ctx, r, { ...tokenObject(revoked), action: 'token.revoke' });
+      const revoked = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.revokeApiToken(t.id),
+        (x) => ({ ...tokenObject(x), action: 'token.revoke' }),
+      );
       const v = await views(ctx);
       return { status: 200, body: tokenView(revoked, v.orgs, v.users) };
     },

@@ -12,7 +12,7 @@ import { ApiError } from './errors.ts';
 import { orgOf, type Router } from './router.ts';
 import { findBatch } from './routes-networks.ts';
 import { orgNetworkIds } from './routes-pki.ts';
-import { recordAction } from './routes-operator-audit.ts';
+import { changeRecorded } from './routes-operator-audit.ts';
 import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
 
 const API = '/api/v1';
@@ -251,10 +251,16 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
     handler: async (r) => {
       const { params } = r;
       const d = await findAnyDevice(ctx, params.device!, orgOf(r));
-      if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym, orgOf(r));
-      else await ctx.registry.pki.revokeCertDevice(d.cert.id);
       const org = await deviceOrg(ctx, d);
-      await recordAction(ctx, r, { ...(await deviceObject(ctx, d, org)), action: 'device.revoke' });
+      await changeRecorded(
+        ctx,
+        r,
+        async () => {
+          if (d.daa) await ctx.registry.revokeDevice(d.daa.gid, d.daa.pseudonym, orgOf(r));
+          else await ctx.registry.pki.revokeCertDevice(d.cert.id);
+        },
+        async () => ({ ...(await deviceObject(ctx, d, org)), action: 'device.revoke' }),
+      );
       ctx.events.publish('device', { id: hex(identityParam(params.device!)), status: 'revoked' }, org);
       return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },
@@ -271,14 +277,21 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       if (typeof body.allow !== 'boolean')
         throw new ApiError('VALIDATION', 'allow: must be true or false', 'allow');
       const d = await findAnyDevice(ctx, params.device!, orgOf(r));
-      if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, body.allow, orgOf(r));
-      else await ctx.registry.pki.setCertDeviceAllowRekey(d.cert.id, body.allow);
+      const allow = body.allow;
       const org = await deviceOrg(ctx, d);
-      await recordAction(ctx, r, {
-        ...(await deviceObject(ctx, d, org)),
-        action: 'device.allow-rekey',
-        detail: { allow: body.allow },
-      });
+      await changeRecorded(
+        ctx,
+        r,
+        async () => {
+          if (d.daa) await ctx.registry.setAllowRekey(d.daa.gid, d.daa.pseudonym, allow, orgOf(r));
+          else await ctx.registry.pki.setCertDeviceAllowRekey(d.cert.id, allow);
+        },
+        async () => ({
+          ...(await deviceObject(ctx, d, org)),
+          action: 'device.allow-rekey',
+          detail: { allow },
+        }),
+      );
       ctx.events.publish('device', { id: hex(identityParam(params.device!)), allowRekey: body.allow }, org);
       return { status: 200, body: await anyDeviceDetail(ctx, params.device!, orgOf(r)) };
     },

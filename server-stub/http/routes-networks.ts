@@ -23,7 +23,7 @@ import {
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type RequestContext, type Router } from './router.ts';
-import { recordAction } from './routes-operator-audit.ts';
+import { changeRecorded } from './routes-operator-audit.ts';
 import { batchView, networkView } from './views.ts';
 
 const API = '/api/v1';
@@ -97,12 +97,16 @@ async function addBatch(ctx: ApiContext, input: NewBatch, r: RequestContext) {
   if (input.network !== undefined && !(await ctx.registry.getNetwork(input.network, org))) {
     throw new ApiError('VALIDATION', `network: no network '${input.network}'`, 'network');
   }
-  const b = await ctx.registry.addBatch(input, org);
-  await recordAction(ctx, r, {
-    ...batchObject(b),
-    action: 'batch.add',
-    detail: { size: b.size, network: input.network ?? null },
-  });
+  const b = await changeRecorded(
+    ctx,
+    r,
+    () => ctx.registry.addBatch(input, org),
+    (added) => ({
+      ...batchObject(added),
+      action: 'batch.add',
+      detail: { size: added.size, network: input.network ?? null },
+    }),
+  );
   ctx.events.publish('batch', { gid: Buffer.from(b.gid).toString('hex'), name: b.name }, b.organizationId);
   return { status: 201, body: await batchSummary(ctx, b.gid, org) };
 }
@@ -135,12 +139,16 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       onlyKeys(body, ['name', 'prefix']);
       const name = checkName(str(body, 'name', true), 'name');
       const prefix = str(body, 'prefix', true);
-      const n = await ctx.registry.addNetwork({ name, prefix }, orgOf(r));
-      await recordAction(ctx, r, {
-        ...networkObject(n),
-        action: 'network.add',
-        detail: { prefix: networkView(n).prefix },
-      });
+      const n = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.addNetwork({ name, prefix }, orgOf(r)),
+        (added) => ({
+          ...networkObject(added),
+          action: 'network.add',
+          detail: { prefix: networkView(added).prefix },
+        }),
+      );
       return { status: 201, body: networkView(n) };
     },
   });
@@ -163,8 +171,12 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const n = await findNetwork(ctx, r.params.network!, orgOf(r));
       const isUsed = (await ctx.registry.listBatches(n.organizationId)).some((b) => b.networkId === n.id);
       if (isUsed) throw new ApiError('CONFLICT', `network '${n.name}' still has batches`, 'network');
-      const deleted = await ctx.registry.deleteNetwork(n.id, orgOf(r));
-      await recordAction(ctx, r, { ...networkObject(deleted), action: 'network.delete' });
+      const deleted = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.deleteNetwork(n.id, orgOf(r)),
+        (gone) => ({ ...networkObject(gone), action: 'network.delete' }),
+      );
       return { status: 200, body: networkView(deleted) };
     },
   });
@@ -266,12 +278,16 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
       const b = await findBatch(ctx, r.params.batch!, orgOf(r));
       if (!(await ctx.registry.getNetwork(ref, b.organizationId)))
         throw new ApiError('VALIDATION', `network: no network '${ref}'`, 'network');
-      const updated = await ctx.registry.setBatchNetwork(b.gid, ref, orgOf(r));
-      await recordAction(ctx, r, {
-        ...batchObject(b),
-        action: 'batch.assign',
-        detail: { networkId: updated.networkId },
-      });
+      await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.setBatchNetwork(b.gid, ref, orgOf(r)),
+        (updated) => ({
+          ...batchObject(b),
+          action: 'batch.assign',
+          detail: { networkId: updated.networkId },
+        }),
+      );
       return { status: 200, body: await batchSummary(ctx, b.gid, orgOf(r)) };
     },
   });
@@ -282,8 +298,12 @@ export function addNetworkRoutes(router: Router, ctx: ApiContext): void {
     role: 'operator',
     handler: async (r) => {
       const b = await findBatch(ctx, r.params.batch!, orgOf(r));
-      await ctx.registry.revokeBatch(b.gid, orgOf(r));
-      await recordAction(ctx, r, { ...batchObject(b), action: 'batch.revoke' });
+      await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.revokeBatch(b.gid, orgOf(r)),
+        () => ({ ...batchObject(b), action: 'batch.revoke' }),
+      );
       ctx.events.publish(
         'batch',
         { gid: Buffer.from(b.gid).toString('hex'), name: b.name, status: 'revoked' },

@@ -1,7 +1,8 @@
-// Management API: the operator audit (../registry/operator-audit.ts). Handlers that change state call
-// recordAction once the change is stored, so every change made through the API or the dashboard is
-// recorded with the principal's actor, the object, its organization, the client's address and time;
-// the entry is also published on the live event stream (`operator`) to that organization's listeners.
+// Management API: the operator audit (../registry/operator-audit.ts). Handlers that change state make
+// the change through changeRecorded, so the change and its entry (the principal's actor, the object,
+// its organization, the client's address and time) are one registry transaction: both are stored or
+// neither (an entry that cannot be written undoes the change: 503, field operatorAudit). Once
+// committed the entry is published on the live event stream (`operator`) to that organization.
 // GET /operator-audit lists them newest first, filtered, paged by cursor like GET /audit; reading it
 // is reading (role viewer, like the handshake audit); an organization sees only its own entries.
 import { OPERATOR_OBJECT_TYPES, type OperatorAuditInput } from '../registry/operator-audit.ts';
@@ -18,15 +19,29 @@ export type RecordedAction = Omit<OperatorAuditInput, 'actor' | 'source' | 'deta
   detail?: Record<string, unknown>;
 };
 
-/** Record a change the request made (after it is stored) and announce it to the object's organization. */
-export async function recordAction(ctx: ApiContext, r: RequestContext, a: RecordedAction): Promise<void> {
-  const entry = await ctx.registry.operatorAudit.append({
-    ...a,
-    actor: r.principal?.actor ?? 'anonymous:-',
-    source: r.req.socket.remoteAddress ?? 'unknown',
-    detail: a.detail ?? null,
+/**
+ * Make the request's change and record it in one transaction (Registry.withOperatorAudit): `change`
+ * calls only the registry (work such as password hashing comes before), `describe` names what it
+ * changed from its result. A change refused by the registry records nothing. Once committed, the
+ * entry is announced to the object's organization; returns the change's result.
+ */
+export async function changeRecorded<T>(
+  ctx: ApiContext,
+  r: RequestContext,
+  change: () => Promise<T>,
+  describe: (result: T) => RecordedAction | Promise<RecordedAction>,
+): Promise<T> {
+  const { result, entry } = await ctx.registry.withOperatorAudit(change, async (res) => {
+    const a = await describe(res);
+    return {
+      ...a,
+      actor: r.principal?.actor ?? 'anonymous:-',
+      source: r.req.socket.remoteAddress ?? 'unknown',
+      detail: a.detail ?? null,
+    };
   });
   ctx.events.publish('operator', operatorAuditView(entry), entry.organizationId ?? undefined);
+  return result;
 }
 
 export function addOperatorAuditRoutes(router: Router, ctx: ApiContext): void {

@@ -6,7 +6,7 @@ import { onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { orgOf, type Router } from './router.ts';
-import { recordAction } from './routes-operator-audit.ts';
+import { changeRecorded } from './routes-operator-audit.ts';
 import { organizationView } from './views.ts';
 
 const API = '/api/v1';
@@ -34,14 +34,18 @@ export function addOrganizationRoutes(router: Router, ctx: ApiContext): void {
       const body = await readJsonObject(r.req);
       onlyKeys(body, ['name']);
       const name = checkName(str(body, 'name', true), 'name');
-      const o = await ctx.registry.addOrganization({ name });
-      await recordAction(ctx, r, {
-        organizationId: o.id,
-        objectType: 'organization',
-        objectId: String(o.id),
-        objectName: o.name,
-        action: 'organization.add',
-      });
+      const o = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.addOrganization({ name }),
+        (added) => ({
+          organizationId: added.id,
+          objectType: 'organization',
+          objectId: String(added.id),
+          objectName: added.name,
+          action: 'organization.add',
+        }),
+      );
       return { status: 201, body: organizationView(o) };
     },
   });

@@ -13,8 +13,8 @@ import { checkName } from '../registry/validate.ts';
 import { base64Bytes, int, onlyKeys, onlyParams, readJsonObject, str } from './body.ts';
 import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
-import { orgOf, type RequestContext, type Router } from './router.ts';
-import { recordAction } from './routes-operator-audit.ts';
+import { orgOf, type Router } from './router.ts';
+import { changeRecorded, type RecordedAction } from './routes-operator-audit.ts';
 import { networkRef } from './routes-networks.ts';
 import { caView } from './views.ts';
 
@@ -82,23 +82,22 @@ async function caOrg(ctx: ApiContext, rec: CaRecord): Promise<number | undefined
   return (await ctx.registry.getNetwork(rec.networkId))?.organizationId;
 }
 
-/** Record a CA change in the organization of the CA's network. */
-async function recordCa(
+/** A CA change as the operator audit names it, in the organization of the CA's network. */
+async function caAction(
   ctx: ApiContext,
-  r: RequestContext,
   rec: CaRecord,
   action: string,
   detail?: Record<string, unknown>,
-) {
+): Promise<RecordedAction> {
   const net = await ctx.registry.getNetwork(rec.networkId);
-  await recordAction(ctx, r, {
+  return {
     organizationId: net?.organizationId ?? null,
     objectType: 'ca',
     objectId: String(rec.id),
     objectName: rec.name,
     action,
     ...(detail ? { detail } : {}),
-  });
+  };
 }
 
 async function summary(ctx: ApiContext, rec: CaRecord) {
@@ -188,9 +187,16 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
       checkName(name, 'name');
       const net = await ctx.registry.getNetwork(network, orgOf(r));
       if (!net) throw new ApiError('VALIDATION', `network: no network '${network}'`, 'network');
-      let rec = await ctx.registry.pki.addCa({ der: ca.der, name, network: net.id, maxDevices });
-      if (hasProof) rec = await ctx.registry.pki.markCaVerified(rec.id);
-      await recordCa(ctx, r, rec, 'ca.add', { verified: hasProof, networkId: rec.networkId, maxDevices });
+      const rec = await changeRecorded(
+        ctx,
+        r,
+        async () => {
+          const added = await ctx.registry.pki.addCa({ der: ca.der, name, network: net.id, maxDevices });
+          return hasProof ? ctx.registry.pki.markCaVerified(added.id) : added;
+        },
+        (added) =>
+          caAction(ctx, added, 'ca.add', { verified: hasProof, networkId: added.networkId, maxDevices }),
+      );
       ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, await caOrg(ctx, rec));
       return { status: 201, body: await summary(ctx, rec) };
     },
@@ -209,8 +215,12 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
     role: 'operator',
     handler: async (r) => {
       const ca = await findCa(ctx, r.params.ca!, orgOf(r));
-      const rec = await ctx.registry.pki.revokeCa(ca.id);
-      await recordCa(ctx, r, rec, 'ca.revoke');
+      const rec = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.pki.revokeCa(ca.id),
+        (revoked) => caAction(ctx, revoked, 'ca.revoke'),
+      );
       ctx.events.publish('ca', { id: rec.id, name: rec.name, status: rec.status }, await caOrg(ctx, rec));
       return { status: 200, body: await summary(ctx, rec) };
     },
@@ -233,13 +243,18 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
         const why = cause instanceof CrlError ? cause.message : `not a CRL: ${(cause as Error).message}`;
         throw new ApiError('VALIDATION', `crl: ${why}`, 'crl', { cause });
       }
-      const res = await ctx.registry.pki.putCrl(ca.id, {
-        der: crl.der,
-        thisUpdate: crl.thisUpdate,
-        nextUpdate: crl.nextUpdate ?? null,
-        serials: [...crl.revokedSerials],
-      });
-      await recordCa(ctx, r, ca, 'ca.crl', { entries: res.entries, replaced: res.replaced });
+      const res = await changeRecorded(
+        ctx,
+        r,
+        () =>
+          ctx.registry.pki.putCrl(ca.id, {
+            der: crl.der,
+            thisUpdate: crl.thisUpdate,
+            nextUpdate: crl.nextUpdate ?? null,
+            serials: [...crl.revokedSerials],
+          }),
+        (stored) => caAction(ctx, ca, 'ca.crl', { entries: stored.entries, replaced: stored.replaced }),
+      );
       return {
         status: 200,
         body: {

@@ -4,6 +4,9 @@
 // transactions of three kinds, and a dialect for the few things the two databases spell differently.
 // Backends keep only what really differs: SQLite's group commit and its non-blocking BEGIN IMMEDIATE,
 // PostgreSQL's isolation levels, serialization retries and per-batch advisory locks.
+// A run started inside a write run of the same driver joins that write (WriteScopes below): this is
+// how a state change and its operator-audit row share one transaction (Registry.withOperatorAudit).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { RegistryError } from './errors.ts';
 import type { Row } from './rows.ts';
 
@@ -32,7 +35,12 @@ export type TxKind = 'read' | 'write' | 'decision';
 
 export interface SqlDriver {
   readonly dialect: Dialect;
-  /** Run `fn` as one unit of the given kind; database failures reach the caller as RegistryError. */
+  /**
+   * Run `fn` as one unit of the given kind; database failures reach the caller as RegistryError.
+   * Called (directly or through any await) from inside a 'write' run of this driver, a 'read' or
+   * 'write' run joins it: same connection, same transaction, committed or rolled back with it. A
+   * 'decision' there is a bug and throws.
+   */
   run<T>(kind: TxKind, what: string, fn: (c: SqlConn) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -57,4 +65,55 @@ export function storageError(err: unknown, what: string, kind: ErrorKind): never
   throw new RegistryError(kind === 'conflict' ? 'CONFLICT' : 'STORAGE', `${what}: ${message}`, {
     cause: err,
   });
+}
+
+/** The write transaction runs join: its connection, and whether it is still open. */
+interface WriteScope {
+  readonly conn: SqlConn;
+  isOpen: boolean;
+}
+
+/**
+ * Which write transaction the current async call chain is inside (node:async_hooks AsyncLocalStorage,
+ * one per driver), so the registry's methods, each written as its own `driver.run`, compose into one
+ * transaction when called inside another write, without passing a handle through every signature.
+ */
+export class WriteScopes {
+  private readonly als = new AsyncLocalStorage<WriteScope>();
+
+  /** True inside a write run of this driver: the caller must join it (`join`) instead of starting one. */
+  isInside(): boolean {
+    return this.als.getStore() !== undefined;
+  }
+
+  /** Run the body of a write transaction on `conn`; runs started inside it join it. */
+  async open<T>(conn: SqlConn, fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    const scope: WriteScope = { conn, isOpen: true };
+    try {
+      return await this.als.run(scope, () => fn(conn));
+    } finally {
+      scope.isOpen = false;
+    }
+  }
+
+  /** A run inside the current write: `fn` on its connection; failures classified by `classify`. */
+  async join<T>(
+    kind: TxKind,
+    what: string,
+    fn: (c: SqlConn) => Promise<T>,
+    classify: (err: unknown, what: string) => never,
+  ): Promise<T> {
+    const scope = this.als.getStore();
+    // Bugs, not database failures: a decision holds its own locks; a promise left running past the
+    // write's COMMIT must not write outside any transaction.
+    if (!scope) throw new Error(`${what}: not inside a write transaction`);
+    if (!scope.isOpen) throw new Error(`${what}: its enclosing write transaction has already ended`);
+    if (kind === 'decision')
+      throw new Error(`${what}: a handshake decision cannot run inside an operator write`);
+    try {
+      return await fn(scope.conn);
+    } catch (err) {
+      classify(err, what);
+    }
+  }
 }

@@ -16,6 +16,7 @@ import {
   type SqlConn,
   type SqlDriver,
   type TxKind,
+  WriteScopes,
 } from './driver.ts';
 import { RegistryError } from './errors.ts';
 import type { Row } from './rows.ts';
@@ -36,6 +37,18 @@ const RETRYABLE = new Set(['40001', '40P01']);
 function pgCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * A serialization failure or deadlock, possibly wrapped by a run that joined the write (its
+ * RegistryError keeps the database error as its cause): the whole transaction is retried.
+ */
+function isRetryable(err: unknown): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 8; depth++) {
+    if (RETRYABLE.has(pgCode(e) ?? '')) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Translate database failures into RegistryError (class 23, integrity violations: CONFLICT). */
@@ -117,12 +130,16 @@ export async function migratePg(
 /** The SQL driver over a pg pool: isolation per kind, serialization retries, advisory locks. */
 class PostgresDriver implements SqlDriver {
   readonly dialect = PG_DIALECT;
+  /** The write transaction the current call chain is inside, if any (driver.ts). */
+  private readonly scopes = new WriteScopes();
   constructor(
     private readonly pool: pg.Pool,
     private readonly maxAttempts: number,
   ) {}
 
   async run<T>(kind: TxKind, what: string, fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    // Inside a write: its client and transaction (reads too, so they see what it changed so far).
+    if (this.scopes.isInside()) return this.scopes.join(kind, what, fn, storageError);
     if (kind === 'read') {
       try {
         return await fn(connection(this.pool));
@@ -132,7 +149,9 @@ class PostgresDriver implements SqlDriver {
     }
     // Operator writes SERIALIZABLE (retried); decisions READ COMMITTED under the batch's lock.
     if (kind === 'write')
-      return this.transaction(what, 'BEGIN ISOLATION LEVEL SERIALIZABLE', (c) => fn(connection(c)));
+      return this.transaction(what, 'BEGIN ISOLATION LEVEL SERIALIZABLE', (c) =>
+        this.scopes.open(connection(c), fn),
+      );
     return this.transaction(what, 'BEGIN ISOLATION LEVEL READ COMMITTED', (c) =>
       fn(connection(c, new Set())),
     );
@@ -157,7 +176,7 @@ class PostgresDriver implements SqlDriver {
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
-        if (RETRYABLE.has(pgCode(err) ?? '') && attempt < this.maxAttempts) {
+        if (isRetryable(err) && attempt < this.maxAttempts) {
           await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** attempt)));
           continue;
         }

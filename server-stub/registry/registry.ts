@@ -2,7 +2,7 @@
 // is async so a networked backend fits; the rules are written once (sql-registry.ts) over SQLite, the
 // embedded default (sqlite-registry.ts), or PostgreSQL shared by several servers (postgres-registry.ts). Records carry public values only: GPKs, basenames,
 // DAA pseudonyms, long-term public keys and identities. No secret ever reaches the registry.
-import type { OperatorAudit } from './operator-audit.ts';
+import type { OperatorAudit, OperatorAuditEntry, OperatorAuditInput } from './operator-audit.ts';
 import type { AccountRegistry } from './account-registry.ts';
 import type { OverviewStats } from './overview.ts';
 import type { PkiRegistry } from './pki-registry.ts';
@@ -220,6 +220,19 @@ export interface Registry {
    * batch belongs to no organization and shows only unscoped).
    */
   queryAudit(filter?: AuditFilter, org?: number): Promise<AuditEntry[]>;
+
+  /**
+   * A state change and its operator-audit entry in one write transaction: runs `change` (calls of
+   * this registry's management methods, its `pki` and `accounts`; nothing else that waits), builds
+   * the entry from its result with `describe` (which may read the registry, inside the transaction),
+   * appends it, and commits both, or neither. A change that throws (NOT_FOUND, CONFLICT, VALIDATION)
+   * rolls back and records nothing; an append that fails rolls the change back and throws STORAGE
+   * with field `operatorAudit` ("the change was not made"). Returns the change's result and the entry.
+   */
+  withOperatorAudit<T>(
+    change: () => Promise<T>,
+    describe: (result: T) => OperatorAuditInput | Promise<OperatorAuditInput>,
+  ): Promise<{ result: T; entry: OperatorAuditEntry }>;
 
   /**
    * Run `fn` in one exclusive write transaction (SQLite: BEGIN IMMEDIATE). Commits when `fn`

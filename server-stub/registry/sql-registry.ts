@@ -8,7 +8,7 @@ import type { SqlConn, SqlDriver } from './driver.ts';
 import { RegistryError, ValidationError } from './errors.ts';
 import { parsePrefix64 } from './ipv6.ts';
 import type { PkiRegistry } from './pki-registry.ts';
-import type { OperatorAudit } from './operator-audit.ts';
+import type { OperatorAudit, OperatorAuditEntry, OperatorAuditInput } from './operator-audit.ts';
 import { SqlOperatorAudit } from './sql-operator-audit.ts';
 import type { OverviewStats } from './overview.ts';
 import { SqlOverviewStats } from './sql-overview.ts';
@@ -591,6 +591,29 @@ export class SqlRegistry implements Registry {
     return this.driver.run('read', 'audit query', async (c) =>
       (await c.all(sql, [...args, f.limit ?? 100])).map(rowToAudit),
     );
+  }
+
+  async withOperatorAudit<T>(
+    change: () => Promise<T>,
+    describe: (result: T) => OperatorAuditInput | Promise<OperatorAuditInput>,
+  ): Promise<{ result: T; entry: OperatorAuditEntry }> {
+    // Every driver.run below joins this one write (driver.ts WriteScopes): one BEGIN..COMMIT.
+    return this.driver.run('write', 'change with operator audit', async () => {
+      const result = await change();
+      const input = await describe(result);
+      let entry: OperatorAuditEntry;
+      try {
+        entry = await this.operatorAudit.append(input);
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        throw new RegistryError(
+          'STORAGE',
+          `the change was not made: recording it in the operator audit failed (${why})`,
+          { field: 'operatorAudit', cause: err },
+        );
+      }
+      return { result, entry };
+    });
   }
 
   async withTransaction<T>(fn: (tx: RegistryTx) => Promise<T>): Promise<T> {

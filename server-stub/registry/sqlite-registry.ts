@@ -17,6 +17,7 @@ import {
   type SqlConn,
   type SqlDriver,
   type TxKind,
+  WriteScopes,
 } from './driver.ts';
 import { RegistryError } from './errors.ts';
 import type { Row } from './rows.ts';
@@ -124,6 +125,8 @@ class SqliteDriver implements SqlDriver {
   /** The open group transaction, if any (see the file comment). */
   private group: CommitGroup | undefined;
   private readonly statements = new Map<string, Database.Statement>();
+  /** The write transaction the current call chain is inside, if any (driver.ts). */
+  private readonly scopes = new WriteScopes();
   private readonly conn: SqlConn = {
     all: async (sql, args = []) => this.statement(sql).all(...bind(args)) as Row[],
     get: async (sql, args = []) => this.statement(sql).get(...bind(args)) as Row | undefined,
@@ -158,8 +161,10 @@ class SqliteDriver implements SqlDriver {
   }
 
   run<T>(kind: TxKind, what: string, fn: (c: SqlConn) => Promise<T>): Promise<T> {
+    // Inside a write this connection's queue is held by that write: join it, never queue behind it.
+    if (this.scopes.isInside()) return this.scopes.join(kind, what, fn, storageError);
     if (kind === 'read') return this.serial(what, () => fn(this.conn));
-    if (kind === 'write') return this.write(what, () => fn(this.conn));
+    if (kind === 'write') return this.write(what, () => this.scopes.open(this.conn, fn));
     return this.decision(fn);
   }
 

@@ -35,7 +35,22 @@ test.after.always(async () => {
 
 const pgFactory: RegistryFactory = async () => {
   const connection = await (await pgServer()).createDatabase();
-  return { open: () => PostgresRegistry.open({ connection }), cleanup: async () => undefined };
+  return {
+    open: () => PostgresRegistry.open({ connection }),
+    cleanup: async () => undefined,
+    sql: {
+      dialect: 'postgres',
+      exec: async (statement) => {
+        const c = new pg.Client(connection);
+        await c.connect();
+        try {
+          await c.query(statement);
+        } finally {
+          await c.end();
+        }
+      },
+    },
+  };
 };
 
 registrySuite(test, 'postgres', pgFactory);

@@ -14,6 +14,7 @@ import { RegistryError, ValidationError } from '../../../../server-stub/registry
 import { parseIpv6 } from '../../../../server-stub/registry/ipv6.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { registryAccountSuite } from './_registry-suite-accounts.ts';
+import { registryAtomicAuditSuite } from './_registry-suite-atomic-audit.ts';
 import { registryManagementSuite } from './_registry-suite-management.ts';
 import { registryOperatorAuditSuite, registryOrganizationSuite } from './_registry-suite-orgs.ts';
 import { registryPkiSuite } from './_registry-suite-pki.ts';
@@ -22,6 +23,8 @@ import { registryPkiSuite } from './_registry-suite-pki.ts';
 export interface RegistryBackend {
   open(): Promise<Registry>;
   cleanup(): Promise<void>;
+  /** Raw SQL on the same store, beside the registry (fault injection: triggers that refuse writes). */
+  sql?: { dialect: 'sqlite' | 'postgres'; exec(statement: string): Promise<void> };
 }
 export type RegistryFactory = () => Promise<RegistryBackend>;
 
@@ -398,4 +401,5 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
   registryOrganizationSuite(test, name, factory, { testGpk, pseudonym, ltKey, request, snapshot });
   registryOperatorAuditSuite(test, name, factory);
   registryAccountSuite(test, name, factory);
+  registryAtomicAuditSuite(test, name, factory, { testGpk, pseudonym, ltKey, request, snapshot });
 }

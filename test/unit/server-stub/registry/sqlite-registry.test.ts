@@ -22,6 +22,17 @@ const sqliteFactory: RegistryFactory = async () => {
   return {
     open: async () => SqliteRegistry.open(file),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    sql: {
+      dialect: 'sqlite',
+      exec: async (statement) => {
+        const db = new Database(file);
+        try {
+          db.exec(statement);
+        } finally {
+          db.close();
+        }
+      },
+    },
   };
 };
 

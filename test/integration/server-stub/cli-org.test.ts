@@ -1,9 +1,13 @@
 // The real `enf-server` program with --json: `org add|list` and `network add --org`; an unknown
-// organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing.
+// organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing; a command
+// whose operator-audit entry cannot be written (a trigger refusing the insert) changes nothing either.
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { REGISTRY_FILE } from '../../../server-stub/registry/open.ts';
+import { FAIL_OPERATOR_AUDIT } from '../../helpers/operator-audit-faults.ts';
 import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
 function cli(dir: string, ...args: string[]): Promise<CliRun> {
@@ -103,4 +107,63 @@ test('CLI changes are in the operator audit as cli:<OS user> from cli; audit ope
   const hs = await cli(dir, 'audit', '--limit', '5');
   t.is(hs.code, 0, hs.stderr);
   t.deepEqual(hs.json, []);
+});
+
+test('a CLI change whose operator-audit entry cannot be written is not made (exit 5, field operatorAudit); made again, it adds one entry', async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const dir = mkdtempSync(join(tmpdir(), 'enf-cli-atomic-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is((await cli(dir, 'init')).code, 0);
+  const file = join(dir, REGISTRY_FILE);
+  const sql = (statement: string) => {
+    const db = new Database(file);
+    try {
+      db.exec(statement);
+    } finally {
+      db.close();
+    }
+  };
+  /** Every table's rows (schema_migrations aside): a refused command must leave them as they were. */
+  const stored = () => {
+    const db = new Database(file, { readonly: true });
+    try {
+      const tables = db
+        .prepare(
+          "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .all() as { name: string }[];
+      return Object.fromEntries(
+        tables.map(({ name }) => [name, db.prepare(`SELECT * FROM "${name}"`).all()]),
+      );
+    } finally {
+      db.close();
+    }
+  };
+  const pw = join(dir, 'pw');
+  writeFileSync(pw, 'una-password-1\n', { mode: 0o600 });
+  const commands = [
+    ['org', 'add', '--name', 'acme'],
+    ['network', 'add', '--name', 'plant', '--prefix', '2001:db8:1::/64', '--org', 'acme'],
+    ['user', 'add', '--name', 'una', '--role', 'operator', '--org', 'acme', '--password-file', pw],
+    ['user', 'disable', '--name', 'una'],
+    ['token', 'add', '--name', 'ci', '--role', 'viewer', '--org', 'acme'],
+    ['token', 'revoke', '--name', 'ci', '--org', 'acme'],
+  ];
+  for (const args of commands) {
+    const before = stored();
+    sql(FAIL_OPERATOR_AUDIT.sqlite.on);
+    const refused = await cli(dir, ...args);
+    sql(FAIL_OPERATOR_AUDIT.sqlite.off);
+    t.is(refused.code, 5, `${args.join(' ')}: ${refused.stderr}`);
+    t.like(refused.json?.error, { code: 'STORAGE', field: 'operatorAudit' });
+    t.regex(refused.json?.error?.message, /the change was not made.*operator audit/);
+    t.deepEqual(stored(), before, `${args.join(' ')}: nothing changed`);
+    const made = await cli(dir, ...args);
+    t.is(made.code, 0, `${args.join(' ')}: ${made.stderr}`);
+    t.is(
+      (stored().operator_audit as unknown[]).length,
+      (before.operator_audit as unknown[]).length + 1,
+      `${args.join(' ')}: one entry`,
+    );
+  }
 });

@@ -3,7 +3,12 @@
 // the token, the action, the object, its organization and the client's address; refused requests
 // leave none; the route table's changing routes are all exercised here (a new one that records
 // nothing fails this test); GET /operator-audit filters, pages and shows an organization only its own.
+// Each change is made twice: first with a trigger in the database refusing every insert into
+// operator_audit, when the route must answer 503 (field operatorAudit) and the stored state must be
+// unchanged (the change and its entry are one transaction), then without it, when exactly one entry
+// is added.
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +17,7 @@ import { startManagementServer } from '../../../../server-stub/http/index.ts';
 import { IdentityPolicy } from '../../../../server-stub/policy/identity-policy.ts';
 import { SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 import { makeCrl, makeRoot } from '../../../helpers/openssl-ca.ts';
+import { FAIL_OPERATOR_AUDIT } from '../../../helpers/operator-audit-faults.ts';
 import { freshGpk, labelPng } from './_fixtures.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,7 +41,28 @@ const READ_ONLY_POSTS = [
 test('every changing route records actor, action, object, organization and source; refusals record nothing', async (t) => {
   t.timeout(600_000); // openssl and a shared machine: no timing assumptions
   const dir = mkdtempSync(join(tmpdir(), 'enf-opaudit-'));
-  const registry = SqliteRegistry.open(join(dir, 'registry.sqlite'));
+  const file = join(dir, 'registry.sqlite');
+  const registry = SqliteRegistry.open(file);
+  const sql = (statement: string) => {
+    const db = new Database(file);
+    try {
+      db.exec(statement);
+    } finally {
+      db.close();
+    }
+  };
+  /** Everything stored: what a refused change must leave as it was. */
+  const stored = async () => ({
+    organizations: await registry.listOrganizations(),
+    networks: await registry.listNetworks(),
+    batches: await registry.listBatches(),
+    devices: await registry.listDevices(),
+    cas: await registry.pki.listCas(),
+    certDevices: await registry.pki.listCertDevices(),
+    users: await registry.accounts.listUsers(),
+    tokens: (await registry.accounts.listApiTokens({})).map((x) => ({ ...x, lastUsedAt: null })),
+    operatorAudit: await registry.operatorAudit.query({ limit: 10_000 }),
+  });
   const acme = (await registry.addOrganization({ name: 'acme' })).id;
   await registry.addOrganization({ name: 'globex' });
   const tokenFile = join(dir, 'tokens');
@@ -73,28 +100,49 @@ test('every changing route records actor, action, object, organization and sourc
   const entries = async (token = SUPER, query = '') =>
     (await call(token, 'GET', `/api/v1/operator-audit${query}`, '')).json.items as AnyJson[];
   try {
-    const ok = async (r: Promise<{ status: number; text: string; json: AnyJson }>) => {
-      const x = await r;
+    let atomicRoutes = 0;
+    /** A changing call: refused whole while the audit cannot be written, then made with one entry. */
+    const ok = async (make: () => Promise<{ status: number; text: string; json: AnyJson }>) => {
+      const before = await stored();
+      sql(FAIL_OPERATOR_AUDIT.sqlite.on);
+      let refused;
+      try {
+        refused = await make();
+      } finally {
+        sql(FAIL_OPERATOR_AUDIT.sqlite.off);
+      }
+      t.is(refused.status, 503, refused.text);
+      t.like(refused.json, {
+        error: {
+          code: 'UNAVAILABLE',
+          field: 'operatorAudit',
+          message: 'the change was not made: it could not be recorded in the operator audit',
+        },
+      });
+      t.deepEqual(await stored(), before, `refused whole: ${refused.text}`);
+      const x = await make();
       t.true(x.status < 300, x.text);
+      t.is((await registry.operatorAudit.query({ limit: 10_000 })).length, before.operatorAudit.length + 1);
+      atomicRoutes++;
       return x.json;
     };
     // A refused request (bad prefix) records nothing.
     t.is((await call(ACME_OP, 'POST', '/api/v1/networks', '', { name: 'bad', prefix: 'nope' })).status, 400);
     t.is((await entries()).length, 0);
 
-    const net = await ok(
+    const net = await ok(() =>
       call(ACME_OP, 'POST', '/api/v1/networks', '/api/v1/networks', {
         name: 'plant',
         prefix: '2001:db8:1::/64',
       }),
     );
-    await ok(
+    await ok(() =>
       call(ACME_ADMIN, 'POST', '/api/v1/networks', '/api/v1/networks', {
         name: 'spare',
         prefix: '2001:db8:2::/64',
       }),
     );
-    const lot = await ok(
+    const lot = await ok(() =>
       call(ACME_OP, 'POST', '/api/v1/batches', '/api/v1/batches', {
         gpk: b64(freshGpk()),
         basename: b64(new TextEncoder().encode('x')),
@@ -103,7 +151,7 @@ test('every changing route records actor, action, object, organization and sourc
       }),
     );
     const png = labelPng({ gpk: freshGpk(), basename: new TextEncoder().encode('y'), name: 'lot-2' });
-    const lot2 = await ok(
+    const lot2 = await ok(() =>
       call(
         ACME_OP,
         'POST',
@@ -113,7 +161,7 @@ test('every changing route records actor, action, object, organization and sourc
         'image/png',
       ),
     );
-    await ok(
+    await ok(() =>
       call(ACME_OP, 'PUT', `/api/v1/batches/lot-1/network`, '/api/v1/batches/{batch}/network', {
         network: 'plant',
       }),
@@ -128,29 +176,31 @@ test('every changing route records actor, action, object, organization and sourc
     });
     if (!got.ok) throw new Error(got.reason);
     const device = toHex(got.id);
-    await ok(
+    await ok(() =>
       call(ACME_OP, 'PUT', `/api/v1/devices/${device}/allow-rekey`, '/api/v1/devices/{device}/allow-rekey', {
         allow: true,
       }),
     );
-    await ok(call(ACME_OP, 'POST', `/api/v1/devices/${device}/revoke`, '/api/v1/devices/{device}/revoke'));
-    await ok(call(ACME_OP, 'POST', `/api/v1/batches/lot-2/revoke`, '/api/v1/batches/{batch}/revoke'));
-    await ok(call(ACME_OP, 'DELETE', `/api/v1/networks/spare`, '/api/v1/networks/{network}'));
+    await ok(() =>
+      call(ACME_OP, 'POST', `/api/v1/devices/${device}/revoke`, '/api/v1/devices/{device}/revoke'),
+    );
+    await ok(() => call(ACME_OP, 'POST', `/api/v1/batches/lot-2/revoke`, '/api/v1/batches/{batch}/revoke'));
+    await ok(() => call(ACME_OP, 'DELETE', `/api/v1/networks/spare`, '/api/v1/networks/{network}'));
     // CAs (server-wide tokens) on acme's network: recorded in acme.
     const root = makeRoot(dir, 'acme-root');
-    const ca = await ok(
+    const ca = await ok(() =>
       call(SUPER, 'POST', '/api/v1/cas', '/api/v1/cas', {
         certificate: readFileSync(root.certPath, 'utf8'),
         network: String(net.id),
         unverified: true,
       }),
     );
-    await ok(
+    await ok(() =>
       call(SUPER, 'PUT', `/api/v1/cas/${ca.id}/crl`, '/api/v1/cas/{ca}/crl', {
         crl: readFileSync(makeCrl(root).pemPath, 'utf8'),
       }),
     );
-    await ok(call(SUPER, 'POST', `/api/v1/cas/${ca.id}/revoke`, '/api/v1/cas/{ca}/revoke'));
+    await ok(() => call(SUPER, 'POST', `/api/v1/cas/${ca.id}/revoke`, '/api/v1/cas/{ca}/revoke'));
 
     const all = (await entries()).reverse();
     const brief = all.map((e) => [e.actor, e.action, e.objectType, e.objectName ?? e.objectId]);
@@ -179,7 +229,7 @@ test('every changing route records actor, action, object, organization and sourc
     t.deepEqual(all[4].detail, { networkId: net.id });
 
     // A new organization's creation is recorded in it.
-    const made = await ok(
+    const made = await ok(() =>
       call(SUPER, 'POST', '/api/v1/organizations', '/api/v1/organizations', { name: 'initech' }),
     );
     t.like((await entries(SUPER, '?objectType=organization'))[0], {
@@ -213,7 +263,7 @@ test('every changing route records actor, action, object, organization and sourc
     t.is((await call(ACME_ADMIN, 'GET', '/api/v1/operator-audit?cursor=zz', '')).status, 400);
 
     // Users and named API tokens (routes-accounts.ts).
-    const una = await ok(
+    const una = await ok(() =>
       call(ACME_ADMIN, 'POST', '/api/v1/users', '/api/v1/users', {
         name: 'una',
         password: 'una-password-1',
@@ -221,20 +271,20 @@ test('every changing route records actor, action, object, organization and sourc
       }),
     );
     const pw = '/api/v1/users/{user}/password';
-    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/password', pw, { password: 'una-password-2' }));
+    await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/password', pw, { password: 'una-password-2' }));
     const dis = '/api/v1/users/{user}/disabled';
-    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: true }));
-    await ok(call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: false }));
-    const tok = await ok(
+    await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: true }));
+    await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: false }));
+    const tok = await ok(() =>
       call(ACME_ADMIN, 'POST', '/api/v1/tokens', '/api/v1/tokens', { name: 'una-ci', user: 'una' }),
     );
-    await ok(
+    await ok(() =>
       call(tok.token, 'PUT', '/api/v1/session/password', '/api/v1/session/password', {
         current: 'una-password-2',
         password: 'una-password-3',
       }),
     );
-    await ok(call(ACME_ADMIN, 'DELETE', '/api/v1/tokens/una-ci', '/api/v1/tokens/{token}'));
+    await ok(() => call(ACME_ADMIN, 'DELETE', '/api/v1/tokens/una-ci', '/api/v1/tokens/{token}'));
     const accountEntries = [
       ...(await entries(ACME_ADMIN, '?objectType=user')),
       ...(await entries(ACME_ADMIN, '?objectType=token')),
@@ -260,6 +310,7 @@ test('every changing route records actor, action, object, organization and sourc
       .filter((r) => r.method !== 'GET' && !READ_ONLY_POSTS.includes(`${r.method} ${r.path}`))
       .map((r) => `${r.method} ${r.path}`);
     for (const k of changing) t.true(exercised.has(k), `${k} is exercised (and recorded)`);
+    t.true(atomicRoutes >= changing.length, 'each changing route was also refused whole once');
   } finally {
     await server.close();
     await registry.close();

@@ -15,27 +15,10 @@ import { RegistryError } from '../../../../server-stub/registry/errors.ts';
 import type { OperatorAuditInput } from '../../../../server-stub/registry/operator-audit.ts';
 import type { Registry } from '../../../../server-stub/registry/registry.ts';
 import { makeCrl, makeRoot, type TestCa } from '../../../helpers/openssl-ca.ts';
+import { FAIL_OPERATOR_AUDIT } from '../../../helpers/operator-audit-faults.ts';
 import type { RegistryFactory } from './_registry-suite.ts';
 
 const HASH = 'scrypt$ln=1,r=1,p=1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
-const INJECTED = 'injected: operator_audit refuses this insert';
-
-/** SQL for each backend: a trigger refusing every insert into operator_audit, and its removal. */
-export const FAIL_OPERATOR_AUDIT = {
-  sqlite: {
-    on: `CREATE TRIGGER test_fail_operator_audit BEFORE INSERT ON operator_audit
-         BEGIN SELECT RAISE(ABORT, '${INJECTED}'); END`,
-    off: 'DROP TRIGGER test_fail_operator_audit',
-  },
-  postgres: {
-    on: `CREATE OR REPLACE FUNCTION test_fail_operator_audit() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN RAISE EXCEPTION '${INJECTED}'; END $$;
-         CREATE TRIGGER test_fail_operator_audit BEFORE INSERT ON operator_audit
-           FOR EACH ROW EXECUTE FUNCTION test_fail_operator_audit()`,
-    off: 'DROP TRIGGER test_fail_operator_audit ON operator_audit',
-  },
-} as const;
-
 export interface AtomicAuditHelpers {
   testGpk: () => Uint8Array;
   pseudonym: () => Uint8Array;
@@ -245,7 +228,7 @@ export function registryAtomicAuditSuite(
             throw new Error('describe failed');
           },
         ),
-        { message: 'describe failed' },
+        { message: /describe failed/ },
       );
       t.is(await r.getNetwork('gone'), undefined);
       // describe sees the uncommitted change (it runs in the same transaction).

@@ -378,7 +378,7 @@ const DOCUMENT = {
     title: 'ENF server management API',
     version: '1.0.0',
     description:
-      'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}. Each operation names the least role its token needs in x-required-role (viewer < operator < admin < superadmin); a weaker token gets 403 FORBIDDEN. A token bound to an organization sees only that organization: another\'s objects answer 404 as if they did not exist.',
+      'Networks, batches, CAs (PKI option), devices and the handshake audit of an enf-server. Errors are {"error":{code,message,field}}. Each operation names the least role its token needs in x-required-role (viewer < operator < admin < superadmin); a weaker token gets 403 FORBIDDEN. A token bound to an organization sees only that organization: another\'s objects answer 404 as if they did not exist. Every change is recorded in the operator audit in its own transaction: if the entry cannot be written the change is not made and the answer is 503 UNAVAILABLE with field operatorAudit.',
   },
   security: [{ bearer: [] }, { session: [] }],
   paths: {

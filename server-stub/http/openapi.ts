@@ -639,6 +639,15 @@ const DOCUMENT = {
         responses: json('User'),
       },
     },
+    '/api/v1/users/{user}/role': {
+      parameters: [USER],
+      put: {
+        summary:
+          "Change a user's role (at most the caller's; not to or from superadmin, not one's own); its sessions and tokens see it at once",
+        requestBody: body(obj({ role: str({ enum: ['viewer', 'operator', 'admin'] }) })),
+        responses: { ...json('User'), ...conflict },
+      },
+    },
     '/api/v1/users/{user}/disabled': {
       parameters: [USER],
       put: {
@@ -749,6 +758,7 @@ const ROLES_BY_OPERATION: Record<string, Role> = {
   'post /api/v1/users': 'admin',
   'get /api/v1/users/{user}': 'admin',
   'put /api/v1/users/{user}/password': 'admin',
+  'put /api/v1/users/{user}/role': 'admin',
   'put /api/v1/users/{user}/disabled': 'admin',
   'get /api/v1/tokens': 'viewer',
   'post /api/v1/tokens': 'viewer',

@@ -271,6 +271,30 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
   });
   router.add({
     method: 'PUT',
+    path: `${API}/users/{user}/role`,
+    isAuthenticated: true,
+    role: 'admin',
+    handler: async (r) => {
+      const body = await readJsonObject(r.req);
+      onlyKeys(body, ['role']);
+      const role = roleIn(body.role, 'role');
+      const u = await findUser(ctx, r.params.user!, orgOf(r));
+      checkGrant(r.principal!, u.role, 'user');
+      checkGrant(r.principal!, role);
+      // An admin demoting itself could leave the organization without one.
+      if (u.id === r.principal!.userId)
+        throw new ApiError('CONFLICT', 'user: you cannot change your own role', 'user');
+      const changed = await ctx.registry.accounts.setUserRole(u.id, role);
+      await recordAction(ctx, r, {
+        ...userObject(changed),
+        action: 'user.role',
+        detail: { from: u.role, role },
+      });
+      return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
+    },
+  });
+  router.add({
+    method: 'PUT',
     path: `${API}/users/{user}/disabled`,
     isAuthenticated: true,
     role: 'admin',

@@ -68,6 +68,12 @@ export interface AccountRegistry {
   listUsers(org?: number): Promise<User[]>;
   /** Disabling also ends the user's sessions. NOT_FOUND if absent (in `org`). */
   setUserDisabled(ref: string | number, isDisabled: boolean, org?: number): Promise<User>;
+  /**
+   * A new role within the user's organization (sessions and tokens see it on their next request;
+   * a token never acts above its user's current role). VALIDATION for superadmin, either way: a
+   * superadmin has no organization. NOT_FOUND if absent (in `org`).
+   */
+  setUserRole(ref: string | number, role: Role, org?: number): Promise<User>;
   /** A new password hash; ends the user's sessions. NOT_FOUND if absent (in `org`). */
   setPasswordHash(ref: string | number, passwordHash: string, org?: number): Promise<User>;
 

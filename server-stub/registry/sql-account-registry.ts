@@ -155,6 +155,19 @@ export class SqlAccountRegistry implements AccountRegistry {
     return this.updateUser('user disable', ref, org, 'disabled = ?', [isDisabled], isDisabled);
   }
 
+  async setUserRole(ref: string | number, role: Role, org?: number): Promise<User> {
+    if (typeof role !== 'string' || !isRole(role))
+      throw new ValidationError('role', `not one of ${ROLES.join(', ')}`);
+    if (role === 'superadmin') throw new ValidationError('role', 'a superadmin has no organization');
+    return this.driver.run('write', 'user role', async (c) => {
+      const row = await this.userRow(c, ref, org);
+      if (!row) throw new RegistryError('NOT_FOUND', `no user '${String(ref)}'`, { field: 'user' });
+      if (row.role === 'superadmin') throw new ValidationError('role', 'a superadmin stays one');
+      const r = await c.get('UPDATE users SET role = ? WHERE id = ? RETURNING *', [role, Number(row.id)]);
+      return publicUser(rowToUser(r!));
+    });
+  }
+
   async setPasswordHash(ref: string | number, passwordHash: string, org?: number): Promise<User> {
     if (typeof passwordHash !== 'string' || passwordHash.length === 0)
       throw new ValidationError('user.password', 'no password hash');

@@ -334,3 +334,64 @@ test('own password change needs the current one and ends the other sessions', as
     await f.done();
   }
 });
+
+test("an admin changes a user's role: at most its own, in its organization, never its own or a superadmin's; sessions and tokens follow at once", async (t) => {
+  t.timeout(600_000);
+  const f = await start();
+  try {
+    const alice = (await f.signIn('alice', PASSWORDS.alice)).session!;
+    const victor = (await f.signIn('victor', PASSWORDS.victor)).session!;
+    const setRole = (who: string, role: unknown, s = alice) =>
+      f.change('PUT', `/api/v1/users/${who}/role`, s, { role });
+    // The viewer's own token, made while it is a viewer, asks for nothing more.
+    const vt = await f.change('POST', '/api/v1/tokens', victor, { name: 'vt' });
+    t.is(vt.status, 201);
+    const net = { name: 'n1', prefix: '2001:db8:1::/64' };
+    t.is((await f.change('POST', '/api/v1/networks', victor, net)).status, 403);
+
+    const up = await setRole('victor', 'operator');
+    t.is(up.status, 200, JSON.stringify(up.json));
+    t.like(up.json, { name: 'victor', role: 'operator', organization: 'acme' });
+    // The session sees the new role on its next request; the viewer token stays a viewer.
+    t.is((await f.change('POST', '/api/v1/networks', victor, net)).status, 201);
+    t.is((await f.call('GET', '/api/v1/session', { bearer: vt.json.token })).json.role, 'viewer');
+    // Demoted again: its operator power is gone at once.
+    t.is((await setRole('victor', 'viewer')).json.role, 'viewer');
+    t.is(
+      (await f.change('POST', '/api/v1/networks', victor, { name: 'n2', prefix: '2001:db8:2::/64' })).status,
+      403,
+    );
+    // Refusals, each naming what was wrong.
+    t.is((await setRole('victor', 'superadmin')).status, 403);
+    const bad = await setRole('victor', 'owner');
+    t.is(bad.status, 400);
+    t.is(bad.json.error.field, 'role');
+    const self = await setRole('alice', 'viewer');
+    t.is(self.status, 409);
+    t.is(self.json.error.field, 'user');
+    t.is((await setRole('gina', 'viewer')).status, 404, "another organization's user is not found");
+    t.is((await setRole('victor', 'admin', victor)).status, 403, 'a viewer changes no role');
+    const extra = await f.change('PUT', '/api/v1/users/victor/role', alice, { role: 'viewer', x: 1 });
+    t.is(extra.status, 400);
+    // A superadmin's role is not changed here (it has no organization), nor given.
+    await f.call('POST', '/api/v1/users', {
+      bearer: SUPER,
+      body: { name: 'root', password: 'root-secret-pw', role: 'superadmin' },
+    });
+    const sup = await f.call('PUT', '/api/v1/users/root/role', { bearer: SUPER, body: { role: 'admin' } });
+    t.is(sup.status, 400);
+    t.is(sup.json.error.field, 'role');
+    // Recorded in the operator audit.
+    const audit = await f.call('GET', '/api/v1/operator-audit?action=user.role', { session: alice });
+    t.is(audit.status, 200, JSON.stringify(audit.json));
+    t.deepEqual(
+      audit.json.items.map((e: AnyJson) => [e.actor, e.objectName, e.detail?.role]),
+      [
+        ['user:alice', 'victor', 'viewer'],
+        ['user:alice', 'victor', 'operator'],
+      ],
+    );
+  } finally {
+    await f.done();
+  }
+});

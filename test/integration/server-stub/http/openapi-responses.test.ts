@@ -142,6 +142,9 @@ test('every JSON response matches its documented schema', async (t) => {
     await call('GET', '/api/v1/users', {});
     await call('GET', '/api/v1/users/{user}', { user: 'erin' });
     await call('PUT', '/api/v1/users/{user}/password', { user: 'erin' }, { password: 'erin-password-2' });
+    await call('PUT', '/api/v1/users/{user}/role', { user: 'erin' }, { role: 'operator' });
+    await call('PUT', '/api/v1/users/{user}/role', { user: 'erin' }, { role: 'superadmin' });
+    await call('PUT', '/api/v1/users/{user}/role', { user: 'erin' }, { role: 'admin' });
     await call('PUT', '/api/v1/users/{user}/disabled', { user: 'erin' }, { disabled: false });
     await call('POST', '/api/v1/session', {}, { name: 'erin', password: 'erin-password-2' });
     await call('POST', '/api/v1/session', {}, { name: 'erin', password: 'wrong password' });

@@ -104,6 +104,21 @@ export function registryAccountSuite(test: TestFn, name: string, factory: Regist
       t.is(await a.getSession(s3), undefined);
       t.false((await a.setUserDisabled('bob', false, acme)).isDisabled);
       await a.deleteSession(s3); // absent: nothing to do
+      // A new role: sessions stay (they read the role per request); never to or from superadmin.
+      const s4 = digest();
+      await a.addSession(s4, u.id);
+      t.is((await a.setUserRole('bob', 'operator', acme)).role, 'operator');
+      t.is((await a.getUser('bob'))?.role, 'operator');
+      t.truthy(await a.getSession(s4));
+      await t.throwsAsync(a.setUserRole('bob', 'superadmin'), { instanceOf: ValidationError });
+      await t.throwsAsync(a.setUserRole('bob', 'owner' as 'admin'), { instanceOf: ValidationError });
+      const sa = await a.addUser({
+        name: 'root',
+        organizationId: null,
+        role: 'superadmin',
+        passwordHash: HASH,
+      });
+      await t.throwsAsync(a.setUserRole(sa.id, 'admin'), { instanceOf: ValidationError });
       await t.throwsAsync(a.addSession(new Uint8Array(31), u.id), { instanceOf: ValidationError });
     } finally {
       await registry.close();

@@ -1,7 +1,9 @@
 // Dashboard shell: sign-in with a name and password (or an API token), hash routing between pages,
 // focus moved to the page heading on navigation, the current section marked with aria-current. The
 // signed-in role is on <body data-role>: controls that change things (data-needs="operator") are not
-// shown to viewers (style.css), and the API refuses them anyway.
+// shown to viewers, nor admin entries (data-needs="admin": Users) below admin (style.css); the API
+// refuses them anyway.
+import { renderTokens, renderUsers } from './admin.js';
 import { loadSession, signInWithPassword, signOut, token, whoAmI } from './api.js';
 import { renderBatches } from './batches.js';
 import { renderCas } from './cas.js';
@@ -107,6 +109,8 @@ async function route() {
     else if (page === 'device' && arg) await renderDevice(main, decodeURIComponent(arg));
     else if (page === 'audit') await renderAudit(main);
     else if (page === 'overview') await renderOverview(main);
+    else if (page === 'users') await renderUsers(main);
+    else if (page === 'tokens') await renderTokens(main);
     else cleanup = await renderBatches(main);
     document.title = `${main.querySelector('h2')?.textContent ?? 'Dashboard'} · ENF server`;
     main.focus();

@@ -34,7 +34,16 @@ export function confirmAction(title, text, action) {
   d.returnValue = 'cancel';
   d.showModal();
   return new Promise((resolve) =>
-    d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true }),
+    d.addEventListener(
+      'close',
+      () => {
+        // Not left in the page for whoever signs in next in this browser.
+        d.querySelector('#confirm-title').textContent = 'Are you sure?';
+        d.querySelector('#confirm-text').textContent = '';
+        resolve(d.returnValue === 'ok');
+      },
+      { once: true },
+    ),
   );
 }
 

@@ -5,11 +5,9 @@
 // with its confirmation dialog, and the next handshake refused. The CAs page of the PKI option: a CA
 // made by openssl registered with proof of its key (refused first without it), its CRL uploaded,
 // revoked through its confirmation dialog. Screenshots: test/artifacts/dashboard/.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { formatIpv6 } from '../../../server-stub/registry/ipv6.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
@@ -19,54 +17,29 @@ import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { issue, makeCrl, makeRoot, revoke } from '../../helpers/openssl-ca.ts';
 import { labelPng, TOKEN } from '../server-stub/http/_fixtures.ts';
+import { startEnfServer } from '../server-stub/_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from '../server-stub/_xtt-devices.ts';
 
 const test = suiteRequires('dashboard browser test', ['chromium']);
 
-const MAIN = fileURLToPath(new URL('../../../server-stub/main.ts', import.meta.url));
-
-/** `enf-server start` as a real process with the management listener; ports read from its log. */
+/** `enf-server start` as a real process with the management listener (the shared launcher). */
 async function startStack(dir: string) {
   // What `enf-server init` leaves: key material and an empty registry (start creates none).
   createKeyMaterial(dir, systemRng);
   await SqliteRegistry.open(join(dir, 'registry.sqlite')).close();
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `# dashboard test\n${TOKEN}\n`, { mode: 0o600 });
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      MAIN,
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--workers',
-      '1',
-      '--http-port',
-      '0',
-      '--http-bind',
-      '127.0.0.1',
-      '--api-token-file',
-      tokens,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const ports = await new Promise<{ xtt: number; http: number }>((resolve, reject) => {
-    proc.stderr.on('data', (d: Buffer) => {
-      log += d.toString();
-      const xtt = /server\.listening address=\S+ port=(\d+)/.exec(log);
-      const http = /http\.listening host=\S+ port=(\d+)/.exec(log);
-      if (xtt && http) resolve({ xtt: Number(xtt[1]), http: Number(http[1]) });
-    });
-    void exited.then((code) => reject(new Error(`enf-server exited ${code}: ${log}`)));
-  });
+  const server = await startEnfServer(dir, [
+    '--workers',
+    '1',
+    '--http-port',
+    '0',
+    '--http-bind',
+    '127.0.0.1',
+    '--api-token-file',
+    tokens,
+  ]);
+  const ports = { xtt: server.port, http: server.httpPort! };
   const url = `http://127.0.0.1:${ports.http}`;
   const api = async (path: string) =>
     (await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).json() as Promise<
@@ -76,12 +49,12 @@ async function startStack(dir: string) {
     url,
     xttPort: ports.xtt,
     root: new Uint8Array(readFileSync(join(dir, 'root_cert.bin'))),
-    log: () => log,
+    log: server.stderr,
     deviceStatus: async (identity: Uint8Array) =>
       (await api(`/api/v1/devices/${Buffer.from(identity).toString('hex')}`)).status,
     close: async () => {
-      proc.kill('SIGTERM');
-      return exited;
+      server.proc.kill('SIGTERM');
+      return (await server.exited).code;
     },
   };
 }

@@ -9,7 +9,7 @@
 // hold every handshake until the last label is done; no timing is measured). The event-loop side
 // of the same rule is test/unit/server-stub/labels/qr-scan.test.ts.
 import test from 'ava';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -21,51 +21,12 @@ import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { encodeQrPayload } from '../../../protocol/qr-payload.ts';
 import { pngBomb } from '../../helpers/image-bomb.ts';
 import { labelPng } from './http/_fixtures.ts';
+import { startEnfServer } from './_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
 
 function rssKb(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(m?.[1]);
-}
-
-function start(
-  dir: string,
-  tokens: string,
-): Promise<{ proc: ChildProcess; port: number; http: number; log: () => string }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      'server-stub/main.ts',
-      '--dir',
-      dir,
-      'start',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      '0',
-      '--workers',
-      '1',
-      '--http-port',
-      '0',
-      '--http-bind',
-      '127.0.0.1',
-      '--api-token-file',
-      tokens,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let err = '';
-  return new Promise((ok, fail) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const xtt = /server\.listening address=\S+ port=(\d+)/.exec(err);
-      const http = /http\.listening host=\S+ port=(\d+)/.exec(err);
-      if (xtt && http) ok({ proc, port: Number(xtt[1]), http: Number(http[1]), log: () => err });
-    });
-    proc.on('exit', (code) => fail(new Error(`enf-server exited ${code}: ${err}`)));
-  });
 }
 
 test('a label image bomb is refused from its header by the API and the CLI; RSS stays bounded', async (t) => {
@@ -85,7 +46,17 @@ test('a label image bomb is refused from its header by the API and the CLI; RSS 
   await registry.close();
   const token = toHex(systemRng.bytes(32));
   writeFileSync(join(dir, 'tokens'), `${token}\n`, { mode: 0o600 });
-  const server = await start(dir, join(dir, 'tokens'));
+  const server = await startEnfServer(dir, [
+    '--workers',
+    '1',
+    '--http-port',
+    '0',
+    '--http-bind',
+    '127.0.0.1',
+    '--api-token-file',
+    join(dir, 'tokens'),
+  ]);
+  const httpPort = server.httpPort!;
   t.teardown(() => {
     server.proc.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -97,7 +68,7 @@ test('a label image bomb is refused from its header by the API and the CLI; RSS 
       const req = request(
         {
           host: '127.0.0.1',
-          port: server.http,
+          port: httpPort,
           path,
           method: 'POST',
           agent: false,
@@ -116,7 +87,7 @@ test('a label image bomb is refused from its header by the API and the CLI; RSS 
           res.on('error', fail);
         },
       );
-      req.on('error', (e) => fail(new Error(`POST ${path}: ${e.message}\n${server.log().slice(-3000)}`)));
+      req.on('error', (e) => fail(new Error(`POST ${path}: ${e.message}\n${server.stderr().slice(-3000)}`)));
       req.end(body);
     });
   const root = new Uint8Array(readFileSync(join(dir, 'root_cert.bin')));

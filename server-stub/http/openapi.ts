@@ -317,7 +317,12 @@ const schemas: Record<string, Schema> = {
         description: "default: the caller's",
       }),
       expiresAt: str({ description: 'ISO 8601 date or date-time; default: never' }),
-      user: str({ description: 'admins: the user it acts for (default: the caller, or the organization)' }),
+      user: nullable(
+        str({
+          description:
+            "admins: the user it acts for, or null for the organization's own token (default: the caller, or the organization for a token-file caller)",
+        }),
+      ),
       organization: str({ description: 'superadmin callers: the organization of an organization token' }),
     },
     ['name'],

@@ -348,9 +348,11 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       checkGrant(p, role);
       const expiresAt = expiryOf(body.expiresAt, accountsOf(ctx).clock.now());
       const forUser = str(body, 'user', false);
+      // `user: null` asks for the organization's own token (no user: it outlives staff changes).
+      const isForOrganization = body.user === null;
       let userId: number | null;
       let organizationId: number | null;
-      if (forUser !== undefined || p.userId === undefined) {
+      if (forUser !== undefined || isForOrganization || p.userId === undefined) {
         // For another user, or the organization's own token: an admin's act.
         if (!allows(p.role, 'admin'))
           throw new ApiError('FORBIDDEN', 'only an admin creates tokens for others or for the organization');

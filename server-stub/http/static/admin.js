@@ -282,16 +282,17 @@ export async function renderTokens(main) {
     roleOptions(me.role, me.role, serverWide),
   );
   const expires = el('input', { id: 't-expires', type: 'date', 'aria-describedby': 't-expires-help' });
-  // Whom it acts for: oneself, or, for an admin, another user of the organization.
+  // Whom it acts for: oneself, or, for an admin, the organization itself (no user: it outlives staff
+  // changes) or another user of the organization.
   let forWhom;
   if (admin) {
     const users = (await api('GET', '/api/v1/users')).items.filter((u) => u.name !== me.user && !u.disabled);
     forWhom = el(
       'select',
       { id: 't-for', 'aria-label': 'For' },
-      // The API makes a signed-in user's token its own; a token of the token file makes the
-      // organization's (no user).
+      // A token-file caller has no "myself": its tokens are the organization's.
       el('option', { value: '' }, me.user ? `Myself (${me.user})` : 'The organization (no user)'),
+      me.user ? el('option', { value: '@org' }, 'The organization (no user)') : '',
       users
         .filter((u) => allows(me.role, u.role))
         .map((u) => el('option', { value: u.name }, `User ${u.name} (${u.role})`)),
@@ -326,8 +327,10 @@ export async function renderTokens(main) {
     addError.clear();
     const body = { name: name.value, role: role.value };
     if (expires.value) body.expiresAt = expires.value;
-    if (forWhom?.value) body.user = forWhom.value;
-    if (org?.value && !me.user && !forWhom?.value) body.organization = org.value;
+    const isForOrganization = forWhom?.value === '@org' || !me.user;
+    if (forWhom?.value === '@org') body.user = null;
+    else if (forWhom?.value) body.user = forWhom.value;
+    if (org?.value && isForOrganization && !body.user) body.organization = org.value;
     try {
       const t = await api('POST', '/api/v1/tokens', body);
       showSecret(secretPanel, t);

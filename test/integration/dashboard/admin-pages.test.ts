@@ -167,8 +167,10 @@ test('admin pages: users added and signed in, tokens shown once and revoked, vie
     await page.getByLabel('Role', { exact: true }).selectOption('operator');
     t.deepEqual(await page.getByLabel('For', { exact: true }).locator('option').allTextContents(), [
       'Myself (ada)',
+      'The organization (no user)',
       'User olga (viewer)',
     ]);
+    await page.getByLabel('For', { exact: true }).selectOption('The organization (no user)');
     await page.getByRole('button', { name: 'Create token' }).click();
     await page.getByText('Copy it now: you will not see it again.').waitFor();
     const secret = await page.getByLabel('Token', { exact: true }).inputValue();
@@ -176,7 +178,10 @@ test('admin pages: users added and signed in, tokens shown once and revoked, vie
     await page.getByRole('button', { name: 'Copy token' }).click();
     await page.getByText('Token acme-ci copied to the clipboard.').waitFor();
     t.is(await page.evaluate('navigator.clipboard.readText()'), secret);
-    await page.getByRole('row', { name: /acme-ci/ }).waitFor();
+    // The organization's own token: no user, the role asked for.
+    await page
+      .getByRole('row', { name: /^acme-ci organization operator never never active user:ada/ })
+      .waitFor();
     await browser.screenshot('3-token-shown-once');
     // It works as a bearer, in acme only.
     const nets = await stack.bearer('/api/v1/networks', secret);

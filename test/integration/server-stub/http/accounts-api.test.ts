@@ -297,6 +297,23 @@ test('roles only go down; users and tokens of another organization are not found
     t.is((await f.call('GET', '/api/v1/batches', { bearer: ot.json.token })).status, 401);
     t.is((await f.signIn('otto', 'otto-secret-pw')).status, 401);
     t.is((await f.change('PUT', '/api/v1/users/alice/disabled', alice2, { disabled: true })).status, 409);
+    // A signed-in admin makes the organization's own token (user: null); it outlives its maker's
+    // account being disabled. A viewer may not.
+    const bot = await f.change('POST', '/api/v1/tokens', alice2, {
+      name: 'acme-bot',
+      user: null,
+      role: 'operator',
+    });
+    t.is(bot.status, 201, JSON.stringify(bot.json));
+    t.like(bot.json, {
+      name: 'acme-bot',
+      user: null,
+      organization: 'acme',
+      role: 'operator',
+      createdBy: 'user:alice',
+    });
+    t.is((await f.call('GET', '/api/v1/networks', { bearer: bot.json.token })).status, 200);
+    t.is((await f.change('POST', '/api/v1/tokens', victor2, { name: 'vbot', user: null })).status, 403);
     // A token for a user never exceeds the user's role.
     const high = await f.call('POST', '/api/v1/tokens', {
       bearer: SUPER,

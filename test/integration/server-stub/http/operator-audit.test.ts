@@ -275,6 +275,8 @@ test('every changing route records actor, action, object, organization and sourc
     const dis = '/api/v1/users/{user}/disabled';
     await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: true }));
     await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/disabled', dis, { disabled: false }));
+    const role = '/api/v1/users/{user}/role';
+    await ok(() => call(ACME_ADMIN, 'PUT', '/api/v1/users/una/role', role, { role: 'viewer' }));
     const tok = await ok(() =>
       call(ACME_ADMIN, 'POST', '/api/v1/tokens', '/api/v1/tokens', { name: 'una-ci', user: 'una' }),
     );
@@ -293,6 +295,7 @@ test('every changing route records actor, action, object, organization and sourc
       accountEntries.map((e) => [e.actor, e.action, e.objectName, e.organizationId]),
       [
         ['token:una-ci', 'user.password', 'una', acme],
+        ['token-file:3', 'user.role', 'una', acme],
         ['token-file:3', 'user.enable', 'una', acme],
         ['token-file:3', 'user.disable', 'una', acme],
         ['token-file:3', 'user.password', 'una', acme],
@@ -301,7 +304,7 @@ test('every changing route records actor, action, object, organization and sourc
         ['token-file:3', 'token.add', 'una-ci', acme],
       ],
     );
-    t.is(accountEntries[4].objectId, String(una.id));
+    t.is(accountEntries[5].objectId, String(una.id));
     t.false(JSON.stringify(accountEntries).includes('una-password'), 'no password in the audit');
     t.false(JSON.stringify(accountEntries).includes(tok.token), 'no token in the audit');
 

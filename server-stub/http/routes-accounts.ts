@@ -284,12 +284,12 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       // An admin demoting itself could leave the organization without one.
       if (u.id === r.principal!.userId)
         throw new ApiError('CONFLICT', 'user: you cannot change your own role', 'user');
-      const changed = await ctx.registry.accounts.setUserRole(u.id, role);
-      await recordAction(ctx, r, {
-        ...userObject(changed),
-        action: 'user.role',
-        detail: { from: u.role, role },
-      });
+      const changed = await changeRecorded(
+        ctx,
+        r,
+        () => ctx.registry.accounts.setUserRole(u.id, role),
+        (c) => ({ ...userObject(c), action: 'user.role', detail: { from: u.role, role } }),
+      );
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },
   });

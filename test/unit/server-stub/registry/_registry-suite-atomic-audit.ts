@@ -132,6 +132,7 @@ export function registryAtomicAuditSuite(
         ],
         ['user.disable', () => r.accounts.setUserDisabled(user.id, true)],
         ['user.password', () => r.accounts.setPasswordHash(user.id, HASH.replace('ln=1', 'ln=2'))],
+        ['user.role', () => r.accounts.setUserRole(user.id, user.role === 'viewer' ? 'operator' : 'viewer')],
         [
           'token.add',
           () =>

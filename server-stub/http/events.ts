@@ -3,8 +3,9 @@
 // entries are found by polling the registry, so handshakes served by any enf-server sharing the
 // registry (PostgreSQL) show up too; changes made through this API are published directly.
 // Each listener sees one organization's events (its token's) or, as a superadmin, all: an audit entry
-// belongs to its batch's organization; one without a known batch (a handshake that failed before
-// naming one, a PKI enrollment) only reaches server-wide listeners.
+// belongs to its batch's organization, a PKI enrollment to its CA's network's; one without a known
+// batch or CA (a handshake that failed before naming one, a certificate no registered CA issued)
+// only reaches server-wide listeners.
 import type { ServerResponse } from 'node:http';
 import type { AuditEntry, Registry } from '../registry/registry.ts';
 import { auditView } from './views.ts';
@@ -24,6 +25,8 @@ export class EventHub {
   private readonly subscribers = new Map<ServerResponse, number | undefined>();
   /** Batch gid (hex) -> organization id; a batch never changes organization. */
   private readonly batchOrgs = new Map<string, number | undefined>();
+  /** CA id -> organization id (its network's); a CA never changes network. */
+  private readonly caOrgs = new Map<number, number | undefined>();
   private lastId = 0;
   private lastAt = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -98,7 +101,8 @@ export class EventHub {
   }
 
   private async orgOf(e: AuditEntry): Promise<number | undefined> {
-    if (e.gid === null || e.pki) return undefined;
+    if (e.pki) return this.caOrgOf(e.pki.caId);
+    if (e.gid === null) return undefined;
     const key = Buffer.from(e.gid).toString('hex');
     if (!this.batchOrgs.has(key)) {
       const b = await this.registry.getBatch(e.gid);
@@ -107,6 +111,17 @@ export class EventHub {
       this.batchOrgs.set(key, b.organizationId);
     }
     return this.batchOrgs.get(key);
+  }
+
+  private async caOrgOf(caId: number | null): Promise<number | undefined> {
+    if (caId === null) return undefined;
+    if (!this.caOrgs.has(caId)) {
+      const ca = await this.registry.pki.findCa(String(caId));
+      const net = ca && (await this.registry.getNetwork(ca.networkId));
+      if (!net) return undefined;
+      this.caOrgs.set(caId, net.organizationId);
+    }
+    return this.caOrgs.get(caId);
   }
 
   private announce(e: AuditEntry, org: number | undefined): void {

@@ -520,6 +520,77 @@ test('the live event stream of an organization carries only its own events', asy
   }
 });
 
+test("PKI enrollments reach the event stream of their CA's organization only (and the superadmin's)", async (t) => {
+  t.timeout(600_000); // openssl and a shared machine: no timing assumptions
+  const f = await start();
+  const work = mkdtempSync(join(tmpdir(), 'enf-orgs-pki-events-'));
+  const ac = new AbortController();
+  try {
+    const listen = async (token: string) => {
+      const res = await fetch(`${f.server.url}/api/v1/events`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: ac.signal,
+      });
+      t.is(res.status, 200);
+      const reader = res.body!.getReader();
+      let seen = '';
+      return async (until: string): Promise<string> => {
+        while (!seen.includes(until)) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          seen += new TextDecoder().decode(value);
+        }
+        return seen;
+      };
+    };
+    const acmeEvents = await listen(tokenOf('acme', 'viewer'));
+    const globexEvents = await listen(tokenOf('globex', 'viewer'));
+    const allEvents = await listen(SUPER);
+    const policy = new PkiPolicy(f.registry.pki, parseCertificate, { clock: { now: Date.now } });
+    const caIn = async (org: string, prefix: string) => {
+      const id = (await f.registry.getOrganization(org))!.id;
+      await f.registry.addNetwork({ name: `${org}-pki-net`, prefix }, id);
+      const root = makeRoot(work, `${org}-root`);
+      const made = await f.call(tokenOf(org, 'operator'), 'POST', '/api/v1/cas', {
+        certificate: readFileSync(root.certPath, 'utf8'),
+        network: `${org}-pki-net`,
+        unverified: true,
+      });
+      t.is(made.status, 201, made.text);
+      return root;
+    };
+    const enroll = async (root: ReturnType<typeof makeRoot>, subject: string) => {
+      const leaf = issue(root, work, subject);
+      const d = await policy.enroll({
+        leaf: parseCertificate(leaf.der),
+        intermediates: [],
+        method: 'tls-client-certificate',
+        source: { address: '192.0.2.45', port: 4000 },
+      });
+      if (!d.ok) throw new Error(d.reason);
+    };
+    const acmeRoot = await caIn('acme', '2001:db8:a1::/64');
+    const globexRoot = await caIn('globex', '2001:db8:b1::/64');
+    // Audit order is announcement order: acme's, then globex's, then acme's again.
+    await enroll(acmeRoot, 'acme-gw-1');
+    await enroll(globexRoot, 'globex-gw-1');
+    await enroll(acmeRoot, 'acme-gw-2');
+    const acme = await acmeEvents('acme-gw-2');
+    t.regex(acme, /event: audit\ndata: .*"subject":"[^"]*acme-gw-1"/);
+    t.regex(acme, /event: audit\ndata: .*"subject":"[^"]*acme-gw-2"/);
+    t.false(acme.includes('globex'), acme);
+    const globex = await globexEvents('globex-gw-1');
+    t.regex(globex, /event: audit\ndata: .*"subject":"[^"]*globex-gw-1"/);
+    t.false(globex.includes('acme'), globex);
+    const all = await allEvents('acme-gw-2');
+    for (const s of ['acme-gw-1', 'globex-gw-1', 'acme-gw-2']) t.true(all.includes(s), s);
+  } finally {
+    ac.abort();
+    await f.done();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test('token file: org= and role= bind a token; bare tokens stay superadmins; mistakes are named', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'enf-tokens-'));
   const file = join(dir, 'tokens');

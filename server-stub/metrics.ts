@@ -68,11 +68,17 @@ abstract class Metric<S> {
     return s.state;
   }
   protected abstract samples(values: string[], state: S): string[];
-  expose(): string {
+  /**
+   * The metric as exposition text. `relabel` may rewrite each series' label values (in labelNames
+   * order) or leave the series out (undefined).
+   */
+  expose(relabel?: (values: readonly string[]) => string[] | undefined): string {
     const lines = [`# HELP ${this.name} ${escapeHelp(this.help)}`, `# TYPE ${this.name} ${this.type}`];
-    const sorted = [...this.series.values()].sort((a, b) =>
-      a.values.join('\0') < b.values.join('\0') ? -1 : 1,
-    );
+    const shown = [...this.series.values()].flatMap((s) => {
+      const values = relabel ? relabel(s.values) : s.values;
+      return values ? [{ values, state: s.state }] : [];
+    });
+    const sorted = shown.sort((a, b) => (a.values.join('\0') < b.values.join('\0') ? -1 : 1));
     for (const s of sorted) lines.push(...this.samples(s.values, s.state));
     return lines.join('\n');
   }
@@ -165,11 +171,15 @@ export class Histogram extends Metric<HistState> {
 
 interface Exposable {
   readonly name: string;
-  expose(): string;
+  expose(relabel?: (values: readonly string[]) => string[] | undefined): string;
 }
 
 export class MetricRegistry {
   private readonly metrics: Exposable[] = [];
+  /** The registered metrics, in registration order. */
+  get all(): readonly Exposable[] {
+    return this.metrics;
+  }
   register<M extends Exposable>(m: M): M {
     if (this.metrics.some((x) => x.name === m.name))
       throw new RangeError(`metric '${m.name}' registered twice`);
@@ -188,31 +198,51 @@ export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8
 export const HANDSHAKE_OUTCOMES = ['provisioned', 'refused', 'failed', 'timeout'] as const;
 export type HandshakeOutcome = (typeof HANDSHAKE_OUTCOMES)[number];
 
-/** The ENF server's instruments and the hooks the endpoint, verify pool and registry poller call. */
+/**
+ * The `organization` label value of handshakes and enrollments refused before any organization was
+ * known (malformed, unknown group, a certificate no registered CA issued): only a server-wide scrape
+ * shows it. Organization names start with a letter or digit, so it names none of them.
+ */
+export const NO_ORGANIZATION = '(none)';
+
+/** How `Metrics.expose` names organizations: id -> name (an id not in it shows as `#id`). */
+export type OrganizationNames = ReadonlyMap<number, string>;
+
+/**
+ * The ENF server's instruments and the hooks the endpoint, verify pool and registry poller call.
+ * Handshake and enrollment counters and timings carry an `organization` label (kept by id, named at
+ * exposition): a server-wide scrape shows every organization's series and NO_ORGANIZATION's, an
+ * organization's scrape (`expose(names, org)`) its own series only.
+ */
 export class Metrics {
   readonly registry = new MetricRegistry();
   readonly handshakesTotal = this.registry.register(
-    new Counter('enf_handshakes_total', 'XTT handshakes finished, by outcome.', ['outcome']),
+    new Counter('enf_handshakes_total', 'XTT handshakes finished, by organization and outcome.', [
+      'organization',
+      'outcome',
+    ]),
   );
   readonly handshakeDuration = this.registry.register(
     new Histogram(
       'enf_handshake_duration_seconds',
-      'Time from accepting a connection to the end of its handshake.',
+      'Time from accepting a connection to the end of its handshake, by organization.',
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ['organization'],
     ),
   );
   readonly pkiEnrollmentsTotal = this.registry.register(
     new Counter(
       'enf_pki_enrollments_total',
-      'PKI enrollments (certificate from a registered CA) finished, by outcome.',
-      ['outcome'],
+      'PKI enrollments (certificate from a registered CA) finished, by organization and outcome.',
+      ['organization', 'outcome'],
     ),
   );
   readonly pkiEnrollmentDuration = this.registry.register(
     new Histogram(
       'enf_pki_enrollment_duration_seconds',
-      'Time from accepting a PKI enrollment connection to its end (TLS handshake included).',
+      'Time from accepting a PKI enrollment connection to its end (TLS handshake included), by organization.',
       [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      ['organization'],
     ),
   );
   readonly verifyBatchSizes = this.registry.register(
@@ -231,30 +261,52 @@ export class Metrics {
   readonly certDevicesByStatus = this.registry.register(
     new Gauge('enf_pki_devices', 'Registered certificate devices (PKI option), by status.', ['status']),
   );
+  /** The instruments labelled by organization (the only ones an organization's scrape shows). */
+  private readonly perOrganization = [
+    this.handshakesTotal,
+    this.handshakeDuration,
+    this.pkiEnrollmentsTotal,
+    this.pkiEnrollmentDuration,
+  ] as const;
 
   constructor() {
-    for (const outcome of HANDSHAKE_OUTCOMES) {
-      this.handshakesTotal.inc({ outcome }, 0);
-      this.pkiEnrollmentsTotal.inc({ outcome }, 0);
-    }
+    this.zeroes('');
     this.verifyQueueDepth.set({}, 0);
   }
 
-  handshakeFinished(outcome: HandshakeOutcome, seconds: number): void {
+  /** Every outcome of `key` (an organization id as text, '' for none) shows, at 0 until counted. */
+  private zeroes(key: string): void {
+    for (const outcome of HANDSHAKE_OUTCOMES) {
+      this.handshakesTotal.inc({ organization: key, outcome }, 0);
+      this.pkiEnrollmentsTotal.inc({ organization: key, outcome }, 0);
+    }
+  }
+
+  private static key(org: number | undefined): string {
+    if (org === undefined) return '';
+    if (!Number.isSafeInteger(org) || org < 1) throw new RangeError(`bad organization id '${String(org)}'`);
+    return String(org);
+  }
+
+  /** A handshake ended; `org`: its batch's organization, undefined before one was known. */
+  handshakeFinished(outcome: HandshakeOutcome, seconds: number, org?: number): void {
     if (!(HANDSHAKE_OUTCOMES as readonly string[]).includes(outcome)) {
       throw new RangeError(`unknown handshake outcome '${String(outcome)}'`);
     }
-    this.handshakesTotal.inc({ outcome });
-    if (Number.isFinite(seconds) && seconds >= 0) this.handshakeDuration.observe({}, seconds);
+    const organization = Metrics.key(org);
+    this.handshakesTotal.inc({ organization, outcome });
+    if (Number.isFinite(seconds) && seconds >= 0) this.handshakeDuration.observe({ organization }, seconds);
   }
 
-  /** A PKI enrollment ended (outcomes as for handshakes); kept apart from the XTT figures. */
-  pkiEnrollmentFinished(outcome: HandshakeOutcome, seconds: number): void {
+  /** A PKI enrollment ended (outcomes as for handshakes; `org` its CA's); apart from the XTT figures. */
+  pkiEnrollmentFinished(outcome: HandshakeOutcome, seconds: number, org?: number): void {
     if (!(HANDSHAKE_OUTCOMES as readonly string[]).includes(outcome)) {
       throw new RangeError(`unknown enrollment outcome '${String(outcome)}'`);
     }
-    this.pkiEnrollmentsTotal.inc({ outcome });
-    if (Number.isFinite(seconds) && seconds >= 0) this.pkiEnrollmentDuration.observe({}, seconds);
+    const organization = Metrics.key(org);
+    this.pkiEnrollmentsTotal.inc({ organization, outcome });
+    if (Number.isFinite(seconds) && seconds >= 0)
+      this.pkiEnrollmentDuration.observe({ organization }, seconds);
   }
 
   certDeviceCounts(byStatus: Readonly<Record<string, number>>): void {
@@ -285,7 +337,27 @@ export class Metrics {
     await Promise.allSettled(this.collectors.map(async (fn) => fn()));
   }
 
-  expose(): string {
-    return this.registry.expose();
+  /**
+   * Prometheus text. Without `org`: everything, each organization's series named from `names`
+   * (every organization in it shows, at 0 until counted) and NO_ORGANIZATION's. With `org`: only the
+   * instruments labelled by organization, and of them only that organization's series; no other
+   * organization's name or id appears.
+   */
+  expose(names: OrganizationNames = new Map(), org?: number): string {
+    const nameOf = (key: string): string =>
+      key === '' ? NO_ORGANIZATION : (names.get(Number(key)) ?? `#${key}`);
+    if (org === undefined) {
+      for (const id of names.keys()) this.zeroes(Metrics.key(id));
+      const relabel = (values: readonly string[]) => [nameOf(values[0]!), ...values.slice(1)];
+      const text = (m: { expose(r?: typeof relabel): string }) =>
+        (this.perOrganization as readonly unknown[]).includes(m) ? m.expose(relabel) : m.expose();
+      return `${this.registry.all.map(text).join('\n')}\n`;
+    }
+    const own = Metrics.key(org);
+    this.zeroes(own);
+    const name = nameOf(own);
+    const relabel = (values: readonly string[]) =>
+      values[0] === own ? [name, ...values.slice(1)] : undefined;
+    return `${this.perOrganization.map((m) => m.expose(relabel)).join('\n')}\n`;
   }
 }

@@ -37,6 +37,19 @@ import { loadKeyMaterial } from './keys/server-keys.ts';
 import { VerifyPool } from './endpoint/verify-pool.ts';
 import { XttEndpoint } from './endpoint/xtt-endpoint.ts';
 
+const networkOrgs = new Map<number, number>();
+
+/** The organization of a network (remembered; a network never changes organization). */
+async function networkOrganization(registry: Registry, networkId: number | undefined) {
+  if (networkId === undefined) return undefined;
+  let org = networkOrgs.get(networkId);
+  if (org === undefined) {
+    org = (await registry.getNetwork(networkId))?.organizationId;
+    if (org !== undefined && networkOrgs.size < 100_000) networkOrgs.set(networkId, org);
+  }
+  return org;
+}
+
 /** The PKI enrollment listener (TLS files read here, before anything listens). */
 function startPki(
   opts: StartOptions,
@@ -72,7 +85,13 @@ function startPki(
       {
         policy,
         logger,
-        onEnrollment: (outcome, seconds) => metrics.pkiEnrollmentFinished(outcome, seconds),
+        onEnrollment: (outcome, seconds, networkId) => {
+          // The organization is its CA's network's (a network never changes organization).
+          void networkOrganization(registry, networkId).then(
+            (org) => metrics.pkiEnrollmentFinished(outcome, seconds, org),
+            () => metrics.pkiEnrollmentFinished(outcome, seconds, undefined),
+          );
+        },
       },
     );
     return { endpoint };
@@ -284,7 +303,7 @@ async function runServer(
       xtt,
       policy: new IdentityPolicy(registry, { logger, verifier: pool, ...(geo ? { geo } : {}) }),
       logger,
-      onHandshake: (outcome, seconds) => metrics.handshakeFinished(outcome, seconds),
+      onHandshake: (outcome, seconds, org) => metrics.handshakeFinished(outcome, seconds, org),
     },
   );
   resources.add(() => endpoint.close());

@@ -49,7 +49,12 @@ export interface PkiEndpointOptions {
 export interface PkiEndpointDeps {
   policy: Pick<PkiPolicy, 'enroll'>;
   logger: Logger;
-  onEnrollment?: (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout', seconds: number) => void;
+  /** `networkId`: the network of the CA the chain led to, once known (metrics per organization). */
+  onEnrollment?: (
+    outcome: 'provisioned' | 'refused' | 'failed' | 'timeout',
+    seconds: number,
+    networkId: number | undefined,
+  ) => void;
 }
 
 const PROOF_NAMES = {
@@ -182,13 +187,17 @@ export class PkiEndpoint {
     const started = performance.now();
     this.sockets.add(sock);
     let isDone = false;
-    const report = (o: 'provisioned' | 'refused' | 'failed' | 'timeout') =>
-      this.deps.onEnrollment?.(o, (performance.now() - started) / 1000);
-    const finish = (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout', answer?: PkiMessage) => {
+    const report = (o: 'provisioned' | 'refused' | 'failed' | 'timeout', networkId: number | undefined) =>
+      this.deps.onEnrollment?.(o, (performance.now() - started) / 1000, networkId);
+    const finish = (
+      outcome: 'provisioned' | 'refused' | 'failed' | 'timeout',
+      answer?: PkiMessage,
+      networkId?: number,
+    ) => {
       if (isDone) return;
       isDone = true;
       clearTimeout(deadline);
-      report(outcome);
+      report(outcome, networkId);
       if (answer) sock.end(encodePkiMessage(answer));
       else sock.destroy();
     };
@@ -251,12 +260,12 @@ export class PkiEndpoint {
       this.deps.policy.enroll({ ...checked, method, source }).then(
         (d) =>
           d.ok
-            ? finish('provisioned', {
-                type: PKI_MSG.Enrolled,
-                identity: d.identity,
-                prefixLength: d.prefixLength,
-              })
-            : finish('refused', { type: PKI_MSG.Refused }),
+            ? finish(
+                'provisioned',
+                { type: PKI_MSG.Enrolled, identity: d.identity, prefixLength: d.prefixLength },
+                d.networkId,
+              )
+            : finish('refused', { type: PKI_MSG.Refused }, d.networkId),
         (e: unknown) => {
           log.error('pki.internal-error', { src: address, port, msg: (e as Error).message });
           finish('failed', { type: PKI_MSG.Refused });

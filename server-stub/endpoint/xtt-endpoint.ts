@@ -19,10 +19,20 @@ import type { Logger } from '../log.ts';
 import { ListenError } from '../errors.ts';
 import { formatPrefix64, parseIpv6 } from '../registry/ipv6.ts';
 
-/** Gives each connection its ServerPolicy (IdentityPolicy with a verifier in production). */
+/**
+ * Gives each connection its ServerPolicy (IdentityPolicy with a verifier in production); the policy
+ * may tell, once it has looked the client's batch up, which organization the handshake is for.
+ */
 export interface ConnectionPolicies {
-  forConnection(source: HandshakeSource): ServerPolicy;
+  forConnection(source: HandshakeSource): ServerPolicy & { readonly organizationId?: number | undefined };
 }
+
+export type HandshakeReport = (
+  outcome: 'provisioned' | 'refused' | 'failed' | 'timeout',
+  seconds: number,
+  /** The organization of the batch the client named; undefined before (or without) a known batch. */
+  organizationId: number | undefined,
+) => void;
 
 export interface EndpointOptions {
   host: string;
@@ -45,7 +55,7 @@ export interface EndpointDeps {
   policy: ConnectionPolicies;
   logger: Logger;
   /** Called once per accepted connection when its handshake ends (metrics). */
-  onHandshake?: (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout', seconds: number) => void;
+  onHandshake?: HandshakeReport;
 }
 
 /** A client sends ClientInit (70 B) and Identity_ClientAttest (750 B): anything past this is abuse. */
@@ -208,7 +218,8 @@ export class XttEndpoint {
   }
 
   private runHandshake(sock: Socket, address: string, port: number): void {
-    const hs = this.deps.xtt.accept(this.deps.policy.forConnection({ address, port }));
+    const policy = this.deps.policy.forConnection({ address, port });
+    const hs = this.deps.xtt.accept(policy);
     const queue: Uint8Array[] = [];
     let received = 0;
     let isBusy = false;
@@ -216,7 +227,7 @@ export class XttEndpoint {
     const log = this.deps.logger;
     const startedAt = performance.now();
     const report = (outcome: 'provisioned' | 'refused' | 'failed' | 'timeout') =>
-      this.deps.onHandshake?.(outcome, (performance.now() - startedAt) / 1000);
+      this.deps.onHandshake?.(outcome, (performance.now() - startedAt) / 1000, policy.organizationId);
 
     const finish = (why: 'timeout' | 'error' | 'abuse', reason: string) => {
       if (isFinished) return;

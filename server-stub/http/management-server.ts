@@ -135,14 +135,18 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
     method: 'GET',
     path: '/metrics',
     isAuthenticated: !isMetricsPublic,
-    // Server-wide figures for superadmins (and a public scrape); an organization's token gets its
-    // own organization's device gauges only (organizationMetrics), labelled with its name.
+    // Server-wide figures for superadmins (and a public scrape), handshake and enrollment counters
+    // labelled with every organization; an organization's token gets its own organization's device
+    // gauges (organizationMetrics) and its own counter series only, labelled with its name.
     role: 'viewer',
     handler: async ({ res, principal }) => {
       if (!ctx.metrics) throw new ApiError('NOT_FOUND', 'metrics are not enabled');
+      const names = new Map((await ctx.registry.listOrganizations()).map((o) => [o.id, o.name]));
       if (principal?.org !== undefined) {
+        const body =
+          (await organizationMetrics(ctx, principal.org)) + ctx.metrics.expose(names, principal.org);
         res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
-        res.end(await organizationMetrics(ctx, principal.org));
+        res.end(body);
         return undefined;
       }
       const batches = await ctx.registry.listBatches();
@@ -154,7 +158,7 @@ export function buildRouter(ctx: ApiContext, isMetricsPublic: boolean): Router {
       const certAll = cas.reduce((n, c) => n + c.devices, 0);
       ctx.metrics.certDeviceCounts({ active: certAll - certRevoked, revoked: certRevoked });
       await ctx.metrics.collect();
-      const body = ctx.metrics.expose();
+      const body = ctx.metrics.expose(names);
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'cache-control': 'no-store' });
       res.end(body);
       return undefined;

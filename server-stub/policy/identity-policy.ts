@@ -75,7 +75,10 @@ export interface AssignRequest {
 export type AssignResult = { ok: true; id: Uint8Array; reason: Reason } | { ok: false; reason: Reason };
 
 /** What the DAA verifier needs to check a signature from a batch. */
-export type BatchLookup = { ok: true; gpk: Uint8Array; basename: Uint8Array } | { ok: false; reason: Reason };
+/** A batch's verification material, or a refusal; `organizationId` once the batch is known. */
+export type BatchLookup =
+  | { ok: true; gpk: Uint8Array; basename: Uint8Array; organizationId: number }
+  | { ok: false; reason: Reason; organizationId?: number };
 
 export interface IdentityPolicyOptions {
   logger?: Logger;
@@ -111,7 +114,7 @@ export class IdentityPolicy {
   }
 
   /** The ServerPolicy of one XTT connection from `source` (needs the `verifier` option). */
-  forConnection(source: HandshakeSource): ServerPolicy {
+  forConnection(source: HandshakeSource): HandshakePolicy {
     if (!this.verifier) throw new TypeError('IdentityPolicy.forConnection needs the verifier option');
     return new HandshakePolicy(this, this.verifier, this.logger, source);
   }
@@ -124,9 +127,10 @@ export class IdentityPolicy {
     if (!(gid instanceof Uint8Array) || gid.length !== 32) return { ok: false, reason: REASONS.badRequest };
     const batch = await this.registry.getBatch(gid);
     if (!batch) return { ok: false, reason: REASONS.unknownBatch };
-    if (batch.status === 'revoked') return { ok: false, reason: REASONS.batchRevoked };
-    if (batch.networkId === null) return { ok: false, reason: REASONS.batchWithoutNetwork };
-    return { ok: true, gpk: batch.gpk, basename: batch.basename };
+    const organizationId = batch.organizationId;
+    if (batch.status === 'revoked') return { ok: false, reason: REASONS.batchRevoked, organizationId };
+    if (batch.networkId === null) return { ok: false, reason: REASONS.batchWithoutNetwork, organizationId };
+    return { ok: true, gpk: batch.gpk, basename: batch.basename, organizationId };
   }
 
   /** Decide and record the identity of a device whose DAA signature has been verified. */
@@ -296,6 +300,9 @@ export class IdentityPolicy {
  * IdentityPolicy's decision with the connection's source.
  */
 export class HandshakePolicy implements ServerPolicy {
+  /** The organization of the batch the client named, once looked up (metrics); unknown: undefined. */
+  organizationId: number | undefined;
+
   constructor(
     private readonly identities: IdentityPolicy,
     private readonly verifier: DaaVerifier,
@@ -307,6 +314,7 @@ export class HandshakePolicy implements ServerPolicy {
     const { gid, message, signature, suite } = req;
     const { address, port } = this.source;
     const batch = await this.identities.lookupBatch(gid);
+    this.organizationId = batch.organizationId;
     if (!batch.ok) {
       await this.identities.recordFailure(
         this.source,

@@ -39,8 +39,10 @@ export interface PkiEnrollRequest {
   source: HandshakeSource;
 }
 
+/** `networkId`: the network of the CA that issued the chain, when one is known (metrics). */
 export type PkiDecision =
-  { ok: true; identity: Uint8Array; prefixLength: number; reason: string } | { ok: false; reason: string };
+  | { ok: true; identity: Uint8Array; prefixLength: number; reason: string; networkId: number }
+  | { ok: false; reason: string; networkId?: number };
 
 export interface PkiPolicyOptions {
   clock: Clock;
@@ -112,24 +114,33 @@ export class PkiPolicy {
     let decision: PkiDecision;
     try {
       decision = await this.registry.withPkiTransaction(async (tx) => {
-        const refuse = async (reason: string, caId: number | null): Promise<PkiDecision> => {
-          await tx.appendPkiAudit({ ...audit, caId, outcome: 'refused', reason, identity: null });
-          return { ok: false, reason };
+        const refuse = async (
+          reason: string,
+          ca: { id: number; networkId: number } | null,
+        ): Promise<PkiDecision> => {
+          await tx.appendPkiAudit({
+            ...audit,
+            caId: ca?.id ?? null,
+            outcome: 'refused',
+            reason,
+            identity: null,
+          });
+          return { ok: false, reason, ...(ca ? { networkId: ca.networkId } : {}) };
         };
-        if (!verdict.ok) return refuse(verdict.reason, verdict.anchor?.id ?? null);
+        if (!verdict.ok) return refuse(verdict.reason, verdict.anchor ?? null);
         const ca = await tx.getCa(verdict.anchor.id);
         if (!ca) return refuse('unknown-ca', null);
-        if (ca.status === 'revoked') return refuse(PKI_REASONS.caRevoked, ca.id);
+        if (ca.status === 'revoked') return refuse(PKI_REASONS.caRevoked, ca);
         const top = verdict.path[verdict.path.length - 1]!;
-        if (await tx.isSerialRevoked(ca.id, top.serial)) return refuse('certificate-revoked', ca.id);
+        if (await tx.isSerialRevoked(ca.id, top.serial)) return refuse('certificate-revoked', ca);
         const prefix = await tx.getNetworkPrefix(ca.networkId);
         const accept = async (identity: Uint8Array, reason: string): Promise<PkiDecision> => {
           await tx.appendPkiAudit({ ...audit, caId: ca.id, outcome: 'provisioned', reason, identity });
-          return { ok: true, identity, prefixLength: 64, reason };
+          return { ok: true, identity, prefixLength: 64, reason, networkId: ca.networkId };
         };
         const known = await tx.getCertDeviceByKey(ca.networkId, keyFp);
         if (known) {
-          if (known.status === 'revoked') return refuse(PKI_REASONS.deviceRevoked, ca.id);
+          if (known.status === 'revoked') return refuse(PKI_REASONS.deviceRevoked, ca);
           await tx.touchCertDevice(known.id, info, ca.id, req.method, source);
           return accept(known.identity, PKI_REASONS.returning);
         }
@@ -140,12 +151,12 @@ export class PkiPolicy {
           return accept(rekey.identity, PKI_REASONS.rekeyed);
         }
         if (ca.maxDevices !== null && (await tx.countCaDevices(ca.id)) >= ca.maxDevices) {
-          return refuse(PKI_REASONS.quotaExceeded, ca.id);
+          return refuse(PKI_REASONS.quotaExceeded, ca);
         }
         const identity = await chooseIdentity(prefix, IDENTITY_DOMAIN, Buffer.from(keyFp, 'hex'), (id) =>
           tx.isIdentityTaken(id),
         );
-        if (!identity) return refuse(PKI_REASONS.addressSpaceExhausted, ca.id);
+        if (!identity) return refuse(PKI_REASONS.addressSpaceExhausted, ca);
         await tx.insertCertDevice({
           ...info,
           caId: ca.id,

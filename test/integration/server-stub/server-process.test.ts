@@ -60,7 +60,7 @@ test('start serves handshakes, logs one line per event without secrets, stops on
   // The management listener (server-stub/http) runs in the same process and counts the handshake.
   const httpPort = Number(/http\.listening host=\S+ port=(\d+)/.exec(server.stderr())?.[1]);
   const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-  t.regex(metrics, /^enf_handshakes_total\{outcome="provisioned"\} 1$/m);
+  t.regex(metrics, /^enf_handshakes_total\{organization="default",outcome="provisioned"\} 1$/m);
   t.regex(metrics, /^enf_verify_batch_size_count 1$/m);
   t.regex(metrics, /^enf_devices\{status="active"\} 1$/m);
   server.proc.kill('SIGTERM');

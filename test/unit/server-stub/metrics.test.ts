@@ -80,7 +80,7 @@ test('Metrics: the ENF instruments and hooks', (t) => {
   const m = new Metrics();
   const fresh = m.expose();
   for (const o of ['provisioned', 'refused', 'failed', 'timeout']) {
-    t.true(fresh.includes(`enf_handshakes_total{outcome="${o}"} 0`), o);
+    t.true(fresh.includes(`enf_handshakes_total{organization="(none)",outcome="${o}"} 0`), o);
   }
   t.true(fresh.includes('enf_verify_queue_depth 0'));
   m.handshakeFinished('provisioned', 0.02);
@@ -91,11 +91,11 @@ test('Metrics: the ENF instruments and hooks', (t) => {
   m.queueDepth(5);
   m.deviceCounts({ active: 3, revoked: 1 });
   const text = m.expose();
-  t.true(text.includes('enf_handshakes_total{outcome="provisioned"} 2'));
-  t.true(text.includes('enf_handshakes_total{outcome="refused"} 1'));
-  t.true(text.includes('enf_handshake_duration_seconds_bucket{le="0.005"} 1'));
-  t.true(text.includes('enf_handshake_duration_seconds_bucket{le="0.025"} 2'));
-  t.true(text.includes('enf_handshake_duration_seconds_count 3'));
+  t.true(text.includes('enf_handshakes_total{organization="(none)",outcome="provisioned"} 2'));
+  t.true(text.includes('enf_handshakes_total{organization="(none)",outcome="refused"} 1'));
+  t.true(text.includes('enf_handshake_duration_seconds_bucket{organization="(none)",le="0.005"} 1'));
+  t.true(text.includes('enf_handshake_duration_seconds_bucket{organization="(none)",le="0.025"} 2'));
+  t.true(text.includes('enf_handshake_duration_seconds_count{organization="(none)"} 3'));
   t.true(text.includes('enf_verify_batch_size_bucket{le="1"} 1'));
   t.true(text.includes('enf_verify_batch_size_bucket{le="8"} 2'));
   t.true(text.includes('enf_verify_queue_depth 5'));
@@ -127,16 +127,52 @@ test('Metrics: collectors sample values at exposition time; a failing one is ski
 
 test('Metrics: PKI enrollments and certificate devices are counted apart from XTT handshakes', (t) => {
   const m = new Metrics();
-  t.true(m.expose().includes('enf_pki_enrollments_total{outcome="refused"} 0'));
+  t.true(m.expose().includes('enf_pki_enrollments_total{organization="(none)",outcome="refused"} 0'));
   m.pkiEnrollmentFinished('provisioned', 0.03);
   m.pkiEnrollmentFinished('refused', 0.002);
   m.certDeviceCounts({ active: 2, revoked: 0 });
   const text = m.expose();
-  t.true(text.includes('enf_pki_enrollments_total{outcome="provisioned"} 1'));
-  t.true(text.includes('enf_pki_enrollments_total{outcome="refused"} 1'));
-  t.true(text.includes('enf_pki_enrollment_duration_seconds_count 2'));
+  t.true(text.includes('enf_pki_enrollments_total{organization="(none)",outcome="provisioned"} 1'));
+  t.true(text.includes('enf_pki_enrollments_total{organization="(none)",outcome="refused"} 1'));
+  t.true(text.includes('enf_pki_enrollment_duration_seconds_count{organization="(none)"} 2'));
   t.true(text.includes('enf_pki_devices{status="active"} 2'));
-  t.true(text.includes('enf_handshakes_total{outcome="provisioned"} 0'));
-  t.notRegex(text, /^enf_handshake_duration_seconds_count [1-9]/m);
+  t.true(text.includes('enf_handshakes_total{organization="(none)",outcome="provisioned"} 0'));
+  t.notRegex(text, /^enf_handshake_duration_seconds_count\S* [1-9]/m);
   t.throws(() => m.pkiEnrollmentFinished('bogus' as 'refused', 1), { instanceOf: RangeError });
+});
+
+test("Metrics: counters per organization; an organization's exposition holds its own series only", (t) => {
+  const m = new Metrics();
+  const names = new Map([
+    [2, 'acme'],
+    [3, 'globex'],
+  ]);
+  m.handshakeFinished('provisioned', 0.02, 2);
+  m.handshakeFinished('provisioned', 0.02, 2);
+  m.handshakeFinished('refused', 0.01, 3);
+  m.handshakeFinished('failed', 0.001); // before any organization was known
+  m.pkiEnrollmentFinished('provisioned', 0.03, 3);
+  m.handshakeFinished('timeout', 1, 9); // an organization since deleted
+  const all = m.expose(names);
+  t.regex(all, /^enf_handshakes_total\{organization="acme",outcome="provisioned"\} 2$/m);
+  t.regex(all, /^enf_handshakes_total\{organization="globex",outcome="refused"\} 1$/m);
+  t.regex(all, /^enf_handshakes_total\{organization="globex",outcome="provisioned"\} 0$/m);
+  t.regex(all, /^enf_handshakes_total\{organization="\(none\)",outcome="failed"\} 1$/m);
+  t.regex(all, /^enf_handshakes_total\{organization="#9",outcome="timeout"\} 1$/m);
+  t.regex(all, /^enf_pki_enrollments_total\{organization="globex",outcome="provisioned"\} 1$/m);
+  t.regex(all, /^enf_handshake_duration_seconds_count\{organization="acme"\} 2$/m);
+  t.regex(all, /^enf_verify_queue_depth 0$/m);
+  const acme = m.expose(names, 2);
+  t.regex(acme, /^enf_handshakes_total\{organization="acme",outcome="provisioned"\} 2$/m);
+  t.regex(acme, /^enf_handshakes_total\{organization="acme",outcome="refused"\} 0$/m);
+  t.regex(acme, /^enf_pki_enrollments_total\{organization="acme",outcome="provisioned"\} 0$/m);
+  t.regex(acme, /^enf_handshake_duration_seconds_count\{organization="acme"\} 2$/m);
+  for (const other of ['globex', '(none)', '#9', 'enf_verify', 'enf_devices'])
+    t.false(acme.includes(other), other);
+  // Every organization label of the scrape is its own.
+  t.deepEqual([...new Set([...acme.matchAll(/organization="([^"]*)"/g)].map((x) => x[1]))], ['acme']);
+  const fresh = m.expose(names, 3);
+  t.regex(fresh, /^enf_handshakes_total\{organization="globex",outcome="refused"\} 1$/m);
+  t.false(fresh.includes('acme'));
+  t.throws(() => m.handshakeFinished('failed', 1, 0), { instanceOf: RangeError });
 });

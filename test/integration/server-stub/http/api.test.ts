@@ -495,14 +495,14 @@ test('/metrics: Prometheus text with device counts and handshake hooks', async (
   await withApi(async (f) => {
     const { ids } = await populate(f, 2);
     await f.call('POST', `/api/v1/devices/${ids[0]}/revoke`);
-    f.metrics.handshakeFinished('provisioned', 0.05);
+    f.metrics.handshakeFinished('provisioned', 0.05, 1); // the default organization's
     f.metrics.addCollector(() => f.metrics.queueDepth(4));
     const r = await f.call('GET', '/metrics');
     t.is(r.status, 200);
     t.regex(r.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
     t.regex(r.text, /^enf_devices\{status="active"\} 1$/m);
     t.regex(r.text, /^enf_devices\{status="revoked"\} 1$/m);
-    t.regex(r.text, /^enf_handshakes_total\{outcome="provisioned"\} 1$/m);
+    t.regex(r.text, /^enf_handshakes_total\{organization="default",outcome="provisioned"\} 1$/m);
     t.regex(r.text, /^enf_verify_queue_depth 4$/m);
   });
 });

@@ -177,19 +177,23 @@ test('CAs: register with proof, refusals change nothing, devices, CRL, revocatio
     t.is(put.status, 200, put.text);
     t.like(put.json, { replaced: false, entries: 1, ca: { crlEntries: 1 } });
     const refusedByCrl = await enroll(f, second, [], 4001);
-    t.deepEqual(refusedByCrl, { ok: false, reason: 'certificate-revoked' });
+    t.deepEqual(refusedByCrl, { ok: false, reason: 'certificate-revoked', networkId: 1 });
 
     // The device routes act on certificate devices too.
     const rekey = await f.call('PUT', `/api/v1/devices/${dev.id as string}/allow-rekey`, { allow: true });
     t.is(rekey.json.allowRekey, true);
     const revoked = await f.call('POST', `/api/v1/devices/${dev.id as string}/revoke`);
     t.like(revoked.json, { kind: 'certificate', status: 'revoked' });
-    t.deepEqual(await enroll(f, leaf, [], 4002), { ok: false, reason: 'device-revoked' });
+    t.deepEqual(await enroll(f, leaf, [], 4002), { ok: false, reason: 'device-revoked', networkId: 1 });
 
     // Revoking the CA refuses every device it certified, new ones too.
     const caRevoked = await f.call('POST', `/api/v1/cas/acme-issuing/revoke`);
     t.like(caRevoked.json, { status: 'revoked', devices: 1, revokedDevices: 1, crlEntries: 1 });
-    t.deepEqual(await enroll(f, issue(inter, work, 'gw-3'), [], 4003), { ok: false, reason: 'ca-revoked' });
+    t.deepEqual(await enroll(f, issue(inter, work, 'gw-3'), [], 4003), {
+      ok: false,
+      reason: 'ca-revoked',
+      networkId: 1,
+    });
     const reasons = (await f.call('GET', '/api/v1/audit?method=pki&outcome=refused')).json.items.map(
       (e: { reason: string }) => e.reason,
     );

@@ -238,7 +238,11 @@ export function registrySuite(test: TestFn, name: string, factory: RegistryFacto
       ok: false,
       reason: REASONS.batchRevoked,
     });
-    t.deepEqual(await policy.lookupBatch(batch.gid), { ok: false, reason: REASONS.batchRevoked });
+    t.deepEqual(await policy.lookupBatch(batch.gid), {
+      ok: false,
+      reason: REASONS.batchRevoked,
+      organizationId: batch.organizationId, // the batch is known: its handshakes count for its organization
+    });
     t.is((await registry.listDevices({ gid: batch.gid })).length, 1, 'refusals create no device');
     const refused = await registry.queryAudit({ outcome: 'refused' });
     t.deepEqual(

@@ -233,6 +233,8 @@ function userRow(main, u, me, serverWide) {
     const pwForm = el(
       'form',
       { class: 'inline', hidden: true, 'aria-label': `New password for ${u.name}` },
+      // Whose password it is, for password managers (not shown; the label names the user).
+      el('input', { type: 'text', autocomplete: 'username', value: u.name, readonly: true, hidden: true }),
       el('label', { for: `u-pw-${u.id}` }, `New password for ${u.name}`, pw),
       el('button', { type: 'submit' }, 'Set password'),
     );
@@ -297,6 +299,12 @@ export async function renderTokens(main) {
         .filter((u) => allows(me.role, u.role))
         .map((u) => el('option', { value: u.name }, `User ${u.name} (${u.role})`)),
     );
+    // A user's token never acts above that user: offer only the roles the API would accept.
+    const roleOf = new Map(users.map((u) => [u.name, u.role]));
+    forWhom.addEventListener('change', () => {
+      const upTo = roleOf.get(forWhom.value) ?? me.role;
+      role.replaceChildren(...roleOptions(upTo, upTo, serverWide && !roleOf.has(forWhom.value)));
+    });
   }
   const org = serverWide ? await organizationSelect('t-org') : undefined;
   const addError = errorArea('t-add-error');

@@ -164,13 +164,23 @@ test('admin pages: users added and signed in, tokens shown once and revoked, vie
     await page.getByRole('heading', { name: 'Create an API token' }).waitFor();
     t.deepEqual(await rowNames(page, 'Named API tokens').catch(() => []), []);
     await page.getByLabel('Name', { exact: true }).fill('acme-ci');
-    await page.getByLabel('Role', { exact: true }).selectOption('operator');
     t.deepEqual(await page.getByLabel('For', { exact: true }).locator('option').allTextContents(), [
       'Myself (ada)',
       'The organization (no user)',
       'User olga (viewer)',
     ]);
+    // For olga (a viewer), only a viewer's role is offered; back to the organization, up to admin.
+    await page.getByLabel('For', { exact: true }).selectOption('User olga (viewer)');
+    t.deepEqual(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents(), [
+      'viewer',
+    ]);
     await page.getByLabel('For', { exact: true }).selectOption('The organization (no user)');
+    t.deepEqual(await page.getByLabel('Role', { exact: true }).locator('option').allTextContents(), [
+      'viewer',
+      'operator',
+      'admin',
+    ]);
+    await page.getByLabel('Role', { exact: true }).selectOption('operator');
     await page.getByRole('button', { name: 'Create token' }).click();
     await page.getByText('Copy it now: you will not see it again.').waitFor();
     const secret = await page.getByLabel('Token', { exact: true }).inputValue();

@@ -1,4 +1,4 @@
-// `enf-server user add|list|disable|passwd` and `enf-server token add|list|revoke`: local users and
+// `enf-server user add|list|role|disable|passwd` and `enf-server token add|list|revoke`: local users and
 // named API tokens from the server's own command line (its operator acts as a superadmin). A
 // password never appears on the command line (ps, shell history): it is read from --password-file,
 // or from standard input with --password-stdin. A new token is printed once, never stored.
@@ -117,6 +117,35 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
                 ]),
               ),
               json: views,
+            });
+          }),
+      )
+      .command(
+        'role',
+        "change a user's role within its organization (its sessions and tokens see it at once)",
+        (c) =>
+          c.option('name', { type: 'string', demandOption: true, describe: 'user name' }).option('role', {
+            type: 'string',
+            demandOption: true,
+            choices: ROLES.filter((x) => x !== 'superadmin'),
+            describe: 'new role (a superadmin has no organization: not given nor taken here)',
+          }),
+        (a) =>
+          withRegistry(a, async (r) => {
+            const ro = role(a.role);
+            const before = await r.accounts.getUser(a.name);
+            const user = await changeCli(
+              r,
+              () => r.accounts.setUserRole(a.name, ro),
+              (u) => ({
+                ...userObject(u),
+                action: 'user.role',
+                detail: { from: before?.role ?? null, role: ro },
+              }),
+            );
+            done({
+              human: `user ${user.name} is now ${user.role}`,
+              json: userView(user, await organizationNames(r)),
             });
           }),
       )

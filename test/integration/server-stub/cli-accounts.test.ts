@@ -1,4 +1,4 @@
-// The real `enf-server` program with --json: `user add|list|disable|passwd` (passwords from a file
+// The real `enf-server` program with --json: `user add|list|role|disable|passwd` (passwords from a file
 // or standard input, never the command line) and `token add|list|revoke` (printed once, listed
 // without the secret, the creator named cli:OSUSER); mistakes name their option and change nothing.
 import test from 'ava';
@@ -102,6 +102,17 @@ test('user add|list|disable|passwd and token add|list|revoke', async (t) => {
     (await cli(dir, ['user', 'passwd', '--name', 'nobody', '--password-file', pw])).json?.error?.code,
     'NOT_FOUND',
   );
+  const demoted = await cli(dir, ['user', 'role', '--name', 'alice', '--role', 'operator']);
+  t.is(demoted.code, 0, demoted.stderr);
+  t.like(demoted.json, { name: 'alice', organization: 'acme', role: 'operator' });
+  t.is((await cli(dir, ['user', 'role', '--name', 'alice', '--role', 'admin'])).json.role, 'admin');
+  const sup = await cli(dir, ['user', 'role', '--name', 'root', '--role', 'admin']);
+  t.like(sup.json?.error, { code: 'VALIDATION', field: 'role' });
+  t.not((await cli(dir, ['user', 'role', '--name', 'alice', '--role', 'superadmin'])).code, 0);
+  t.is(
+    (await cli(dir, ['user', 'role', '--name', 'nobody', '--role', 'viewer'])).json?.error?.code,
+    'NOT_FOUND',
+  );
   t.true((await cli(dir, ['user', 'disable', '--name', 'alice'])).json.disabled);
   t.false((await cli(dir, ['user', 'disable', '--name', 'alice', '--enable'])).json.disabled);
 
@@ -165,6 +176,8 @@ test('user add|list|disable|passwd and token add|list|revoke', async (t) => {
       'token.add ci',
       'user.enable alice',
       'user.disable alice',
+      'user.role alice',
+      'user.role alice',
       'user.password alice',
       'user.add root',
       'user.add alice',

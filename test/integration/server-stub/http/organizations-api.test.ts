@@ -231,9 +231,15 @@ test("isolation: random API calls by two organizations; no answer to one names t
     other: fc.boolean(),
     pick: fc.nat(),
   });
+  // Every sequence starts by giving each organization a network, a batch and a device, so each run
+  // has objects on both sides to aim at (and the checks after the runs hold whatever was drawn).
+  const preamble = (['acme', 'globex'] as const).flatMap((org) =>
+    (['net', 'batch', 'provision'] as const).map((op) => ({ org, op, other: false, pick: 0 })),
+  );
+  const sequences = fc.array(command, { minLength: 5, maxLength: 25 }).map((cmds) => [...preamble, ...cmds]);
   try {
     const verdict = await fc.check(
-      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 25 }), async (cmds) => {
+      fc.asyncProperty(sequences, async (cmds) => {
         for (const c of cmds) {
           const me = c.org;
           const them = me === 'acme' ? 'globex' : 'acme';

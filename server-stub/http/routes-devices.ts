@@ -14,6 +14,7 @@ import { findBatch } from './routes-networks.ts';
 import { orgNetworkIds } from './routes-pki.ts';
 import { changeRecorded } from './routes-operator-audit.ts';
 import { auditView, certDeviceListView, deviceView, sourcesView } from './views.ts';
+import { decodeDeviceCursor, devicePage, encodeDeviceCursor, filterTag } from './device-list.ts';
 
 const API = '/api/v1';
 export const DEFAULT_PAGE = 100;
@@ -24,16 +25,15 @@ export const AUDIT_METHODS = ['xtt', 'pki'] as const;
 export const MAX_PAGE = 1000;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-/** d: devices (by identity), a: the audit, o: the operator audit (by id). */
-export function encodeCursor(kind: 'd' | 'a' | 'o', key: string): string {
+/** a: the audit, o: the operator audit (by id). The device list's cursors: device-list.ts. */
+export function encodeCursor(kind: 'a' | 'o', key: string): string {
   return Buffer.from(`${kind}1:${key}`).toString('base64url');
 }
 
-export function decodeCursor(kind: 'd' | 'a' | 'o', v: string | null): string | undefined {
+export function decodeCursor(kind: 'a' | 'o', v: string | null): string | undefined {
   if (v === null) return undefined;
   const text = /^[A-Za-z0-9_-]{1,200}$/.test(v) ? Buffer.from(v, 'base64url').toString('utf8') : '';
-  const re =
-    kind === 'd' ? /^d1:([0-9a-f]{32})$/ : kind === 'a' ? /^a1:([0-9]{1,15})$/ : /^o1:([0-9]{1,15})$/;
+  const re = kind === 'a' ? /^a1:([0-9]{1,15})$/ : /^o1:([0-9]{1,15})$/;
   const m = re.exec(text);
   if (!m) throw new ApiError('VALIDATION', 'cursor: not a cursor from this list', 'cursor');
   return m[1]!;
@@ -152,7 +152,6 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const until = timeParam(query, 'until');
       const seenSince = timeParam(query, 'seenSince');
       const limit = limitParam(query);
-      const after = decodeCursor('d', query.get('cursor'));
       const batchRef = query.get('batch');
       const caRef = query.get('ca');
       if (batchRef !== null && caRef !== null)
@@ -165,49 +164,17 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const caId = caRef === null ? undefined : await findCaId(ctx, caRef, org);
       if (gid) kind = 'daa';
       if (caId !== undefined) kind = 'certificate';
-      const isWanted = (first: number, last: number) =>
-        (since === undefined || first >= since) &&
-        (until === undefined || first < until) &&
-        (seenSince === undefined || last >= seenSince);
-      const daa =
-        kind === 'certificate'
-          ? []
-          : (
-              await ctx.registry.listDevices({ ...(gid ? { gid } : {}), ...(status ? { status } : {}) }, org)
-            ).filter((d) => isWanted(d.firstHandshakeAt, d.lastHandshakeAt));
-      const nets = await orgNetworkIds(ctx, org);
-      const certs =
-        kind === 'daa'
-          ? []
-          : (
-              await ctx.registry.pki.listCertDevices({
-                ...(caId !== undefined ? { caId } : {}),
-                ...(status ? { status } : {}),
-              })
-            ).filter(
-              (d) => (!nets || nets.has(d.networkId)) && isWanted(d.firstEnrolledAt, d.lastEnrolledAt),
-            );
-      // DAA devices first, then certificate devices: the cursor is the last identity shown.
-      const all: ({ daa: Device; cert?: undefined } | { daa?: undefined; cert: CertDevice })[] = [
-        ...daa.map((d) => ({ daa: d })),
-        ...certs.map((d) => ({ cert: d })),
-      ];
-      const idOf = (x: (typeof all)[number]) => hex(x.daa ? x.daa.identity : x.cert.identity);
-      let start = 0;
-      if (after !== undefined) {
-        const i = all.findIndex((x) => idOf(x) === after);
-        if (i < 0) throw new ApiError('VALIDATION', 'cursor: no longer matches this filter', 'cursor');
-        start = i + 1;
-      }
-      const page = all.slice(start, start + limit);
-      const names = await batchNames(ctx, org);
-      const cas = certs.length ? await caNames(ctx) : new Map<number, string>();
-      const isMore = start + limit < all.length;
+      const filter = { kind, gid, caId, status, since, until, seenSince };
+      const tag = filterTag(filter, org);
+      const after = decodeDeviceCursor(query.get('cursor'), tag);
+      const { items, next } = await devicePage(ctx, filter, org, limit, after);
+      const names = items.some((x) => x.daa) ? await batchNames(ctx, org) : new Map<string, string>();
+      const cas = items.some((x) => x.cert) ? await caNames(ctx) : new Map<number, string>();
       return {
         status: 200,
         body: {
-          items: page.map((x) => (x.daa ? deviceView(x.daa, names) : certDeviceListView(x.cert, cas))),
-          nextCursor: isMore ? encodeCursor('d', idOf(page[page.length - 1]!)) : null,
+          items: items.map((x) => (x.daa ? deviceView(x.daa, names) : certDeviceListView(x.cert, cas))),
+          nextCursor: next ? encodeDeviceCursor(tag, next) : null,
         },
       };
     },

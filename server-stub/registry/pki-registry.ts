@@ -121,6 +121,23 @@ export interface PkiRegistryTx {
   appendPkiAudit(entry: PkiAuditInput): Promise<void>;
 }
 
+export interface CertDeviceFilter {
+  caId?: number;
+  status?: 'active' | 'revoked';
+  /** Only the devices of this organization's networks. */
+  organizationId?: number;
+  /** First enrollment at or after this time (ms). */
+  firstSince?: number;
+  /** First enrollment before this time (ms). */
+  firstUntil?: number;
+  /** Last enrollment at or after this time (ms). */
+  lastSince?: number;
+  /** Keyset paging: only devices with a larger id. */
+  afterId?: number;
+  /** At most this many (1 to MAX_DEVICE_LIMIT); all without. */
+  limit?: number;
+}
+
 export interface PkiRegistry {
   /** Every registered CA, revoked ones too (an enrollment under one is refused as ca-revoked). */
   listCas(): Promise<CaSummary[]>;
@@ -134,7 +151,8 @@ export interface PkiRegistry {
     caId: number,
     crl: { der: Uint8Array; thisUpdate: number; nextUpdate: number | null; serials: readonly string[] },
   ): Promise<{ replaced: boolean; entries: number }>;
-  listCertDevices(filter?: { caId?: number; status?: 'active' | 'revoked' }): Promise<CertDevice[]>;
+  /** Ordered by id (enrollment order); filtered, keyset-paged (`afterId`) and limited in the database. */
+  listCertDevices(filter?: CertDeviceFilter): Promise<CertDevice[]>;
   getCertDeviceByIdentity(identity: Uint8Array): Promise<CertDevice | undefined>;
   revokeCertDevice(id: number): Promise<CertDevice>;
   setCertDeviceAllowRekey(id: number, allow: boolean): Promise<CertDevice>;

@@ -126,6 +126,22 @@ export interface PkiAuditFacts {
 export interface DeviceFilter {
   gid?: Uint8Array;
   status?: DeviceStatus;
+  /** First handshake at or after this time (ms). */
+  firstSince?: number;
+  /** First handshake before this time (ms). */
+  firstUntil?: number;
+  /** Last handshake at or after this time (ms). */
+  lastSince?: number;
+  /** Keyset paging: only devices after this key in the list's order (first handshake, identity). */
+  after?: DeviceKey;
+  /** At most this many (1 to MAX_DEVICE_LIMIT); all without. */
+  limit?: number;
+}
+
+/** Where a device stands in the device list's order: first handshake time, then identity bytes. */
+export interface DeviceKey {
+  firstHandshakeAt: number;
+  identity: Uint8Array;
 }
 
 export interface AuditFilter {
@@ -209,6 +225,10 @@ export interface Registry {
 
   getDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device | undefined>;
   getDeviceByIdentity(identity: Uint8Array, org?: number): Promise<Device | undefined>;
+  /**
+   * Ordered by first handshake, then identity (bytewise); filtered, keyset-paged (`after`) and
+   * limited in the database. With `org`, only the devices of its batches.
+   */
   listDevices(filter?: DeviceFilter, org?: number): Promise<Device[]>;
   revokeDevice(gid: Uint8Array, pseudonym: Uint8Array, org?: number): Promise<Device>;
   setAllowRekey(gid: Uint8Array, pseudonym: Uint8Array, allow: boolean, org?: number): Promise<Device>;

@@ -282,6 +282,8 @@ export const SCHEMA: SchemaSpec = {
     { name: 'audit_gid', table: 'audit', columns: ['gid', 'pseudonym', 'id'] },
     { name: 'batches_network', table: 'batches', columns: ['network_id'] },
     { name: 'devices_first', table: 'devices', columns: ['first_handshake_at', 'identity'] },
+    // migration 7: a batch's devices in list order; an organization's device page merges its batches'
+    { name: 'devices_gid_first', table: 'devices', columns: ['gid', 'first_handshake_at', 'identity'] },
     { name: 'cas_network', table: 'cas', columns: ['network_id'] },
     // allow-rekey looks a device up by CA and subject
     { name: 'cert_devices_ca', table: 'cert_devices', columns: ['ca_id', 'subject'] },
@@ -722,6 +724,16 @@ export const MIGRATIONS: readonly Migration[] = [
         UNIQUE (organization_id, name),
         CHECK ((role = 'superadmin') = (organization_id IS NULL))
       );
+    `,
+  },
+  {
+    version: 7,
+    name: 'device list paging: devices of a batch in list order',
+    sqlite: `
+      CREATE INDEX devices_gid_first ON devices(gid, first_handshake_at, identity);
+    `,
+    postgres: `
+      CREATE INDEX devices_gid_first ON devices(gid, first_handshake_at, identity);
     `,
   },
 ];

@@ -13,6 +13,7 @@ import type {
   CaRecord,
   CaSummary,
   CertDevice,
+  CertDeviceFilter,
   CertificateInfo,
   NewCa,
   NewCertDevice,
@@ -22,7 +23,13 @@ import type {
 } from './pki-registry.ts';
 import { toBuffer, type Row } from './rows.ts';
 import type { Clock } from './registry.ts';
-import { checkBytes, checkName, checkNetworkRef, IDENTITY_LENGTH } from './validate.ts';
+import {
+  checkBytes,
+  checkCertDeviceFilter,
+  checkName,
+  checkNetworkRef,
+  IDENTITY_LENGTH,
+} from './validate.ts';
 
 const isTrue = (v: unknown): boolean => v === true || Number(v) === 1;
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -366,20 +373,21 @@ export class SqlPkiRegistry implements PkiRegistry {
     });
   }
 
-  async listCertDevices(
-    filter: { caId?: number; status?: 'active' | 'revoked' } = {},
-  ): Promise<CertDevice[]> {
-    const conds: string[] = [];
-    const args: unknown[] = [];
-    if (filter.caId !== undefined) {
-      conds.push('ca_id = ?');
-      args.push(filter.caId);
-    }
-    if (filter.status !== undefined) {
-      conds.push('status = ?');
-      args.push(filter.status);
-    }
-    const sql = `SELECT * FROM cert_devices ${conds.length ? 'WHERE ' + conds.join(' AND ') : ''} ORDER BY id`;
+  async listCertDevices(filter: CertDeviceFilter = {}): Promise<CertDevice[]> {
+    const f = checkCertDeviceFilter(filter);
+    const conds: [string, unknown][] = [];
+    if (f.caId !== undefined) conds.push(['ca_id = ?', f.caId]);
+    if (f.status !== undefined) conds.push(['status = ?', f.status]);
+    if (f.organizationId !== undefined)
+      conds.push(['network_id IN (SELECT id FROM networks WHERE organization_id = ?)', f.organizationId]);
+    if (f.firstSince !== undefined) conds.push(['first_enrolled_at >= ?', f.firstSince]);
+    if (f.firstUntil !== undefined) conds.push(['first_enrolled_at < ?', f.firstUntil]);
+    if (f.lastSince !== undefined) conds.push(['last_enrolled_at >= ?', f.lastSince]);
+    if (f.afterId !== undefined) conds.push(['id > ?', f.afterId]);
+    const whereSql = conds.length ? 'WHERE ' + conds.map(([c]) => c).join(' AND ') : '';
+    const args = conds.map(([, v]) => v);
+    if (f.limit !== undefined) args.push(f.limit);
+    const sql = `SELECT * FROM cert_devices ${whereSql} ORDER BY id${f.limit === undefined ? '' : ' LIMIT ?'}`;
     return this.driver.run('read', 'cert device list', async (c) =>
       (await c.all(sql, args)).map(rowToCertDevice),
     );

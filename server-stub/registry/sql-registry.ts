@@ -62,6 +62,31 @@ const DEVICE_KEY = 'WHERE gid = ? AND pseudonym = ?';
 /** Rows of one organization's batches (devices, audit), with its id as the one parameter. */
 const IN_ORG_BATCHES = 'gid IN (SELECT gid FROM batches WHERE organization_id = ?)';
 
+/** The device list's order (registry.ts listDevices), by the indexes devices_first and devices_gid_first. */
+const DEVICE_ORDER = 'ORDER BY first_handshake_at, identity';
+/** Up to this many batches, an organization's device page merges per-batch index ranges. */
+const MERGED_BATCHES = 64;
+
+/** SELECT of the devices matching a (checked) filter, without order or limit. */
+function deviceQuery(filter: DeviceFilter, org: number | undefined): { sql: string; args: unknown[] } {
+  const { after } = filter;
+  const w = where([
+    filter.gid !== undefined && ['gid = ?', toBuffer(filter.gid)],
+    filter.status !== undefined && ['status = ?', filter.status],
+    org !== undefined && [IN_ORG_BATCHES, org],
+    filter.firstSince !== undefined && ['first_handshake_at >= ?', filter.firstSince],
+    filter.firstUntil !== undefined && ['first_handshake_at < ?', filter.firstUntil],
+    filter.lastSince !== undefined && ['last_handshake_at >= ?', filter.lastSince],
+    // Keyset: strictly after the last device of the previous page, whether or not it still exists.
+    // Its second placeholder (the identity) is appended below: keep this condition last.
+    after !== undefined && ['(first_handshake_at, identity) > (?, ?)', after.firstHandshakeAt],
+  ]);
+  return {
+    sql: `SELECT * FROM devices ${w.sql}`,
+    args: after === undefined ? w.args : [...w.args, toBuffer(after.identity)],
+  };
+}
+
 /** An optional organization scope (registry.ts): undefined, or a positive integer id. */
 function checkOrg(org: number | undefined): number | undefined {
   return org === undefined ? undefined : checkInt(org, 'organization', 1, Number.MAX_SAFE_INTEGER);
@@ -506,13 +531,29 @@ export class SqlRegistry implements Registry {
 
   async listDevices(filter: DeviceFilter = {}, org?: number): Promise<Device[]> {
     checkDeviceFilter(filter);
-    const w = where([
-      filter.gid !== undefined && ['gid = ?', toBuffer(filter.gid)],
-      filter.status !== undefined && ['status = ?', filter.status],
-      checkOrg(org) !== undefined && [IN_ORG_BATCHES, org],
-    ]);
-    const sql = `SELECT * FROM devices ${w.sql} ORDER BY first_handshake_at, identity`;
-    return this.driver.run('read', 'device list', async (c) => (await c.all(sql, w.args)).map(rowToDevice));
+    checkOrg(org);
+    const { limit } = filter;
+    return this.driver.run('read', 'device list', async (c) => {
+      if (org !== undefined && filter.gid === undefined && limit !== undefined) {
+        // A page of one organization: each of its batches' first `limit` devices by the index
+        // (gid, first_handshake_at, identity), merged; no sort of the organization's whole fleet.
+        const gids = (await c.all('SELECT gid FROM batches WHERE organization_id = ?', [org])).map(
+          (r) => r.gid as Uint8Array,
+        );
+        if (gids.length === 0) return [];
+        if (gids.length <= MERGED_BATCHES) {
+          const parts = gids.map((gid) => deviceQuery({ ...filter, gid }, undefined));
+          const sql = `${parts
+            .map((q, i) => `SELECT * FROM (${q.sql} ${DEVICE_ORDER} LIMIT ?) AS p${i}`)
+            .join(' UNION ALL ')} ${DEVICE_ORDER} LIMIT ?`;
+          const args = [...parts.flatMap((q) => [...q.args, limit]), limit];
+          return (await c.all(sql, args)).map(rowToDevice);
+        }
+      }
+      const q = deviceQuery(filter, org);
+      const sql = `${q.sql} ${DEVICE_ORDER}${limit === undefined ? '' : ' LIMIT ?'}`;
+      return (await c.all(sql, limit === undefined ? q.args : [...q.args, limit])).map(rowToDevice);
+    });
   }
 
   /** One UPDATE of a device by (gid, pseudonym) (and organization when scoped), returning the row. */

@@ -12,6 +12,7 @@ import {
   type NewBatch,
   type NewDevice,
 } from './registry.ts';
+import type { CertDeviceFilter } from './pki-registry.ts';
 
 export const GID_LENGTH = 32;
 /** ECDAA FP256BN group public key X | Y: two G2 points of 129 bytes (0x04 | 4 x 32). */
@@ -24,6 +25,8 @@ export const IDENTITY_LENGTH = 16;
 export const MAX_BASENAME_LENGTH = 256;
 export const MAX_BATCH_SIZE = 100_000_000;
 export const MAX_AUDIT_LIMIT = 10_000;
+/** The most devices one list call returns when it is limited (a page asks one more than its size). */
+export const MAX_DEVICE_LIMIT = 10_000;
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -142,6 +145,32 @@ export function checkDeviceFilter(f: DeviceFilter): void {
   if (f.gid !== undefined) checkGid(f.gid, 'filter.gid');
   if (f.status !== undefined && !(DEVICE_STATUSES as readonly string[]).includes(f.status)) {
     throw new ValidationError('filter.status', `must be one of ${DEVICE_STATUSES.join(', ')}`);
+  }
+  checkTimeFilter(f);
+  if (f.after !== undefined) {
+    checkInt(f.after.firstHandshakeAt, 'filter.after.firstHandshakeAt', 0, Number.MAX_SAFE_INTEGER);
+    checkBytes(f.after.identity, 'filter.after.identity', IDENTITY_LENGTH);
+  }
+  if (f.limit !== undefined) checkInt(f.limit, 'filter.limit', 1, MAX_DEVICE_LIMIT);
+}
+
+export function checkCertDeviceFilter(f: CertDeviceFilter): CertDeviceFilter {
+  const id = (v: unknown, field: string) => checkInt(v, field, 1, Number.MAX_SAFE_INTEGER);
+  if (f.caId !== undefined) id(f.caId, 'filter.caId');
+  if (f.status !== undefined && !(DEVICE_STATUSES as readonly string[]).includes(f.status)) {
+    throw new ValidationError('filter.status', `must be one of ${DEVICE_STATUSES.join(', ')}`);
+  }
+  if (f.organizationId !== undefined) id(f.organizationId, 'filter.organizationId');
+  checkTimeFilter(f);
+  if (f.afterId !== undefined) id(f.afterId, 'filter.afterId');
+  if (f.limit !== undefined) checkInt(f.limit, 'filter.limit', 1, MAX_DEVICE_LIMIT);
+  return f;
+}
+
+/** The device lists' time bounds (DAA and certificate devices alike), each a time in ms. */
+export function checkTimeFilter(f: { firstSince?: number; firstUntil?: number; lastSince?: number }): void {
+  for (const k of ['firstSince', 'firstUntil', 'lastSince'] as const) {
+    if (f[k] !== undefined) checkInt(f[k], `filter.${k}`, 0, Number.MAX_SAFE_INTEGER);
   }
 }
 

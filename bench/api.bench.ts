@@ -2,7 +2,9 @@
 // provisioned devices (100 000 in all, one handshake audit entry each), in a SQLite registry on disk,
 // behind the real management server (server-stub/http). Times the routes the dashboard and a
 // customer's scripts call most, as one organization's viewer and as the server-wide superadmin:
-// sequential requests over loopback, median and p95 wall time per request.
+// sequential requests over loopback, median and p95 wall time per request. The device list is timed
+// at its first page, at a page deep into the list (after 5 000 devices of the organization, 50 000
+// of all) and filtered by batch and status.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -104,9 +106,30 @@ export async function run(): Promise<void> {
         await res.arrayBuffer();
         if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
       };
+      /** The cursor `pages` pages of 1000 into the device list: deep pages cost what the first does. */
+      const deepCursor = async (token: Uint8Array, pages: number): Promise<string> => {
+        let cursor = '';
+        for (let i = 0; i < pages; i++) {
+          const res = await fetch(
+            new URL(`api/v1/devices?limit=1000${cursor && `&cursor=${cursor}`}`, server.url),
+            {
+              headers: { authorization: `Bearer ${new TextDecoder().decode(token)}` },
+            },
+          );
+          cursor = ((await res.json()) as { nextCursor: string }).nextCursor;
+        }
+        return cursor;
+      };
       const routes: [string, string, Uint8Array][] = [
         ['devices_page', 'api/v1/devices?limit=100', viewer],
         ['devices_page_all_orgs', 'api/v1/devices?limit=100', superadmin],
+        ['devices_page_deep', `api/v1/devices?limit=100&cursor=${await deepCursor(viewer, 5)}`, viewer],
+        [
+          'devices_page_deep_all_orgs',
+          `api/v1/devices?limit=100&cursor=${await deepCursor(superadmin, 50)}`,
+          superadmin,
+        ],
+        ['devices_page_batch', 'api/v1/devices?limit=100&batch=lot&status=active', viewer],
         ['audit_page', 'api/v1/audit?limit=100', viewer],
         ['batches', 'api/v1/batches', viewer],
         ['networks', 'api/v1/networks', viewer],

@@ -50,8 +50,7 @@ export function filterTag(f: DeviceListFilter, org: number | undefined): string 
 
 /** `d2:<tag>:d:<first handshake ms>:<identity hex>` or `d2:<tag>:c:<id>`, as base64url. */
 export function encodeDeviceCursor(tag: string, at: DevicePosition): string {
-  const key =
-    at.kind === 'daa' ? `d:${at.key.firstHandshakeAt}:${hex(at.key.identity)}` : `c:${at.id}`;
+  const key = at.kind === 'daa' ? `d:${at.key.firstHandshakeAt}:${hex(at.key.identity)}` : `c:${at.id}`;
   return Buffer.from(`d2:${tag}:${key}`).toString('base64url');
 }
 
@@ -82,7 +81,8 @@ export function decodeDeviceCursor(v: string | null, tag: string): DevicePositio
 
 function checkSafe(digits: string): number {
   const n = Number(digits);
-  if (!Number.isSafeInteger(n)) throw new ApiError('VALIDATION', 'cursor: not a cursor from this list', 'cursor');
+  if (!Number.isSafeInteger(n))
+    throw new ApiError('VALIDATION', 'cursor: not a cursor from this list', 'cursor');
   return n;
 }
 

@@ -94,8 +94,18 @@ async function anyDeviceDetail(ctx: ApiContext, ref: string, org: number | undef
   return d.daa ? deviceDetail(ctx, d.daa, org) : certDeviceDetail(ctx, d.cert);
 }
 
-async function batchNames(ctx: ApiContext, org: number | undefined): Promise<Map<string, string>> {
-  return new Map((await ctx.registry.listBatches(org)).map((b) => [hex(b.gid), b.name]));
+/** The names of these devices' batches (a page holds few), by hex gid: not a count of every batch. */
+async function batchNames(
+  ctx: ApiContext,
+  devices: readonly Device[],
+  org: number | undefined,
+): Promise<Map<string, string>> {
+  const names = new Map<string, string>();
+  for (const gid of new Set(devices.map((d) => hex(d.gid)))) {
+    const b = await ctx.registry.getBatch(new Uint8Array(Buffer.from(gid, 'hex')), org);
+    if (b) names.set(gid, b.name);
+  }
+  return names;
 }
 
 /** The organization a device's events go to: its batch's, or its CA network's. */
@@ -130,7 +140,7 @@ function limitParam(q: URLSearchParams): number {
 async function deviceDetail(ctx: ApiContext, d: Device, org: number | undefined) {
   const history = await ctx.registry.queryAudit({ gid: d.gid, pseudonym: d.pseudonym, limit: MAX_PAGE }, org);
   return {
-    ...deviceView(d, await batchNames(ctx, org)),
+    ...deviceView(d, await batchNames(ctx, [d], org)),
     sources: sourcesView(history),
     geolocation: history.find((e) => e.geolocation !== null)?.geolocation ?? null,
   };
@@ -168,7 +178,11 @@ export function addDeviceRoutes(router: Router, ctx: ApiContext): void {
       const tag = filterTag(filter, org);
       const after = decodeDeviceCursor(query.get('cursor'), tag);
       const { items, next } = await devicePage(ctx, filter, org, limit, after);
-      const names = items.some((x) => x.daa) ? await batchNames(ctx, org) : new Map<string, string>();
+      const names = await batchNames(
+        ctx,
+        items.flatMap((x) => (x.daa ? [x.daa] : [])),
+        org,
+      );
       const cas = items.some((x) => x.cert) ? await caNames(ctx) : new Map<number, string>();
       return {
         status: 200,

@@ -490,6 +490,8 @@ const DOCUMENT = {
     '/api/v1/devices': {
       get: {
         summary: 'List devices: DAA devices, then certificate devices',
+        description:
+          'DAA devices by first handshake then identity, then certificate devices by enrollment. Keyset paging: nextCursor names where the page ended (it stays valid when that device changes); it is bound to the filters and organization it was made with (limit aside), and used with others answers 400 VALIDATION, field cursor ("no longer matches this filter").',
         parameters: [
           query('kind', 'daa or certificate', str({ enum: ['daa', 'certificate'] })),
           query('batch', 'batch name or hex gid (DAA devices only)'),

@@ -264,10 +264,14 @@ async function runServer(
   if (!registry) return;
   resources.add(() => registry.close());
   const metrics = new Metrics();
+  // The pool batches harder while many handshakes are open at once (verify-pool.ts); the endpoint
+  // that counts them is made below.
+  const open: { endpoint?: XttEndpoint } = {};
   const pool = new VerifyPool({
     ...(opts.workers > 0 ? { workers: opts.workers } : {}),
     logger,
     onBatch: (n) => metrics.verifyBatch(n),
+    handshakesInProgress: () => open.endpoint?.handshakesInProgress ?? 0,
   });
   resources.add(() => pool.close());
   metrics.addCollector(() => metrics.queueDepth(pool.queueDepth));
@@ -306,6 +310,7 @@ async function runServer(
       onHandshake: (outcome, seconds, org) => metrics.handshakeFinished(outcome, seconds, org),
     },
   );
+  open.endpoint = endpoint;
   resources.add(() => endpoint.close());
   const pki = opts.pki ? startPki(opts, opts.pki, registry, logger, geo, metrics) : undefined;
   if (pki) {

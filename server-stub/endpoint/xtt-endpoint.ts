@@ -142,6 +142,11 @@ export class XttEndpoint {
     return this.sockets.size;
   }
 
+  /** Open connections still in their handshake (not yet lingering after the last reply). */
+  get handshakesInProgress(): number {
+    return this.sockets.size - this.lingering.size;
+  }
+
   listen(): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new ListenError(this.opts.host, this.opts.port, { cause: err }));

@@ -4,8 +4,15 @@
 // capped, before its next password is even checked (429 with Retry-After; no scrypt is spent);
 // failures are forgotten after a quiet period. The account's delay does not apply to a source that
 // signed in to that account before (a trusted pair), so strangers guessing a name cannot keep its
-// owner out; a source's own delay (its IPv4 address or IPv6 /64) always applies. Memory is bounded:
-// at most maxEntries keys each (least recently failed dropped first; dropping only forgets delays).
+// owner out; a source's own delay (its IPv4 address or IPv6 /64) always applies.
+// The state lives in the registry (tables login_failures and login_trust, migration 8), so every
+// process of `enf-server start --processes N` and every server on one PostgreSQL registry counts the
+// same failures: N copies do not give an attacker N times the attempts. Failures are counted by one
+// atomic upsert each, so concurrent ones all count. Rows are bounded: every 32 failures (or each
+// minute) this process prunes stale failures, ended trusts, and the oldest rows past maxEntries per
+// table (dropping only forgets delays).
+import { createHash } from 'node:crypto';
+import type { AccountRegistry, LoginFailures } from '../registry/account-registry.ts';
 import type { Clock } from '../registry/registry.ts';
 
 export interface LoginThrottleOptions {
@@ -21,42 +28,31 @@ export interface LoginThrottleOptions {
   forgetAfterMs?: number;
   /** How long a successful (account, source) pair stays trusted (ms); default 30 days. */
   trustMs?: number;
-  /** Most keys held per table (accounts, sources, trusted pairs); default 10 000. */
+  /** Most rows kept per table (accounts, sources, trusted pairs) after a prune; default 10 000. */
   maxEntries?: number;
 }
 
-interface Failures {
-  count: number;
-  last: number;
-}
+/** Where the throttle keeps its state: the registry's accounts part. */
+export type ThrottleStore = Pick<
+  AccountRegistry,
+  'loginThrottleState' | 'recordLoginFailure' | 'recordLoginSuccess' | 'pruneLoginThrottle'
+>;
 
-/** A Map with a size bound that drops its oldest-touched key first. */
-class BoundedMap<V> {
-  private readonly map = new Map<string, V>();
-  constructor(private readonly max: number) {}
-  get(k: string): V | undefined {
-    return this.map.get(k);
-  }
-  set(k: string, v: V): void {
-    this.map.delete(k);
-    this.map.set(k, v);
-    while (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
-  }
-  delete(k: string): void {
-    this.map.delete(k);
-  }
-  get size(): number {
-    return this.map.size;
-  }
+const PRUNE_EVERY_FAILURES = 32;
+const PRUNE_EVERY_MS = 60_000;
+
+/** Names and sources as stored: longer ones than 200 characters by their SHA-256. */
+export function throttleKey(s: string): string {
+  return s.length <= 200 ? s : `sha256:${createHash('sha256').update(s).digest('hex')}`;
 }
 
 export class LoginThrottle {
   private readonly o: Required<LoginThrottleOptions>;
-  private readonly accounts: BoundedMap<Failures>;
-  private readonly sources: BoundedMap<Failures>;
-  private readonly trusted: BoundedMap<number>;
+  private failuresSincePrune = 0;
+  private lastPruneAt: number;
 
   constructor(
+    private readonly store: ThrottleStore,
     private readonly clock: Clock,
     options: LoginThrottleOptions = {},
   ) {
@@ -70,59 +66,53 @@ export class LoginThrottle {
       maxEntries: 10_000,
       ...options,
     };
-    this.accounts = new BoundedMap(this.o.maxEntries);
-    this.sources = new BoundedMap(this.o.maxEntries);
-    this.trusted = new BoundedMap(this.o.maxEntries);
+    this.lastPruneAt = clock.now();
   }
 
-  /** Entries held (accounts, sources, trusted pairs), for tests of the bound. */
-  get sizes(): { accounts: number; sources: number; trusted: number } {
-    return { accounts: this.accounts.size, sources: this.sources.size, trusted: this.trusted.size };
-  }
-
-  private remaining(table: BoundedMap<Failures>, key: string, max: number, now: number): number {
-    const f = table.get(key);
-    if (!f) return 0;
-    if (now - f.last >= this.o.forgetAfterMs) {
-      table.delete(key);
-      return 0;
-    }
-    if (f.count < this.o.freeFailures) return 0;
+  private remaining(f: LoginFailures | undefined, max: number, now: number): number {
+    if (!f || now - f.last >= this.o.forgetAfterMs || f.count < this.o.freeFailures) return 0;
     const delay = Math.min(max, this.o.baseDelayMs * 2 ** Math.min(f.count - this.o.freeFailures, 30));
     return Math.max(0, f.last + delay - now);
   }
 
-  private isTrusted(account: string, source: string, now: number): boolean {
-    const until = this.trusted.get(`${account}\n${source}`);
-    return until !== undefined && until > now;
-  }
-
   /** Milliseconds before an attempt on `account` from `source` may be checked; 0: now. */
-  waitMs(account: string, source: string): number {
+  async waitMs(account: string, source: string): Promise<number> {
     const now = this.clock.now();
-    const bySource = this.remaining(this.sources, source, this.o.maxSourceDelayMs, now);
-    const byAccount = this.isTrusted(account, source, now)
-      ? 0
-      : this.remaining(this.accounts, account, this.o.maxAccountDelayMs, now);
+    const s = await this.store.loginThrottleState(throttleKey(account), throttleKey(source));
+    const bySource = this.remaining(s.source, this.o.maxSourceDelayMs, now);
+    const isTrusted = s.trustedUntil !== undefined && s.trustedUntil > now;
+    const byAccount = isTrusted ? 0 : this.remaining(s.account, this.o.maxAccountDelayMs, now);
     return Math.max(bySource, byAccount);
   }
 
-  failed(account: string, source: string): void {
+  async failed(account: string, source: string): Promise<void> {
     const now = this.clock.now();
-    for (const [table, key] of [
-      [this.accounts, account],
-      [this.sources, source],
-    ] as const) {
-      const f = table.get(key);
-      const isStale = f !== undefined && now - f.last >= this.o.forgetAfterMs;
-      table.set(key, { count: f && !isStale ? f.count + 1 : 1, last: now });
+    await this.store.recordLoginFailure(
+      throttleKey(account),
+      throttleKey(source),
+      now,
+      now - this.o.forgetAfterMs,
+    );
+    this.failuresSincePrune++;
+    if (this.failuresSincePrune >= PRUNE_EVERY_FAILURES || now - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      await this.prune();
     }
   }
 
   /** The owner got in: its source's failures are forgiven and the pair is trusted from now on. */
-  succeeded(account: string, source: string): void {
+  async succeeded(account: string, source: string): Promise<void> {
+    await this.store.recordLoginSuccess(
+      throttleKey(account),
+      throttleKey(source),
+      this.clock.now() + this.o.trustMs,
+    );
+  }
+
+  /** Drops what no longer counts and the oldest rows past maxEntries; returns how many rows went. */
+  async prune(): Promise<number> {
     const now = this.clock.now();
-    this.sources.delete(source);
-    this.trusted.set(`${account}\n${source}`, now + this.o.trustMs);
+    this.failuresSincePrune = 0;
+    this.lastPruneAt = now;
+    return this.store.pruneLoginThrottle(now - this.o.forgetAfterMs, now, this.o.maxEntries);
   }
 }

@@ -234,7 +234,11 @@ export async function startManagementServer(opts: ManagementServerOptions): Prom
     metrics: opts.metrics,
     logger: opts.logger,
     caVerificationIdentity: opts.caVerificationIdentity,
-    accounts: { sessions, throttle: new LoginThrottle(clock, opts.loginThrottle), clock },
+    accounts: {
+      sessions,
+      throttle: new LoginThrottle(opts.registry.accounts, clock, opts.loginThrottle),
+      clock,
+    },
   };
   const router = buildRouter(ctx, opts.isMetricsPublic ?? false);
   const statics = new StaticFiles();

@@ -113,7 +113,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const name = str(body, 'name', true);
       const password = str(body, 'password', true);
       const source = sourceOf(req);
-      const wait = a.throttle.waitMs(name, source);
+      const wait = await a.throttle.waitMs(name, source);
       if (wait > 0) {
         res.setHeader('retry-after', String(Math.ceil(wait / 1000)));
         throw new ApiError('TOO_MANY_REQUESTS', 'too many failed sign-ins; try again later');
@@ -125,11 +125,11 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
           ? await verifyPassword(password, user.passwordHash)
           : (await verifyDummy(), false);
       if (!isOk || !user) {
-        a.throttle.failed(name, source);
+        await a.throttle.failed(name, source);
         ctx.logger?.info('http.sign-in.refused', { source });
         throw new ApiError('UNAUTHORIZED', 'wrong name or password');
       }
-      a.throttle.succeeded(name, source);
+      await a.throttle.succeeded(name, source);
       const { passwordHash: _, ...pub } = user;
       const s = await a.sessions.create(pub);
       res.setHeader('set-cookie', s.setCookie);

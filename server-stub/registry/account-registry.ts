@@ -95,4 +95,34 @@ export interface AccountRegistry {
   touchApiToken(id: number, at: number): Promise<void>;
   /** Marks it revoked (kept for the record); revoking twice keeps the first time. */
   revokeApiToken(id: number): Promise<ApiToken>;
+
+  // The failed sign-in throttle's state (http/login-throttle.ts applies the rules), in the registry
+  // so that every process and server on it shares it. Names and sources: at most 256 characters.
+  /** The failures of the account name and of the source, and until when the pair is trusted. */
+  loginThrottleState(account: string, source: string): Promise<LoginThrottleState>;
+  /**
+   * One more failure for the account and for the source at `at`; a count whose last failure is at
+   * or before `staleBefore` starts again at 1. Atomic: concurrent failures all count.
+   */
+  recordLoginFailure(account: string, source: string, at: number, staleBefore: number): Promise<void>;
+  /** The owner got in: the source's failures go, the pair is trusted until `trustedUntil`. */
+  recordLoginSuccess(account: string, source: string, trustedUntil: number): Promise<void>;
+  /**
+   * Deletes failures last seen at or before `staleBefore` and trusts ended by `now`, then the oldest
+   * rows beyond `maxRows` per kind (accounts, sources, trusted pairs); returns how many went.
+   */
+  pruneLoginThrottle(staleBefore: number, now: number, maxRows: number): Promise<number>;
+}
+
+/** Failures of one key: how many, the last one's time (ms). */
+export interface LoginFailures {
+  count: number;
+  last: number;
+}
+
+export interface LoginThrottleState {
+  account: LoginFailures | undefined;
+  source: LoginFailures | undefined;
+  /** Until when (ms) the (account, source) pair is trusted; undefined: never signed in from there. */
+  trustedUntil: number | undefined;
 }

@@ -273,9 +273,34 @@ export const SCHEMA: SchemaSpec = {
         { columns: ['user_id'], table: 'users', references: ['id'] },
       ],
     },
+    {
+      // Failed sign-ins (http/login-throttle.ts), shared by every process on the registry
+      name: 'login_failures',
+      columns: [
+        // 'account' (the name tried) or 'source' (an IPv4 address or IPv6 /64)
+        col('kind', 'text'),
+        col('name', 'text'),
+        col('failures', 'bigint'),
+        col('last_at', 'bigint'),
+      ],
+      primaryKey: ['kind', 'name'],
+      unique: [],
+      foreignKeys: [],
+    },
+    {
+      // (account, source) pairs that signed in: the account's delay does not hold them back
+      name: 'login_trust',
+      columns: [col('account', 'text'), col('source', 'text'), col('trusted_until', 'bigint')],
+      primaryKey: ['account', 'source'],
+      unique: [],
+      foreignKeys: [],
+    },
   ],
   indexes: [
     { name: 'audit_at', table: 'audit', columns: ['at'] },
+    // pruning of old sign-in failures and trusted pairs
+    { name: 'login_failures_last', table: 'login_failures', columns: ['last_at'] },
+    { name: 'login_trust_until', table: 'login_trust', columns: ['trusted_until'] },
     // An organization's operator audit, newest first (paging by id).
     { name: 'operator_audit_org', table: 'operator_audit', columns: ['organization_id', 'id'] },
     // Audit by batch, or by device, newest first (the management API's device history and paging).
@@ -734,6 +759,44 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
     postgres: `
       CREATE INDEX devices_gid_first ON devices(gid, first_handshake_at, identity);
+    `,
+  },
+  {
+    version: 8,
+    name: 'failed sign-in throttle shared by every process',
+    sqlite: `
+      CREATE TABLE login_failures (
+        kind TEXT NOT NULL CHECK (kind IN ('account', 'source')),
+        name TEXT NOT NULL CHECK (length(name) <= 256),
+        failures INTEGER NOT NULL CHECK (failures > 0),
+        last_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, name)
+      ) STRICT;
+      CREATE INDEX login_failures_last ON login_failures(last_at);
+      CREATE TABLE login_trust (
+        account TEXT NOT NULL CHECK (length(account) <= 256),
+        source TEXT NOT NULL CHECK (length(source) <= 256),
+        trusted_until INTEGER NOT NULL,
+        PRIMARY KEY (account, source)
+      ) STRICT;
+      CREATE INDEX login_trust_until ON login_trust(trusted_until);
+    `,
+    postgres: `
+      CREATE TABLE login_failures (
+        kind text NOT NULL CHECK (kind IN ('account', 'source')),
+        name text NOT NULL CHECK (length(name) <= 256),
+        failures bigint NOT NULL CHECK (failures > 0),
+        last_at bigint NOT NULL,
+        PRIMARY KEY (kind, name)
+      );
+      CREATE INDEX login_failures_last ON login_failures(last_at);
+      CREATE TABLE login_trust (
+        account text NOT NULL CHECK (length(account) <= 256),
+        source text NOT NULL CHECK (length(source) <= 256),
+        trusted_until bigint NOT NULL,
+        PRIMARY KEY (account, source)
+      );
+      CREATE INDEX login_trust_until ON login_trust(trusted_until);
     `,
   },
 ];

@@ -5,6 +5,7 @@
 import type {
   AccountRegistry,
   ApiToken,
+  LoginThrottleState,
   NewApiToken,
   NewUser,
   Session,
@@ -53,6 +54,19 @@ function rowToToken(r: Row): ApiToken {
     lastUsedAt: numOrNull(r.last_used_at),
     revokedAt: numOrNull(r.revoked_at),
   };
+}
+
+/** A throttle key: a name or source of at most 256 characters. */
+function checkKey(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v.length > 256)
+    throw new ValidationError(field, 'must be text of at most 256 characters');
+  return v;
+}
+
+function checkTime(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v))
+    throw new ValidationError(field, 'must be a time in ms');
+  return v;
 }
 
 function checkRole(role: unknown, org: number | null, field: string): Role {
@@ -306,6 +320,95 @@ export class SqlAccountRegistry implements AccountRegistry {
       const r = await c.get('SELECT * FROM api_tokens WHERE id = ?', [id]);
       if (!r) throw new RegistryError('NOT_FOUND', `no token ${id}`, { field: 'token' });
       return rowToToken(r);
+    });
+  }
+
+  async loginThrottleState(account: string, source: string): Promise<LoginThrottleState> {
+    const a = checkKey(account, 'account');
+    const src = checkKey(source, 'source');
+    return this.driver.run('read', 'sign-in throttle read', async (c) => {
+      const rows = await c.all(
+        `SELECT kind, failures, last_at FROM login_failures WHERE (kind = 'account' AND name = ?)
+           OR (kind = 'source' AND name = ?)`,
+        [a, src],
+      );
+      const of = (kind: string) => {
+        const r = rows.find((x) => x.kind === kind);
+        return r ? { count: Number(r.failures), last: Number(r.last_at) } : undefined;
+      };
+      const trust = await c.get('SELECT trusted_until FROM login_trust WHERE account = ? AND source = ?', [
+        a,
+        src,
+      ]);
+      return {
+        account: of('account'),
+        source: of('source'),
+        trustedUntil: trust ? Number(trust.trusted_until) : undefined,
+      };
+    });
+  }
+
+  async recordLoginFailure(account: string, source: string, at: number, staleBefore: number): Promise<void> {
+    const keys = [
+      ['account', checkKey(account, 'account')],
+      ['source', checkKey(source, 'source')],
+    ] as const;
+    const now = checkTime(at, 'at');
+    const stale = checkTime(staleBefore, 'staleBefore');
+    await this.driver.run('write', 'sign-in failure', async (c) => {
+      for (const [kind, name] of keys) {
+        await c.run(
+          `INSERT INTO login_failures (kind, name, failures, last_at) VALUES (?, ?, 1, ?)
+           ON CONFLICT (kind, name) DO UPDATE SET
+             failures = CASE WHEN login_failures.last_at <= ? THEN 1 ELSE login_failures.failures + 1 END,
+             last_at = excluded.last_at`,
+          [kind, name, now, stale],
+        );
+      }
+    });
+  }
+
+  async recordLoginSuccess(account: string, source: string, trustedUntil: number): Promise<void> {
+    const a = checkKey(account, 'account');
+    const src = checkKey(source, 'source');
+    const until = checkTime(trustedUntil, 'trustedUntil');
+    await this.driver.run('write', 'sign-in success', async (c) => {
+      await c.run(`DELETE FROM login_failures WHERE kind = 'source' AND name = ?`, [src]);
+      await c.run(
+        `INSERT INTO login_trust (account, source, trusted_until) VALUES (?, ?, ?)
+         ON CONFLICT (account, source) DO UPDATE SET trusted_until = excluded.trusted_until`,
+        [a, src, until],
+      );
+    });
+  }
+
+  async pruneLoginThrottle(staleBefore: number, now: number, maxRows: number): Promise<number> {
+    const stale = checkTime(staleBefore, 'staleBefore');
+    const at = checkTime(now, 'now');
+    const max = checkInt(maxRows, 'maxRows', 1, Number.MAX_SAFE_INTEGER);
+    return this.driver.run('write', 'sign-in throttle prune', async (c) => {
+      let n = await c.run('DELETE FROM login_failures WHERE last_at <= ?', [stale]);
+      n += await c.run('DELETE FROM login_trust WHERE trusted_until <= ?', [at]);
+      for (const kind of ['account', 'source']) {
+        const over =
+          Number((await c.get('SELECT count(*) AS n FROM login_failures WHERE kind = ?', [kind]))!.n) - max;
+        if (over > 0) {
+          n += await c.run(
+            `DELETE FROM login_failures WHERE kind = ? AND name IN
+               (SELECT name FROM login_failures WHERE kind = ? ORDER BY last_at, name LIMIT ?)`,
+            [kind, kind, over],
+          );
+        }
+      }
+      const over = Number((await c.get('SELECT count(*) AS n FROM login_trust'))!.n) - max;
+      if (over > 0) {
+        n += await c.run(
+          `DELETE FROM login_trust WHERE (account, source) IN
+             (SELECT account, source FROM login_trust ORDER BY trusted_until, account, source LIMIT ?)`,
+          [over],
+        );
+      }
+      return n;
     });
   }
 }

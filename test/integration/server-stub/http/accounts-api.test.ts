@@ -194,6 +194,42 @@ test('repeated failed sign-ins are answered 429 with Retry-After, then the owner
   }
 });
 
+test('two management servers over one registry file share the sign-in throttle (as the processes of start --processes 2 do)', async (t) => {
+  t.timeout(600_000);
+  const f = await start();
+  const other = SqliteRegistry.open(f.file, { clock: f.clock });
+  const second = await startManagementServer({
+    registry: other,
+    host: '127.0.0.1',
+    port: 0,
+    tokens: [new TextEncoder().encode(SUPER)],
+    clock: f.clock,
+  });
+  const signInSecond = (name: string, password: string) =>
+    fetch(`${second.url}/api/v1/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name, password }),
+    });
+  try {
+    // Two failures through one, one through the other: 3 in all, the free ones used up; with
+    // per-process counts neither server would hold the next attempt.
+    for (let i = 0; i < 2; i++) t.is((await f.signIn('victor', `guess ${i}`)).status, 401);
+    t.is((await signInSecond('victor', 'guess 2')).status, 401);
+    const held = await f.signIn('victor', PASSWORDS.victor);
+    t.is(held.status, 429, 'the failures through the second server count on the first');
+    const heldThere = await signInSecond('victor', PASSWORDS.victor);
+    t.is(heldThere.status, 429);
+    t.is(heldThere.headers.get('retry-after'), held.headers.get('retry-after'));
+    f.clock.t += Number(held.headers.get('retry-after')) * 1000;
+    t.is((await signInSecond('victor', PASSWORDS.victor)).status, 200);
+  } finally {
+    await second.close();
+    await other.close();
+    await f.done();
+  }
+});
+
 test('roles only go down; users and tokens of another organization are not found', async (t) => {
   t.timeout(600_000);
   const f = await start();

@@ -206,4 +206,47 @@ export function registryAccountSuite(test: TestFn, name: string, factory: Regist
       await backend.cleanup();
     }
   });
+
+  test(`${name}: sign-in throttle state: shared by two handles, concurrent failures all count, stale counts restart, pruned to a bound`, async (t) => {
+    const { backend, registry, a } = await world();
+    const other = await backend.open();
+    try {
+      t.deepEqual(await a.loginThrottleState('alice', 'src'), {
+        account: undefined,
+        source: undefined,
+        trustedUntil: undefined,
+      });
+      await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 ? a : other.accounts).recordLoginFailure('alice', 'src', 1000 + i, 0),
+        ),
+      );
+      const s = await other.accounts.loginThrottleState('alice', 'src');
+      t.is(s.account?.count, 6);
+      t.is(s.source?.count, 6);
+      // A count whose last failure is at or before staleBefore starts again.
+      await a.recordLoginFailure('alice', 'other-src', 50_000, 1005);
+      t.deepEqual((await a.loginThrottleState('alice', 'other-src')).account, { count: 1, last: 50_000 });
+      await other.accounts.recordLoginSuccess('alice', 'src', 90_000);
+      const after = await a.loginThrottleState('alice', 'src');
+      t.is(after.source, undefined, "the owner's source is forgiven");
+      t.is(after.trustedUntil, 90_000);
+      t.is(after.account?.count, 1, "the account's count stays");
+      for (let i = 0; i < 10; i++) await a.recordLoginFailure(`n${i}`, `s${i}`, 60_000 + i, 0);
+      for (let i = 0; i < 4; i++) await a.recordLoginSuccess(`n${i}`, `s${i}`, 100_000 + i);
+      // Stale (<= 1005): alice/src's source is gone already; ended trusts (<= 95 000): alice/src's.
+      const gone = await a.pruneLoginThrottle(1005, 95_000, 3);
+      t.true(gone > 0);
+      t.is((await a.loginThrottleState('n9', 's9')).account?.count, 1, 'the newest rows stay');
+      t.is((await a.loginThrottleState('n0', 's0')).account, undefined, 'the oldest past the bound go');
+      t.is((await a.loginThrottleState('n3', 's3')).trustedUntil, 100_003);
+      t.is((await a.loginThrottleState('n0', 's0')).trustedUntil, undefined);
+      t.is((await a.loginThrottleState('alice', 'src')).trustedUntil, undefined, 'an ended trust goes');
+      await t.throwsAsync(a.recordLoginFailure('x'.repeat(257), 's', 1, 0), { instanceOf: ValidationError });
+    } finally {
+      await other.close();
+      await registry.close();
+      await backend.cleanup();
+    }
+  });
 }

@@ -134,6 +134,34 @@ test('sqlite: a version 3 registry with data migrates to organizations: nothing 
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('sqlite: a version 7 registry with users migrates to the shared sign-in throttle (8): users kept, throttle usable', async (t) => {
+  const { dir, file } = tempFile();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const old = new Database(file);
+  old.pragma('foreign_keys = ON');
+  migrateSqlite(
+    old,
+    MIGRATIONS.filter((m) => m.version <= 7),
+  );
+  old
+    .prepare(
+      `INSERT INTO users (name, organization_id, role, password_hash, disabled, created_at, password_changed_at)
+       VALUES ('alice', 1, 'admin', 'scrypt$x', 0, 1, 1)`,
+    )
+    .run();
+  t.false(Boolean(old.prepare("SELECT 1 FROM sqlite_master WHERE name = 'login_failures'").get()));
+  old.close();
+  const r = SqliteRegistry.open(file);
+  t.like(await r.accounts.getUser('alice'), { name: 'alice', organizationId: 1, role: 'admin' });
+  await r.accounts.recordLoginFailure('alice', '192.0.2.1', 10, 0);
+  t.deepEqual((await r.accounts.loginThrottleState('alice', '192.0.2.1')).account, { count: 1, last: 10 });
+  await r.close();
+  const db = new Database(file);
+  t.deepEqual(readSqliteSchema(db), expectedSchema('sqlite'));
+  t.true((db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]).includes(8));
+  db.close();
+});
+
 test('sqlite: the audit and operator audit tables refuse updates and deletes', async (t) => {
   const { dir, file } = tempFile();
   const r = SqliteRegistry.open(file);

@@ -5,7 +5,7 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign as nodeSign } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { enrollOverTls, type PkiCredentials } from '../../../agent/pki-tls-client.ts';
@@ -68,7 +68,9 @@ test.serial('ca add with proof, start --pki-port, enroll, list, CRL, revoke, aud
 
   const serverCa = makeRoot(work, 'tls-ca');
   const tls = issue(serverCa, work, 'enf-tls', { ext: EXT.server });
-  const [port, pkiPort] = [await freePort(), await freePort()];
+  const [port, pkiPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  const tokens = join(work, 'tokens');
+  writeFileSync(tokens, 'pki-server-test-token-0123456789\n', { mode: 0o600 });
   server = spawn(
     process.execPath,
     [
@@ -90,6 +92,13 @@ test.serial('ca add with proof, start --pki-port, enroll, list, CRL, revoke, aud
       tls.certPath,
       '--pki-tls-key',
       tls.keyPath,
+      '--http-port',
+      String(httpPort),
+      '--http-bind',
+      '127.0.0.1',
+      '--api-token-file',
+      tokens,
+      '--metrics-public',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ENF_SERVER_DIR: '' } },
   );
@@ -156,9 +165,18 @@ test.serial('ca add with proof, start --pki-port, enroll, list, CRL, revoke, aud
   t.is((await cli('ca', 'revoke', 'acme-issuing')).code, 0);
   await t.throwsAsync(enrollOverTls(viaTls(issue(inter, work, 'gw-c')), target), { message: /refused/ });
 
+  // A certificate no registered CA issued: refused before any organization is known.
+  const stranger = issue(makeRoot(work, 'stranger-root'), work, 'gw-x');
+  await t.throwsAsync(enrollOverTls(viaTls(stranger), target), { message: /refused/ });
+  // The enrollment counters carry the organization of the CA's network (the default one here).
+  const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+  t.regex(metrics, /^enf_pki_enrollments_total\{organization="default",outcome="provisioned"\} 2$/m);
+  t.regex(metrics, /^enf_pki_enrollments_total\{organization="default",outcome="refused"\} 3$/m);
+  t.regex(metrics, /^enf_pki_enrollments_total\{organization="\(none\)",outcome="refused"\} 1$/m);
+
   const audit = (await cli('audit', '--limit', '10')).json as { reason: string }[];
   t.deepEqual(
-    audit.slice(0, 5).map((e) => e.reason),
+    audit.slice(1, 6).map((e) => e.reason),
     ['ca-revoked', 'device-revoked', 'certificate-revoked', 'returning-device', 'new-device'],
   );
 });

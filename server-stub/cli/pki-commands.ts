@@ -3,7 +3,9 @@
 // network, proving possession of the CA key with a verification certificate for the registration
 // code (protocol/pki/ca-verification.ts) unless --unverified; uploads the CA's CRLs; revokes a CA;
 // lists, revokes and allows re-keying certificate devices. Every value goes through the registry's
-// validation; a refused value changes nothing.
+// validation; a refused value changes nothing. CA names are unique per organization: a name (and a
+// network name given to `ca add`) is looked up in --org, else in the default organization, as the
+// other commands do; an id or fingerprint reaches any organization unless --org is given.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv } from 'yargs';
@@ -20,6 +22,7 @@ import { KeyMaterialError } from '../keys/server-keys.ts';
 import type { CaRecord, CertDevice, PkiRegistry } from '../registry/pki-registry.ts';
 import { caView, certDeviceView } from '../http/views.ts';
 import { caOrganization, changeCli } from './operator-audit-commands.ts';
+import { organizationId } from './org-commands.ts';
 import type { Registry } from '../registry/registry.ts';
 
 const caObject = async (r: Registry, ca: CaRecord) => ({
@@ -69,11 +72,20 @@ function serverIdentity(dir: string): Uint8Array {
   }
 }
 
-async function caByRef(p: PkiRegistry, ref: string): Promise<CaRecord> {
-  const ca = await p.findCa(ref);
+async function caByRef(p: PkiRegistry, ref: string, org: number | undefined): Promise<CaRecord> {
+  const ca = await p.findCa(ref, org);
   if (!ca) throw new RegistryError('NOT_FOUND', `ca: no CA named, numbered or with fingerprint '${ref}'`);
   return ca;
 }
+
+const orgOption = {
+  type: 'string',
+  describe: 'the organization whose CA (and network) names are meant (default: default)',
+} as const;
+
+/** The --org option as an organization id (NOT_FOUND naming it if there is none). */
+const orgArg = (r: Registry, org: string | undefined): Promise<number | undefined> =>
+  org === undefined ? Promise.resolve(undefined) : organizationId(r, org);
 
 async function certDeviceByRef(p: PkiRegistry, ref: string): Promise<CertDevice> {
   const d = await p.getCertDeviceByIdentity(parseIpv6(ref, 'device'));
@@ -115,7 +127,8 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
               type: 'string',
               describe: 'certificate the CA issued for the registration code (proof of the CA key)',
             })
-            .option('unverified', { type: 'boolean', describe: 'register without that proof' }),
+            .option('unverified', { type: 'boolean', describe: 'register without that proof' })
+            .option('org', orgOption),
         (a) =>
           withRegistry(a, async (r) => {
             const ca = readCertFile(a.cert, 'CA');
@@ -135,15 +148,14 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
             const name = a.name ?? /(?:^|\n)CN=([^\n]*)/.exec(ca.subject)?.[1];
             if (!name) throw new UsageError('--name is required: the CA subject has no CN');
             const network = /^[0-9]+$/.test(a.network) ? Number(a.network) : a.network;
+            const org = await orgArg(r, a.org);
             const rec = await changeCli(
               r,
               async () => {
-                const added = await r.pki.addCa({
-                  der: ca.der,
-                  name,
-                  network,
-                  maxDevices: a['max-devices'] ?? null,
-                });
+                const added = await r.pki.addCa(
+                  { der: ca.der, name, network, maxDevices: a['max-devices'] ?? null },
+                  org,
+                );
                 return a['verification-cert'] ? r.pki.markCaVerified(added.id) : added;
               },
               async (x) => ({
@@ -161,10 +173,10 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
       .command(
         'list',
         'list registered CAs with device counts and CRL sizes',
-        (o) => o,
+        (o) => o.option('org', { type: 'string', describe: "only this organization's CAs" }),
         (a) =>
           withRegistry(a, async (r) => {
-            const cas = await r.pki.listCas();
+            const cas = await r.pki.listCas(await orgArg(r, a.org));
             const rows = cas.map((x) => [
               x.id,
               x.name,
@@ -188,10 +200,12 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         'revoke <ca>',
         'revoke a CA: every device it certified is refused at its next enrollment',
         (o) =>
-          o.positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' }),
+          o
+            .positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' })
+            .option('org', orgOption),
         (a) =>
           withRegistry(a, async (r) => {
-            const id = (await caByRef(r.pki, a.ca)).id;
+            const id = (await caByRef(r.pki, a.ca, await orgArg(r, a.org))).id;
             const rec = await changeCli(
               r,
               () => r.pki.revokeCa(id),
@@ -206,10 +220,11 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
         (o) =>
           o
             .positional('ca', { type: 'string', demandOption: true, describe: 'name, id or fingerprint' })
-            .option('file', { type: 'string', demandOption: true, describe: 'the CRL' }),
+            .option('file', { type: 'string', demandOption: true, describe: 'the CRL' })
+            .option('org', orgOption),
         (a) =>
           withRegistry(a, async (r) => {
-            const ca = await caByRef(r.pki, a.ca);
+            const ca = await caByRef(r.pki, a.ca, await orgArg(r, a.org));
             let crl;
             try {
               crl = parseCrl(readDerFile(a.file, 'X509 CRL'));
@@ -250,13 +265,19 @@ export function registerPkiCommands(y: Argv<GlobalArgs>, done: Done): void {
             .option('status', {
               choices: ['active', 'revoked'] as const,
               describe: 'only devices with this status (default: all)',
+            })
+            .option('org', {
+              type: 'string',
+              describe: "only this organization's devices; the organization --ca names a CA of",
             }),
         (a) =>
           withRegistry(a, async (r) => {
-            const caId = a.ca ? (await caByRef(r.pki, a.ca)).id : undefined;
+            const org = await orgArg(r, a.org);
+            const caId = a.ca ? (await caByRef(r.pki, a.ca, org)).id : undefined;
             const list = await r.pki.listCertDevices({
               ...(caId !== undefined ? { caId } : {}),
               ...(a.status ? { status: a.status } : {}),
+              ...(org !== undefined ? { organizationId: org } : {}),
             });
             const rows = list.map((d) => [
               formatIpv6(d.identity),

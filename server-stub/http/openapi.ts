@@ -367,7 +367,7 @@ const pageQ = [
 const NET = param('network', 'network name or id');
 const BATCH = param('batch', 'batch name or hex gid');
 const DEVICE = param('device', 'identity: 32 hex digits or IPv6 text');
-const CA = param('ca', 'CA name, id or certificate fingerprint');
+const CA = param('ca', "CA name (in the caller's organization), id or certificate fingerprint");
 const USER = param('user', 'user name or id');
 const conflict = { '409': { $ref: '#/components/responses/Error' } };
 const image = {
@@ -495,7 +495,7 @@ const DOCUMENT = {
         parameters: [
           query('kind', 'daa or certificate', str({ enum: ['daa', 'certificate'] })),
           query('batch', 'batch name or hex gid (DAA devices only)'),
-          query('ca', 'CA name, id or fingerprint (certificate devices only)'),
+          query('ca', "CA name (in the caller's organization), id or fingerprint (certificate devices only)"),
           query('status', 'active or revoked', str({ enum: ['active', 'revoked'] })),
           timeQ('since', 'first handshake at or after'),
           timeQ('until', 'first handshake before'),

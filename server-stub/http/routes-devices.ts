@@ -73,10 +73,8 @@ async function caNames(ctx: ApiContext): Promise<Map<number, string>> {
 }
 
 async function findCaId(ctx: ApiContext, ref: string, org: number | undefined): Promise<number> {
-  const ca = await ctx.registry.pki.findCa(ref);
-  const nets = await orgNetworkIds(ctx, org);
-  if (!ca || (nets && !nets.has(ca.networkId)))
-    throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
+  const ca = await ctx.registry.pki.findCa(ref, org);
+  if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
   return ca.id;
 }
 

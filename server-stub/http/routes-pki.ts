@@ -19,7 +19,9 @@ import { networkRef } from './routes-networks.ts';
 import { caView } from './views.ts';
 
 // A CA belongs to the organization of its network: an organization's token sees and changes only
-// its own CAs (another's answer 404 as if absent); reading takes viewer, changing operator.
+// its own CAs (another's answer 404 as if absent); reading takes viewer, changing operator. CA names
+// are unique per organization, so another organization's CA of the same name neither conflicts nor
+// shows; a name in a path resolves in the token's organization (a server-wide token's: the default).
 const API = '/api/v1';
 
 /** A PEM block with `label`, or base64 DER: the bytes of one certificate or CRL. */
@@ -65,13 +67,12 @@ export async function orgNetworkIds(
 
 /** The CAs the request may see, with their counts. */
 async function visibleCas(ctx: ApiContext, org: number | undefined): Promise<CaSummary[]> {
-  const nets = await orgNetworkIds(ctx, org);
-  return (await ctx.registry.pki.listCas()).filter((c) => !nets || nets.has(c.networkId));
+  return ctx.registry.pki.listCas(org);
 }
 
 /** A CA by id, name or fingerprint, with its counts; another organization's is not found. */
 async function findCa(ctx: ApiContext, ref: string, org: number | undefined): Promise<CaSummary> {
-  const rec = await ctx.registry.pki.findCa(ref);
+  const rec = await ctx.registry.pki.findCa(ref, org);
   const ca = rec && (await visibleCas(ctx, org)).find((c) => c.id === rec.id);
   if (!ca) throw new ApiError('NOT_FOUND', `CA '${ref}' not found`, 'ca');
   return ca;
@@ -191,7 +192,10 @@ export function addPkiRoutes(router: Router, ctx: ApiContext): void {
         ctx,
         r,
         async () => {
-          const added = await ctx.registry.pki.addCa({ der: ca.der, name, network: net.id, maxDevices });
+          const added = await ctx.registry.pki.addCa(
+            { der: ca.der, name, network: net.id, maxDevices },
+            orgOf(r),
+          );
           return hasProof ? ctx.registry.pki.markCaVerified(added.id) : added;
         },
         (added) =>

@@ -138,12 +138,20 @@ export interface CertDeviceFilter {
   limit?: number;
 }
 
+/**
+ * A CA belongs to the organization of its network, and its name is unique in that organization
+ * (two organizations may each have a CA "factory-ca"); its certificate (fingerprint) is registered
+ * at most once server-wide. `org` scopes like the Registry's management methods (registry.ts): given,
+ * only that organization's CAs exist; omitted, ids and fingerprints reach every organization and
+ * names resolve in the default one.
+ */
 export interface PkiRegistry {
-  /** Every registered CA, revoked ones too (an enrollment under one is refused as ca-revoked). */
-  listCas(): Promise<CaSummary[]>;
-  addCa(input: NewCa): Promise<CaRecord>;
-  /** By name, id or fingerprint. */
-  findCa(ref: string): Promise<CaRecord | undefined>;
+  /** Every registered CA (of `org`), revoked ones too (an enrollment under one is refused as ca-revoked). */
+  listCas(org?: number): Promise<CaSummary[]>;
+  /** The network (name or id) is looked up in `org` (names: else the default organization). */
+  addCa(input: NewCa, org?: number): Promise<CaRecord>;
+  /** By name (in `org`, else the default organization), id or fingerprint (in `org` when given). */
+  findCa(ref: string, org?: number): Promise<CaRecord | undefined>;
   revokeCa(id: number): Promise<CaRecord>;
   markCaVerified(id: number): Promise<CaRecord>;
   /** Stores a CRL already checked against the CA; keeps the newest by thisUpdate. */

@@ -145,10 +145,14 @@ export const SCHEMA: SchemaSpec = {
         col('status', 'text'),
         col('verified', 'bool'),
         col('created_at', 'bigint'),
+        col('organization_id', 'bigint'),
       ],
       primaryKey: ['id'],
-      unique: [['name'], ['fingerprint']],
-      foreignKeys: [{ columns: ['network_id'], table: 'networks', references: ['id'] }],
+      unique: [['organization_id', 'name'], ['fingerprint']],
+      foreignKeys: [
+        { columns: ['network_id'], table: 'networks', references: ['id'] },
+        { columns: ['organization_id'], table: 'organizations', references: ['id'] },
+      ],
     },
     {
       name: 'crls',
@@ -797,6 +801,47 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (account, source)
       );
       CREATE INDEX login_trust_until ON login_trust(trusted_until);
+    `,
+  },
+  {
+    version: 9,
+    name: "CA names unique per organization (a CA is in its network's organization)",
+    // As in migration 4, SQLite recreates the table to change its constraints, with foreign keys
+    // deferred to the COMMIT so the CRLs and certificate devices pointing at the CAs stay valid.
+    sqlite: `
+      PRAGMA defer_foreign_keys = ON;
+      CREATE TEMP TABLE cas_v8 AS SELECT * FROM cas;
+      DROP TABLE cas;
+      CREATE TABLE cas (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE CHECK (length(fingerprint) = 64),
+        der BLOB NOT NULL,
+        subject TEXT NOT NULL,
+        not_before INTEGER NOT NULL,
+        not_after INTEGER NOT NULL,
+        network_id INTEGER NOT NULL REFERENCES networks(id),
+        max_devices INTEGER CHECK (max_devices IS NULL OR max_devices > 0),
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        verified INTEGER NOT NULL CHECK (verified IN (0, 1)),
+        created_at INTEGER NOT NULL,
+        organization_id INTEGER NOT NULL REFERENCES organizations(id),
+        UNIQUE (organization_id, name)
+      ) STRICT;
+      INSERT INTO cas (id, name, fingerprint, der, subject, not_before, not_after, network_id, max_devices,
+                       status, verified, created_at, organization_id)
+        SELECT c.id, c.name, c.fingerprint, c.der, c.subject, c.not_before, c.not_after, c.network_id,
+               c.max_devices, c.status, c.verified, c.created_at, n.organization_id
+        FROM cas_v8 c JOIN networks n ON n.id = c.network_id;
+      DROP TABLE cas_v8;
+      CREATE INDEX cas_network ON cas(network_id);
+    `,
+    postgres: `
+      ALTER TABLE cas ADD COLUMN organization_id bigint REFERENCES organizations(id);
+      UPDATE cas SET organization_id = n.organization_id FROM networks n WHERE n.id = cas.network_id;
+      ALTER TABLE cas ALTER COLUMN organization_id SET NOT NULL;
+      ALTER TABLE cas DROP CONSTRAINT cas_name_key;
+      ALTER TABLE cas ADD UNIQUE (organization_id, name);
     `,
   },
 ];

@@ -23,9 +23,11 @@ import type {
 } from './pki-registry.ts';
 import { toBuffer, type Row } from './rows.ts';
 import type { Clock } from './registry.ts';
+import { DEFAULT_ORGANIZATION_ID } from './schema.ts';
 import {
   checkBytes,
   checkCertDeviceFilter,
+  checkInt,
   checkName,
   checkNetworkRef,
   IDENTITY_LENGTH,
@@ -75,6 +77,16 @@ function rowToCertDevice(r: Row): CertDevice {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+/** An optional organization scope (pki-registry.ts): undefined, or a positive integer id. */
+function checkOrg(org: number | undefined): void {
+  if (org !== undefined) checkInt(org, 'organization', 1, Number.MAX_SAFE_INTEGER);
+}
+
+/** ` AND <column> = ?` and its argument when scoped, nothing when not. */
+function scoped(column: string, org: number | undefined): { sql: string; args: unknown[] } {
+  return org === undefined ? { sql: '', args: [] } : { sql: ` AND ${column} = ?`, args: [org] };
+}
 
 function checkFingerprint(v: string, field: string): void {
   if (!HEX64.test(v)) throw new ValidationError(field, 'not a lower-case hex SHA-256');
@@ -254,15 +266,18 @@ export class SqlPkiRegistry implements PkiRegistry {
     private readonly clock: Clock,
   ) {}
 
-  async listCas(): Promise<CaSummary[]> {
+  async listCas(org?: number): Promise<CaSummary[]> {
+    checkOrg(org);
     const revoked = this.driver.dialect.countIf("d.status = 'revoked'");
+    const w = org === undefined ? { sql: '', args: [] } : { sql: 'WHERE a.organization_id = ?', args: [org] };
     return this.driver.run('read', 'ca list', async (c) =>
       (
         await c.all(
           `SELECT a.*, COUNT(d.id) AS devices, ${revoked} AS revoked_devices,
              (SELECT COUNT(*) FROM crl_entries e WHERE e.ca_id = a.id) AS crl_entries,
              (SELECT this_update FROM crls r WHERE r.ca_id = a.id) AS crl_this_update
-           FROM cas a LEFT JOIN cert_devices d ON d.ca_id = a.id GROUP BY a.id ORDER BY a.id`,
+           FROM cas a LEFT JOIN cert_devices d ON d.ca_id = a.id ${w.sql} GROUP BY a.id ORDER BY a.id`,
+          w.args,
         )
       ).map((r) => ({
         ...rowToCa(r),
@@ -274,7 +289,8 @@ export class SqlPkiRegistry implements PkiRegistry {
     );
   }
 
-  async addCa(input: NewCa): Promise<CaRecord> {
+  async addCa(input: NewCa, org?: number): Promise<CaRecord> {
+    checkOrg(org);
     const name = checkName(input?.name, 'ca.name');
     const network = checkNetworkRef(input.network, 'ca.network');
     if (input.maxDevices !== null && (!Number.isSafeInteger(input.maxDevices) || input.maxDevices < 1))
@@ -291,18 +307,25 @@ export class SqlPkiRegistry implements PkiRegistry {
         `${cert.subject} is not a CA certificate (basicConstraints cA)`,
       );
     return this.driver.run('write', 'ca add', async (c) => {
-      const net = await c.get(
-        `SELECT id FROM networks WHERE ${typeof network === 'number' ? 'id' : 'name'} = ?`,
-        [network],
-      );
+      const s = scoped('organization_id', org);
+      const net =
+        typeof network === 'number'
+          ? await c.get(`SELECT id, organization_id FROM networks WHERE id = ?${s.sql}`, [network, ...s.args])
+          : await c.get('SELECT id, organization_id FROM networks WHERE name = ? AND organization_id = ?', [
+              network,
+              org ?? DEFAULT_ORGANIZATION_ID,
+            ]);
       if (!net) throw new RegistryError('NOT_FOUND', `no network '${network}'`, { field: 'ca.network' });
-      if (await c.get('SELECT 1 AS x FROM cas WHERE name = ?', [name]))
+      // The CA is in its network's organization; its name need only be free there.
+      const orgId = Number(net.organization_id);
+      if (await c.get('SELECT 1 AS x FROM cas WHERE name = ? AND organization_id = ?', [name, orgId]))
         throw new RegistryError('CONFLICT', `ca.name: '${name}' exists`);
       if (await c.get('SELECT 1 AS x FROM cas WHERE fingerprint = ?', [cert.fingerprint]))
         throw new RegistryError('CONFLICT', 'ca.certificate: this CA certificate is already registered');
       const r = await c.get(
         `INSERT INTO cas (name, fingerprint, der, subject, not_before, not_after, network_id, max_devices,
-           status, verified, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?) RETURNING *`,
+           status, verified, created_at, organization_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?, ?) RETURNING *`,
         [
           name,
           cert.fingerprint,
@@ -314,20 +337,28 @@ export class SqlPkiRegistry implements PkiRegistry {
           input.maxDevices,
           false,
           this.clock.now(),
+          orgId,
         ],
       );
       return rowToCa(r!);
     });
   }
 
-  async findCa(ref: string): Promise<CaRecord | undefined> {
+  async findCa(ref: string, org?: number): Promise<CaRecord | undefined> {
     if (typeof ref !== 'string' || ref.length === 0) throw new ValidationError('ca', 'empty reference');
+    checkOrg(org);
+    const s = scoped('organization_id', org);
     return this.driver.run('read', 'ca find', async (c) => {
       const r =
-        (await c.get('SELECT * FROM cas WHERE name = ?', [ref])) ??
-        (HEX64.test(ref) ? await c.get('SELECT * FROM cas WHERE fingerprint = ?', [ref]) : undefined) ??
+        (await c.get('SELECT * FROM cas WHERE name = ? AND organization_id = ?', [
+          ref,
+          org ?? DEFAULT_ORGANIZATION_ID,
+        ])) ??
+        (HEX64.test(ref)
+          ? await c.get(`SELECT * FROM cas WHERE fingerprint = ?${s.sql}`, [ref, ...s.args])
+          : undefined) ??
         (/^[0-9]{1,15}$/.test(ref)
-          ? await c.get('SELECT * FROM cas WHERE id = ?', [Number(ref)])
+          ? await c.get(`SELECT * FROM cas WHERE id = ?${s.sql}`, [Number(ref), ...s.args])
           : undefined);
       return r ? rowToCa(r) : undefined;
     });

@@ -1,6 +1,7 @@
 // The real `enf-server` program with --json: `org add|list` and `network add --org`; an unknown
 // organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing; a command
-// whose operator-audit entry cannot be written (a trigger refusing the insert) changes nothing either.
+// whose operator-audit entry cannot be written (a trigger refusing the insert) changes nothing either;
+// CA names are per organization (ca ... --org).
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY_FILE } from '../../../server-stub/registry/open.ts';
 import { FAIL_OPERATOR_AUDIT } from '../../helpers/operator-audit-faults.ts';
+import { makeRoot } from '../../helpers/openssl-ca.ts';
 import { runEnfCli, type CliRun } from './_enf-cli.ts';
 
 function cli(dir: string, ...args: string[]): Promise<CliRun> {
@@ -166,4 +168,46 @@ test('a CLI change whose operator-audit entry cannot be written is not made (exi
       `${args.join(' ')}: one entry`,
     );
   }
+});
+
+test('ca add --org: two organizations each have a CA factory-ca; names and --org resolve to their own; another organization is not found', async (t) => {
+  t.timeout(600_000); // openssl and a shared machine: no timing assumptions
+  const dir = mkdtempSync(join(tmpdir(), 'enf-cli-ca-org-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  t.is((await cli(dir, 'init')).code, 0);
+  const ids: Record<string, number> = {};
+  for (const [org, prefix] of [
+    ['acme', '2001:db8:1::/64'],
+    ['globex', '2001:db8:2::/64'],
+  ] as const) {
+    t.is((await cli(dir, 'org', 'add', '--name', org)).code, 0);
+    t.is((await cli(dir, 'network', 'add', '--name', 'plant', '--prefix', prefix, '--org', org)).code, 0);
+    const root = makeRoot(dir, `${org}-root`);
+    const args = ['--cert', root.certPath, '--network', 'plant', '--name', 'factory-ca', '--unverified'];
+    const added = await cli(dir, 'ca', 'add', ...args, '--org', org);
+    t.is(added.code, 0, added.stderr);
+    ids[org] = added.json.id;
+  }
+  const acmeList = await cli(dir, 'ca', 'list', '--org', 'acme');
+  t.deepEqual(
+    acmeList.json.map((c: { id: number; name: string }) => [c.id, c.name]),
+    [[ids.acme, 'factory-ca']],
+  );
+  // Without --org a name is the default organization's: there is no factory-ca there.
+  const inDefault = await cli(dir, 'ca', 'revoke', 'factory-ca');
+  t.is(inDefault.code, 3, inDefault.stderr);
+  // acme's CA by id, asked for globex: not found.
+  const cross = await cli(dir, 'ca', 'revoke', String(ids.acme), '--org', 'globex');
+  t.is(cross.code, 3, cross.stderr);
+  const revoked = await cli(dir, 'ca', 'revoke', 'factory-ca', '--org', 'globex');
+  t.is(revoked.code, 0, revoked.stderr);
+  t.is(revoked.json.id, ids.globex);
+  const all = await cli(dir, 'ca', 'list');
+  t.deepEqual(
+    all.json.map((c: { id: number; status: string }) => [c.id, c.status]),
+    [
+      [ids.acme, 'active'],
+      [ids.globex, 'revoked'],
+    ],
+  );
 });

@@ -14,6 +14,7 @@ import { migratePg, PostgresRegistry } from '../../../server-stub/registry/postg
 import { startPostgres, type PostgresServer } from '../../helpers/postgres.ts';
 import { expectedSchema, readPostgresSchema } from '../../helpers/registry-schema.ts';
 import { comparable, pgPlaceholders, V3_ROWS, V3_TABLES } from '../../helpers/registry-v3-seed.ts';
+import { V8_CA_ORGANIZATIONS, V8_ROWS, V8_TABLES } from '../../helpers/registry-v8-seed.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import {
   registrySuite,
@@ -300,6 +301,59 @@ test('postgres: a version 3 registry with data migrates to organizations: nothin
     } finally {
       await r.close();
     }
+  } finally {
+    await c.end();
+  }
+});
+
+test("postgres: a version 8 registry with CAs migrates: each CA in its network's organization, nothing lost, names per organization", async (t) => {
+  t.timeout(600_000); // the machine is shared: no timing assumptions
+  const connection = await (await pgServer()).createDatabase();
+  const c = new pg.Client(connection);
+  await c.connect();
+  try {
+    await migratePg(
+      c,
+      MIGRATIONS.filter((m) => m.version <= 8),
+    );
+    for (const { sql, args } of V8_ROWS) await c.query(pgPlaceholders(sql), args);
+    await c.query(`SELECT setval(pg_get_serial_sequence('cas', 'id'), (SELECT MAX(id) FROM cas))`);
+    const dump = async () => {
+      const out: Record<string, unknown[]> = {};
+      for (const table of V8_TABLES) {
+        const { rows } = await c.query(`SELECT * FROM ${table} t ORDER BY t::text`);
+        out[table] = rows.map(comparable);
+      }
+      return out;
+    };
+    const before = await dump();
+    const r = await PostgresRegistry.open({ connection });
+    try {
+      t.is((await r.pki.findCa('ca-acme', 2))?.id, 2);
+      t.is(await r.pki.findCa('ca-acme'), undefined, "unscoped names are the default organization's");
+      t.deepEqual(
+        (await r.pki.listCas(2)).map((x) => [x.id, x.crlEntries, x.devices]),
+        [[2, 1, 1]],
+      );
+    } finally {
+      await r.close();
+    }
+    t.deepEqual(await dump(), before);
+    const { rows } = await c.query('SELECT id, organization_id FROM cas ORDER BY id');
+    t.deepEqual(
+      rows.map((x) => [Number(x.id), Number(x.organization_id)]),
+      V8_CA_ORGANIZATIONS.map(([id, org]) => [id, org]),
+    );
+    t.deepEqual(await readPostgresSchema(c), expectedSchema('postgres'));
+    const insert = (fp: string, net: number, org: number) =>
+      c.query(
+        `INSERT INTO cas (name, fingerprint, der, subject, not_before, not_after, network_id, max_devices,
+                          status, verified, created_at, organization_id)
+         VALUES ('ca-acme', $1, '\\x00', 'CN=x', 0, 1, $2, NULL, 'active', false, 1, $3)`,
+        [fp, net, org],
+      );
+    await t.notThrowsAsync(insert('e'.repeat(64), 1, 1));
+    await t.throwsAsync(insert('f'.repeat(64), 2, 2), { message: /unique/i });
   } finally {
     await c.end();
   }

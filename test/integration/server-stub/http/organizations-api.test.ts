@@ -466,6 +466,79 @@ test("CAs and certificate devices belong to their network's organization: anothe
   }
 });
 
+test('CA names are per organization: acme and globex each register factory-ca, each sees and reaches only its own', async (t) => {
+  t.timeout(600_000); // openssl and a shared machine: no timing assumptions
+  const f = await start();
+  const work = mkdtempSync(join(tmpdir(), 'enf-orgs-ca-names-'));
+  try {
+    const made: Record<string, AnyJson> = {};
+    for (const [org, prefix] of [
+      ['acme', '2001:db8:6d::/64'],
+      ['globex', '2001:db8:6e::/64'],
+    ] as const) {
+      const op = tokenOf(org, 'operator');
+      t.is((await f.call(op, 'POST', '/api/v1/networks', { name: 'plant', prefix })).status, 201);
+      const root = makeRoot(work, `${org}-factory`);
+      const r = await f.call(op, 'POST', '/api/v1/cas', {
+        certificate: readFileSync(root.certPath, 'utf8'),
+        network: 'plant',
+        name: 'factory-ca',
+        unverified: true,
+      });
+      // globex's registration must not run into acme's name (no CONFLICT that would reveal it).
+      t.is(r.status, 201, `${org}: ${r.text}`);
+      made[org] = r.json;
+      // A second CA of the same name in one organization is a conflict.
+      const again = await f.call(op, 'POST', '/api/v1/cas', {
+        certificate: readFileSync(makeRoot(work, `${org}-other`).certPath, 'utf8'),
+        network: 'plant',
+        name: 'factory-ca',
+        unverified: true,
+      });
+      t.is(again.status, 409, again.text);
+    }
+    t.not(made.acme.id, made.globex.id);
+    for (const [org, other] of [
+      ['acme', 'globex'],
+      ['globex', 'acme'],
+    ] as const) {
+      const view = tokenOf(org, 'viewer');
+      const op = tokenOf(org, 'operator');
+      const list = await f.call(view, 'GET', '/api/v1/cas');
+      t.deepEqual(
+        list.json.items.map((c: AnyJson) => c.id),
+        [made[org].id],
+      );
+      t.false(list.text.includes(made[other].fingerprint));
+      const byName = await f.call(view, 'GET', '/api/v1/cas/factory-ca');
+      t.is(byName.json.id, made[org].id, `${org}: factory-ca is its own`);
+      // The other's CA by id or fingerprint: 404, and nothing changes.
+      for (const [method, path] of [
+        ['GET', `/api/v1/cas/${made[other].id}`],
+        ['GET', `/api/v1/cas/${made[other].fingerprint}`],
+        ['POST', `/api/v1/cas/${made[other].id}/revoke`],
+        ['GET', `/api/v1/devices?ca=${made[other].id}`],
+      ] as const) {
+        const r = await f.call(op, method, path);
+        t.is(r.status, 404, `${org} ${method} ${path}: ${r.text}`);
+      }
+      t.is((await f.call(view, 'GET', '/api/v1/devices?ca=factory-ca')).status, 200);
+    }
+    // Revoking by name revokes only the caller's own.
+    t.is((await f.call(tokenOf('globex', 'operator'), 'POST', '/api/v1/cas/factory-ca/revoke')).status, 200);
+    t.deepEqual(
+      (await f.registry.pki.listCas()).map((c) => [c.id, c.status]),
+      [
+        [made.acme.id, 'active'],
+        [made.globex.id, 'revoked'],
+      ],
+    );
+  } finally {
+    await f.done();
+    rmSync(work, { recursive: true, force: true });
+  }
+});
+
 test("/metrics: an organization's token gets its own device gauges and counters, labelled with its name; a superadmin the server's", async (t) => {
   t.timeout(600_000); // the machine is shared: no timing assumptions
   const f = await start();

@@ -101,6 +101,78 @@ export function registryPkiSuite(
     }
   });
 
+  test(`${name}: pki: CA names are unique per organization; a scoped lookup never reaches another's CA`, async (t) => {
+    const { r, done } = await open();
+    try {
+      const acme = (await r.addOrganization({ name: 'acme' })).id;
+      const globex = (await r.addOrganization({ name: 'globex' })).id;
+      // Each organization has a network named plant (and the default one too).
+      await r.addNetwork({ name: 'plant', prefix: '2001:db8:78::/64' }, acme);
+      await r.addNetwork({ name: 'plant', prefix: '2001:db8:79::/64' }, globex);
+      const a = await r.pki.addCa(
+        { der: cas().root.der, name: 'factory-ca', network: 'plant', maxDevices: null },
+        acme,
+      );
+      const g = await r.pki.addCa(
+        { der: cas().inter.der, name: 'factory-ca', network: 'plant', maxDevices: null },
+        globex,
+      );
+      t.not(a.id, g.id);
+      t.is(a.networkId, (await r.getNetwork('plant', acme))!.id, "the network named in acme, not another's");
+      t.is(g.networkId, (await r.getNetwork('plant', globex))!.id);
+      t.deepEqual(
+        (await r.pki.listCas(acme)).map((c) => c.id),
+        [a.id],
+      );
+      t.deepEqual(
+        (await r.pki.listCas(globex)).map((c) => c.id),
+        [g.id],
+      );
+      t.deepEqual(
+        (await r.pki.listCas()).map((c) => c.id),
+        [a.id, g.id],
+      );
+      t.is((await r.pki.findCa('factory-ca', acme))?.id, a.id);
+      t.is((await r.pki.findCa('factory-ca', globex))?.id, g.id);
+      // Another organization's CA by id or fingerprint: absent for a scoped caller.
+      t.is(await r.pki.findCa(String(g.id), acme), undefined);
+      t.is(await r.pki.findCa(g.fingerprint, acme), undefined);
+      t.is((await r.pki.findCa(String(g.id)))?.id, g.id, 'unscoped, an id reaches every organization');
+      // Unscoped, a name resolves in the default organization, where there is none.
+      t.is(await r.pki.findCa('factory-ca'), undefined);
+      const before = await state(r);
+      const dup = await t.throwsAsync(
+        r.pki.addCa(
+          {
+            der: issueCa(cas().root, base, `third-${name}`).der,
+            name: 'factory-ca',
+            network: 'plant',
+            maxDevices: null,
+          },
+          acme,
+        ),
+        { instanceOf: RegistryError },
+      );
+      t.is(dup?.code, 'CONFLICT');
+      // The same certificate in another organization: CONFLICT that names no owner.
+      const taken = await t.throwsAsync(
+        r.pki.addCa({ der: cas().root.der, name: 'mine', network: 'plant', maxDevices: null }, globex),
+        { instanceOf: RegistryError },
+      );
+      t.is(taken?.code, 'CONFLICT');
+      t.notRegex(taken?.message ?? '', /acme|factory-ca/);
+      // A network of another organization, by id: not found.
+      const acmePlant = (await r.getNetwork('plant', acme))!.id;
+      await t.throwsAsync(
+        r.pki.addCa({ der: cas().root.der, name: 'x', network: acmePlant, maxDevices: null }, globex),
+        { instanceOf: RegistryError, code: 'NOT_FOUND', message: /ca.network/ },
+      );
+      t.deepEqual(await state(r), before);
+    } finally {
+      await done();
+    }
+  });
+
   test(`${name}: pki: same key same identity, audit with certificate facts, revocations, rekey, quota`, async (t) => {
     const { r, enroll, done } = await open();
     try {

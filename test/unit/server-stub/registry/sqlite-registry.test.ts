@@ -10,6 +10,7 @@ import { MIGRATIONS } from '../../../../server-stub/registry/schema.ts';
 import { migrateSqlite, SqliteRegistry } from '../../../../server-stub/registry/sqlite-registry.ts';
 import { expectedSchema, readSqliteSchema } from '../../../helpers/registry-schema.ts';
 import { comparable, sqliteArgs, V3_ROWS, V3_TABLES } from '../../../helpers/registry-v3-seed.ts';
+import { V8_CA_ORGANIZATIONS, V8_ROWS, V8_TABLES } from '../../../helpers/registry-v8-seed.ts';
 import { registrySuite, snapshot, testGpk, type RegistryFactory } from './_registry-suite.ts';
 
 function tempFile(): { file: string; dir: string } {
@@ -160,6 +161,55 @@ test('sqlite: a version 7 registry with users migrates to the shared sign-in thr
   t.deepEqual(readSqliteSchema(db), expectedSchema('sqlite'));
   t.true((db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]).includes(8));
   db.close();
+});
+
+test("sqlite: a version 8 registry with CAs migrates: each CA in its network's organization, nothing lost, names per organization", async (t) => {
+  const { dir, file } = tempFile();
+  const old = new Database(file);
+  old.pragma('foreign_keys = ON');
+  migrateSqlite(
+    old,
+    MIGRATIONS.filter((m) => m.version <= 8),
+  );
+  for (const { sql, args } of V8_ROWS) old.prepare(sql).run(...sqliteArgs(args));
+  const dump = (db: Database.Database) =>
+    Object.fromEntries(
+      V8_TABLES.map((table) => [
+        table,
+        (db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[]).map(
+          comparable,
+        ),
+      ]),
+    );
+  const before = dump(old);
+  old.close();
+  const r = SqliteRegistry.open(file);
+  t.is((await r.pki.findCa('ca-acme', 2))?.id, 2);
+  t.is(await r.pki.findCa('ca-acme'), undefined, "unscoped names are the default organization's");
+  t.is((await r.pki.findCa('ca-default'))?.id, 1);
+  t.deepEqual(
+    (await r.pki.listCas(2)).map((c) => [c.id, c.crlEntries, c.devices]),
+    [[2, 1, 1]],
+  );
+  await r.close();
+  const db = new Database(file);
+  t.deepEqual(dump(db), before);
+  t.deepEqual(
+    db.prepare('SELECT id, organization_id FROM cas ORDER BY id').raw().all(),
+    V8_CA_ORGANIZATIONS.map(([id, org]) => [id, org]),
+  );
+  t.deepEqual(db.pragma('foreign_key_check'), []);
+  t.deepEqual(readSqliteSchema(db), expectedSchema('sqlite'));
+  // A name is now free per organization, still unique inside one.
+  const insert = db.prepare(
+    `INSERT INTO cas (name, fingerprint, der, subject, not_before, not_after, network_id, max_devices,
+                      status, verified, created_at, organization_id)
+     VALUES ('ca-acme', ?, x'00', 'CN=x', 0, 1, ?, NULL, 'active', 0, 1, ?)`,
+  );
+  t.notThrows(() => insert.run('e'.repeat(64), 1, 1));
+  t.throws(() => insert.run('f'.repeat(64), 2, 2), { any: true, message: /UNIQUE/ });
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('sqlite: the audit and operator audit tables refuse updates and deletes', async (t) => {

@@ -1,13 +1,14 @@
 // The real `enf-server` program with --json: `org add|list` and `network add --org`; an unknown
 // organization is NOT_FOUND (exit 3) naming --org, and a refused command changes nothing; a command
 // whose operator-audit entry cannot be written (a trigger refusing the insert) changes nothing either;
-// CA names are per organization (ca ... --org).
+// CA names are per organization (ca ... --org), and so are the certificate devices `ca devices --org` lists.
 import test from 'ava';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { REGISTRY_FILE } from '../../../server-stub/registry/open.ts';
+import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { FAIL_OPERATOR_AUDIT } from '../../helpers/operator-audit-faults.ts';
 import { makeRoot } from '../../helpers/openssl-ca.ts';
 import { runEnfCli, type CliRun } from './_enf-cli.ts';
@@ -199,6 +200,43 @@ test('ca add --org: two organizations each have a CA factory-ca; names and --org
   // acme's CA by id, asked for globex: not found.
   const cross = await cli(dir, 'ca', 'revoke', String(ids.acme), '--org', 'globex');
   t.is(cross.code, 3, cross.stderr);
+  // One certificate device per organization (as an enrollment would store it): `ca devices --org`
+  // lists only that organization's, `--ca` resolves in it, and another's CA is not found.
+  const registry = SqliteRegistry.open(join(dir, REGISTRY_FILE));
+  try {
+    for (const [i, org] of (['acme', 'globex'] as const).entries()) {
+      const net = (await registry.getNetwork('plant', (await registry.getOrganization(org))!.id))!;
+      await registry.pki.withPkiTransaction((tx) =>
+        tx.insertCertDevice({
+          caId: ids[org]!,
+          networkId: net.id,
+          keyFingerprint: String(i + 1).repeat(64),
+          identity: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, i + 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+          subject: `CN=${org}-dev`,
+          issuer: `CN=${org}-root`,
+          serial: String(100 + i),
+          fingerprint: String(i + 1)
+            .repeat(64)
+            .replace(/^./, 'f'),
+          notBefore: 0,
+          notAfter: 4_000_000_000_000,
+          method: 'tls-client-certificate',
+          source: '192.0.2.9 4000',
+        }),
+      );
+    }
+  } finally {
+    await registry.close();
+  }
+  const subjects = (r: CliRun) => r.json.map((d: { subject: string }) => d.subject);
+  const acmeDevices = await cli(dir, 'ca', 'devices', '--org', 'acme');
+  t.is(acmeDevices.code, 0, acmeDevices.stderr);
+  t.deepEqual(subjects(acmeDevices), ['CN=acme-dev']);
+  const byName = await cli(dir, 'ca', 'devices', '--org', 'globex', '--ca', 'factory-ca');
+  t.deepEqual(subjects(byName), ['CN=globex-dev']);
+  const crossDevices = await cli(dir, 'ca', 'devices', '--org', 'globex', '--ca', String(ids.acme));
+  t.is(crossDevices.code, 3, crossDevices.stderr);
+  t.deepEqual(subjects(await cli(dir, 'ca', 'devices')).sort(), ['CN=acme-dev', 'CN=globex-dev']);
   const revoked = await cli(dir, 'ca', 'revoke', 'factory-ca', '--org', 'globex');
   t.is(revoked.code, 0, revoked.stderr);
   t.is(revoked.json.id, ids.globex);

@@ -8,8 +8,9 @@
 // 2.4 ms + 0.8 ms a signature on the 2-core test machine). An idle worker takes what waits at once,
 // so a lone handshake is verified as a batch of 1 immediately. But while at least `minBatch`
 // handshakes are in progress (`handshakesInProgress`, from the endpoint), a batch of `minBatch` can
-// fill from handshakes already open: then signatures wait until `minBatch` of them are queued or
-// the oldest has waited `maxWaitMs`. Without that hint the pool never holds back. At 64 clients
+// fill from handshakes already open: then a group's signatures wait until `minBatch` of that group
+// are queued or its oldest has waited `maxWaitMs` (batches are per group, so the rule is too).
+// Without that hint the pool never holds back. At 64 clients
 // an eager pool verified mostly single signatures (an idle worker was always there to take one),
 // so its workers spent about twice the CPU per signature of batches of 8.
 import { cpus } from 'node:os';
@@ -200,23 +201,31 @@ export class VerifyPool {
     return this.minBatch > 1 && this.handshakesInProgress() >= this.minBatch;
   }
 
-  /** Whether an idle worker should take the front group's signatures now. */
-  private isDispatchDue(now: number): boolean {
-    if (this.queued === 0) return false;
-    if (this.queued >= this.minBatch || !this.isSaturated()) return true;
-    return now - this.oldestSince() >= this.maxWaitMs;
+  /**
+   * The first group, in turn order, whose signatures an idle worker should take now: any waiting
+   * group when the pool does not hold back; under saturation a group (batches are per group) with
+   * minBatch signatures queued, or whose oldest signature has waited maxWaitMs.
+   */
+  private dueGroup(now: number): string | undefined {
+    const isHolding = this.isSaturated();
+    for (const [key, q] of this.queues) {
+      if (!isHolding || q.length >= this.minBatch || now - q[0]!.since >= this.maxWaitMs) return key;
+    }
+    return undefined;
   }
 
   private pump(): void {
     for (const slot of this.slots) {
-      if (slot.job || !this.isDispatchDue(this.clock.now())) continue;
-      this.dispatch(slot);
+      if (slot.job) continue;
+      const key = this.dueGroup(this.clock.now());
+      if (key === undefined) break;
+      this.dispatch(slot, key);
     }
     this.armDeadline();
   }
 
-  private dispatch(slot: Slot): void {
-    const [key, q] = this.queues.entries().next().value as [string, Waiting[]];
+  private dispatch(slot: Slot, key: string): void {
+    const q = this.queues.get(key)!;
     const waiting = q.splice(0, this.maxBatch);
     this.queues.delete(key);
     if (q.length > 0) this.queues.set(key, q); // to the back: groups take turns

@@ -100,6 +100,11 @@ export class XttEndpoint {
   private readonly perSource = new Map<string, number>();
   /** Connections that got their last reply and wait for the peer's close, oldest first. */
   private readonly lingering = new Set<Socket>();
+  /**
+   * Connections whose ClientInit was answered and that have not finished: each is a device about to
+   * send its Identity_ClientAttest, hence a DAA signature (the verification pool's saturation hint).
+   */
+  private readonly attesting = new Set<Socket>();
   readonly stats: EndpointStats = {
     accepted: 0,
     rejectedByLimit: 0,
@@ -142,9 +147,12 @@ export class XttEndpoint {
     return this.sockets.size;
   }
 
-  /** Open connections still in their handshake (not yet lingering after the last reply). */
+  /**
+   * Handshakes past ClientInit and not yet finished. Connections that have sent nothing (or only
+   * part of a ClientInit) do not count: idle connections must not make devices' signatures wait.
+   */
   get handshakesInProgress(): number {
-    return this.sockets.size - this.lingering.size;
+    return this.attesting.size;
   }
 
   listen(): Promise<AddressInfo> {
@@ -195,6 +203,7 @@ export class XttEndpoint {
     sock.once('close', () => {
       this.sockets.delete(sock);
       this.lingering.delete(sock);
+      this.attesting.delete(sock);
       const n = (this.perSource.get(key) ?? 1) - 1;
       if (n <= 0) this.perSource.delete(key);
       else this.perSource.set(key, n);
@@ -237,6 +246,7 @@ export class XttEndpoint {
     const finish = (why: 'timeout' | 'error' | 'abuse', reason: string) => {
       if (isFinished) return;
       isFinished = true;
+      this.attesting.delete(sock);
       clearTimeout(deadline);
       if (why === 'timeout') this.stats.timedOut++;
       else this.stats.failed++;
@@ -264,6 +274,7 @@ export class XttEndpoint {
     /** The last reply: half-close, read (and refuse) whatever follows, destroy after the grace. */
     const closeAfterReply = (data: Uint8Array | undefined) => {
       isLingering = true;
+      this.attesting.delete(sock);
       if (!sock.destroyed) this.lingering.add(sock);
       clearTimeout(deadline);
       sock.setTimeout(0);
@@ -296,8 +307,10 @@ export class XttEndpoint {
         while (queue.length > 0 && !isFinished) {
           const step = await hs.receive(queue.shift()!);
           if (isFinished) return;
-          if (step.kind === 'send') sock.write(step.data);
-          else if (step.kind === 'done') {
+          if (step.kind === 'send') {
+            this.attesting.add(sock);
+            sock.write(step.data);
+          } else if (step.kind === 'done') {
             isFinished = true;
             clearTimeout(deadline);
             this.stats.provisioned++; // IdentityPolicy logged the decision

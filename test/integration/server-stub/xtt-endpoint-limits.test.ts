@@ -2,8 +2,13 @@
 // 127.0.0.0/8 to loopback, so each test client binds its own 127.0.0.N): a flood of idle connections
 // fills the global limit, further ones are cut at once, the idle ones are dropped at the idle
 // timeout, and a real device is served afterwards. Nothing of the flood reaches the registry.
+// The verification pool's saturation hint (handshakesInProgress) counts only handshakes past
+// ClientInit: idle connections do not make devices' signatures wait.
 import test from 'ava';
 import { connect, type Socket } from 'node:net';
+import { systemRng } from '../../../protocol/util/rng.ts';
+import { decodeRootCertificate } from '../../../protocol/xtt/certificates.ts';
+import { XttClient } from '../../../protocol/xtt/client.ts';
 import { waitUntil } from '../../helpers/wait.ts';
 import { endpointWorld } from './_endpoint-world.ts';
 import { handshake, TestDevice } from './_xtt-devices.ts';
@@ -44,4 +49,44 @@ test('a flood from many sources is capped globally and per source; service resum
     'the flood left no trace in the registry',
   );
   socks.forEach((s) => s.destroy());
+});
+
+test('handshakesInProgress counts handshakes past ClientInit, not idle connections', async (t) => {
+  const { endpoint, port, root, group } = await endpointWorld(t, '2001:db8:cc:2::/64', {
+    maxConnections: 64,
+    maxPerSource: 64,
+    idleTimeoutMs: 60_000,
+    handshakeTimeoutMs: 120_000,
+  });
+  // Eight connections that send nothing: open, but no handshake in progress.
+  const idle = Array.from({ length: 8 }, () =>
+    connect({ host: '127.0.0.1', port }).on('error', () => undefined),
+  );
+  await waitUntil('8 idle connections accepted', () => endpoint.openConnections === 8);
+  t.is(endpoint.handshakesInProgress, 0);
+  // A device that sends its ClientInit, reads ServerInitAndAttest and stops there: in progress.
+  const device = new TestDevice(group.member());
+  const client = new XttClient({
+    suite: 1,
+    roots: [decodeRootCertificate(root)],
+    longterm: device.longterm,
+    daa: device.daa,
+    rng: systemRng,
+  });
+  const half = connect({ host: '127.0.0.1', port }).on('error', () => undefined);
+  let isAnswered = false;
+  half.on('connect', () => {
+    const step = client.start();
+    if (step.kind === 'send') half.write(step.data);
+  });
+  half.on('data', () => (isAnswered = true));
+  await waitUntil('ServerInitAndAttest received', () => isAnswered);
+  t.is(endpoint.handshakesInProgress, 1);
+  half.destroy();
+  await waitUntil('the half handshake closed', () => endpoint.openConnections === 8);
+  t.is(endpoint.handshakesInProgress, 0);
+  // A whole handshake leaves nothing in progress either.
+  t.true((await handshake(port, new TestDevice(group.member()), root)).ok);
+  t.is(endpoint.handshakesInProgress, 0);
+  idle.forEach((s) => s.destroy());
 });

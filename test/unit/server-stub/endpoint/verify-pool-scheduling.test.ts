@@ -74,9 +74,9 @@ function setup(opts: VerifyPoolOptions & { inProgress?: number } = {}) {
       return w;
     },
   });
-  const gid = new Uint8Array(32).fill(1);
-  const request = (i: number): VerifyRequest => ({
-    gid,
+  /** Signature i of the group whose gid is 32 bytes of `group` (default 1). */
+  const request = (i: number, group = 1): VerifyRequest => ({
+    gid: new Uint8Array(32).fill(group),
     gpk: new Uint8Array([1]),
     basename: new Uint8Array([2]),
     message: new Uint8Array([i]),
@@ -84,7 +84,9 @@ function setup(opts: VerifyPoolOptions & { inProgress?: number } = {}) {
   });
   /** Sizes of the jobs each worker got so far. */
   const sizes = () => workers.map((w) => w.jobs.map((j) => j.items.length));
-  return { pool, workers, clock, load, request, sizes };
+  /** The group (first gid byte) of each job each worker got so far. */
+  const groups = () => workers.map((w) => w.jobs.map((j) => j.gid[0]));
+  return { pool, workers, clock, load, request, sizes, groups };
 }
 
 test('the signature of a lone handshake goes to an idle worker at once, no timer armed', async (t) => {
@@ -205,4 +207,28 @@ test('minBatch 1 never holds back; closing answers held and running signatures a
   t.is(clock.pendingTimers, 0);
   t.true(workers.every((w) => w.isTerminated));
   t.deepEqual(await pool.verify(request(1)), { ok: false, reason: 'verifier-closed' });
+});
+
+test('saturated with two groups: each group fills its own batch; the group with the oldest signature goes at its deadline', async (t) => {
+  const { pool, workers, clock, request, sizes, groups } = setup({ inProgress: 64 });
+  const a = pool.verify(request(0, 0xa)); // group A: one signature, first in turn
+  clock.advance(1);
+  const b = [];
+  for (let i = 0; i < 7; i++) b.push(pool.verify(request(i, 0xb)));
+  // Eight signatures wait, but no group has eight: nothing goes (a batch is one group's).
+  t.deepEqual(sizes(), [[], []]);
+  b.push(pool.verify(request(7, 0xb)));
+  // B's eighth: B's batch goes; A, ahead in turn but with one signature, keeps waiting.
+  t.deepEqual(groups(), [[0xb], []]);
+  t.deepEqual(sizes(), [[8], []]);
+  clock.advance(23); // 24 ms after A's signature
+  t.deepEqual(sizes(), [[8], []]);
+  clock.advance(1); // A's deadline: A goes, to the idle worker
+  t.deepEqual(groups(), [[0xb], [0xa]]);
+  t.deepEqual(sizes(), [[8], [1]]);
+  workers[0]!.finish();
+  workers[1]!.finish();
+  t.true((await a).ok);
+  t.is((await Promise.all(b)).filter((v) => v.ok).length, 8);
+  await pool.close();
 });

@@ -37,17 +37,20 @@ import { loadKeyMaterial } from './keys/server-keys.ts';
 import { VerifyPool } from './endpoint/verify-pool.ts';
 import { XttEndpoint } from './endpoint/xtt-endpoint.ts';
 
-const networkOrgs = new Map<number, number>();
-
-/** The organization of a network (remembered; a network never changes organization). */
-async function networkOrganization(registry: Registry, networkId: number | undefined) {
-  if (networkId === undefined) return undefined;
-  let org = networkOrgs.get(networkId);
-  if (org === undefined) {
-    org = (await registry.getNetwork(networkId))?.organizationId;
-    if (org !== undefined && networkOrgs.size < 100_000) networkOrgs.set(networkId, org);
-  }
-  return org;
+/** A lookup of a network's organization over one registry, remembered (a network never changes organization). */
+function networkOrganizations(
+  registry: Registry,
+): (networkId: number | undefined) => Promise<number | undefined> {
+  const known = new Map<number, number>();
+  return async (networkId) => {
+    if (networkId === undefined) return undefined;
+    let org = known.get(networkId);
+    if (org === undefined) {
+      org = (await registry.getNetwork(networkId))?.organizationId;
+      if (org !== undefined && known.size < 100_000) known.set(networkId, org);
+    }
+    return org;
+  };
 }
 
 /** The PKI enrollment listener (TLS files read here, before anything listens). */
@@ -72,6 +75,7 @@ function startPki(
     logger,
     ...(geo ? { geo } : {}),
   });
+  const networkOrganization = networkOrganizations(registry);
   try {
     const endpoint = new PkiEndpoint(
       {
@@ -87,7 +91,7 @@ function startPki(
         logger,
         onEnrollment: (outcome, seconds, networkId) => {
           // The organization is its CA's network's (a network never changes organization).
-          void networkOrganization(registry, networkId).then(
+          void networkOrganization(networkId).then(
             (org) => metrics.pkiEnrollmentFinished(outcome, seconds, org),
             () => metrics.pkiEnrollmentFinished(outcome, seconds, undefined),
           );

@@ -133,14 +133,17 @@ export function registerAccountCommands(y: Argv<GlobalArgs>, done: Done): void {
         (a) =>
           withRegistry(a, async (r) => {
             const ro = role(a.role);
-            const before = await r.accounts.getUser(a.name);
-            const user = await changeCli(
+            // The role it had is read in the change's own transaction (exact even if two changes race).
+            const { user } = await changeCli(
               r,
-              () => r.accounts.setUserRole(a.name, ro),
-              (u) => ({
-                ...userObject(u),
+              async () => {
+                const before = await r.accounts.getUser(a.name);
+                return { user: await r.accounts.setUserRole(a.name, ro), from: before?.role ?? null };
+              },
+              (c) => ({
+                ...userObject(c.user),
                 action: 'user.role',
-                detail: { from: before?.role ?? null, role: ro },
+                detail: { from: c.from, role: ro },
               }),
             );
             done({

@@ -284,11 +284,16 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       // An admin demoting itself could leave the organization without one.
       if (u.id === r.principal!.userId)
         throw new ApiError('CONFLICT', 'user: you cannot change your own role', 'user');
-      const changed = await changeRecorded(
+      // The role it had is read in the change's own transaction, so the entry's `from` is exact even
+      // when two changes race.
+      const { user: changed } = await changeRecorded(
         ctx,
         r,
-        () => ctx.registry.accounts.setUserRole(u.id, role),
-        (c) => ({ ...userObject(c), action: 'user.role', detail: { from: u.role, role } }),
+        async () => {
+          const from = (await ctx.registry.accounts.getUser(u.id))?.role ?? u.role;
+          return { user: await ctx.registry.accounts.setUserRole(u.id, role), from };
+        },
+        (c) => ({ ...userObject(c.user), action: 'user.role', detail: { from: c.from, role } }),
       );
       return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
     },

@@ -100,11 +100,6 @@ export class XttEndpoint {
   private readonly perSource = new Map<string, number>();
   /** Connections that got their last reply and wait for the peer's close, oldest first. */
   private readonly lingering = new Set<Socket>();
-  /**
-   * Connections whose ClientInit was answered and that have not finished: each is a device about to
-   * send its Identity_ClientAttest, hence a DAA signature (the verification pool's saturation hint).
-   */
-  private readonly attesting = new Set<Socket>();
   readonly stats: EndpointStats = {
     accepted: 0,
     rejectedByLimit: 0,
@@ -148,11 +143,14 @@ export class XttEndpoint {
   }
 
   /**
-   * Handshakes past ClientInit and not yet finished. Connections that have sent nothing (or only
-   * part of a ClientInit) do not count: idle connections must not make devices' signatures wait.
+   * Open connections still in their handshake (not yet lingering after the last reply): the
+   * verification pool's saturation hint. Connections that have not sent their ClientInit yet count
+   * too: under saturation most of them are devices whose first bytes are on the way (counting only
+   * handshakes past ClientInit measured more batches of 1), so idle connections up to the limits can
+   * make a device's signature wait the pool's bounded 25 ms.
    */
   get handshakesInProgress(): number {
-    return this.attesting.size;
+    return this.sockets.size - this.lingering.size;
   }
 
   listen(): Promise<AddressInfo> {
@@ -203,7 +201,6 @@ export class XttEndpoint {
     sock.once('close', () => {
       this.sockets.delete(sock);
       this.lingering.delete(sock);
-      this.attesting.delete(sock);
       const n = (this.perSource.get(key) ?? 1) - 1;
       if (n <= 0) this.perSource.delete(key);
       else this.perSource.set(key, n);
@@ -246,7 +243,6 @@ export class XttEndpoint {
     const finish = (why: 'timeout' | 'error' | 'abuse', reason: string) => {
       if (isFinished) return;
       isFinished = true;
-      this.attesting.delete(sock);
       clearTimeout(deadline);
       if (why === 'timeout') this.stats.timedOut++;
       else this.stats.failed++;
@@ -274,7 +270,6 @@ export class XttEndpoint {
     /** The last reply: half-close, read (and refuse) whatever follows, destroy after the grace. */
     const closeAfterReply = (data: Uint8Array | undefined) => {
       isLingering = true;
-      this.attesting.delete(sock);
       if (!sock.destroyed) this.lingering.add(sock);
       clearTimeout(deadline);
       sock.setTimeout(0);
@@ -307,10 +302,8 @@ export class XttEndpoint {
         while (queue.length > 0 && !isFinished) {
           const step = await hs.receive(queue.shift()!);
           if (isFinished) return;
-          if (step.kind === 'send') {
-            this.attesting.add(sock);
-            sock.write(step.data);
-          } else if (step.kind === 'done') {
+          if (step.kind === 'send') sock.write(step.data);
+          else if (step.kind === 'done') {
             isFinished = true;
             clearTimeout(deadline);
             this.stats.provisioned++; // IdentityPolicy logged the decision

@@ -173,6 +173,15 @@ test('register a batch from a QR image, watch a device arrive, revoke it, see it
   }
 });
 
+/** Waits until an element's text matches (bounded). */
+async function untilText(node: Locator, re: RegExp, boundMs = 180_000): Promise<void> {
+  const text = async () => ((await node.textContent()) ?? '').trim();
+  for (let waited = 0; !re.test(await text()); waited += 100) {
+    if (waited >= boundMs) throw new Error(`text never matched ${re}: ${await text()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Waits until a form field's value matches (the page fills some fields asynchronously). */
 async function untilValue(field: Locator, re: RegExp, boundMs = 180_000): Promise<void> {
   for (let waited = 0; !re.test(await field.inputValue()); waited += 100) {
@@ -223,6 +232,9 @@ test('CAs page: register a CA with proof of its key, upload its CRL, revoke it',
     // The registration code, a verification certificate the CA signs for it, registration.
     await page.getByRole('button', { name: 'Get registration code' }).click();
     await page.getByRole('status').filter({ hasText: 'Registration code' }).waitFor();
+    // The code field shows it too (waited for, not read once: a CI run under load read it empty once,
+    // while the failure screenshot shows it there).
+    await untilText(page.locator('#ca-code'), /^[0-9a-f]{32}$/);
     const code = ((await page.locator('#ca-code').textContent()) ?? '').trim();
     t.regex(code, /^[0-9a-f]{32}$/);
     const proof = issue(root, join(dir, 'proof'), code, { ext: 'basicConstraints=CA:false' });

@@ -17,7 +17,7 @@ import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
-import { startEnfServer } from '../server-stub/_enf-server.ts';
+import { managementArgs, startEnfServer } from '../server-stub/_enf-server.ts';
 import { TOKEN } from '../server-stub/http/_fixtures.ts';
 
 const test = suiteRequires('dashboard admin pages browser test', ['chromium']);
@@ -48,14 +48,7 @@ async function startStack(dir: string) {
   await registry.close();
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `${TOKEN}\n`, { mode: 0o600 });
-  const server = await startEnfServer(dir, [
-    '--workers',
-    '1',
-    '--http-port',
-    '0',
-    '--api-token-file',
-    tokens,
-  ]);
+  const server = await startEnfServer(dir, managementArgs(tokens));
   const url = `http://127.0.0.1:${server.httpPort!}`;
   return {
     url,

@@ -17,7 +17,7 @@ import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
 import { issue, makeCrl, makeRoot, revoke } from '../../helpers/openssl-ca.ts';
 import { labelPng, TOKEN } from '../server-stub/http/_fixtures.ts';
-import { startEnfServer } from '../server-stub/_enf-server.ts';
+import { managementArgs, startEnfServer } from '../server-stub/_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from '../server-stub/_xtt-devices.ts';
 
 const test = suiteRequires('dashboard browser test', ['chromium']);
@@ -29,16 +29,7 @@ async function startStack(dir: string) {
   await SqliteRegistry.open(join(dir, 'registry.sqlite')).close();
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `# dashboard test\n${TOKEN}\n`, { mode: 0o600 });
-  const server = await startEnfServer(dir, [
-    '--workers',
-    '1',
-    '--http-port',
-    '0',
-    '--http-bind',
-    '127.0.0.1',
-    '--api-token-file',
-    tokens,
-  ]);
+  const server = await startEnfServer(dir, managementArgs(tokens));
   const ports = { xtt: server.port, http: server.httpPort! };
   const url = `http://127.0.0.1:${ports.http}`;
   const api = async (path: string) =>

@@ -15,7 +15,7 @@ import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
 import { startBrowser, type Browser } from '../../helpers/browser.ts';
 import { suiteRequires } from '../../helpers/requirements.ts';
-import { startEnfServer } from '../server-stub/_enf-server.ts';
+import { managementArgs, startEnfServer } from '../server-stub/_enf-server.ts';
 import { TOKEN } from '../server-stub/http/_fixtures.ts';
 
 const test = suiteRequires('dashboard sign-in browser test', ['chromium']);
@@ -33,12 +33,7 @@ async function startStack(dir: string) {
   const tokens = join(dir, 'api-tokens');
   writeFileSync(tokens, `${TOKEN}\n`, { mode: 0o600 });
   const server = await startEnfServer(dir, [
-    '--workers',
-    '1',
-    '--http-port',
-    '0',
-    '--api-token-file',
-    tokens,
+    ...managementArgs(tokens),
     '--session-idle-timeout',
     String(IDLE_S),
   ]);

@@ -19,6 +19,14 @@ export interface EnfServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * The arguments for a server with its management API on a free loopback port (one DAA worker),
+ * authenticating bearer tokens from `tokenFile`; `httpPort` of the result is the API's port.
+ */
+export function managementArgs(tokenFile: string): string[] {
+  return ['--workers', '1', '--http-port', '0', '--http-bind', '127.0.0.1', '--api-token-file', tokenFile];
+}
+
 export function startEnfServer(
   dir: string,
   extra: readonly string[] = [],

@@ -21,7 +21,7 @@ import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { encodeQrPayload } from '../../../protocol/qr-payload.ts';
 import { pngBomb } from '../../helpers/image-bomb.ts';
 import { labelPng } from './http/_fixtures.ts';
-import { startEnfServer } from './_enf-server.ts';
+import { managementArgs, startEnfServer } from './_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
 
 function rssKb(pid: number): number {
@@ -46,16 +46,7 @@ test('a label image bomb is refused from its header by the API and the CLI; RSS 
   await registry.close();
   const token = toHex(systemRng.bytes(32));
   writeFileSync(join(dir, 'tokens'), `${token}\n`, { mode: 0o600 });
-  const server = await startEnfServer(dir, [
-    '--workers',
-    '1',
-    '--http-port',
-    '0',
-    '--http-bind',
-    '127.0.0.1',
-    '--api-token-file',
-    join(dir, 'tokens'),
-  ]);
+  const server = await startEnfServer(dir, managementArgs(join(dir, 'tokens')));
   const httpPort = server.httpPort!;
   t.teardown(() => {
     server.proc.kill('SIGKILL');

@@ -12,7 +12,7 @@ import { toHex } from '../../../protocol/util/bytes.ts';
 import { systemRng } from '../../../protocol/util/rng.ts';
 import { createKeyMaterial } from '../../../server-stub/keys/server-keys.ts';
 import { SqliteRegistry } from '../../../server-stub/registry/sqlite-registry.ts';
-import { startEnfServer } from './_enf-server.ts';
+import { managementArgs, startEnfServer } from './_enf-server.ts';
 import { handshake, makeGroup, TestDevice } from './_xtt-devices.ts';
 
 /** Sends bytes that are no XTT message and waits until the server closes. */
@@ -52,16 +52,7 @@ test('handshake counters carry the organization of the batch; each organization 
     `${tok.super}\n${tok.acme} org=acme role=viewer\n${tok.globex} org=globex role=viewer\n`,
     { mode: 0o600 },
   );
-  const server = await startEnfServer(dir, [
-    '--workers',
-    '1',
-    '--http-port',
-    '0',
-    '--http-bind',
-    '127.0.0.1',
-    '--api-token-file',
-    tokens,
-  ]);
+  const server = await startEnfServer(dir, managementArgs(tokens));
   try {
     for (let i = 0; i < 2; i++)
       t.true((await handshake(server.port, new TestDevice(acmeGroup.member()), root)).ok);

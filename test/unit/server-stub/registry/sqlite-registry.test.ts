@@ -39,6 +39,30 @@ const sqliteFactory: RegistryFactory = async () => {
 
 registrySuite(test, 'sqlite', sqliteFactory);
 
+/** A registry file at schema `version` holding `rows` (as a registry of that version wrote them). */
+function registryAt(file: string, version: number, rows: readonly { sql: string; args: unknown[] }[]) {
+  const db = new Database(file);
+  db.pragma('foreign_keys = ON');
+  migrateSqlite(
+    db,
+    MIGRATIONS.filter((m) => m.version <= version),
+  );
+  for (const { sql, args } of rows) db.prepare(sql).run(...sqliteArgs(args));
+  return db;
+}
+
+/** Every row of `tables`, in insertion order, in comparable form. */
+function dumpTables(db: Database.Database, tables: readonly string[]) {
+  return Object.fromEntries(
+    tables.map((table) => [
+      table,
+      (db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[]).map(
+        comparable,
+      ),
+    ]),
+  );
+}
+
 test('sqlite: WAL, foreign keys and the migrations table are set up; reopening keeps data', async (t) => {
   const { dir, file } = tempFile();
   const r = SqliteRegistry.open(file);
@@ -85,22 +109,8 @@ test('sqlite: the live schema is the one description (schema.ts), also after upg
 
 test('sqlite: a version 3 registry with data migrates to organizations: nothing lost, all in the default organization', async (t) => {
   const { dir, file } = tempFile();
-  const old = new Database(file);
-  old.pragma('foreign_keys = ON');
-  migrateSqlite(
-    old,
-    MIGRATIONS.filter((m) => m.version <= 3),
-  );
-  for (const { sql, args } of V3_ROWS) old.prepare(sql).run(...sqliteArgs(args));
-  const dump = (db: Database.Database) =>
-    Object.fromEntries(
-      V3_TABLES.map((table) => [
-        table,
-        (db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[]).map(
-          comparable,
-        ),
-      ]),
-    );
+  const old = registryAt(file, 3, V3_ROWS);
+  const dump = (db: Database.Database) => dumpTables(db, V3_TABLES);
   const before = dump(old);
   old.close();
   const r = SqliteRegistry.open(file);
@@ -165,22 +175,8 @@ test('sqlite: a version 7 registry with users migrates to the shared sign-in thr
 
 test("sqlite: a version 8 registry with CAs migrates: each CA in its network's organization, nothing lost, names per organization", async (t) => {
   const { dir, file } = tempFile();
-  const old = new Database(file);
-  old.pragma('foreign_keys = ON');
-  migrateSqlite(
-    old,
-    MIGRATIONS.filter((m) => m.version <= 8),
-  );
-  for (const { sql, args } of V8_ROWS) old.prepare(sql).run(...sqliteArgs(args));
-  const dump = (db: Database.Database) =>
-    Object.fromEntries(
-      V8_TABLES.map((table) => [
-        table,
-        (db.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all() as Record<string, unknown>[]).map(
-          comparable,
-        ),
-      ]),
-    );
+  const old = registryAt(file, 8, V8_ROWS);
+  const dump = (db: Database.Database) => dumpTables(db, V8_TABLES);
   const before = dump(old);
   old.close();
   const r = SqliteRegistry.open(file);

@@ -21,7 +21,7 @@ import type { ApiContext } from './context.ts';
 import { ApiError } from './errors.ts';
 import { verifyDummy, verifyPassword } from './password.ts';
 import { allows, isRole, ROLES, type Principal, type Role } from './roles.ts';
-import { orgOf, type Router } from './router.ts';
+import { orgOf, type RequestContext, type Router } from './router.ts';
 import { isSameOrigin } from './sessions.ts';
 
 const API = '/api/v1';
@@ -95,6 +95,18 @@ function expiryOf(v: unknown, now: number): number | null {
 
 function sourceOf(req: IncomingMessage): string {
   return sourceKey(normaliseAddress(req.socket.remoteAddress ?? ''));
+}
+
+/** Sets a user's password (hashed before the transaction) with its operator-audit entry; the answer. */
+async function setPassword(ctx: ApiContext, r: RequestContext, userId: number, password: unknown) {
+  const hash = await newPasswordHash(password);
+  const changed = await changeRecorded(
+    ctx,
+    r,
+    () => ctx.registry.accounts.setPasswordHash(userId, hash),
+    (c) => ({ ...userObject(c), action: 'user.password' }),
+  );
+  return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
 }
 
 export function addAccountRoutes(router: Router, ctx: ApiContext): void {
@@ -192,14 +204,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       const u = await ctx.registry.accounts.getUser(principal!.userId);
       if (!u || !(await verifyPassword(current, u.passwordHash)))
         throw new ApiError('FORBIDDEN', 'current: wrong password', 'current');
-      const hash = await newPasswordHash(body.password);
-      const changed = await changeRecorded(
-        ctx,
-        r,
-        () => ctx.registry.accounts.setPasswordHash(u.id, hash),
-        (c) => ({ ...userObject(c), action: 'user.password' }),
-      );
-      return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
+      return setPassword(ctx, r, u.id, body.password);
     },
   });
 
@@ -259,14 +264,7 @@ export function addAccountRoutes(router: Router, ctx: ApiContext): void {
       onlyKeys(body, ['password']);
       const u = await findUser(ctx, r.params.user!, orgOf(r));
       checkGrant(r.principal!, u.role, 'user');
-      const hash = await newPasswordHash(body.password);
-      const changed = await changeRecorded(
-        ctx,
-        r,
-        () => ctx.registry.accounts.setPasswordHash(u.id, hash),
-        (c) => ({ ...userObject(c), action: 'user.password' }),
-      );
-      return { status: 200, body: userView(changed, await organizationNames(ctx.registry)) };
+      return setPassword(ctx, r, u.id, body.password);
     },
   });
   router.add({
